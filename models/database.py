@@ -1,0 +1,36 @@
+"""How the ORM is configured: one list of model modules, one migrations package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MODEL_MODULES = [
+    "models.orgs",
+    "models.accounts",
+    "models.challenges",
+    "models.proposals",
+    "models.reviews",
+    "models.notifications",
+    "models.audit",
+    "models.outbox",
+]
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": "models.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For Tortoise's own CLI when writing a new migration:
+#   tortoise -c models.database.MIGRATIONS_CONFIG makemigrations --name what_changed
+MIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")

@@ -1,0 +1,19 @@
+"""In-app notifications; e-mail copies go out through the outbox."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Notification(Model):
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="notifications", on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=64)
+    payload = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notification"
+        ordering = ["-created_at", "-id"]

@@ -1,0 +1,98 @@
+"""Who may see and do what: the one place access is decided.
+
+`Actor` is the person behind a request, job or CLI call (or a visitor, with no user). The functions
+here answer "may this actor do this action on this object" and build the query filter for "which
+objects may this actor list"; pages, API, search, exports, feeds and e-mails all ask them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tortoise.expressions import Q
+
+from models.accounts import Membership, Role, User
+from models.challenges import PUBLIC_STATUSES
+from models.errors import NotAllowed
+from models.orgs import Organisation, OrgKind, OrgStatus
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User | None = None
+    memberships: tuple[Membership, ...] = field(default_factory=tuple)
+
+    @property
+    def is_visitor(self) -> bool:
+        return self.user is None
+
+    @property
+    def is_operator(self) -> bool:
+        return bool(self.user and self.user.is_active and self.user.is_operator)
+
+    @property
+    def is_reviewer(self) -> bool:
+        return bool(self.user and self.user.is_active and self.user.is_reviewer)
+
+    @property
+    def organisation(self) -> Organisation | None:
+        """The organisation the person acts for (their first membership)."""
+        return self.memberships[0].organisation if self.memberships else None
+
+    def organisation_ids(self, kind: OrgKind | None = None) -> set[int]:
+        return {
+            m.organisation_id
+            for m in self.memberships
+            if kind is None or m.organisation.kind == kind
+        }
+
+    def is_admin_of(self, organisation_id: int) -> bool:
+        return any(m.organisation_id == organisation_id and m.role == Role.ADMIN for m in self.memberships)
+
+    @property
+    def roles(self) -> list[str]:
+        """Role names as the API shows them, e.g. ["agency_admin", "reviewer"]."""
+        names = [f"{m.organisation.kind}_{m.role}" for m in self.memberships]
+        if self.is_reviewer:
+            names.append("reviewer")
+        if self.is_operator:
+            names.append("operator")
+        return names
+
+
+VISITOR = Actor()
+
+
+async def actor_for(user: User | None) -> Actor:
+    if user is None or not user.is_active:
+        return VISITOR
+    memberships = await Membership.filter(user=user).prefetch_related("organisation").order_by("id")
+    return Actor(user=user, memberships=tuple(memberships))
+
+
+def challenge_filter(actor: Actor) -> Q:
+    """Challenges the actor may list: published-and-later for everyone, plus their own agency's."""
+    if actor.is_operator:
+        return Q()
+    public = Q(status__in=[str(status) for status in PUBLIC_STATUSES])
+    agencies = actor.organisation_ids(OrgKind.AGENCY)
+    if not agencies:
+        return public
+    return public | Q(owner_id__in=agencies) | Q(co_owners__organisation_id__in=agencies)
+
+
+def require_user(actor: Actor) -> User:
+    if actor.user is None:
+        raise NotAllowed("login required")
+    return actor.user
+
+
+def may_manage_organisation(actor: Actor, organisation: Organisation) -> bool:
+    return actor.is_operator or actor.is_admin_of(organisation.id)
+
+
+def may_submit_proposals(actor: Actor) -> bool:
+    return any(
+        m.organisation.kind == OrgKind.COMPANY and m.organisation.status == OrgStatus.APPROVED
+        for m in actor.memberships
+    )

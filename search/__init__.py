@@ -1,0 +1,1 @@
+"""Discovery: one interface, two backends (Meilisearch, and the database as default and fallback)."""

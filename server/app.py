@@ -1,0 +1,78 @@
+"""The web application: `create_app()` wires routes, middleware and the services the lifespan opens."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from tortoise.contrib.starlette import RegisterTortoise
+
+from models.database import tortoise_config
+from search.backend import SearchBackend, open_backend
+from server import i18n
+from server.api import api, openapi_document
+from server.middleware import RequestContextMiddleware
+from server.problems import EXCEPTION_HANDLERS
+from server.routes import health, me, pages  # noqa: F401  (me registers API operations)
+from server.settings import Settings, get_settings
+
+log = logging.getLogger("kyoso")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: Redis | None
+    search: SearchBackend
+
+    async def redis_up(self) -> bool:
+        return bool(self.redis and await self.redis.ping())
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    i18n.compile_catalogues()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+            search = open_backend(settings.meili_url, settings.meili_master_key)
+            app.state.services = Services(settings=settings, redis=redis, search=search)
+            try:
+                yield
+            finally:
+                await search.close()
+                if redis is not None:
+                    await redis.aclose()
+
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(openapi_document(api, settings.base_url))
+
+    routes = [
+        *health.routes,
+        *pages.routes,
+        Route("/api/v1/openapi.json", openapi, name="openapi"),
+        *api.routes(),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    app = Starlette(
+        debug=False,
+        routes=routes,
+        middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

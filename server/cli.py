@@ -1,0 +1,216 @@
+"""The `kyoso` command. Its sub-command names and options are a public contract (runbooks use them)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from typing import Any, Awaitable, Callable
+
+from tortoise import Tortoise
+
+from models.accounts import Role, User, create_api_token
+from models.database import tortoise_config
+from models.errors import DomainError, ValidationFailed
+from server.settings import ConfigError, Settings, get_settings
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port, proxy_headers=True)
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from server import jobs
+
+    jobs.run(settings)
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from server.devrun import run_all
+
+    return run_all(settings, host=args.host, port=args.port)
+
+
+async def migrate_database(settings: Settings) -> None:
+    """Apply every migration, then make sure the reference data (Tokyo, categories) is there."""
+    from tortoise.migrations.api import migrate
+
+    from models.seed import seed_reference_data
+
+    config = tortoise_config(settings.database_url)
+    if not settings.uses_sqlite:
+        await _create_postgres_database_if_missing(settings.database_url)
+    try:
+        await migrate(config=config)
+    finally:
+        await Tortoise.close_connections()
+    await _with_database(settings, seed_reference_data)
+
+
+async def _create_postgres_database_if_missing(url: str) -> None:
+    import asyncpg
+
+    dsn = url.replace("postgres://", "postgresql://", 1)
+    base, _, name = dsn.rpartition("/")
+    name = name.split("?")[0]
+    try:
+        connection = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        connection = await asyncpg.connect(base + "/postgres")
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        return
+    await connection.close()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(migrate_database(settings))
+    print("database is up to date")
+    return 0
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from models.seed import DEMO_PASSWORD, seed_demo
+
+    logins = asyncio.run(_with_database(settings, seed_demo))
+    print("Demo data is in place. Log in with any of these (password: %s):" % DEMO_PASSWORD)
+    for login in logins:
+        print(f"  {login.email:<28} {login.role}")
+    return 0
+
+
+def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.meili_url:
+        print("search uses the database backend (MEILI_URL is unset): it reads the database directly, nothing to reindex")
+        return 0
+    print("reindexing into Meilisearch is not available yet in this version", file=sys.stderr)
+    return 2
+
+
+def _read_password(prompt: str = "Password: ") -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from models.people import create_person, organisation_for_code
+
+    if not args.org and not args.operator:
+        raise ValidationFailed({"org": "--org is required unless --operator is given"})
+    password = _read_password()
+
+    async def work() -> User:
+        organisation = await organisation_for_code(args.org, args.org_name) if args.org else None
+        return await create_person(
+            email=args.email,
+            name=args.name,
+            password=password,
+            organisation=organisation,
+            role=Role(args.role),
+            reviewer=args.reviewer,
+            operator=args.operator,
+        )
+
+    user = asyncio.run(_with_database(settings, work))
+    print(f"created user {user.id} <{user.email}>")
+    return 0
+
+
+def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
+    async def work() -> str:
+        user = await User.get_or_none(email=args.email.strip().lower())
+        if user is None or not user.is_active:
+            raise ValidationFailed({"email": f"no active person with e-mail {args.email}"})
+        _, raw = await create_api_token(user, name=args.name)
+        return raw
+
+    raw = asyncio.run(_with_database(settings, work))
+    print(f"API token for {args.email} (shown once; keep it secret):")
+    print(raw)
+    return 0
+
+
+def cmd_compile_messages(settings: Settings, args: argparse.Namespace) -> int:
+    from server.i18n import compile_catalogues
+
+    for path in compile_catalogues():
+        print(f"compiled {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kyoso", description="Kyoso, the public-private co-creation platform.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Callable, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    for name, handler, help in (
+        ("serve", cmd_serve, "Serve the web application."),
+        ("run", cmd_run, "Run everything for development: Redis (embedded unless REDIS_URL is set), web and worker."),
+    ):
+        sub = command(name, handler, help)
+        sub.add_argument("--host", default="127.0.0.1")
+        sub.add_argument("--port", type=int, default=8000)
+    command("worker", cmd_worker, "Run the background job worker (arq).")
+    command("migrate", cmd_migrate, "Apply database migrations and load the reference data.")
+    command("seed-demo", cmd_seed_demo, "Add demo organisations, people and challenges (idempotent); print the logins.")
+    command("reindex", cmd_reindex, "Rebuild the search index and swap it in.")
+    command("compile-messages", cmd_compile_messages, "Compile the translation catalogues.")
+
+    sub = command("create-user", cmd_create_user, "Create a person; the password is read from standard input.")
+    sub.add_argument("--email", required=True)
+    sub.add_argument("--name", required=True)
+    sub.add_argument("--org", help="municipality code (agency) or corporate number (company)")
+    sub.add_argument("--org-name", help="name of a company not yet known")
+    sub.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value)
+    sub.add_argument("--reviewer", action="store_true", help="add the person to the reviewer pool")
+    sub.add_argument("--operator", action="store_true", help="make the person a platform operator")
+
+    sub = command("create-token", cmd_create_token, "Print a new API bearer token for a person (on the last line).")
+    sub.add_argument("--email", required=True)
+    sub.add_argument("--name", default="cli", help="a label for the token")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = get_settings()
+        return args.handler(settings, args)
+    except ConfigError as exc:
+        print(f"kyoso: {exc}", file=sys.stderr)
+        return 2
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            print(f"kyoso: {field}: {message}", file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        print(f"kyoso: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Background jobs on arq: WorkerSettings and thin job functions calling models/ and search/.
+
+Jobs take ids, not objects, and do nothing when their work is already done (arq delivers at least once).
+Keep arq-specific code in this module so the queue can be replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import run_worker
+from tortoise import Tortoise
+
+from models import outbox
+from models.database import tortoise_config
+from server.settings import Settings, get_settings
+
+log = logging.getLogger("kyoso.jobs")
+
+# Topic -> consumer. The search and mail issues register theirs here.
+OUTBOX_CONSUMERS: dict[str, outbox.Consumer] = {}
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.get("settings") or get_settings()
+    ctx["settings"] = settings
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await Tortoise.close_connections()
+
+
+async def drain_outbox(ctx: dict[str, Any]) -> int:
+    processed = await outbox.drain(OUTBOX_CONSUMERS)
+    if processed:
+        log.info("outbox: %d message(s) processed", processed)
+    return processed
+
+
+class WorkerSettings:
+    functions = [drain_outbox]
+    cron_jobs = [cron(drain_outbox, second=set(range(0, 60, 10)), run_at_startup=True)]
+    on_startup = startup
+    on_shutdown = shutdown
+    max_tries = 5
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    if not settings.redis_url:
+        raise SystemExit("configuration error: REDIS_URL: the worker needs Redis (`kyoso run` starts one)")
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+def run(settings: Settings) -> None:
+    run_worker(WorkerSettings, redis_settings=redis_settings(settings), ctx={"settings": settings})  # type: ignore[arg-type]

@@ -1,0 +1,59 @@
+"""Who is asking and in which language: resolved once per request, as plain ASGI middleware
+(BaseHTTPMiddleware would break the context variables Tortoise and i18n rely on)."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from models.accounts import user_for_token
+from models.policy import VISITOR, actor_for
+from server import i18n
+
+LANG_COOKIE = "kyoso_lang"
+ONE_YEAR = 365 * 24 * 3600
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        actor = VISITOR
+        authorization = headers.get("authorization", "")
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            actor = await actor_for(await user_for_token(credentials.strip()))
+        state = scope.setdefault("state", {})
+        state["actor"] = actor
+
+        query_lang = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
+        cookies = SimpleCookie(headers.get("cookie", ""))
+        cookie_lang = cookies[LANG_COOKIE].value if LANG_COOKIE in cookies else None
+        user_lang = actor.user.locale if actor.user else None
+        locale = i18n.negotiate(
+            query_lang, cookie_lang, user_lang, accept_language=headers.get("accept-language", "")
+        )
+        i18n.set_locale(locale)
+        state["locale"] = locale
+        remember = query_lang in i18n.LOCALES and query_lang != cookie_lang
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                response_headers.setdefault("content-language", locale)
+                response_headers.append("vary", "Accept-Language, Cookie")
+                if remember:
+                    response_headers.append(
+                        "set-cookie", f"{LANG_COOKIE}={locale}; Path=/; Max-Age={ONE_YEAR}; SameSite=Lax"
+                    )
+            await send(message)
+
+        await self.app(scope, receive, send_with_language)

@@ -1,0 +1,105 @@
+"""Errors, mapped once: problem details (RFC 9457) for the API, a page in the user's language otherwise."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from models.errors import DomainError, InvalidTransition, ValidationFailed
+from server.i18n import gettext as _
+from server.templating import templates
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+class Unauthenticated(Exception):
+    """No valid credentials: 401 for the API, the login page for pages (identity issue)."""
+
+
+def problem(status: int, detail: str = "", **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="kyoso"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+def _pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+        for error in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ValidationError)
+    errors = _pydantic_errors(exc)
+    if is_api(request):
+        return problem(422, "The request body is not valid.", errors=errors)
+    return error_page(request, 422, _("Some of what you entered is not valid."))
+
+
+async def handle_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    if is_api(request):
+        extra: dict[str, Any] = {}
+        if isinstance(exc, InvalidTransition):
+            extra["allowed"] = exc.allowed
+        if isinstance(exc, ValidationFailed):
+            extra["errors"] = [{"field": k, "message": v} for k, v in exc.errors.items()]
+        return problem(exc.status, exc.message, **extra)
+    messages = {
+        403: _("You are not allowed to do this."),
+        404: _("This page does not exist, or you may not see it."),
+        409: _("This cannot be done in the current state."),
+        422: _("Some of what you entered is not valid."),
+    }
+    return error_page(request, exc.status, messages.get(exc.status, _("Something went wrong.")))
+
+
+async def handle_unauthenticated(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return problem(401, "A valid bearer token is required.")
+    return error_page(request, 401, _("Please log in to continue."))
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if is_api(request):
+        return problem(exc.status_code, exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else "")
+    messages = {
+        404: _("This page does not exist, or you may not see it."),
+        405: _("This action is not available here."),
+    }
+    return error_page(request, exc.status_code, messages.get(exc.status_code, _("Something went wrong.")))
+
+
+async def handle_server_error(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return problem(500, "An unexpected error occurred; it has been logged.")
+    return error_page(request, 500, _("Something went wrong on our side. Please try again later."))
+
+
+EXCEPTION_HANDLERS = {
+    ValidationError: handle_validation_error,
+    DomainError: handle_domain_error,
+    Unauthenticated: handle_unauthenticated,
+    HTTPException: handle_http_exception,
+    Exception: handle_server_error,
+}

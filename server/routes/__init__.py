@@ -1,0 +1,1 @@
+"""One module per area; pages and API side by side."""

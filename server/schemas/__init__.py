@@ -1,0 +1,1 @@
+"""Pydantic schemas that validate forms and JSON alike and feed the OpenAPI document."""
