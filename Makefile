@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run test messages
+
+$(BIN)/kyoso: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/kyoso
+	$(BIN)/kyoso compile-messages
+
+# Kyoso on its embedded defaults (SQLite, embedded Redis, database search) with demo data.
+run: install
+	$(BIN)/kyoso migrate
+	$(BIN)/kyoso seed-demo
+	$(BIN)/kyoso run
+
+tests/services/node_modules/.installed: tests/services/package-lock.json
+	npm ci --prefix tests/services --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The whole suite on PostgreSQL, then again on SQLite, with real Redis and Meilisearch.
+test: install tests/services/node_modules/.installed
+	KYOSO_TEST_DB=postgres $(BIN)/pytest
+	KYOSO_TEST_DB=sqlite $(BIN)/pytest
+
+# After changing user-visible text: refresh the catalogues, then translate the new entries in both.
+messages: $(BIN)/kyoso
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location --sort-output \
+		--project Kyoso -o server/locale/messages.pot .
+	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --no-location --ignore-obsolete

