@@ -23,7 +23,8 @@ from server import i18n
 from server.api import api, openapi_document
 from server.middleware import RequestContextMiddleware
 from server.problems import EXCEPTION_HANDLERS
-from server.routes import health, me, pages  # noqa: F401  (me registers API operations)
+from server.routes import page_routes
+from server.auth.security import protect
 from server.settings import Settings, get_settings
 
 log = logging.getLogger("kyoso")
@@ -61,8 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse(openapi_document(api, settings.base_url))
 
     routes = [
-        *health.routes,
-        *pages.routes,
+        *page_routes(),
         Route("/api/v1/openapi.json", openapi, name="openapi"),
         *api.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
@@ -70,7 +70,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         debug=False,
         routes=routes,
-        middleware=[Middleware(RequestContextMiddleware)],
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(protect, secret_key=settings.secret_key, dev=settings.is_dev),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.accounts import user_for_token
 from models.policy import VISITOR, actor_for
+from models.sessions import session_for_key
 from server import i18n
+from server.auth.sessions import SESSION_COOKIE
 
 LANG_COOKIE = "kyoso_lang"
 ONE_YEAR = 365 * 24 * 3600
@@ -26,17 +28,22 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        actor = VISITOR
-        authorization = headers.get("authorization", "")
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            actor = await actor_for(await user_for_token(credentials.strip()))
+        cookies = cookie_parser(headers.get("cookie", ""))
+        actor, session = VISITOR, None
+        if scope["path"].startswith("/api/"):
+            # The API takes bearer tokens only: a session cookie there would open it to CSRF.
+            scheme, _, credentials = headers.get("authorization", "").partition(" ")
+            if scheme.lower() == "bearer" and credentials.strip():
+                actor = await actor_for(await user_for_token(credentials.strip()))
+        elif SESSION_COOKIE in cookies:
+            session = await session_for_key(cookies[SESSION_COOKIE])
+            actor = await actor_for(session.user if session else None)
         state = scope.setdefault("state", {})
         state["actor"] = actor
+        state["session"] = session
 
         query_lang = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
-        cookies = SimpleCookie(headers.get("cookie", ""))
-        cookie_lang = cookies[LANG_COOKIE].value if LANG_COOKIE in cookies else None
+        cookie_lang = cookies.get(LANG_COOKIE)
         user_lang = actor.user.locale if actor.user else None
         locale = i18n.negotiate(
             query_lang, cookie_lang, user_lang, accept_language=headers.get("accept-language", "")
@@ -57,3 +64,4 @@ class RequestContextMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_language)
+
