@@ -31,6 +31,6 @@ test: install tests/services/node_modules/.installed
 
 # After changing user-visible text: refresh the catalogues, then translate the new entries in both.
 messages: $(BIN)/kyoso
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k gettext -k ngettext:1,2 --no-location --sort-output \
 		--project Kyoso -o server/locale/messages.pot .
-	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --no-location --ignore-obsolete
+	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --ignore-obsolete --no-fuzzy-matching

@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from tortoise import fields, timezone
 from tortoise.models import Model
 
+from models import audit
 from models.base import TimestampedModel
 
 
@@ -143,6 +144,7 @@ async def create_api_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     """Returns the stored token and the raw value, which is shown once and never kept."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = await ApiToken.create(user=user, name=name, token_hash=hash_secret(raw), prefix=raw[:12])
+    await audit.record("api_token.created", actor=user, target=user, after={"token": token.id, "name": name})
     return token, raw
 
 
@@ -153,3 +155,10 @@ async def user_for_token(raw: str) -> User | None:
     token.last_used_at = timezone.now()
     await token.save(update_fields=["last_used_at"])
     return token.user
+
+
+async def revoke_api_token(user: User, token_id: int) -> bool:
+    revoked = await ApiToken.filter(id=token_id, user=user, revoked_at=None).update(revoked_at=timezone.now())
+    if revoked:
+        await audit.record("api_token.revoked", actor=user, target=user, after={"token": token_id})
+    return bool(revoked)

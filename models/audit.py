@@ -50,3 +50,29 @@ async def record(
         client_address=client_address,
         using_db=using_db,
     )
+
+
+def search(
+    *,
+    action: str = "",
+    actor_email: str = "",
+    target_type: str = "",
+    target_id: str = "",
+    since: Any = None,
+    until: Any = None,
+):
+    """The audit events matching the filters, newest first (a queryset, to page or export)."""
+    query = AuditEvent.all().prefetch_related("actor", "organisation")
+    if action:
+        query = query.filter(action__startswith=action)
+    if actor_email:
+        query = query.filter(actor__email=actor_email.strip().lower())
+    if target_type:
+        query = query.filter(target_type=target_type)
+    if target_id:
+        query = query.filter(target_id=target_id)
+    if since is not None:
+        query = query.filter(created_at__gte=since)
+    if until is not None:
+        query = query.filter(created_at__lt=until)
+    return query.order_by("-id")

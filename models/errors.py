@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def N_(message: str) -> str:
+    """Marks an English message id for the translation catalogues; server/ translates it when shown."""
+    return message
+
+
 class DomainError(Exception):
     status = 400
 

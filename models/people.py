@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from models import audit
-from models.accounts import Membership, Role, User, hash_password
-from models.errors import NotFound, ValidationFailed
+from models.accounts import Membership, Role, User, hash_password, verify_password
+from models.errors import N_, NotAllowed, NotFound, ValidationFailed
 from models.identifiers import identifier_kind, normalize_digits
 from models.orgs import Organisation, OrgKind, OrgStatus
+from models.policy import Actor
 from models.seed_data import OPERATOR_ORG
+from models.sessions import end_all_sessions
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
+COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
 
 
-def check_password(password: str) -> None:
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused (an English message id), or None when it is acceptable."""
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise ValidationFailed({"password": "The password must be 8 to 128 characters long."})
+        return N_("The password must be 8 to 128 characters long.")
+    if password.lower() in common_passwords():
+        return N_("This password is too common. Choose one that is harder to guess.")
+    return None
+
+
+def check_password(password: str, field: str = "password") -> None:
+    problem = password_problem(password)
+    if problem:
+        raise ValidationFailed({field: problem})
 
 
 async def operator_organisation() -> Organisation:
@@ -68,12 +90,12 @@ async def create_person(
 ) -> User:
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
-        raise ValidationFailed({"email": "Enter a valid e-mail address."})
+        raise ValidationFailed({"email": N_("Enter a valid e-mail address.")})
     if not name.strip():
-        raise ValidationFailed({"name": "Enter a name."})
+        raise ValidationFailed({"name": N_("Enter a name.")})
     check_password(password)
     if await User.exists(email=email):
-        raise ValidationFailed({"email": "A person with this e-mail address already exists."})
+        raise ValidationFailed({"email": N_("A person with this e-mail address already exists.")})
     if operator and organisation is None:
         organisation = await operator_organisation()
     async with in_transaction():
@@ -95,3 +117,40 @@ async def create_person(
                 after={"user": user.id, "role": role.value},
             )
     return user
+
+
+async def change_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user, current):
+        raise ValidationFailed({"current_password": N_("The current password is not correct.")})
+    check_password(new, field="new_password")
+    user.password_hash = hash_password(new)
+    async with in_transaction():
+        await user.save(update_fields=["password_hash"])
+        await audit.record("user.password_changed", actor=user, target=user)
+
+
+async def update_profile(user: User, *, name: str, locale: str, expertise: list[str]) -> None:
+    if not name.strip():
+        raise ValidationFailed({"name": N_("Enter a name.")})
+    before = {"name": user.name, "locale": user.locale, "expertise": user.expertise}
+    user.name, user.locale, user.expertise = name.strip(), locale, expertise
+    async with in_transaction():
+        await user.save(update_fields=["name", "locale", "expertise"])
+        await audit.record("user.profile_changed", actor=user, target=user, before=before,
+                           after={"name": user.name, "locale": locale, "expertise": expertise})
+
+
+async def set_person_access(actor: Actor, person: User, *, active: bool, reviewer: bool, operator: bool) -> None:
+    """An operator (de)activates a person or changes their platform roles; deactivation ends sessions."""
+    if not actor.is_operator:
+        raise NotAllowed("only operators manage people")
+    if person.id == actor.user.id and (not active or not operator):
+        raise ValidationFailed({"person": N_("You cannot remove your own operator access.")})
+    before = {"active": person.is_active, "reviewer": person.is_reviewer, "operator": person.is_operator}
+    person.is_active, person.is_reviewer, person.is_operator = active, reviewer, operator
+    async with in_transaction():
+        await person.save(update_fields=["is_active", "is_reviewer", "is_operator"])
+        if not active:
+            await end_all_sessions(person)
+        await audit.record("user.access_changed", actor=actor.user, target=person, before=before,
+                           after={"active": active, "reviewer": reviewer, "operator": operator})

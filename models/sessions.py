@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from tortoise import timezone
 
+from models import audit
 from models.accounts import Session, User, hash_secret
 
 IDLE_TIMEOUT = timedelta(hours=2)
@@ -64,3 +65,9 @@ async def live_sessions(user: User) -> list[Session]:
     return await Session.filter(
         user=user, ended_at=None, expires_at__gt=now, last_seen_at__gt=now - IDLE_TIMEOUT
     ).order_by("-last_seen_at")
+
+
+async def log_out_everywhere(user: User) -> int:
+    ended = await end_all_sessions(user)
+    await audit.record("sessions.ended_all", actor=user, target=user, after={"sessions": ended})
+    return ended

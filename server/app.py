@@ -24,6 +24,7 @@ from server.api import api, openapi_document
 from server.middleware import RequestContextMiddleware
 from server.problems import EXCEPTION_HANDLERS
 from server.routes import page_routes
+from server.auth.ratelimit import Limiter
 from server.auth.security import protect
 from server.settings import Settings, get_settings
 
@@ -36,6 +37,7 @@ class Services:
     settings: Settings
     redis: Redis | None
     search: SearchBackend
+    limiter: Limiter
 
     async def redis_up(self) -> bool:
         return bool(self.redis and await self.redis.ping())
@@ -50,7 +52,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
             redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
             search = open_backend(settings.meili_url, settings.meili_master_key)
-            app.state.services = Services(settings=settings, redis=redis, search=search)
+            app.state.services = Services(
+                settings=settings, redis=redis, search=search, limiter=Limiter(settings.redis_url)
+            )
             try:
                 yield
             finally:

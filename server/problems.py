@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from models.errors import DomainError, InvalidTransition, ValidationFailed
 from server.i18n import gettext as _
@@ -76,7 +77,8 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
 async def handle_unauthenticated(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return problem(401, "A valid bearer token is required.")
-    return error_page(request, 401, _("Please log in to continue."))
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:

@@ -5,14 +5,16 @@ A wrong value stops the start with one line naming the variable (see `load_setti
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path.cwd() / "var"
@@ -22,6 +24,40 @@ DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg")
 
 class ConfigError(Exception):
     """A setting is missing or wrong; the message is one line naming the variable."""
+
+
+def check_http_url(value: str | None) -> str | None:
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/") if value else None
+
+
+class OidcProvider(BaseModel):
+    """An OpenID provider: `key` names it in URLs (/login/oidc/<key>), `name` is shown on the login page."""
+
+    key: str
+    name: str = ""
+    issuer: str
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", value):
+            raise ValueError("a provider key must be 1 to 40 lowercase letters, digits, - or _")
+        return value
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        check_http_url(value)
+        return value  # kept as given: it must equal the provider's own `issuer`, trailing slash included
+
+    @model_validator(mode="after")
+    def _default_name(self) -> "OidcProvider":
+        self.name = self.name or self.key
+        return self
 
 
 class Settings(BaseSettings):
@@ -36,11 +72,13 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     smtp_url: str | None = None
     mail_from: str = "Kyoso <no-reply@kyoso.localhost>"
-    # OpenID Connect: one provider, configured by issuer URL and client credentials.
+    # OpenID Connect: one provider from the OIDC_* variables (its key is "default"), and/or several
+    # from OIDC_PROVIDERS, a JSON list of {"key", "name", "issuer", "client_id", "client_secret"}.
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
     oidc_name: str = "OpenID Connect"
+    oidc_providers: Annotated[list[OidcProvider], NoDecode] = Field(default_factory=list)
 
     @field_validator("database_url")
     @classmethod
@@ -57,12 +95,39 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
 
-    @field_validator("meili_url", "base_url", "oidc_issuer")
+    @field_validator("meili_url", "base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/") if value else None
+        return check_http_url(value)
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _oidc_issuer(cls, value: str | None) -> str | None:
+        check_http_url(value)
+        return value or None
+
+    @field_validator("oidc_providers", mode="before")
+    @classmethod
+    def _oidc_providers(cls, value: object) -> list[OidcProvider]:
+        expected = 'must be a JSON list of {"key", "name", "issuer", "client_id", "client_secret"}'
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except ValueError:
+                raise ValueError(expected) from None
+        if not isinstance(value, list):
+            raise ValueError(expected)
+        providers = []
+        for number, item in enumerate(value, start=1):
+            try:
+                providers.append(OidcProvider.model_validate(item))
+            except ValidationError as exc:
+                # One line naming the entry and the field, e.g. "provider 2: client_secret: Field required".
+                error = exc.errors()[0]
+                where = ".".join(str(part) for part in error["loc"])
+                message = error["msg"].removeprefix("Value error, ")
+                raise ValueError(f"provider {number}: {where + ': ' if where else ''}{message}") from None
+        return providers
 
     @field_validator("smtp_url")
     @classmethod
@@ -77,7 +142,20 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY is required when KYOSO_ENV=production")
         if self.secret_key is not None and len(self.secret_key) < 32:
             raise ValueError("SECRET_KEY must be at least 32 characters")
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError("OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required when OIDC_ISSUER is set")
+        keys = [provider.key for provider in self.all_oidc_providers]
+        if len(keys) != len(set(keys)):
+            raise ValueError("OIDC_PROVIDERS: each provider needs its own key")
         return self
+
+    @property
+    def all_oidc_providers(self) -> list[OidcProvider]:
+        single = []
+        if self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret:
+            single = [OidcProvider(key="default", name=self.oidc_name, issuer=self.oidc_issuer,
+                                   client_id=self.oidc_client_id, client_secret=self.oidc_client_secret)]
+        return single + self.oidc_providers
 
     @property
     def is_dev(self) -> bool:

@@ -23,6 +23,7 @@ from server.app import create_app
 from server.cli import migrate_database
 from server.settings import Settings
 from tests.services import MeiliServer, new_postgres_database_url, postgres_admin_url, redis_server
+from tests.services.oidc import oidc_providers
 
 TEST_DB = os.environ.get("KYOSO_TEST_DB", "postgres")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,15 @@ async def database_url(work_dir: Path) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, meili: MeiliServer) -> Settings:
+def oidc_provider_settings(work_dir: Path) -> Iterator[list[dict[str, str]]]:
+    with oidc_providers(work_dir / "oidc", "http://testserver") as providers:
+        yield providers
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str, redis_url: str, meili: MeiliServer, oidc_provider_settings: list[dict[str, str]]
+) -> Settings:
     return Settings(
         kyoso_env="dev",
         database_url=database_url,
@@ -76,6 +85,7 @@ def settings(database_url: str, redis_url: str, meili: MeiliServer) -> Settings:
         meili_master_key=meili.master_key,
         secret_key="test-secret-key-" + "x" * 32,
         base_url="http://testserver",
+        oidc_providers=oidc_provider_settings,
     )
 
 

@@ -51,9 +51,14 @@ def test_times_are_shown_in_japan_time():
 
 
 def test_both_catalogues_translate_every_message_in_the_code():
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2)}
-    method_map = [("server/**.py", "python"), ("templates/**.html", "jinja2")]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+    method_map = [
+        ("server/**.py", "python"),
+        ("models/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+        ("templates/**.txt", "jinja2"),
+    ]
+    options = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern, method in method_map if method == "jinja2"}
     used = {
         message if isinstance(message, str) else message[0]
         for _, _, message, _, _ in extract_from_dir(str(REPO_ROOT), method_map, options, keywords=keywords)

@@ -1,7 +1,114 @@
-"""(being written)"""
+"""Sign-up, login and logout pages."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
-routes: list[BaseRoute] = []
+from models.accounts import User, verify_password
+from models.errors import ValidationFailed
+from models.onboarding import CompanySignUp, sign_up_company
+from server.auth import oidc
+from server.auth.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS, SIGNUP_PER_ADDRESS
+from server.auth.sessions import client_address, record_failed_sign_in, sign_in, sign_out
+from server.forms import errors_from, parse_form
+from server.i18n import gettext as _
+from server.schemas.auth import LoginForm, SignupForm, safe_next
+from server.templating import templates
+
+SEE_OTHER = 303
+
+
+def _login_page(request: Request, values: dict, errors: dict, status: int = 200) -> Response:
+    providers = oidc.configured_providers(request.app.state.settings)
+    return templates.TemplateResponse(
+        request,
+        "account/login.html",
+        {"values": values, "errors": errors, "providers": providers, "next": values.get("next", "")},
+        status_code=status,
+    )
+
+
+async def login_form(request: Request) -> Response:
+    return _login_page(request, {"next": safe_next(request.query_params.get("next", ""), "")}, {})
+
+
+async def login(request: Request) -> Response:
+    form, values, errors = await parse_form(request, LoginForm)
+    if form is None:
+        return _login_page(request, values, errors, 400)
+    email = form.email.strip().lower()
+    limiter = request.app.state.services.limiter
+    address = client_address(request)
+    if not (await limiter.allow(LOGIN_PER_ACCOUNT, "login-account", email)
+            and await limiter.allow(LOGIN_PER_ADDRESS, "login-address", address)):
+        await record_failed_sign_in(request, email=email, method="password", reason="rate_limited")
+        message = _("Too many login attempts. Please wait 15 minutes and try again.")
+        return _login_page(request, {"email": form.email, "next": form.next}, {"form": message}, 429)
+    user = await User.get_or_none(email=email)
+    if user is None or not user.is_active or not verify_password(user, form.password):
+        await record_failed_sign_in(
+            request, email=email, method="password",
+            reason="unknown_email" if user is None else ("inactive" if not user.is_active else "wrong_password"),
+        )
+        # The same message whether the address is unknown or the password wrong.
+        message = _("The e-mail address or password is incorrect.")
+        return _login_page(request, {"email": form.email, "next": form.next}, {"form": message}, 400)
+    await limiter.reset(LOGIN_PER_ACCOUNT, "login-account", email)
+    response = RedirectResponse(safe_next(form.next, "/account"), status_code=SEE_OTHER)
+    await sign_in(request, response, user, method="password")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=SEE_OTHER)
+    await sign_out(request, response)
+    return response
+
+
+def _signup_page(request: Request, values: dict, errors: dict, status: int = 200) -> Response:
+    values.pop("password", None)
+    return templates.TemplateResponse(
+        request, "account/signup.html", {"values": values, "errors": errors}, status_code=status
+    )
+
+
+async def signup_form(request: Request) -> Response:
+    return _signup_page(request, {"next": safe_next(request.query_params.get("next", ""), "")}, {})
+
+
+async def signup(request: Request) -> Response:
+    form, values, errors = await parse_form(request, SignupForm)
+    if form is None:
+        return _signup_page(request, values, errors, 400)
+    if not await request.app.state.services.limiter.allow(SIGNUP_PER_ADDRESS, "signup", client_address(request)):
+        message = _("Too many sign-ups from your network. Please try again in an hour.")
+        return _signup_page(request, values, {"form": message}, 429)
+    try:
+        user = await sign_up_company(
+            CompanySignUp(
+                company_name_ja=form.company_name_ja,
+                company_name_en=form.company_name_en,
+                corporate_number=form.corporate_number,
+                person_name=form.person_name,
+                email=form.email,
+                password=form.password,
+                locale=form.locale,
+            ),
+            client_address=client_address(request),
+        )
+    except ValidationFailed as exc:
+        return _signup_page(request, values, errors_from(exc), 400)
+    response = RedirectResponse(safe_next(form.next, "/account"), status_code=SEE_OTHER)
+    await sign_in(request, response, user, method="password")
+    return response
+
+
+routes = [
+    Route("/login", login_form, methods=["GET"], name="login"),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"], name="logout"),
+    Route("/signup", signup_form, methods=["GET"], name="signup"),
+    Route("/signup", signup, methods=["POST"]),
+]

@@ -1,0 +1,56 @@
+"""Forms: validated by the same pydantic schemas as the API; errors become messages in the user's language."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from models.errors import N_, ValidationFailed
+from server.i18n import gettext as _
+
+Schema = TypeVar("Schema", bound=BaseModel)
+
+# pydantic error types -> message ids shown to people
+_MESSAGES = {
+    "missing": N_("This field is required."),
+    "string_too_short": N_("This field is required."),
+    "string_too_long": N_("This is too long."),
+    "int_parsing": N_("Enter a whole number."),
+    "literal_error": N_("Choose one of the options."),
+    "enum": N_("Choose one of the options."),
+}
+
+
+def translated_errors(errors: dict[str, str]) -> dict[str, str]:
+    return {field: _(message) for field, message in errors.items()}
+
+
+def errors_from(exc: ValidationError | ValidationFailed) -> dict[str, str]:
+    if isinstance(exc, ValidationFailed):
+        return translated_errors(exc.errors)
+    errors: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else "form"
+        if error["type"] == "value_error":
+            message = str(error.get("ctx", {}).get("error", error["msg"]))
+        else:
+            message = _MESSAGES.get(error["type"], N_("This value is not valid."))
+        errors.setdefault(field, _(message))
+    return errors
+
+
+async def read_form(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if key != "csrftoken"}
+
+
+async def parse_form(request: Request, schema: type[Schema]) -> tuple[Schema | None, dict[str, Any], dict[str, str]]:
+    """(the valid data or None, what the person typed, errors by field in their language)."""
+    values = await read_form(request)
+    try:
+        return schema.model_validate(values), values, {}
+    except ValidationError as exc:
+        return None, values, errors_from(exc)
+

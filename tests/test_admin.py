@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import csv
+import io
+
+from models.accounts import User
+from models.audit import AuditEvent
+from models.orgs import Organisation
+from tests.web import post_form, sign_in_as
+
+
+async def _pending_company(number: str = "5010001000002") -> Organisation:
+    return await Organisation.create(kind="company", status="pending", corporate_number=number, name_ja="審査中株式会社", name_en="Pending KK")
+
+
+async def test_an_operator_approves_a_pending_company(client, people):
+    company = await _pending_company()
+    operator = await people.make(operator=True)
+    await sign_in_as(client, operator)
+    console = await client.get("/admin")
+    assert "審査中株式会社" in console.text
+    response = await post_form(client, f"/admin/organisations/{company.id}/approve")
+    assert response.status_code == 303
+    await company.refresh_from_db()
+    assert company.status == "approved"
+    event = await AuditEvent.get(action="organisation.approved", target_id=str(company.id))
+    assert event.actor_id == operator.id and event.before == {"status": "pending"}
+    again = await post_form(client, f"/admin/organisations/{company.id}/approve")
+    assert again.status_code == 409
+
+
+async def test_an_operator_rejects_with_a_reason(client, people):
+    company = await _pending_company("6010001000001")
+    await sign_in_as(client, await people.make(operator=True))
+    await post_form(client, f"/admin/organisations/{company.id}/reject", {"reason": "番号が一致しません"})
+    await company.refresh_from_db()
+    assert company.status == "rejected"
+    assert (await AuditEvent.get(action="organisation.rejected", target_id=str(company.id))).after["reason"] == "番号が一致しません"
+
+
+async def test_an_operator_deactivates_a_person_and_their_sessions_end(client, people):
+    operator, person = await people.make(operator=True), await people.make()
+    headers = await people.token(person)
+    await sign_in_as(client, operator)
+    response = await post_form(client, f"/admin/people/{person.id}/access", {"reviewer": "true"})
+    assert response.status_code == 303
+    await person.refresh_from_db()
+    assert not person.is_active and person.is_reviewer
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+    assert await AuditEvent.exists(action="user.access_changed", target_id=str(person.id))
+
+
+async def test_an_operator_cannot_lock_themselves_out(client, people):
+    operator = await people.make(operator=True)
+    await sign_in_as(client, operator)
+    response = await post_form(client, f"/admin/people/{operator.id}/access", {"active": "true"})
+    assert response.status_code == 422
+    assert (await User.get(id=operator.id)).is_operator
+
+
+async def test_the_audit_log_filters_and_exports_csv(client, people):
+    operator, person = await people.make(operator=True), await people.make()
+    await AuditEvent.create(action="login.failed", after={"email": person.email}, client_address="192.0.2.7")
+    await sign_in_as(client, operator)
+    page = await client.get("/admin/audit", params={"action": "login.failed"})
+    assert page.status_code == 200
+    assert "192.0.2.7" in page.text
+    assert "user.created" not in page.text
+    export = await client.get("/admin/audit.csv", params={"action": "login.failed"})
+    assert export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert rows and all(row["action"] == "login.failed" for row in rows)
+    assert any(row["client_address"] == "192.0.2.7" for row in rows)
+    assert await AuditEvent.exists(action="audit.exported", actor_id=operator.id)
+
+
+async def test_a_bad_audit_filter_is_a_form_error_not_a_crash(client, people):
+    await sign_in_as(client, await people.make(operator=True))
+    response = await client.get("/admin/audit", params={"since": "not-a-date"})
+    assert response.status_code == 200
+    assert "error-summary" in response.text

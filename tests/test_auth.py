@@ -1,0 +1,167 @@
+"""Login, logout, sign-up, sessions, CSRF and security headers, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx2
+from tortoise import timezone
+
+from models.accounts import Session, User
+from models.audit import AuditEvent
+from models.orgs import Organisation
+from server.auth.sessions import SESSION_COOKIE
+from tests.web import post_form
+
+PASSWORD = "correct horse battery"
+
+
+async def _login(client: httpx2.AsyncClient, email: str, password: str, next: str = "") -> httpx2.Response:
+    return await post_form(client, "/login", {"email": email, "password": password, "next": next}, page="/login")
+
+
+async def test_login_opens_a_server_side_session_with_a_safe_cookie(client, people):
+    user = await people.make()
+    response = await _login(client, user.email, PASSWORD)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account"
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    key = cookie.split(";")[0].split("=", 1)[1]
+    assert not await Session.exists(key_hash=key)  # only the hash is stored
+    page = await client.get("/account")
+    assert page.status_code == 200 and user.email in page.text
+    assert await AuditEvent.exists(action="login.succeeded", actor_id=user.id)
+
+
+async def test_a_new_session_id_at_each_login(client, people):
+    user = await people.make()
+    await _login(client, user.email, PASSWORD)
+    first = client.cookies[SESSION_COOKIE]
+    await _login(client, user.email, PASSWORD)
+    assert client.cookies[SESSION_COOKIE] != first
+
+
+async def test_wrong_password_and_unknown_email_get_the_same_message(client, people):
+    user = await people.make()
+    wrong = await _login(client, user.email, "not the password")
+    unknown = await _login(client, "nobody@example.jp", "whatever password")
+    assert wrong.status_code == unknown.status_code == 400
+    message = "メールアドレスまたはパスワードが正しくありません"
+    assert message in wrong.text and message in unknown.text
+    assert SESSION_COOKIE not in client.cookies
+    assert await AuditEvent.filter(action="login.failed").count() >= 2
+
+
+async def test_repeated_failures_are_rate_limited_with_a_clear_message(client, people):
+    user = await people.make()
+    statuses = [(await _login(client, user.email, "wrong password")).status_code for _ in range(11)]
+    assert statuses[:10] == [400] * 10
+    assert statuses[10] == 429
+    blocked = await _login(client, user.email, PASSWORD)  # even the right password waits
+    assert blocked.status_code == 429
+    assert "15分" in blocked.text
+
+
+async def test_login_keeps_a_local_next_and_ignores_a_foreign_one(client, people):
+    user = await people.make()
+    assert (await _login(client, user.email, PASSWORD, next="/organisation")).headers["location"] == "/organisation"
+    assert (await _login(client, user.email, PASSWORD, next="https://evil.example/")).headers["location"] == "/account"
+    assert (await _login(client, user.email, PASSWORD, next="//evil.example/")).headers["location"] == "/account"
+
+
+async def test_a_page_that_needs_login_sends_a_visitor_to_the_login_page(client):
+    response = await client.get("/account")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Faccount"
+
+
+async def test_logout_ends_the_session_on_the_server(client, people):
+    user = await people.make()
+    await _login(client, user.email, PASSWORD)
+    key = client.cookies[SESSION_COOKIE]
+    response = await post_form(client, "/logout")
+    assert response.status_code == 303
+    stolen = httpx2.Cookies({SESSION_COOKIE: key})
+    client.cookies = stolen
+    assert (await client.get("/account")).status_code == 303
+
+
+async def test_idle_and_absolute_timeouts_end_sessions(client, people):
+    user = await people.make()
+    await _login(client, user.email, PASSWORD)
+    await Session.filter(user=user).update(last_seen_at=timezone.now() - timedelta(hours=2, seconds=1))
+    assert (await client.get("/account")).status_code == 303
+    await _login(client, user.email, PASSWORD)
+    await Session.filter(user=user, ended_at=None).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert (await client.get("/account")).status_code == 303
+
+
+async def test_deactivation_ends_sessions(client, people):
+    user = await people.make()
+    await _login(client, user.email, PASSWORD)
+    await User.filter(id=user.id).update(is_active=False)
+    assert (await client.get("/account")).status_code == 303
+    assert (await _login(client, user.email, PASSWORD)).status_code == 400
+
+
+async def test_a_form_without_the_csrf_token_is_refused_with_a_clear_page(client, people):
+    user = await people.make()
+    await _login(client, user.email, PASSWORD)
+    response = await client.post("/account/profile", data={"name": "Mallory", "locale": "ja"})
+    assert response.status_code == 403
+    assert "もう一度" in response.text
+    await user.refresh_from_db()
+    assert user.name != "Mallory"
+    assert await AuditEvent.exists(action="csrf.failed")
+    login_without_cookie = await httpx2.AsyncClient(transport=client._transport, base_url="http://testserver").post(
+        "/login", data={"email": user.email, "password": PASSWORD}
+    )
+    assert login_without_cookie.status_code == 403
+
+
+async def test_security_headers_are_set(client):
+    response = await client.get("/")
+    csp = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"]
+    assert "strict-transport-security" not in response.headers  # dev only runs on http
+
+
+async def test_company_sign_up_creates_a_pending_company_with_its_admin(client):
+    response = await post_form(
+        client,
+        "/signup",
+        {
+            "company_name_ja": "テスト株式会社", "company_name_en": "Test KK", "corporate_number": "4010001000003",
+            "person_name": "試験 太郎", "email": "taro@test-kk.example", "password": "a much better password", "locale": "en",
+        },
+        page="/signup",
+    )
+    assert response.status_code == 303, response.text
+    company = await Organisation.get(corporate_number="4010001000003")
+    assert company.status == "pending" and company.kind == "company"
+    me = await client.get("/account")
+    assert "taro@test-kk.example" in me.text
+    assert '<html lang="en">' in me.text  # the language chosen at sign-up
+    assert await AuditEvent.exists(action="organisation.signed_up", organisation_id=company.id)
+
+
+async def test_sign_up_errors_are_shown_in_the_form_and_nothing_is_written(client):
+    before = await Organisation.all().count()
+    response = await post_form(
+        client,
+        "/signup",
+        {
+            "company_name_ja": "悪い株式会社", "corporate_number": "4010001000004",
+            "person_name": "X", "email": "x@bad.example", "password": "password123",
+        },
+        page="/signup",
+    )
+    assert response.status_code == 400
+    assert "法人番号" in response.text  # corporate number error, in Japanese
+    assert "よく使われる" in response.text  # common password refused
+    assert 'value="悪い株式会社"' in response.text  # what was typed is kept
+    assert await Organisation.all().count() == before
+    assert not await User.exists(email="x@bad.example")
