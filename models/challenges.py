@@ -16,6 +16,7 @@ class ChallengeStatus(StrEnum):
     DRAFT = "draft"
     IN_REVIEW = "in_review"
     CHANGES_REQUESTED = "changes_requested"
+    SCHEDULED = "scheduled"  # approved by an operator, published automatically at publish_at
     PUBLISHED = "published"
     CLOSED = "closed"
     DECIDED = "decided"

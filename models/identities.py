@@ -46,6 +46,6 @@ async def person_for_identity(
             # Whoever made this account never proved the address is theirs: linking would hand the
             # address's owner an account someone else may still hold the password of.
             raise IdentityRefused("account_email_unverified")
-        identity = await Identity.create(user=user, issuer=issuer, subject=subject, email=email)
+        await Identity.create(user=user, issuer=issuer, subject=subject, email=email)
         await audit.record("identity.linked", actor=user, target=user, after={"issuer": issuer, "subject": subject})
     return user

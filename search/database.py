@@ -1,12 +1,157 @@
-"""The database backend: queries the ORM directly, so it is always as fresh as the data."""
+"""The database backend: queries the ORM directly, so it is always as fresh as the data.
+
+It is the embedded default (no other service) and the fallback while Meilisearch is unreachable.
+Text matching is substring matching over the attributes Meilisearch searches, in both languages.
+Japanese has no spaces between words, so the query is split only on the spaces the person typed and
+every term must occur somewhere. No typo tolerance and no relevance ranking: "relevance" is newest first.
+"""
 
 from __future__ import annotations
 
-from tortoise import connections
+from typing import Sequence
+
+from tortoise import connections, timezone
+from tortoise.expressions import Q, RawSQL, Subquery
+from tortoise.functions import Coalesce, Count
+from tortoise.queryset import QuerySet
+
+from models.challenges import Challenge
+from models.policy import VISITOR, challenge_filter
+from search.backend import FACETS, Document, Documents, SearchQuery, SearchResult
+from search.documents import RELATED, TEXT_FIELDS, challenge_document
+
+TAG_SEPARATOR = "\x1f"  # never part of a tag; tags are matched whole between two of these
+# Facet -> the field its counts group by.
+GROUP_BY = {"category": "category__slug", "agency": "owner_id", "municipality_type": "owner__municipality_type",
+            "status": "status"}
+ORDERINGS = {
+    "relevance": ("-published_at", "-id"),
+    "newest": ("-published_at", "-id"),
+    "deadline": ("proposals_deadline", "id"),
+    "budget": ("-budget_order", "-published_at", "-id"),
+}
+
+
+def _columns(dialect: str) -> tuple[str, str]:
+    """SQL for (all searchable text, the tags between separators) of the `challenge` row; no user input.
+
+    The text is what Meilisearch searches too: both languages of each text field, the tags, and the
+    names of the category and the agency.
+    """
+    column = '"challenge"."{}"'.format
+    names = [
+        ("category", column("category_id")),
+        ("organisation", column("owner_id")),
+    ]
+    if dialect == "postgres":
+        texts = [f"{column(name)}->>'{lang}'" for name in TEXT_FIELDS for lang in ("ja", "en")]
+        texts.append(f"{column('tags')}::text")
+        texts += [f"(SELECT concat_ws(' ', t.name_ja, t.name_en) FROM \"{table}\" t WHERE t.id = {key})"
+                  for table, key in names]
+        text = f"concat_ws(' ', {', '.join(texts)})"
+        tags = (f"chr(31) || coalesce((SELECT string_agg(value, chr(31)) FROM jsonb_array_elements_text("
+                f"{column('tags')})), '') || chr(31)")
+        return text, tags
+    # SQLite keeps JSON as text with \u escapes, so values are read out with its JSON functions.
+    texts = [f"coalesce(json_extract({column(name)}, '$.{lang}'), '')" for name in TEXT_FIELDS for lang in ("ja", "en")]
+    texts.append(f"coalesce((SELECT group_concat(value, ' ') FROM json_each({column('tags')})), '')")
+    texts += [f"coalesce((SELECT t.name_ja || ' ' || t.name_en FROM \"{table}\" t WHERE t.id = {key}), '')"
+              for table, key in names]
+    text = " || ' ' || ".join(texts)
+    tags = (f"char(31) || coalesce((SELECT group_concat(value, char(31)) FROM json_each({column('tags')})), '')"
+            " || char(31)")
+    return text, tags
 
 
 class DatabaseBackend:
     name = "database"
+    needs_sync = False
+
+    def _dialect(self) -> str:
+        return "postgres" if connections.get("default").capabilities.dialect == "postgres" else "sqlite"
+
+    def _matching(self, query: SearchQuery) -> Q | None:
+        """Words and tags, as `id IN (subquery)` so the grouping queries stay plain."""
+        if not query.terms and not query.tags:
+            return None
+        text, tags = _columns(self._dialect())
+        matches = Challenge.annotate(search_text=RawSQL(text), search_tags=RawSQL(tags))
+        for term in query.terms:
+            matches = matches.filter(search_text__icontains=term)
+        for tag in query.tags:
+            matches = matches.filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
+        return Q(id__in=Subquery(matches.values("id")))
+
+    def _conditions(self, query: SearchQuery) -> list[Q]:
+        conditions = [challenge_filter(VISITOR)]  # what a visitor may list: the one rule, in models.policy
+        if query.categories:
+            conditions.append(Q(category__slug__in=list(query.categories)))
+        if query.agencies:
+            conditions.append(Q(owner_id__in=list(query.agencies)))
+        if query.municipality_types:
+            conditions.append(Q(owner__municipality_type__in=list(query.municipality_types)))
+        if query.statuses:
+            conditions.append(Q(status__in=list(query.statuses)))
+        if query.budget_min is not None:
+            conditions.append(Q(budget_max_yen__gte=query.budget_min))
+        if query.budget_max is not None:
+            conditions.append(Q(budget_min_yen__lte=query.budget_max))
+        if query.deadline_after is not None:
+            conditions.append(Q(proposals_deadline__gte=query.deadline_after))
+        if query.deadline_before is not None:
+            conditions.append(Q(proposals_deadline__lt=query.deadline_before))
+        if query.sort == "deadline":
+            conditions.append(Q(proposals_deadline__gt=query.now or timezone.now()))
+        if (matching := self._matching(query)) is not None:
+            conditions.append(matching)
+        return conditions
+
+    def _filtered(self, query: SearchQuery) -> QuerySet[Challenge]:
+        return Challenge.filter(*self._conditions(query))
+
+    async def _facet(self, query: SearchQuery, facet: str) -> dict[str, int]:
+        field = GROUP_BY[facet]
+        rows = await (
+            self._filtered(query.without_facet(facet))
+            .annotate(count=Count("id"))
+            .group_by(field)
+            .values_list(field, "count")
+        )
+        counts = {str(value): int(count) for value, count in rows if value is not None}
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    async def search(self, query: SearchQuery) -> SearchResult:
+        matching = self._filtered(query)
+        total = await matching.count()
+        page = matching
+        if query.sort == "budget":
+            page = page.annotate(budget_order=Coalesce("budget_max_yen", -1))
+        challenges = (
+            await page.order_by(*ORDERINGS[query.sort]).offset(query.offset).limit(query.per_page).prefetch_related(*RELATED)
+            if total > query.offset
+            else []
+        )
+        return SearchResult(
+            hits=[challenge_document(challenge) for challenge in challenges],
+            total=total,
+            page=query.page,
+            per_page=query.per_page,
+            facets={facet: await self._facet(query, facet) for facet in FACETS},
+            backend=self.name,
+        )
+
+    # The database is the data: nothing to prepare, write or rebuild.
+    async def prepare(self, wait: bool = False) -> None:
+        return None
+
+    async def upsert(self, documents: Sequence[Document]) -> None:
+        return None
+
+    async def delete(self, ids: Sequence[int]) -> None:
+        return None
+
+    async def reindex(self, documents: Documents) -> int:
+        return 0
 
     async def is_healthy(self) -> bool:
         try:
@@ -17,3 +162,4 @@ class DatabaseBackend:
 
     async def close(self) -> None:
         return None
+

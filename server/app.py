@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
 from models.database import tortoise_config
-from search.backend import SearchBackend, open_backend
+from search.backend import SearchBackend, SearchUnavailable, open_backend
 from server import i18n
 from server.api import api, openapi_document
 from server.middleware import RequestContextMiddleware
@@ -30,6 +31,7 @@ from server.settings import Settings, get_settings
 
 log = logging.getLogger("kyoso")
 STATIC_DIR = Path(__file__).parent / "static"
+SEARCH_PREPARE_TIMEOUT = 10.0
 
 
 @dataclass
@@ -52,6 +54,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
             redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
             search = open_backend(settings.meili_url, settings.meili_master_key)
+            try:
+                await asyncio.wait_for(search.prepare(wait=True), SEARCH_PREPARE_TIMEOUT)  # idempotent
+            except (SearchUnavailable, TimeoutError) as exc:
+                # Search answers from the database meanwhile; the settings are applied before first use.
+                log.warning("search: %s is unavailable at start: %s", search.name, exc)
             app.state.services = Services(
                 settings=settings, redis=redis, search=search, limiter=Limiter(settings.redis_url)
             )

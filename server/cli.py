@@ -99,8 +99,23 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.meili_url:
         print("search uses the database backend (MEILI_URL is unset): it reads the database directly, nothing to reindex")
         return 0
-    print("reindexing into Meilisearch is not available yet in this version", file=sys.stderr)
-    return 2
+    from search.backend import SearchUnavailable, open_backend
+    from search.sync import rebuild_index
+
+    async def work() -> int:
+        backend = open_backend(settings.meili_url, settings.meili_master_key, fallback=False)
+        try:
+            return await rebuild_index(backend)
+        finally:
+            await backend.close()
+
+    try:
+        count = asyncio.run(_with_database(settings, work))
+    except SearchUnavailable as exc:
+        print(f"kyoso: Meilisearch is unavailable, the index was not rebuilt: {exc}", file=sys.stderr)
+        return 1
+    print(f"reindexed {count} challenge(s) into Meilisearch and swapped the new index in")
+    return 0
 
 
 def _read_password(prompt: str = "Password: ") -> str:

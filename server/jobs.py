@@ -16,6 +16,9 @@ from tortoise import Tortoise
 
 from models import outbox
 from models.database import tortoise_config
+from search import sync as search_sync
+from search.backend import SearchUnavailable, open_backend
+from server import mail
 from server.settings import Settings, get_settings
 
 log = logging.getLogger("kyoso.jobs")
@@ -24,14 +27,45 @@ log = logging.getLogger("kyoso.jobs")
 OUTBOX_CONSUMERS: dict[str, outbox.Consumer] = {}
 
 
+def register_consumers(settings: Settings) -> None:
+    """Consumers that need settings. Without SMTP_URL, mail is not consumed: it stays queued in the outbox."""
+    if mail.configure(settings):
+        OUTBOX_CONSUMERS[mail.TOPIC] = mail.send_mail_message
+    else:
+        OUTBOX_CONSUMERS.pop(mail.TOPIC, None)
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
     ctx["settings"] = settings
+    register_consumers(settings)
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    await start_search(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await stop_search(ctx)
     await Tortoise.close_connections()
+
+
+async def start_search(ctx: dict[str, Any]) -> None:
+    """Open the search backend for the "search" outbox consumer (no fallback: a write must fail while
+    Meilisearch is down, so the outbox retries it). Without MEILI_URL the consumer just marks messages done."""
+    settings: Settings = ctx.get("settings") or get_settings()
+    backend = open_backend(settings.meili_url, settings.meili_master_key, fallback=False)
+    ctx["search"] = backend
+    try:
+        await backend.prepare()
+    except SearchUnavailable as exc:
+        log.warning("search: could not apply the index settings now (retried at the next start): %s", exc)
+    OUTBOX_CONSUMERS[search_sync.TOPIC] = search_sync.consumer(backend)
+
+
+async def stop_search(ctx: dict[str, Any]) -> None:
+    OUTBOX_CONSUMERS.pop(search_sync.TOPIC, None)
+    backend = ctx.pop("search", None)
+    if backend is not None:
+        await backend.close()
 
 
 async def drain_outbox(ctx: dict[str, Any]) -> int:

@@ -100,9 +100,9 @@ def build_message(message: OutboxMessage, settings: Settings) -> EmailMessage:
     email["Subject"] = mail.subject
     email["Date"] = rfc2822_date(timezone.now())
     email["Message-ID"] = _message_id(message, settings)
-    email["Content-Language"] = locale
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(mail.body, charset="utf-8", cte="quoted-printable")
+    email["Content-Language"] = locale  # after set_content, which replaces the Content-* headers
     return email
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import nh3
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
 from starlette.requests import Request
 
 from models.base import translated
+from models.errors import N_
 from models.policy import VISITOR, Actor
 from server import i18n
 from server.settings import REPO_ROOT
@@ -29,6 +33,43 @@ def csrf_token(request: Request) -> str:
     return make_token() if make_token else ""
 
 
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Markdown written by people, rendered safely: raw HTML off, then sanitised."""
+    return Markup(nh3.clean(_markdown.render(text or ""), link_rel="noopener noreferrer nofollow"))
+
+
+CHALLENGE_STATUS_NAMES = {
+    "draft": N_("Draft"),
+    "in_review": N_("Waiting for approval"),
+    "changes_requested": N_("Changes requested"),
+    "scheduled": N_("Scheduled for publication"),
+    "published": N_("Open for proposals"),
+    "closed": N_("Closed, under review"),
+    "decided": N_("Decided"),
+    "cancelled": N_("Cancelled"),
+}
+CHALLENGE_ACTIONS = {
+    "in_review": N_("Submit for approval"),
+    "published": N_("Approve and publish"),
+    "scheduled": N_("Approve for scheduled publication"),
+    "changes_requested": N_("Request changes"),
+    "cancelled": N_("Cancel the challenge"),
+    "closed": N_("Close"),
+    "decided": N_("Mark as decided"),
+}
+
+
+def status_name(status: str) -> str:
+    return i18n.gettext(CHALLENGE_STATUS_NAMES.get(status, status))
+
+
+def action_name(target: str) -> str:
+    return i18n.gettext(CHALLENGE_ACTIONS.get(target, target))
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -42,6 +83,8 @@ def build_environment() -> Environment:
         get_locale=i18n.get_locale,
         current_actor=current_actor,
         csrf_token=csrf_token,
+        status_name=status_name,
+        action_name=action_name,
         LOCALES=i18n.LOCALES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
     )
@@ -49,6 +92,7 @@ def build_environment() -> Environment:
         datetime=i18n.format_datetime,
         yen=i18n.format_yen,
         tr=_translated,
+        markdown=render_markdown,
     )
     return env
 

@@ -24,6 +24,7 @@ from server.cli import migrate_database
 from server.settings import Settings
 from tests.services import MeiliServer, new_postgres_database_url, postgres_admin_url, redis_server
 from tests.services.oidc import oidc_providers
+from tests.services.smtp import SmtpServer, smtp_server
 
 TEST_DB = os.environ.get("KYOSO_TEST_DB", "postgres")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +75,19 @@ def oidc_provider_settings(work_dir: Path) -> Iterator[list[dict[str, str]]]:
 
 
 @pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback collecting every mail sent (see tests/services/smtp.py)."""
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def settings(
-    database_url: str, redis_url: str, meili: MeiliServer, oidc_provider_settings: list[dict[str, str]]
+    database_url: str,
+    redis_url: str,
+    meili: MeiliServer,
+    oidc_provider_settings: list[dict[str, str]],
+    smtp: SmtpServer,
 ) -> Settings:
     return Settings(
         kyoso_env="dev",
@@ -86,6 +98,7 @@ def settings(
         secret_key="test-secret-key-" + "x" * 32,
         base_url="http://testserver",
         oidc_providers=oidc_provider_settings,
+        smtp_url=smtp.url,
     )
 
 

@@ -188,6 +188,12 @@ async def test_an_unverified_address_is_refused_and_links_nothing(browser, idp, 
     assert (await last_failure())["email"] == "victim@example.jp"
 
 
+async def test_a_login_without_an_address_is_refused(browser, idp, app):
+    response = await log_in(browser, idp, "idp", "no-email")
+    await assert_refused(response, 403, "Test IdP did not share your e-mail address", "email_missing")
+    assert not await Identity.exists(issuer=issuer_of(app, "idp"), subject="no-email")
+
+
 async def test_an_account_whose_address_was_never_confirmed_is_not_linked(browser, idp, app):
     await User.create(email="pending@example.jp", name="Someone", password_hash="x", email_verified=False)
     response = await log_in(browser, idp, "idp", "pending")
@@ -227,20 +233,22 @@ async def test_a_code_the_provider_will_not_exchange_is_refused(browser, idp):
     await assert_refused(response, 400, "could not be verified", "token_error:invalid_client")
 
 
-async def test_a_callback_with_a_wrong_or_missing_state_is_refused(browser, idp, client):
+async def test_a_callback_with_a_wrong_or_missing_state_is_refused(browser, idp, app):
     start = await browser.get("/login/oidc/idp")
     callback = await through_provider(idp, start.headers["location"], "returning")
 
     wrong = await browser.get(replace_query(callback, state="someone-elses-state"))
     await assert_refused(wrong, 400, "This log-in has expired or was started in another browser.", "state")
 
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=client._transport.app),
-                                  base_url="http://testserver", headers={"accept-language": "en"}) as other:
-        without_cookie = await other.get(callback)
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app), base_url="http://testserver", headers={"accept-language": "en"}
+    ) as another_browser:
+        without_cookie = await another_browser.get(callback)
     await assert_refused(without_cookie, 400, "This log-in has expired", "state")
 
-    missing = await browser.get(replace_query(callback, state=""))
-    await assert_refused(missing, 400, "This log-in has expired", "state")
+    for state in ("", "状態"):
+        response = await browser.get(replace_query(callback, state=state))
+        await assert_refused(response, 400, "This log-in has expired", "state")
 
 
 async def test_a_replayed_callback_is_refused(browser, idp):
@@ -254,8 +262,14 @@ async def test_a_replayed_callback_is_refused(browser, idp):
 
 async def test_an_error_from_the_provider_is_refused(browser, idp):
     response = await log_in(browser, idp, "idp", "cancels", cancel=True)
-    await assert_refused(response, 403, "Logging in with Test IdP was cancelled or refused.", "provider_error:access_denied")
+    message = "Logging in with Test IdP was cancelled or refused."
+    await assert_refused(response, 403, message, "provider_error:access_denied")
     assert not await User.exists(email="cancels@idp.example.jp")
+
+
+async def test_a_provider_that_cannot_be_reached_gets_a_clear_page(browser):
+    response = await browser.get("/login/oidc/offline")
+    await assert_refused(response, 502, "Offline IdP could not be reached.", "provider_unreachable")
 
 
 async def test_an_unknown_provider_is_not_found(browser):
@@ -274,7 +288,9 @@ async def test_refusal_pages_are_in_the_visitors_language(client, idp):
 
 
 def test_the_login_page_lists_the_configured_providers(settings):
-    assert configured_providers(settings) == [("idp", "Test IdP"), ("forged", "Forged IdP"), ("wrong-secret", "Test IdP")]
+    assert configured_providers(settings) == [
+        ("idp", "Test IdP"), ("forged", "Forged IdP"), ("wrong-secret", "Test IdP"), ("offline", "Offline IdP")
+    ]
 
 
 def test_the_single_provider_variables_make_the_default_provider(monkeypatch):
@@ -291,9 +307,9 @@ def test_the_single_provider_variables_make_the_default_provider(monkeypatch):
     ("variable", "value", "names"),
     [
         ("OIDC_PROVIDERS", "[{oops", "OIDC_PROVIDERS"),
-        ("OIDC_PROVIDERS", '[{"key": "a", "issuer": "login.example.jp", "client_id": "c", "client_secret": "s"}]', "issuer"),
-        ("OIDC_PROVIDERS", '[{"key": "a", "issuer": "https://login.example.jp", "client_id": "c"}]', "client_secret"),
-        ("OIDC_PROVIDERS", '[{"key": "Not A Key", "issuer": "https://x.jp", "client_id": "c", "client_secret": "s"}]', "key"),
+        ("OIDC_PROVIDERS", '[{"key": "a", "issuer": "x.jp", "client_id": "c", "client_secret": "s"}]', "issuer"),
+        ("OIDC_PROVIDERS", '[{"key": "a", "issuer": "https://x.jp", "client_id": "c"}]', "client_secret"),
+        ("OIDC_PROVIDERS", '[{"key": "A B", "issuer": "https://x.jp", "client_id": "c", "client_secret": "s"}]', "key"),
         ("OIDC_ISSUER", "login.example.jp", "OIDC_ISSUER"),
     ],
 )

@@ -134,8 +134,8 @@ def _flow(request: Request, provider: OidcProvider) -> dict[str, str]:
         flow = _serializer(request).loads(request.cookies.get(FLOW_COOKIE, ""), max_age=FLOW_MAX_AGE)
     except BadData:
         raise LoginRefused("state") from None
-    state = request.query_params.get("state", "")
-    if flow.get("provider") != provider.key or not secrets.compare_digest(flow.get("state", ""), state):
+    state = request.query_params.get("state", "").encode()
+    if flow.get("provider") != provider.key or not secrets.compare_digest(flow.get("state", "").encode(), state):
         raise LoginRefused("state")
     return flow
 
@@ -160,6 +160,8 @@ async def finish_login(request: Request, provider: OidcProvider) -> VerifiedLogi
         )
     except OAuthError as exc:
         raise LoginRefused("token_error:" + str(exc.error)[:50]) from exc
+    except ValueError as exc:  # not a token response at all
+        raise LoginRefused("token_error:invalid_response") from exc
     except httpx2.HTTPError as exc:
         raise ProviderUnreachable(str(exc)) from exc
     if "id_token" not in token:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from server.routes import account, admin, auth, health, me, oidc, organisations, pages
+from server.routes import account, admin, auth, challenges, discovery, health, me, oidc, organisations, pages
 
 
 def page_routes() -> list[BaseRoute]:
     return [
         *health.routes,
         *pages.routes,
+        *challenges.routes,
+        *discovery.routes,
         *auth.routes,
         *oidc.routes,
         *account.routes,

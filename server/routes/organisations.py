@@ -1,7 +1,451 @@
-"""(being written)"""
+"""Organisations: the profile, the members and the invitations; pages and API side by side.
+
+A person manages their own organisation at /organisation; operators manage any at /organisations/{id}
+with the same handlers and template. Every change is a call to models.invitations.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import functools
+from typing import Any, Awaitable, Callable
+from urllib.parse import quote
 
-routes: list[BaseRoute] = []
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from models import invitations
+from models.accounts import Invitation, Membership, Role
+from models.errors import NotAllowed, NotFound, ValidationFailed
+from models.invitations import InvitationRefused, invitation_state, may_see_members, may_view_organisation
+from models.orgs import Organisation, OrgKind
+from models.policy import Actor, may_manage_organisation
+from server.api import api
+from server.auth.sessions import client_address
+from server.i18n import gettext as _
+from server.schemas.organisations import (
+    InvitationIn,
+    InvitationOut,
+    MemberList,
+    MemberOut,
+    OrganisationOut,
+    PageQuery,
+    ProfileIn,
+)
+from server.templating import templates
+
+PROFILE_FIELDS = ("website", "size", "description_ja", "description_en", "name_ja", "name_en")
+REFUSAL_STATUS = {"unknown": 404, "used": 410, "expired": 410, "wrong_account": 403, "already_member": 409}
+
+
+def _message(message_id: str) -> str:
+    """The domain's message ids, in the reader's language (spelled out here so they are extracted)."""
+    messages = {
+        invitations.INVALID_EMAIL: _("Enter a valid e-mail address."),
+        invitations.INVALID_ROLE: _("Choose a role."),
+        invitations.ALREADY_MEMBER: _("This person is already a member of the organisation."),
+        invitations.ALREADY_INVITED: _("An invitation to this address is still pending. Revoke it first to send a new one."),
+        invitations.LAST_ADMIN: _("An organisation must keep at least one admin."),
+        invitations.INVALID_WEBSITE: _("Enter a web address starting with http:// or https://."),
+        invitations.INVALID_SIZE: _("Choose a size from the list."),
+        invitations.NAME_REQUIRED: _("Enter the company name in Japanese."),
+        invitations.TOO_LONG: _("This text is too long."),
+    }
+    return messages.get(message_id) or _("Some of what you entered is not valid.")
+
+
+def _translated_errors(errors: dict[str, str]) -> dict[str, str]:
+    return {name: _message(message_id) for name, message_id in errors.items()}
+
+
+def _schema_errors(exc: ValidationError, message_ids: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        name = str(error["loc"][0]) if error["loc"] else ""
+        errors.setdefault(name, _message(message_ids.get(name, "")))
+    return errors
+
+
+def _notices() -> dict[str, str]:
+    return {
+        "profile": _("The profile has been saved."),
+        "invited": _("The invitation has been created; the e-mail is on its way."),
+        "revoked": _("The invitation has been revoked; its link no longer works."),
+        "role": _("The role has been changed."),
+        "removed": _("The member has been removed from the organisation."),
+        "joined": _("Welcome! You are now a member of this organisation."),
+    }
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    return {
+        "role": {Role.ADMIN.value: _("Administrator"), Role.MEMBER.value: _("Member")},
+        "kind": {"agency": _("Public agency"), "company": _("Company"), "operator": _("Platform operator")},
+        "status": {
+            "pending": _("Awaiting approval"),
+            "approved": _("Approved"),
+            "rejected": _("Rejected"),
+            "suspended": _("Suspended"),
+        },
+        "invitation": {"pending": _("Pending"), "expired": _("Expired")},
+        "size": {
+            "1-9": _("1 to 9 people"),
+            "10-49": _("10 to 49 people"),
+            "50-299": _("50 to 299 people"),
+            "300-999": _("300 to 999 people"),
+            "1000+": _("1,000 people or more"),
+        },
+    }
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+class _SignInFirst(Exception):
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+def _login_redirect(next_path: str) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(next_path, safe='/')}", status_code=303)
+
+
+def _page(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except _SignInFirst as exc:
+            return _login_redirect(exc.next_path)
+
+    return endpoint
+
+
+async def _organisation(request: Request) -> tuple[Actor, Organisation, str]:
+    """The organisation a page is about, and the path its forms post to."""
+    actor: Actor = request.state.actor
+    org_id = request.path_params.get("org_id")
+    base = "/organisation" if org_id is None else f"/organisations/{org_id}"
+    if actor.is_visitor:
+        raise _SignInFirst(base)
+    if org_id is None:
+        if actor.organisation is None:
+            raise NotFound("the person belongs to no organisation")
+        return actor, actor.organisation, base
+    organisation = await Organisation.get_or_none(id=org_id)
+    if organisation is None or not may_view_organisation(actor, organisation):
+        raise NotFound("no such organisation")
+    if not may_see_members(actor, organisation):
+        raise NotAllowed("only the organisation's members and operators")
+    return actor, organisation, base
+
+
+async def _managed(request: Request) -> tuple[Actor, Organisation, str]:
+    actor, organisation, base = await _organisation(request)
+    if not may_manage_organisation(actor, organisation):
+        raise NotAllowed("only the organisation's admins and operators")
+    return actor, organisation, base
+
+
+def _profile_values(organisation: Organisation) -> dict[str, str]:
+    description = organisation.description or {}
+    return {
+        "website": organisation.website,
+        "size": organisation.size,
+        "description_ja": description.get("ja", ""),
+        "description_en": description.get("en", ""),
+        "name_ja": organisation.name_ja,
+        "name_en": organisation.name_en,
+    }
+
+
+async def _render(
+    request: Request,
+    actor: Actor,
+    organisation: Organisation,
+    base: str,
+    *,
+    form: str = "",
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    members = await Membership.filter(organisation_id=organisation.id).prefetch_related("user").order_by("id")
+    pending = (
+        await Invitation.filter(organisation_id=organisation.id, accepted_at=None)
+        .prefetch_related("invited_by")
+        .order_by("-created_at")
+    )
+    profile = _profile_values(organisation)
+    if form == "profile" and values:
+        profile.update(values)
+    context = {
+        "organisation": organisation,
+        "base": base,
+        "members": members,
+        "invitations": [(invitation, invitation_state(invitation)) for invitation in pending],
+        "can_manage": may_manage_organisation(actor, organisation),
+        "can_rename": organisation.kind == OrgKind.COMPANY,
+        "profile": profile,
+        "invite": values if form == "invite" and values else {"email": "", "role": Role.MEMBER.value, "locale": ""},
+        "form": form,
+        "errors": errors or {},
+        "notice": _notices().get(request.query_params.get("done", "")),
+        "labels": _labels(),
+        "roles": [role.value for role in Role],
+        "sizes": invitations.SIZES,
+        "me": actor.user,
+    }
+    return templates.TemplateResponse(request, "organisations/show.html", context, status_code=status)
+
+
+def _done(base: str, what: str) -> RedirectResponse:
+    return RedirectResponse(f"{base}?done={what}", status_code=303)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+@_page
+async def show(request: Request) -> Response:
+    actor, organisation, base = await _organisation(request)
+    return await _render(request, actor, organisation, base)
+
+
+@_page
+async def edit_profile(request: Request) -> Response:
+    actor, organisation, base = await _managed(request)
+    form = await _form(request)
+    fields = PROFILE_FIELDS if organisation.kind == OrgKind.COMPANY else PROFILE_FIELDS[:4]
+    values = {name: form.get(name, "") for name in fields}
+    profile = ProfileIn.model_validate(values)
+    try:
+        await invitations.update_profile(
+            actor,
+            organisation,
+            website=profile.website,
+            size=profile.size,
+            description={"ja": profile.description_ja, "en": profile.description_en},
+            name_ja=profile.name_ja,
+            name_en=profile.name_en,
+            client_address=client_address(request),
+        )
+    except ValidationFailed as exc:
+        errors = _translated_errors(exc.errors)
+        return await _render(request, actor, organisation, base, form="profile", errors=errors, values=values, status=422)
+    return _done(base, "profile")
+
+
+@_page
+async def invite(request: Request) -> Response:
+    actor, organisation, base = await _managed(request)
+    form = await _form(request)
+    values = {"email": form.get("email", ""), "role": form.get("role", ""), "locale": form.get("locale") or None}
+    try:
+        data = InvitationIn.model_validate(values)
+        await invitations.invite(
+            actor, organisation, data.email, data.role.value, locale=data.locale, client_address=client_address(request)
+        )
+    except ValidationError as exc:
+        errors = _schema_errors(exc, {"email": invitations.INVALID_EMAIL, "role": invitations.INVALID_ROLE})
+    except ValidationFailed as exc:
+        errors = _translated_errors(exc.errors)
+    else:
+        return _done(base, "invited")
+    return await _render(request, actor, organisation, base, form="invite", errors=errors, values=values, status=422)
+
+
+@_page
+async def revoke(request: Request) -> Response:
+    actor, organisation, base = await _managed(request)
+    invitation = await Invitation.get_or_none(id=request.path_params["invitation_id"], organisation_id=organisation.id)
+    if invitation is None:
+        raise NotFound("no such invitation")
+    await invitations.revoke_invitation(actor, invitation, client_address=client_address(request))
+    return _done(base, "revoked")
+
+
+async def _member(request: Request, organisation: Organisation) -> Membership:
+    membership = await Membership.get_or_none(id=request.path_params["membership_id"], organisation_id=organisation.id)
+    if membership is None:
+        raise NotFound("no such member")
+    return membership
+
+
+@_page
+async def change_role(request: Request) -> Response:
+    actor, organisation, base = await _managed(request)
+    membership = await _member(request, organisation)
+    role = (await _form(request)).get("role", "")
+    try:
+        await invitations.change_role(actor, membership, role, client_address=client_address(request))
+    except ValidationFailed as exc:
+        errors = _translated_errors(exc.errors)
+        return await _render(request, actor, organisation, base, form=f"member-{membership.id}", errors=errors, status=422)
+    return _done(base, "role")
+
+
+@_page
+async def remove_member(request: Request) -> Response:
+    actor, organisation, base = await _managed(request)
+    membership = await _member(request, organisation)
+    try:
+        await invitations.remove_member(actor, membership, client_address=client_address(request))
+    except ValidationFailed as exc:
+        errors = _translated_errors(exc.errors)
+        return await _render(request, actor, organisation, base, form=f"member-{membership.id}", errors=errors, status=422)
+    if membership.user_id == request.state.actor.user.id and not request.state.actor.is_operator:
+        return RedirectResponse("/", status_code=303)  # they removed themselves: the page is no longer theirs
+    return _done(base, "removed")
+
+
+def _invitation_page(request: Request, invitation: Invitation | None, token: str, problem: str | None) -> Response:
+    context = {
+        "invitation": invitation,
+        "token": token,
+        "problem": problem,
+        "labels": _labels(),
+        "me": request.state.actor.user,
+        "next": quote(f"/invitations/{token}", safe="/"),
+    }
+    status = REFUSAL_STATUS.get(problem or "", 200)
+    return templates.TemplateResponse(request, "organisations/invitation.html", context, status_code=status)
+
+
+async def invitation_page(request: Request) -> Response:
+    token = request.path_params["token"]
+    try:
+        invitation = await invitations.find_invitation(token)
+    except NotFound:
+        return _invitation_page(request, None, token, "unknown")
+    problem = await invitations.acceptance_problem(invitation, request.state.actor.user)
+    return _invitation_page(request, invitation, token, problem)
+
+
+async def accept_invitation(request: Request) -> Response:
+    token = request.path_params["token"]
+    actor: Actor = request.state.actor
+    if actor.user is None:
+        return _login_redirect(f"/invitations/{token}")
+    try:
+        membership = await invitations.accept(token, actor.user, client_address=client_address(request))
+    except NotFound:
+        return _invitation_page(request, None, token, "unknown")
+    except InvitationRefused as exc:
+        return _invitation_page(request, await invitations.find_invitation(token), token, exc.reason)
+    return _done(f"/organisations/{membership.organisation_id}", "joined")
+
+
+def _organisation_routes(prefix: str) -> list[BaseRoute]:
+    return [
+        Route(prefix, show, methods=["GET"]),
+        Route(f"{prefix}/profile", edit_profile, methods=["POST"]),
+        Route(f"{prefix}/invitations", invite, methods=["POST"]),
+        Route(f"{prefix}/invitations/{{invitation_id:int}}/revoke", revoke, methods=["POST"]),
+        Route(f"{prefix}/members/{{membership_id:int}}/role", change_role, methods=["POST"]),
+        Route(f"{prefix}/members/{{membership_id:int}}/remove", remove_member, methods=["POST"]),
+    ]
+
+
+routes: list[BaseRoute] = [
+    *_organisation_routes("/organisation"),
+    *_organisation_routes("/organisations/{org_id:int}"),
+    Route("/invitations/{token}", invitation_page, methods=["GET"]),
+    Route("/invitations/{token}/accept", accept_invitation, methods=["POST"]),
+]
+
+
+# --- API -----------------------------------------------------------------------------------
+
+
+async def _visible_organisation(actor: Actor, id: str) -> Organisation:
+    organisation = await Organisation.get_or_none(id=int(id)) if id.isdigit() else None
+    if organisation is None or not may_view_organisation(actor, organisation):
+        raise NotFound("No such organisation.")
+    return organisation
+
+
+def _organisation_out(organisation: Organisation) -> OrganisationOut:
+    return OrganisationOut(
+        id=organisation.id,
+        kind=organisation.kind,
+        status=organisation.status,
+        name={"ja": organisation.name_ja, "en": organisation.name_en},
+        code=organisation.code,
+        municipality_type=organisation.municipality_type,
+        website=organisation.website,
+        size=organisation.size,
+        description=organisation.description or {},
+        approved_at=organisation.approved_at,
+    )
+
+
+@api.operation(
+    "/organisations/{id}",
+    summary="An organisation's public profile (approved ones to everyone; others to their members and operators)",
+    response=OrganisationOut,
+    public=True,
+    tags=["organisations"],
+)
+async def get_organisation(request: Request, actor: Actor, id: str) -> OrganisationOut:
+    return _organisation_out(await _visible_organisation(actor, id))
+
+
+@api.operation(
+    "/organisations/{id}/members",
+    summary="The members of an organisation (to its members and operators)",
+    response=MemberList,
+    query=PageQuery,
+    tags=["organisations"],
+)
+async def list_organisation_members(request: Request, actor: Actor, id: str, query: PageQuery) -> MemberList:
+    organisation = await _visible_organisation(actor, id)
+    if not may_see_members(actor, organisation):
+        raise NotAllowed("Only the organisation's members and operators may list its members.")
+    members = Membership.filter(organisation_id=organisation.id)
+    total = await members.count()
+    page = (
+        await members.prefetch_related("user")
+        .order_by("id")
+        .offset((query.page - 1) * query.per_page)
+        .limit(query.per_page)
+    )
+    return MemberList(
+        items=[
+            MemberOut(
+                id=m.id, user_id=m.user_id, name=m.user.name, email=m.user.email, role=m.role, joined_at=m.created_at
+            )
+            for m in page
+        ],
+        total=total,
+        page=query.page,
+        per_page=query.per_page,
+    )
+
+
+@api.operation(
+    "/organisations/{id}/invitations",
+    "POST",
+    summary="Invite someone by e-mail (the organisation's admins and operators); the mail goes out via the outbox",
+    body=InvitationIn,
+    response=InvitationOut,
+    status=201,
+    tags=["organisations"],
+)
+async def create_organisation_invitation(request: Request, actor: Actor, id: str, body: InvitationIn) -> InvitationOut:
+    organisation = await _visible_organisation(actor, id)
+    invitation, _token = await invitations.invite(
+        actor, organisation, body.email, body.role.value, locale=body.locale, client_address=client_address(request)
+    )
+    return InvitationOut(
+        id=invitation.id,
+        organisation_id=organisation.id,
+        email=invitation.email,
+        role=invitation.role,
+        status=invitation_state(invitation),
+        expires_at=invitation.expires_at,
+        invited_by=invitation.invited_by_id,
+    )

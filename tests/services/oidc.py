@@ -27,6 +27,7 @@ ACCOUNTS = [
     {"sub": "tampered", "email": "tampered@idp.example.jp", "email_verified": True, "name": "Tampered"},
     {"sub": "forged", "email": "forged@idp.example.jp", "email_verified": True, "name": "Forged"},
     {"sub": "cancels", "email": "cancels@idp.example.jp", "email_verified": True, "name": "Cancels"},
+    {"sub": "no-email", "name": "Keeps Address Private"},
 ]
 
 
@@ -74,8 +75,8 @@ class OidcServer:
 @contextmanager
 def oidc_providers(log_dir: Path, base_url: str) -> Iterator[list[dict[str, str]]]:
     """Start the test providers; yields the OIDC_PROVIDERS entries configuring Kyoso for them:
-    "idp" (honest), "forged" (its id_tokens fail signature checks) and "wrong-secret" (the honest
-    provider, but Kyoso holds a wrong client secret)."""
+    "idp" (honest), "forged" (its id_tokens fail signature checks), "wrong-secret" (the honest
+    provider, but Kyoso holds a wrong client secret) and "offline" (nothing listens there)."""
 
     def callback(key: str) -> str:
         return f"{base_url}/auth/oidc/{key}/callback"
@@ -93,4 +94,6 @@ def oidc_providers(log_dir: Path, base_url: str) -> Iterator[list[dict[str, str]
              "client_id": forged.client_id, "client_secret": forged.client_secret},
             {"key": "wrong-secret", "name": "Test IdP", "issuer": honest.issuer,
              "client_id": honest.client_id, "client_secret": "not-" + honest.client_secret},
+            {"key": "offline", "name": "Offline IdP", "issuer": f"http://127.0.0.1:{free_port()}",
+             "client_id": CLIENT_ID, "client_secret": "unused"},
         ]

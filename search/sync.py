@@ -1,0 +1,94 @@
+"""Keeps the search index in step with the database, through the outbox.
+
+Every change to a challenge commits an outbox message (topic "search", payload {"kind": "challenge",
+"id": n}) in the same transaction. The consumer re-reads the current row and upserts its document if a
+visitor may see it, otherwise removes it: idempotent, so at-least-once, in-order delivery is enough.
+While the backend is down the consumer raises, and the outbox retries the message later.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import AsyncIterator
+
+from tortoise import timezone
+
+from models.challenges import Challenge
+from models.outbox import Consumer, OutboxMessage
+from models.policy import VISITOR, challenge_filter
+from search.backend import Document, SearchBackend
+from search.documents import RELATED, challenge_document, is_public
+
+log = logging.getLogger("kyoso.search")
+
+TOPIC = "search"
+REINDEX_BATCH = 1_000
+# A reindex replays the changes made from this long before it started: the slowest transaction that
+# could have committed a change the new index missed.
+REPLAY_MARGIN = timedelta(minutes=5)
+
+
+async def document_for(challenge_id: int) -> Document | None:
+    """The current document of a challenge, or None when a visitor may not see it (or it is gone)."""
+    challenge = await Challenge.get_or_none(id=challenge_id).prefetch_related(*RELATED)
+    if challenge is None or not is_public(challenge):
+        return None
+    return challenge_document(challenge)
+
+
+async def sync_challenge(backend: SearchBackend, challenge_id: int) -> None:
+    document = await document_for(challenge_id)
+    if document is None:
+        await backend.delete([challenge_id])
+    else:
+        await backend.upsert([document])
+
+
+def consumer(backend: SearchBackend) -> Consumer:
+    """The outbox consumer for topic "search", writing to this backend."""
+
+    async def consume(message: OutboxMessage) -> None:
+        if not backend.needs_sync:
+            return  # the database backend reads the rows themselves
+        if message.payload.get("kind") != "challenge":
+            log.warning("search: outbox message %s has an unknown kind, skipped: %s", message.id, message.payload)
+            return
+        await sync_challenge(backend, int(message.payload["id"]))
+
+    return consume
+
+
+async def documents_for_reindex(batch_size: int = REINDEX_BATCH) -> AsyncIterator[Document]:
+    """Every document a visitor may find, read in batches by id so memory stays flat."""
+    last_id = 0
+    while True:
+        batch = await (
+            Challenge.filter(challenge_filter(VISITOR), id__gt=last_id)
+            .order_by("id")
+            .limit(batch_size)
+            .prefetch_related(*RELATED)
+        )
+        if not batch:
+            return
+        for challenge in batch:
+            yield challenge_document(challenge)
+        last_id = batch[-1].id
+
+
+async def rebuild_index(backend: SearchBackend) -> int:
+    """Rebuild the index from the database and swap it in; returns how many documents it holds.
+
+    Changes committed while the new index was filling may have reached only the old one, so the
+    challenges named by recent outbox messages are synced again afterwards (the sync is idempotent).
+    """
+    started = timezone.now()
+    await backend.prepare(wait=True)
+    count = await backend.reindex(documents_for_reindex())
+    recent = await OutboxMessage.filter(topic=TOPIC, created_at__gte=started - REPLAY_MARGIN).values_list(
+        "payload", flat=True
+    )
+    ids = sorted({int(p["id"]) for p in recent if isinstance(p, dict) and p.get("kind") == "challenge" and "id" in p})
+    for challenge_id in ids:
+        await sync_challenge(backend, challenge_id)
+    return count

@@ -1,0 +1,213 @@
+"""Discovery: the challenge search page and `GET /api/v1/challenges`, sharing one query schema.
+
+Both ask the configured search backend, which answers from the database (and says so) while
+Meilisearch is unavailable. Results are public: only challenges a visitor may list are indexed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from markupsafe import Markup
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from models.base import translated
+from models.errors import N_
+from models.orgs import Category, Organisation
+from models.policy import Actor
+from search.backend import FACETS, SORTS, SearchBackend, SearchResult
+from search.documents import from_timestamp
+from search.documents import translated as document_text
+from server import i18n
+from server.api import api
+from server.forms import errors_from
+from server.schemas.discovery import (
+    AgencyRef,
+    ChallengeHit,
+    ChallengeSearchOut,
+    ChallengeSearchQuery,
+    FacetValue,
+)
+from server.templating import templates
+
+FACET_LABELS = {
+    "category": N_("Category"),
+    "agency": N_("Agency"),
+    "municipality_type": N_("Type of municipality"),
+    "status": N_("Status"),
+}
+VALUE_LABELS = {
+    "status": {"published": N_("Open for proposals"), "closed": N_("Closed for proposals"), "decided": N_("Decided")},
+    "municipality_type": {
+        "prefecture": N_("Metropolitan government"),
+        "ward": N_("Special ward"),
+        "city": N_("City"),
+        "town": N_("Town"),
+        "village": N_("Village"),
+    },
+}
+SORT_LABELS = {
+    "relevance": N_("Best match"),
+    "newest": N_("Newest first"),
+    "deadline": N_("Deadline soonest (open only)"),
+    "budget": N_("Highest budget first"),
+}
+PAGE_WINDOW = 2  # page links shown either side of the current page
+
+
+def search_backend(request: Request) -> SearchBackend:
+    return request.app.state.services.search
+
+
+async def _names(facets: dict[str, dict[str, int]], query: ChallengeSearchQuery) -> dict[str, dict[str, dict[str, str]]]:
+    """Names in both languages for category and agency facet values (counted or chosen)."""
+    categories = {c.slug: {"ja": c.name_ja, "en": c.name_en} for c in await Category.all()}
+    agency_ids = {int(value) for value in facets.get("agency", {}) if value.isdigit()} | set(query.agency)
+    agencies = {
+        str(org_id): {"ja": name_ja, "en": name_en}
+        for org_id, name_ja, name_en in await Organisation.filter(id__in=agency_ids).values_list("id", "name_ja", "name_en")
+    } if agency_ids else {}
+    return {"category": categories, "agency": agencies}
+
+
+def _hit(document: dict[str, Any]) -> ChallengeHit:
+    def moment(name: str):
+        value = from_timestamp(document.get(name))
+        return value.astimezone(i18n.TOKYO) if value else None
+
+    return ChallengeHit(
+        id=document["id"],
+        title=document_text(document, "title"),
+        summary=document_text(document, "summary"),
+        category=document.get("category"),
+        agency=AgencyRef(
+            id=document["agency_id"],
+            name={k: v for k, v in {"ja": document.get("agency_name_ja"), "en": document.get("agency_name_en")}.items() if v},
+        ),
+        municipality_type=document.get("municipality_type"),
+        status=document["status"],
+        tags=document.get("tags") or [],
+        budget_min_yen=document.get("budget_min_yen"),
+        budget_max_yen=document.get("budget_max_yen"),
+        proposals_deadline=moment("proposals_deadline"),
+        published_at=moment("published_at"),
+        highlight=document.get("_highlight"),
+    )
+
+
+async def search_output(result: SearchResult, query: ChallengeSearchQuery) -> ChallengeSearchOut:
+    names = await _names(result.facets, query)
+    return ChallengeSearchOut(
+        items=[_hit(document) for document in result.hits],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+        facets={
+            facet: [
+                FacetValue(value=value, count=count, name=names.get(facet, {}).get(value))
+                for value, count in result.facets.get(facet, {}).items()
+            ]
+            for facet in FACETS
+        },
+        degraded=result.degraded,
+    )
+
+
+@api.operation(
+    "/challenges",
+    summary="Search published challenges (full text in Japanese and English, facets, sorting)",
+    query=ChallengeSearchQuery,
+    response=ChallengeSearchOut,
+    public=True,
+    tags=["challenges"],
+)
+async def search_challenges(request: Request, actor: Actor, query: ChallengeSearchQuery) -> ChallengeSearchOut:
+    query = ChallengeSearchQuery.from_params(request.query_params)  # keeps repeated filters
+    result = await search_backend(request).search(query.to_search_query())
+    return await search_output(result, query)
+
+
+# --- the page --------------------------------------------------------------------------------
+
+
+def _facet_options(facet: str, counts: dict[str, int], chosen: list[Any], names: dict[str, dict[str, str]]) -> list[dict]:
+    chosen_values = [str(value) for value in chosen]
+    values = list(counts) + [value for value in chosen_values if value not in counts]
+    options = []
+    for value in values:
+        if facet in VALUE_LABELS:
+            label = i18n.gettext(VALUE_LABELS[facet].get(value, value))
+        else:
+            label = translated(names.get(value), i18n.get_locale()) or value
+        options.append({"value": value, "label": label, "count": counts.get(value, 0), "checked": value in chosen_values})
+    return options
+
+
+def _pages(page: int, last: int) -> list[int]:
+    around = range(max(1, page - PAGE_WINDOW), min(last, page + PAGE_WINDOW) + 1)
+    return sorted({1, last, *around})
+
+
+def _result_view(document: dict[str, Any]) -> dict[str, Any]:
+    locale = i18n.get_locale()
+    highlight = document.get("_highlight") or {}
+
+    def text(name: str) -> str | Markup:
+        texts = document_text(document, name)
+        shown = locale if texts.get(locale) else next(iter(texts), None)
+        snippet = highlight.get(name, {}).get(shown or "")
+        # snippets are already escaped, with only <mark> added (search.documents.highlight_html)
+        return Markup(snippet) if snippet else translated(texts, locale)
+
+    return {
+        "id": document["id"],
+        "title": text("title"),
+        "summary": text("summary"),
+        "agency": translated({"ja": document.get("agency_name_ja"), "en": document.get("agency_name_en")}, locale),
+        "category": translated({"ja": document.get("category_name_ja"), "en": document.get("category_name_en")}, locale),
+        "status": i18n.gettext(VALUE_LABELS["status"].get(document["status"], document["status"])),
+        "tags": document.get("tags") or [],
+        "budget_min_yen": document.get("budget_min_yen"),
+        "budget_max_yen": document.get("budget_max_yen"),
+        "proposals_deadline": from_timestamp(document.get("proposals_deadline")),
+    }
+
+
+async def search_page(request: Request) -> Response:
+    errors: dict[str, str] = {}
+    try:
+        query = ChallengeSearchQuery.from_params(request.query_params)
+    except ValidationError as exc:
+        errors = errors_from(exc)
+        query = ChallengeSearchQuery()
+    result = await search_backend(request).search(query.to_search_query()) if not errors else None
+    context: dict[str, Any] = {
+        "query": query,
+        "raw": request.query_params,
+        "errors": errors,
+        "result": result,
+        "sorts": [(name, i18n.gettext(SORT_LABELS[name])) for name in SORTS],
+        "facet_labels": {facet: i18n.gettext(label) for facet, label in FACET_LABELS.items()},
+    }
+    if result is not None:
+        names = await _names(result.facets, query)
+        last_page = max(1, -(-min(result.total, 1000 * query.per_page) // query.per_page))
+        context.update(
+            results=[_result_view(document) for document in result.hits],
+            facets={
+                facet: _facet_options(facet, result.facets.get(facet, {}), query.model_dump()[facet], names.get(facet, {}))
+                for facet in FACETS
+            },
+            pages=_pages(query.page, last_page),
+            last_page=last_page,
+            page_url=lambda page: "?" + urlencode(query.params(page=page)),
+            tag_url=lambda tag: "?" + urlencode({"tag": tag}),
+        )
+    return templates.TemplateResponse(request, "challenges/search.html", context, status_code=422 if errors else 200)
+
+
+routes = [Route("/challenges", search_page, methods=["GET"], name="search_challenges")]

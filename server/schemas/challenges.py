@@ -1,0 +1,231 @@
+"""Challenge schemas: they validate the API's JSON and the pages' forms alike."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from starlette.datastructures import FormData
+
+from models.challenge_lifecycle import ChallengeChanges, CriterionInput, KpiInput
+from models.challenges import Challenge, ChallengeKpi, Criterion
+from models.errors import N_
+from server.i18n import TOKYO
+
+Language = Literal["ja", "en"]
+LANGUAGES: tuple[Language, ...] = ("ja", "en")
+
+
+def _clean_text(value: dict[str, str]) -> dict[str, str]:
+    return {lang: text.strip() for lang, text in value.items() if text and text.strip()}
+
+
+Text = Annotated[dict[Language, Annotated[str, Field(max_length=20000)]], AfterValidator(_clean_text)]
+
+
+def _tokyo_if_naive(value: Any) -> Any:
+    """A time typed without an offset (a datetime-local field) is Japan time."""
+    if isinstance(value, str) and value.strip() == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip())
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=TOKYO)
+    return value
+
+
+Moment = Annotated[datetime | None, BeforeValidator(_tokyo_if_naive)]
+
+
+class CriterionIn(BaseModel):
+    name: Text
+    weight: int = Field(ge=1, le=100)
+    levels: list[Text] = Field(min_length=5, max_length=5, description="descriptions for scores 1 to 5")
+
+
+class KpiIn(BaseModel):
+    name: Text
+    unit: str = Field(default="", max_length=32)
+    baseline: float | None = None
+    target: float | None = None
+
+
+class ChallengeIn(BaseModel):
+    """Fields to set; on PATCH only the fields sent are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Text | None = None
+    summary: Text | None = None
+    situation: Text | None = None
+    problem: Text | None = None
+    outcome: Text | None = None
+    category: str | None = Field(default=None, max_length=64)
+    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(default=None, max_length=20)
+    languages: list[Language] | None = None
+    budget_min_yen: int | None = Field(default=None, ge=0, le=10**13)
+    budget_max_yen: int | None = Field(default=None, ge=0, le=10**13)
+    pilot_months: int | None = Field(default=None, ge=1, le=60)
+    questions_deadline: Moment = None
+    proposals_deadline: Moment = None
+    review_deadline: Moment = None
+    publish_at: Moment = None
+    blind_review: bool | None = None
+    criteria: list[CriterionIn] | None = Field(default=None, max_length=10)
+    kpis: list[KpiIn] | None = Field(default=None, max_length=10)
+    reason: str = Field(default="", max_length=2000, description="why a published challenge is amended")
+
+    @field_validator("tags")
+    @classmethod
+    def _unique_tags(cls, value: list[str] | None) -> list[str] | None:
+        return list(dict.fromkeys(tag.strip() for tag in value if tag.strip())) if value is not None else None
+
+    def to_changes(self) -> ChallengeChanges:
+        sent = self.model_fields_set - {"criteria", "kpis", "reason"}
+        values = {name: getattr(self, name) for name in sent}
+        for name in ("title", "summary", "situation", "problem", "outcome"):
+            if name in values and values[name] is None:
+                values[name] = {}
+        return ChallengeChanges(
+            values=values,
+            criteria=[CriterionInput(name=c.name, weight=c.weight, levels=c.levels) for c in self.criteria]
+            if self.criteria is not None else None,
+            kpis=[KpiInput(name=k.name, unit=k.unit, baseline=k.baseline, target=k.target) for k in self.kpis]
+            if self.kpis is not None else None,
+        )
+
+
+class NewChallengeIn(ChallengeIn):
+    title: Text  # type: ignore[assignment]
+
+    @field_validator("title")
+    @classmethod
+    def _title_present(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError(N_("Give the challenge a title."))
+        return value
+
+
+class TransitionIn(BaseModel):
+    to: str = Field(max_length=32)
+    reason: str = Field(default="", max_length=2000)
+    publish_at: Moment = None
+
+
+class CriterionOut(BaseModel):
+    id: int
+    name: dict[str, str]
+    weight: int
+    levels: list[dict[str, str]]
+
+
+class KpiOut(BaseModel):
+    name: dict[str, str]
+    unit: str
+    baseline: float | None
+    target: float | None
+
+
+class OrganisationName(BaseModel):
+    id: int
+    name: dict[str, str]
+
+
+class ChallengeOut(BaseModel):
+    id: int
+    title: dict[str, str]
+    summary: dict[str, str]
+    situation: dict[str, str]
+    problem: dict[str, str]
+    outcome: dict[str, str]
+    category: str | None
+    tags: list[str]
+    budget_min_yen: int | None
+    budget_max_yen: int | None
+    pilot_months: int | None
+    questions_deadline: datetime | None
+    proposals_deadline: datetime | None
+    review_deadline: datetime | None
+    publish_at: datetime | None
+    criteria: list[CriterionOut]
+    kpis: list[KpiOut]
+    languages: list[str]
+    status: str
+    status_message: str
+    owner: OrganisationName
+    co_owners: list[OrganisationName]
+    published_at: datetime | None
+    allowed_transitions: list[str] = []
+
+    @classmethod
+    async def of(cls, challenge: Challenge, allowed: list[str]) -> "ChallengeOut":
+        await challenge.fetch_related("owner", "category", "co_owners__organisation")
+        criteria = await Criterion.filter(challenge=challenge)
+        kpis = await ChallengeKpi.filter(challenge=challenge)
+
+        def to_tokyo(moment: datetime | None) -> datetime | None:
+            return moment.astimezone(TOKYO) if moment else None
+
+        return cls(
+            id=challenge.id, title=challenge.title, summary=challenge.summary, situation=challenge.situation,
+            problem=challenge.problem, outcome=challenge.outcome,
+            category=challenge.category.slug if challenge.category else None, tags=challenge.tags,
+            budget_min_yen=challenge.budget_min_yen, budget_max_yen=challenge.budget_max_yen,
+            pilot_months=challenge.pilot_months, questions_deadline=to_tokyo(challenge.questions_deadline),
+            proposals_deadline=to_tokyo(challenge.proposals_deadline), review_deadline=to_tokyo(challenge.review_deadline),
+            publish_at=to_tokyo(challenge.publish_at),
+            criteria=[CriterionOut(id=c.id, name=c.name, weight=c.weight, levels=c.levels) for c in criteria],
+            kpis=[KpiOut(name=k.name, unit=k.unit, baseline=k.baseline, target=k.target) for k in kpis],
+            languages=challenge.languages, status=challenge.status, status_message=challenge.status_message,
+            owner=OrganisationName(id=challenge.owner.id, name={"ja": challenge.owner.name_ja, "en": challenge.owner.name_en}),
+            co_owners=[
+                OrganisationName(id=c.organisation.id, name={"ja": c.organisation.name_ja, "en": c.organisation.name_en})
+                for c in challenge.co_owners if c.accepted_at
+            ],
+            published_at=to_tokyo(challenge.published_at), allowed_transitions=allowed,
+        )
+
+
+CRITERIA_ROWS = 6
+KPI_ROWS = 4
+
+
+def challenge_input_from_form(form: FormData) -> dict[str, Any]:
+    """The page's flat form fields, arranged as the API's JSON (blank rows left out)."""
+
+    def text(prefix: str) -> dict[str, str]:
+        return {lang: str(form.get(f"{prefix}_{lang}", "")) for lang in LANGUAGES}
+
+    def number(name: str) -> str | None:
+        value = str(form.get(name, "")).replace(",", "").strip()
+        return value or None
+
+    data: dict[str, Any] = {name: text(name) for name in ("title", "summary", "situation", "problem", "outcome")}
+    data["category"] = str(form.get("category", "")) or None
+    data["tags"] = [t.strip() for t in str(form.get("tags", "")).replace("、", ",").split(",") if t.strip()]
+    data["languages"] = form.getlist("languages")
+    for name in ("budget_min_yen", "budget_max_yen", "pilot_months"):
+        data[name] = number(name)
+    for name in ("questions_deadline", "proposals_deadline", "review_deadline", "publish_at"):
+        data[name] = str(form.get(name, "")) or None
+    data["blind_review"] = form.get("blind_review") == "true"
+    data["criteria"] = []
+    for i in range(CRITERIA_ROWS):
+        name = text(f"criterion-{i}-name")
+        if not any(v.strip() for v in name.values()):
+            continue
+        levels_by_lang = {lang: str(form.get(f"criterion-{i}-levels_{lang}", "")).splitlines() for lang in LANGUAGES}
+        levels_by_lang = {lang: [line for line in lines if line.strip()] for lang, lines in levels_by_lang.items()}
+        count = max(len(lines) for lines in levels_by_lang.values())
+        levels = [{lang: lines[n] if n < len(lines) else "" for lang, lines in levels_by_lang.items()} for n in range(count)]
+        data["criteria"].append({"name": name, "weight": number(f"criterion-{i}-weight"), "levels": levels})
+    data["kpis"] = []
+    for i in range(KPI_ROWS):
+        name = text(f"kpi-{i}-name")
+        if not any(v.strip() for v in name.values()):
+            continue
+        data["kpis"].append({"name": name, "unit": str(form.get(f"kpi-{i}-unit", "")),
+                             "baseline": number(f"kpi-{i}-baseline"), "target": number(f"kpi-{i}-target")})
+    data["reason"] = str(form.get("reason", ""))
+    return data

@@ -1,0 +1,242 @@
+"""The challenge lifecycle through the API and the pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from tortoise import timezone
+
+from models.accounts import Role
+from models.audit import AuditEvent
+from models.challenge_lifecycle import publish_due
+from models.challenges import Amendment, Challenge, Question
+from models.notifications import Notification
+from models.orgs import Organisation
+from models.outbox import OutboxMessage
+from server.i18n import TOKYO
+from tests.web import post_form, sign_in_as
+
+
+def _at(days: int) -> str:
+    return (timezone.now() + timedelta(days=days)).astimezone(TOKYO).isoformat()
+
+
+def complete_challenge(**overrides) -> dict:
+    levels = [{"ja": f"{n}点", "en": f"{n} points"} for n in range(1, 6)]
+    body = {
+        "title": {"ja": "窓口の待ち時間を短くしたい", "en": "Shorter waiting times at the counter"},
+        "summary": {"ja": "**繁忙期**の待ち時間が長い。", "en": "Long waits in busy months."},
+        "problem": {"ja": "予約ができない。", "en": "No reservations."},
+        "outcome": {"ja": "待ち時間を半分に。", "en": "Halve the wait."},
+        "category": "administrative-procedures",
+        "tags": ["窓口", "予約"],
+        "languages": ["ja", "en"],
+        "budget_min_yen": 1_000_000,
+        "budget_max_yen": 3_000_000,
+        "pilot_months": 3,
+        "questions_deadline": _at(10),
+        "proposals_deadline": _at(20),
+        "review_deadline": _at(30),
+        "criteria": [
+            {"name": {"ja": "効果", "en": "Impact"}, "weight": 60, "levels": levels},
+            {"name": {"ja": "費用", "en": "Cost"}, "weight": 40, "levels": levels},
+        ],
+        "kpis": [{"name": {"ja": "平均待ち時間", "en": "Average wait"}, "unit": "min", "baseline": 40, "target": 20}],
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+async def cast(people):
+    """The people a challenge meets: its agency, another agency, a company, an operator."""
+    agency = await Organisation.get(municipality_code="131041")  # Shinjuku
+    other_agency = await Organisation.get(municipality_code="131059")  # Bunkyo
+    company, _ = await Organisation.get_or_create(
+        corporate_number="9010001000007",
+        defaults={"kind": "company", "status": "approved", "name_ja": "課題株式会社", "name_en": "Kadai KK"},
+    )
+    members = {
+        "agency": await people.make(org=agency, role=Role.MEMBER),
+        "other_agency": await people.make(org=other_agency),
+        "company": await people.make(org=company),
+        "operator": await people.make(operator=True),
+    }
+    return {role: await people.token(user) for role, user in members.items()} | {"users": members}
+
+
+async def _draft(client, cast, **overrides) -> dict:
+    response = await client.post("/api/v1/challenges", json=complete_challenge(**overrides), headers=cast["agency"])
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _publish(client, cast, challenge_id: int) -> dict:
+    assert (await client.post(f"/api/v1/challenges/{challenge_id}/transitions", json={"to": "in_review"}, headers=cast["agency"])).status_code == 200
+    response = await client.post(f"/api/v1/challenges/{challenge_id}/transitions", json={"to": "published"}, headers=cast["operator"])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_an_agency_drafts_and_an_operator_publishes(client, cast):
+    draft = await _draft(client, cast)
+    assert draft["status"] == "draft"
+    assert draft["owner"]["name"]["ja"] == "新宿区"
+    assert [c["weight"] for c in draft["criteria"]] == [60, 40]
+    assert draft["proposals_deadline"].endswith("+09:00")
+    assert draft["allowed_transitions"] == ["in_review", "cancelled"]
+
+    # Nobody outside the agency sees a draft: not visitors, not another agency, not companies.
+    for headers in ({}, cast["other_agency"], cast["company"]):
+        assert (await client.get(f"/api/v1/challenges/{draft['id']}", headers=headers)).status_code == 404
+    assert (await client.get(f"/challenges/{draft['id']}")).status_code == 404
+    assert draft["title"]["ja"] not in (await client.get("/")).text
+
+    published = await _publish(client, cast, draft["id"])
+    assert published["status"] == "published" and published["published_at"]
+    public = await client.get(f"/api/v1/challenges/{draft['id']}")
+    assert public.status_code == 200 and public.json()["status"] == "published"
+    page = await client.get(f"/challenges/{draft['id']}")
+    assert "窓口の待ち時間を短くしたい" in page.text and "<strong>繁忙期</strong>" in page.text
+    assert "窓口の待ち時間を短くしたい" in (await client.get("/")).text
+    actions = await AuditEvent.filter(target_type="challenge", target_id=str(draft["id"])).values_list("action", flat=True)
+    assert {"challenge.created", "challenge.in_review", "challenge.published"} <= set(actions)
+    assert await OutboxMessage.filter(topic="search", key=f"challenge:{draft['id']}").count() >= 2
+
+
+async def test_who_may_draft(client, cast):
+    assert (await client.post("/api/v1/challenges", json=complete_challenge())).status_code == 401
+    refused = await client.post("/api/v1/challenges", json=complete_challenge(), headers=cast["company"])
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_bad_input_is_a_422_problem_and_nothing_is_written(client, cast):
+    before = await Challenge.all().count()
+    cases = [
+        complete_challenge(criteria=[{"name": {"ja": "効果"}, "weight": 50, "levels": [{"ja": "x"}] * 5}]),  # weights != 100
+        complete_challenge(budget_min_yen=5, budget_max_yen=1),
+        complete_challenge(questions_deadline=_at(25)),  # after the proposals deadline
+        complete_challenge(category="no-such-category"),
+        complete_challenge(title={}),
+        complete_challenge(pilot_months="many"),
+        {"title": {"fr": "Bonjour"}},
+    ]
+    for body in cases:
+        response = await client.post("/api/v1/challenges", json=body, headers=cast["agency"])
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["errors"]
+    assert (await client.post("/api/v1/challenges", content=b"{not json", headers=cast["agency"])).status_code == 422
+    assert await Challenge.all().count() == before
+
+
+async def test_an_incomplete_draft_cannot_be_submitted(client, cast):
+    draft = (await client.post("/api/v1/challenges", json={"title": {"ja": "未完成"}}, headers=cast["agency"])).json()
+    response = await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "in_review"}, headers=cast["agency"])
+    assert response.status_code == 422
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert {"summary", "problem", "category", "proposals_deadline", "criteria"} <= fields
+
+
+async def test_an_illegal_transition_names_the_allowed_states(client, cast):
+    draft = await _draft(client, cast)
+    response = await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "published"}, headers=cast["agency"])
+    assert response.status_code == 409
+    assert response.json()["allowed"] == ["in_review", "cancelled"]
+    await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "in_review"}, headers=cast["agency"])
+    # The owner cannot approve their own challenge; only an operator can.
+    own = await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "published"}, headers=cast["agency"])
+    assert own.status_code == 409 and own.json()["allowed"] == ["cancelled"]
+    other = await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "cancelled", "reason": "x"}, headers=cast["other_agency"])
+    assert other.status_code == 404
+
+
+async def test_an_operator_sends_a_challenge_back_with_a_message(client, cast):
+    draft = await _draft(client, cast)
+    await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "in_review"}, headers=cast["agency"])
+    silent = await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "changes_requested"}, headers=cast["operator"])
+    assert silent.status_code == 422
+    back = await client.post(
+        f"/api/v1/challenges/{draft['id']}/transitions",
+        json={"to": "changes_requested", "reason": "予算の根拠を追記してください"}, headers=cast["operator"],
+    )
+    assert back.json()["status"] == "changes_requested"
+    assert back.json()["status_message"] == "予算の根拠を追記してください"
+    edited = await client.patch(f"/api/v1/challenges/{draft['id']}", json={"budget_max_yen": 4_000_000}, headers=cast["agency"])
+    assert edited.status_code == 200 and edited.json()["budget_max_yen"] == 4_000_000
+
+
+async def test_a_published_challenge_changes_only_by_a_recorded_amendment(client, cast):
+    draft = await _draft(client, cast)
+    await _publish(client, cast, draft["id"])
+    company_user = cast["users"]["company"]
+    await Question.create(challenge_id=draft["id"], asker=company_user, body="予約システムの既存ベンダーは？")
+
+    title = await client.patch(f"/api/v1/challenges/{draft['id']}", json={"title": {"ja": "別の題"}}, headers=cast["agency"])
+    assert title.status_code == 409
+    no_reason = await client.patch(f"/api/v1/challenges/{draft['id']}", json={"proposals_deadline": _at(25)}, headers=cast["agency"])
+    assert no_reason.status_code == 422
+    amended = await client.patch(
+        f"/api/v1/challenges/{draft['id']}",
+        json={"proposals_deadline": _at(25), "reason": "質問が多いため延長します"}, headers=cast["agency"],
+    )
+    assert amended.status_code == 200, amended.text
+    assert datetime.fromisoformat(amended.json()["proposals_deadline"]) > datetime.fromisoformat(draft["proposals_deadline"])
+    amendment = await Amendment.get(challenge_id=draft["id"])
+    assert amendment.reason == "質問が多いため延長します"
+    assert await Notification.exists(user=company_user, kind="challenge.amended")
+    assert "質問が多いため延長します" in (await client.get(f"/challenges/{draft['id']}")).text
+
+
+async def test_cancelling_shows_the_reason_publicly_only_if_it_was_published(client, cast):
+    unpublished = await _draft(client, cast)
+    response = await client.post(f"/api/v1/challenges/{unpublished['id']}/transitions", json={"to": "cancelled", "reason": "重複"}, headers=cast["agency"])
+    assert response.json()["status"] == "cancelled"
+    assert (await client.get(f"/api/v1/challenges/{unpublished['id']}")).status_code == 404
+
+    published = await _draft(client, cast)
+    await _publish(client, cast, published["id"])
+    await client.post(f"/api/v1/challenges/{published['id']}/transitions", json={"to": "cancelled", "reason": "予算が確保できなくなりました"}, headers=cast["agency"])
+    page = await client.get(f"/challenges/{published['id']}")
+    assert page.status_code == 200 and "予算が確保できなくなりました" in page.text
+
+
+async def test_scheduled_publication_happens_when_its_time_comes(client, cast):
+    draft = await _draft(client, cast, publish_at=_at(2))
+    await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "in_review"}, headers=cast["agency"])
+    approved = await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "published"}, headers=cast["operator"])
+    assert approved.json()["status"] == "scheduled"
+    assert (await client.get(f"/api/v1/challenges/{draft['id']}")).status_code == 404
+    assert await publish_due() == []
+    assert draft["id"] in await publish_due(timezone.now() + timedelta(days=3))
+    assert (await client.get(f"/api/v1/challenges/{draft['id']}")).json()["status"] == "published"
+    assert await publish_due(timezone.now() + timedelta(days=3)) == []  # running it again changes nothing
+
+
+async def test_drafting_through_the_pages(client, cast):
+    await sign_in_as(client, cast["users"]["agency"])
+    assert (await client.get("/challenges/new")).status_code == 200
+    form = {
+        "title_ja": "図書館の利用者を増やしたい", "summary_ja": "若者の利用が少ない。", "problem_ja": "認知が低い。",
+        "outcome_ja": "利用者2倍。", "category": "education", "languages": "ja",
+        "proposals_deadline": (timezone.now() + timedelta(days=20)).astimezone(TOKYO).strftime("%Y-%m-%dT%H:%M"),
+        "criterion-0-name_ja": "効果", "criterion-0-weight": "70",
+        "criterion-0-levels_ja": "1\n2\n3\n4\n5",
+        "criterion-1-name_ja": "費用", "criterion-1-weight": "20",
+        "criterion-1-levels_ja": "1\n2\n3\n4\n5",
+    }
+    wrong = await post_form(client, "/challenges/new", form, page="/challenges/new")
+    assert wrong.status_code == 400
+    assert "100" in wrong.text  # the weights message
+    assert 'value="図書館の利用者を増やしたい"' in wrong.text  # what was typed is kept
+    form["criterion-1-weight"] = "30"
+    created = await post_form(client, "/challenges/new", form, page="/challenges/new")
+    assert created.status_code == 303
+    challenge = await Challenge.get(id=int(created.headers["location"].rsplit("/", 1)[1]))
+    assert challenge.title == {"ja": "図書館の利用者を増やしたい"} and challenge.status == "draft"
+    assert challenge.proposals_deadline.astimezone(TOKYO).hour == datetime.fromisoformat(form["proposals_deadline"]).hour
+    mine = await client.get("/challenges/mine")
+    assert "図書館の利用者を増やしたい" in mine.text
+    edit = await client.get(f"/challenges/{challenge.id}/edit")
+    assert 'value="70"' in edit.text
