@@ -212,10 +212,11 @@ async def _amend(actor: Actor, challenge: Challenge, changes: ChallengeChanges, 
 
 
 async def _people_involved(challenge: Challenge) -> set[int]:
-    """Everyone who asked a question or started a proposal on the challenge."""
+    """Everyone who asked a question, started a proposal or follows the challenge."""
     askers = await Question.filter(challenge=challenge, asker_id__not_isnull=True).values_list("asker_id", flat=True)
     authors = await Proposal.filter(challenge=challenge, created_by_id__not_isnull=True).values_list("created_by_id", flat=True)
-    return set(askers) | set(authors)
+    followers = await challenge.followers.all().values_list("user_id", flat=True)
+    return set(askers) | set(authors) | set(followers)
 
 
 def missing_for_review(challenge: Challenge, criteria: list[Criterion]) -> dict[str, str]:
@@ -291,6 +292,8 @@ async def _move(user: User | None, challenge: Challenge, target: ChallengeStatus
         await audit.record(f"challenge.{target.value}", actor=user, organisation=challenge.owner, target=challenge,
                            before={"status": before}, after={"status": target.value, "reason": reason.strip()})
         await _index_later(challenge)
+        if target == S.PUBLISHED:  # saved searches are matched by the "notify" outbox consumer
+            await outbox.enqueue("notify", f"challenge:{challenge.id}", {"kind": "challenge_published", "id": challenge.id})
     return challenge
 
 

@@ -13,7 +13,6 @@ from typing import Sequence
 from tortoise import connections, timezone
 from tortoise.expressions import Q, RawSQL, Subquery
 from tortoise.functions import Coalesce, Count
-from tortoise.queryset import QuerySet
 
 from models.challenges import Challenge
 from models.policy import VISITOR, challenge_filter
@@ -82,8 +81,8 @@ class DatabaseBackend:
             matches = matches.filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
         return Q(id__in=Subquery(matches.values("id")))
 
-    def _conditions(self, query: SearchQuery) -> list[Q]:
-        conditions = [challenge_filter(VISITOR)]  # what a visitor may list: the one rule, in models.policy
+    def _facet_conditions(self, query: SearchQuery) -> list[Q]:
+        conditions = []
         if query.categories:
             conditions.append(Q(category__slug__in=list(query.categories)))
         if query.agencies:
@@ -92,6 +91,10 @@ class DatabaseBackend:
             conditions.append(Q(owner__municipality_type__in=list(query.municipality_types)))
         if query.statuses:
             conditions.append(Q(status__in=list(query.statuses)))
+        return conditions
+
+    def _other_conditions(self, query: SearchQuery) -> list[Q]:
+        conditions = [challenge_filter(VISITOR)]  # what a visitor may list: the one rule, in models.policy
         if query.budget_min is not None:
             conditions.append(Q(budget_max_yen__gte=query.budget_min))
         if query.budget_max is not None:
@@ -106,37 +109,54 @@ class DatabaseBackend:
             conditions.append(matching)
         return conditions
 
-    def _filtered(self, query: SearchQuery) -> QuerySet[Challenge]:
-        return Challenge.filter(*self._conditions(query))
+    async def _counts(self, query: SearchQuery) -> tuple[int, dict[str, dict[str, int]]]:
+        """The total and every facet's counts from one grouping query, without the facet filters.
 
-    async def _facet(self, query: SearchQuery, facet: str) -> dict[str, int]:
-        field = GROUP_BY[facet]
+        Each facet's counts apply the other facets' filters but not its own, so they show what
+        choosing another value would give (as the Meilisearch backend's do).
+        """
+        fields = [GROUP_BY[facet] for facet in FACETS]
         rows = await (
-            self._filtered(query.without_facet(facet))
+            Challenge.filter(*self._other_conditions(query))
             .annotate(count=Count("id"))
-            .group_by(field)
-            .values_list(field, "count")
+            .group_by(*fields)
+            .values_list(*fields, "count")
         )
-        counts = {str(value): int(count) for value, count in rows if value is not None}
-        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        chosen = {facet: {str(value) for value in query.facet_values(facet)} for facet in FACETS}
+        combinations = [
+            ({facet: None if value is None else str(value) for facet, value in zip(FACETS, row[:-1])}, int(row[-1]))
+            for row in rows
+        ]
+
+        def passes(values: dict[str, str | None], ignoring: str | None = None) -> bool:
+            return all(not chosen[f] or values[f] in chosen[f] for f in FACETS if f != ignoring)
+
+        total = sum(count for values, count in combinations if passes(values))
+        facets: dict[str, dict[str, int]] = {}
+        for facet in FACETS:
+            counts: dict[str, int] = {}
+            for values, count in combinations:
+                if values[facet] is not None and passes(values, ignoring=facet):
+                    counts[values[facet]] = counts.get(values[facet], 0) + count
+            facets[facet] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        return total, facets
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        matching = self._filtered(query)
-        total = await matching.count()
-        page = matching
-        if query.sort == "budget":
-            page = page.annotate(budget_order=Coalesce("budget_max_yen", -1))
-        challenges = (
-            await page.order_by(*ORDERINGS[query.sort]).offset(query.offset).limit(query.per_page).prefetch_related(*RELATED)
-            if total > query.offset
-            else []
-        )
+        total, facets = await self._counts(query)
+        challenges: list[Challenge] = []
+        if total > query.offset:
+            page = Challenge.filter(*self._other_conditions(query), *self._facet_conditions(query))
+            if query.sort == "budget":
+                page = page.annotate(budget_order=Coalesce("budget_max_yen", -1))
+            challenges = await (
+                page.order_by(*ORDERINGS[query.sort]).offset(query.offset).limit(query.per_page).prefetch_related(*RELATED)
+            )
         return SearchResult(
             hits=[challenge_document(challenge) for challenge in challenges],
             total=total,
             page=query.page,
             per_page=query.per_page,
-            facets={facet: await self._facet(query, facet) for facet in FACETS},
+            facets=facets,
             backend=self.name,
         )
 

@@ -14,7 +14,7 @@ from arq.connections import RedisSettings
 from arq.worker import run_worker
 from tortoise import Tortoise
 
-from models import outbox
+from models import follows, outbox
 from models.database import tortoise_config
 from search import sync as search_sync
 from search.backend import SearchUnavailable, open_backend
@@ -24,7 +24,7 @@ from server.settings import Settings, get_settings
 log = logging.getLogger("kyoso.jobs")
 
 # Topic -> consumer. The search and mail issues register theirs here.
-OUTBOX_CONSUMERS: dict[str, outbox.Consumer] = {}
+OUTBOX_CONSUMERS: dict[str, outbox.Consumer] = {follows.TOPIC: follows.consume}  # "notify": saved searches
 
 
 def register_consumers(settings: Settings) -> None:

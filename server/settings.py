@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     oidc_client_secret: str | None = None
     oidc_name: str = "OpenID Connect"
     oidc_providers: Annotated[list[OidcProvider], NoDecode] = Field(default_factory=list)
+    # Where attachment bytes are kept, content-addressed (<sha256[:2]>/<sha256>); back it up with the database.
+    attachments_dir: Path = Field(default_factory=lambda: VAR_DIR / "attachments")
 
     @field_validator("database_url")
     @classmethod

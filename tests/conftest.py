@@ -7,6 +7,8 @@ fresh database, migrated with `kyoso migrate`'s own code.
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("KYOSO_FAST_PASSWORD_HASHING", "1")  # real argon2id, cheapest parameters: see models/accounts.py
 import subprocess
 import sys
 from pathlib import Path
@@ -83,6 +85,7 @@ def smtp() -> Iterator[SmtpServer]:
 
 @pytest.fixture(scope="session")
 def settings(
+    work_dir: Path,
     database_url: str,
     redis_url: str,
     meili: MeiliServer,
@@ -99,6 +102,7 @@ def settings(
         base_url="http://testserver",
         oidc_providers=oidc_provider_settings,
         smtp_url=smtp.url,
+        attachments_dir=work_dir / "attachments",
     )
 
 

@@ -257,38 +257,38 @@ async def test_a_company_admin_cannot_manage_an_agency_or_another_company(app, p
 
 
 async def test_an_operator_manages_any_organisation(app, people):
-    chiyoda = await agency("131016")
+    hinohara = await agency("133078")  # Hinohara Village: no other test changes it
     operator = await english(await people.make(operator=True))
-    agency_member = await people.make(org=chiyoda)
+    agency_member = await people.make(org=hinohara)
     membership = await Membership.get(user=agency_member)
 
     async with browser(app, operator) as client:
-        page = await client.get(f"/organisations/{chiyoda.id}")
+        page = await client.get(f"/organisations/{hinohara.id}")
         assert page.status_code == 200
-        assert chiyoda.name_en in page.text and f'action="/organisations/{chiyoda.id}/invitations"' in page.text
+        assert hinohara.name_en in page.text and f'action="/organisations/{hinohara.id}/invitations"' in page.text
         assert "Company name" not in page.text  # agencies' names are not editable
         response = await post_form(
-            client, f"/organisations/{chiyoda.id}", f"/organisations/{chiyoda.id}/invitations",
-            {"email": "chiyoda-new@example.jp", "role": "admin", "locale": "en"},
+            client, f"/organisations/{hinohara.id}", f"/organisations/{hinohara.id}/invitations",
+            {"email": "hinohara-new@example.jp", "role": "admin", "locale": "en"},
         )
         assert response.status_code == 303
-        assert response.headers["location"] == f"/organisations/{chiyoda.id}?done=invited"
+        assert response.headers["location"] == f"/organisations/{hinohara.id}?done=invited"
         response = await post_form(
-            client, f"/organisations/{chiyoda.id}", f"/organisations/{chiyoda.id}/members/{membership.id}/role",
+            client, f"/organisations/{hinohara.id}", f"/organisations/{hinohara.id}/members/{membership.id}/role",
             {"role": "admin"},
         )
         assert response.status_code == 303
         response = await post_form(
-            client, f"/organisations/{chiyoda.id}", f"/organisations/{chiyoda.id}/profile",
-            {"website": "https://www.city.chiyoda.lg.jp", "size": "1000+", "name_ja": "乗っ取り区"},
+            client, f"/organisations/{hinohara.id}", f"/organisations/{hinohara.id}/profile",
+            {"website": "https://www.vill.hinohara.tokyo.jp", "size": "1000+", "name_ja": "乗っ取り区"},
         )
         assert response.status_code == 303
-    invitation = await Invitation.get(organisation=chiyoda, email="chiyoda-new@example.jp")
-    await audited("invitation.created", target_id=str(invitation.id), actor_id=operator.id, organisation_id=chiyoda.id)
+    invitation = await Invitation.get(organisation=hinohara, email="hinohara-new@example.jp")
+    await audited("invitation.created", target_id=str(invitation.id), actor_id=operator.id, organisation_id=hinohara.id)
     changed = await audited("membership.role_changed", target_id=str(membership.id), actor_id=operator.id)
     assert changed.before["role"] == "member" and changed.after["role"] == "admin"
-    await chiyoda.refresh_from_db()
-    assert chiyoda.website == "https://www.city.chiyoda.lg.jp" and chiyoda.name_ja == "千代田区"
+    await hinohara.refresh_from_db()
+    assert hinohara.website == "https://www.vill.hinohara.tokyo.jp" and hinohara.name_ja == "檜原村"
 
 
 async def test_an_organisation_always_keeps_an_admin(app, people):
@@ -324,6 +324,18 @@ async def test_an_organisation_always_keeps_an_admin(app, people):
     assert not await Membership.exists(id=mine.id)
     removed = await audited("membership.removed", target_id=str(mine.id), actor_id=member.id)
     assert removed.before == {"user": admin.id, "role": "member"}
+
+
+async def test_an_admin_may_leave_when_another_admin_remains(app, people):
+    company = await make_company()
+    leaving = await people.make(org=company, role=Role.ADMIN)
+    await people.make(org=company, role=Role.ADMIN)
+    mine = await Membership.get(user=leaving)
+    async with browser(app, leaving) as client:
+        response = await post_form(client, "/organisation", f"/organisation/members/{mine.id}/remove", {})
+        assert response.status_code == 303 and response.headers["location"] == "/"
+        assert (await client.get("/organisation")).status_code == 404  # no organisation any more
+    await audited("membership.removed", target_id=str(mine.id), actor_id=leaving.id)
 
 
 # --- forms: bad input, profile -------------------------------------------------------------

@@ -7,21 +7,31 @@ A route missing from MATRIX fails `test_every_route_is_in_the_matrix`: add it, w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx2
 import pytest
 from starlette.routing import Mount, Route
 
-from models.accounts import Role, User, create_api_token
+from tortoise import timezone
+
+from models.accounts import Membership, Role, User, create_api_token
+from models.challenge_lifecycle import ChallengeChanges, create_challenge
+from models.challenges import Challenge, CoOwner, Follow, Question
+from models.invitations import invite
+from models.policy import actor_for
 from models.orgs import Organisation
 from models.sessions import open_session
 from server.auth.sessions import SESSION_COOKIE
+from tests.test_proposals import permission_world
 
 ROLES = ("visitor", "other_company", "company", "other_agency", "agency", "reviewer", "operator")
 EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {"visitor"}
 OPERATOR = {"operator"}
+AGENCIES = {"agency", "other_agency"}
+ADMINS = {"company", "other_company", "agency", "other_agency"}  # each an admin of their own organisation
 
 # (method, path template) -> roles allowed. Path templates use the world's ids, see World.
 MATRIX: dict[tuple[str, str], set[str]] = {
@@ -47,6 +57,77 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/admin/audit.csv"): OPERATOR,
     ("GET", "/api/v1/openapi.json"): EVERYONE,
     ("GET", "/api/v1/me"): SIGNED_IN,
+    ("GET", "/challenges"): EVERYONE,  # search: published-and-later challenges only, for everyone alike
+    ("GET", "/api/v1/challenges"): EVERYONE,
+    ("GET", "/challenges/{challenge_id}"): EVERYONE,
+    ("GET", "/api/v1/challenges/{challenge_id}"): EVERYONE,
+    ("POST", "/api/v1/challenges"): AGENCIES,
+    ("GET", "/challenges/new"): AGENCIES,
+    ("POST", "/challenges/new"): AGENCIES,
+    ("GET", "/challenges/mine"): AGENCIES,
+    ("PATCH", "/api/v1/challenges/{challenge_id}"): {"agency"},
+    ("GET", "/challenges/{challenge_id}/edit"): {"agency"},
+    ("POST", "/challenges/{challenge_id}/edit"): {"agency"},
+    ("POST", "/api/v1/challenges/{challenge_id}/transitions"): {"agency", "operator"},
+    ("POST", "/challenges/{challenge_id}/transitions"): {"agency", "operator"},
+    ("GET", "/organisation"): SIGNED_IN - {"reviewer"},  # the reviewer belongs to no organisation
+    ("POST", "/organisation/profile"): ADMINS | OPERATOR,  # operators manage every organisation
+    ("POST", "/organisation/invitations"): ADMINS | OPERATOR,
+    ("POST", "/organisation/invitations/{invitation_id}/revoke"): {"company"},
+    ("POST", "/organisation/members/{membership_id}/role"): {"company"},
+    ("POST", "/organisation/members/{membership_id}/remove"): {"company"},
+    ("GET", "/organisations/{company_org_id}"): {"company", "operator"},
+    ("POST", "/organisations/{company_org_id}/profile"): {"company", "operator"},
+    ("POST", "/organisations/{company_org_id}/invitations"): {"company", "operator"},
+    ("POST", "/organisations/{company_org_id}/invitations/{invitation_id}/revoke"): {"company", "operator"},
+    ("POST", "/organisations/{company_org_id}/members/{membership_id}/role"): {"company", "operator"},
+    ("POST", "/organisations/{company_org_id}/members/{membership_id}/remove"): {"company", "operator"},
+    ("GET", "/invitations/{invitation_token}"): {"visitor", "reviewer"},  # the reviewer is the invitee
+    ("POST", "/invitations/{invitation_token}/accept"): {"reviewer"},
+    ("GET", "/api/v1/organisations/{company_org_id}"): EVERYONE,
+    ("GET", "/api/v1/organisations/{company_org_id}/members"): {"company", "operator"},
+    ("POST", "/api/v1/organisations/{company_org_id}/invitations"): {"company", "operator"},
+    ("GET", "/api/v1/challenges/{challenge_id}/questions"): EVERYONE,  # answered ones, plus own/all for those allowed
+    ("POST", "/api/v1/challenges/{challenge_id}/questions"): {"company", "other_company"},
+    ("POST", "/challenges/{challenge_id}/questions"): {"company", "other_company"},
+    ("POST", "/api/v1/questions/{question_id}/answer"): {"agency"},  # the world's question is unanswered
+    ("POST", "/challenges/{challenge_id}/questions/{question_id}/answer"): {"agency"},
+    ("GET", "/api/v1/challenges/{challenge_id}/interest"): EVERYONE,
+    ("POST", "/api/v1/challenges/{challenge_id}/interest"): {"other_agency"},  # not the owner agency
+    ("POST", "/challenges/{challenge_id}/interest"): {"other_agency"},
+    ("POST", "/api/v1/challenges/{challenge_id}/co-owners"): {"agency"},
+    ("POST", "/challenges/{challenge_id}/co-owners"): {"agency"},
+    ("POST", "/api/v1/challenges/{challenge_id}/co-owners/accept"): {"other_agency"},  # invited in the world
+    ("POST", "/challenges/{challenge_id}/co-owners/accept"): {"other_agency"},
+    ("POST", "/challenges/{challenge_id}/follow"): SIGNED_IN,
+    ("POST", "/challenges/{challenge_id}/unfollow"): SIGNED_IN,
+    ("GET", "/api/v1/follows"): SIGNED_IN,  # one's own
+    ("POST", "/api/v1/follows"): SIGNED_IN,
+    ("POST", "/follows"): SIGNED_IN,
+    ("DELETE", "/api/v1/follows/{follow_id}"): {"company"},  # the world's follow is the company's
+    ("POST", "/follows/{follow_id}/delete"): {"company"},
+    ("GET", "/api/v1/notifications"): SIGNED_IN,  # one's own
+    ("POST", "/api/v1/notifications/read"): SIGNED_IN,
+    ("GET", "/notifications"): SIGNED_IN,
+    ("POST", "/notifications/read"): SIGNED_IN,
+    ("GET", "/agencies/{agency_org_id}"): EVERYONE,
+    ("GET", "/challenges/{challenge_id}/proposals/new"): {"company", "other_company"},  # company: to its own
+    ("POST", "/challenges/{challenge_id}/proposals/new"): {"company", "other_company"},
+    ("GET", "/challenges/{challenge_id}/proposals"): {"agency", "operator"},
+    ("GET", "/proposals"): SIGNED_IN,  # each sees the proposals proposal_filter gives them
+    ("GET", "/proposals/{proposal_id}"): {"company", "agency", "reviewer", "operator"},  # submitted; reviewer assigned
+    ("GET", "/proposals/{proposal_id}/edit"): {"company"},
+    ("POST", "/proposals/{proposal_id}/edit"): {"company"},
+    ("POST", "/proposals/{proposal_id}/transitions"): {"company", "agency"},
+    ("GET", "/proposals/{proposal_id}/receipt"): {"company", "operator"},
+    ("POST", "/api/v1/challenges/{challenge_id}/proposals"): {"company", "other_company"},
+    ("GET", "/api/v1/proposals"): SIGNED_IN,
+    ("GET", "/api/v1/proposals/{proposal_id}"): {"company", "agency", "reviewer", "operator"},
+    ("PATCH", "/api/v1/proposals/{proposal_id}"): {"company"},
+    ("POST", "/api/v1/proposals/{proposal_id}/transitions"): {"company", "agency"},
+    ("GET", "/api/v1/proposals/{proposal_id}/versions"): {"company", "agency", "operator"},
+    ("GET", "/login/oidc/{provider}"): EVERYONE,
+    ("GET", "/auth/oidc/{provider}/callback"): EVERYONE,  # without state it is a clear 400 for anyone
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -54,6 +135,45 @@ PATH_ALIASES = {
     "/account/tokens/{token_id:int}/revoke": "/account/tokens/{token_id}/revoke",
     "/admin/organisations/{org_id:int}/{decision:str}": "/admin/organisations/{pending_org_id}/{decision}",
     "/admin/people/{user_id:int}/access": "/admin/people/{throwaway_user_id}/access",
+    "/organisations/{org_id:int}": "/organisations/{company_org_id}",
+    "/organisations/{org_id:int}/profile": "/organisations/{company_org_id}/profile",
+    "/organisations/{org_id:int}/invitations": "/organisations/{company_org_id}/invitations",
+    "/organisations/{org_id:int}/invitations/{invitation_id:int}/revoke":
+        "/organisations/{company_org_id}/invitations/{invitation_id}/revoke",
+    "/organisations/{org_id:int}/members/{membership_id:int}/role":
+        "/organisations/{company_org_id}/members/{membership_id}/role",
+    "/organisations/{org_id:int}/members/{membership_id:int}/remove":
+        "/organisations/{company_org_id}/members/{membership_id}/remove",
+    "/invitations/{token}": "/invitations/{invitation_token}",
+    "/invitations/{token}/accept": "/invitations/{invitation_token}/accept",
+    "/api/v1/organisations/{id}": "/api/v1/organisations/{company_org_id}",
+    "/api/v1/organisations/{id}/members": "/api/v1/organisations/{company_org_id}/members",
+    "/api/v1/organisations/{id}/invitations": "/api/v1/organisations/{company_org_id}/invitations",
+    "/agencies/{org_id:int}": "/agencies/{agency_org_id}",
+}
+
+
+CONVERTER = re.compile(r":\w+\}")  # "{challenge_id:int}" -> "{challenge_id}"
+
+# Bodies sent with unsafe requests (JSON to the API, a form to pages), so that an allowed role gets
+# past input validation to the access check; other unsafe requests send an empty form.
+BODIES: dict[tuple[str, str], dict] = {
+    ("POST", "/api/v1/challenges"): {"title": {"ja": "行列の課題"}},
+    ("PATCH", "/api/v1/challenges/{challenge_id}"): {"budget_max_yen": 4_000_000},
+    ("POST", "/api/v1/challenges/{challenge_id}/transitions"): {"to": "closed"},
+    ("POST", "/challenges/{challenge_id}/transitions"): {"to": "closed"},
+    ("POST", "/api/v1/organisations/{company_org_id}/invitations"): {"email": "matrix-invitee@example.jp", "role": "member"},
+    ("POST", "/api/v1/challenges/{challenge_id}/questions"): {"body": "行列の質問"},
+    ("POST", "/api/v1/questions/{question_id}/answer"): {"answer": "行列の回答"},
+    ("POST", "/api/v1/challenges/{challenge_id}/interest"): {"note": "うちも"},
+    ("POST", "/api/v1/challenges/{challenge_id}/co-owners"): {"organisation_id": 999_999_999},  # a 422 once allowed
+    ("POST", "/api/v1/follows"): {"saved_query": {"q": "行列"}},
+    ("POST", "/challenges/{challenge_id}/proposals/new"): {"title": "行列の提案"},
+    ("POST", "/proposals/{proposal_id}/edit"): {"title": "行列の改訂"},
+    ("POST", "/proposals/{proposal_id}/transitions"): {"to": "under_review"},  # a 409 once allowed
+    ("POST", "/api/v1/challenges/{challenge_id}/proposals"): {"title": "行列の提案"},
+    ("PATCH", "/api/v1/proposals/{proposal_id}"): {"title": "行列の改訂"},
+    ("POST", "/api/v1/proposals/{proposal_id}/transitions"): {"to": "under_review"},  # a 409 once allowed
 }
 
 
@@ -70,8 +190,22 @@ async def _company(number: str, name: str, status: str = "approved") -> Organisa
     return org
 
 
+# Routes whose allowed request removes the object it acts on: each role gets a world of its own.
+FRESH_WORLD = {
+    ("POST", "/organisation/invitations/{invitation_id}/revoke"),
+    ("POST", "/organisation/members/{membership_id}/remove"),
+    ("POST", "/organisations/{company_org_id}/invitations/{invitation_id}/revoke"),
+    ("POST", "/organisations/{company_org_id}/members/{membership_id}/remove"),
+    ("POST", "/invitations/{invitation_token}/accept"),
+}
+
+
 @pytest.fixture
 async def world(people) -> World:
+    return await build_world(people)
+
+
+async def build_world(people) -> World:
     company = await _company("7010001000009", "行列株式会社")
     other_company = await _company("8010001000008", "別行列株式会社")
     agency = await Organisation.get(municipality_code="131016")
@@ -87,7 +221,22 @@ async def world(people) -> World:
     }
     token, _raw = await create_api_token(members["company"])
     throwaway = await people.make()
-    ids = {"token_id": token.id, "pending_org_id": pending.id, "decision": "reject", "throwaway_user_id": throwaway.id}
+    colleague = await people.make(org=company)
+    membership = await Membership.get(user=colleague, organisation=company)
+    company_admin = await actor_for(members["company"])
+    invitation, invitation_token = await invite(company_admin, company, members["reviewer"].email, "member")
+    challenge = await create_challenge(await actor_for(members["agency"]), ChallengeChanges(values={"title": {"ja": "行列"}}))
+    await Challenge.filter(id=challenge.id).update(status="published", published_at=timezone.now())
+    question = await Question.create(challenge=challenge, asker=members["company"], asker_organisation=company, body="行列の質問")
+    follow = await Follow.create(user=members["company"], challenge=challenge)
+    await CoOwner.create(challenge=challenge, organisation=other_agency)  # invited, not yet accepted
+    ids = {
+        "token_id": token.id, "pending_org_id": pending.id, "decision": "reject", "throwaway_user_id": throwaway.id,
+        "provider": "idp", "challenge_id": challenge.id, "company_org_id": company.id, "membership_id": membership.id,
+        "invitation_id": invitation.id, "invitation_token": invitation_token,
+        "question_id": question.id, "follow_id": follow.id, "agency_org_id": agency.id,
+        **(await permission_world(members, challenge)),
+    }
     return World(people=members, ids=ids)
 
 
@@ -99,7 +248,7 @@ def app_routes(app) -> set[tuple[str, str]]:
         assert isinstance(route, Route)
         for method in route.methods or ():
             if method != "HEAD":
-                found.add((method, PATH_ALIASES.get(route.path, route.path)))
+                found.add((method, PATH_ALIASES.get(route.path, CONVERTER.sub("}", route.path))))
     return found
 
 
@@ -111,12 +260,12 @@ def test_every_route_is_in_the_matrix(app):
 
 
 def _refused(response: httpx2.Response) -> bool:
-    if response.status_code in (401, 403, 404):
+    if response.status_code in (401, 403, 404, 410):
         return True
     return response.status_code in (302, 303) and response.headers["location"].startswith("/login")
 
 
-async def _request(app, role: str, world: World, method: str, path: str) -> httpx2.Response:
+async def _request(app, role: str, world: World, method: str, path: str, body: dict) -> httpx2.Response:
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
         headers = {}
@@ -128,18 +277,22 @@ async def _request(app, role: str, world: World, method: str, path: str) -> http
                 client.cookies.set(SESSION_COOKIE, await open_session(user))
         if method == "GET":
             return await client.get(path, headers=headers)
+        if path.startswith("/api/"):
+            return await client.request(method, path, json=body, headers=headers)
         await client.get("/login")  # a page with a form sets the CSRF cookie
-        form = {"csrftoken": client.cookies.get("csrftoken", "")}
+        form = {"csrftoken": client.cookies.get("csrftoken", ""), **body}
         return await client.request(method, path, data=form, headers=headers)
 
 
 @pytest.mark.parametrize(("method", "template"), sorted(MATRIX))
-async def test_each_role_is_allowed_or_refused(app, world, method, template):
-    path = template.format(**world.ids)
+async def test_each_role_is_allowed_or_refused(app, world, people, method, template):
     allowed = MATRIX[(method, template)]
     outcomes = {}
     for role in ROLES:
-        response = await _request(app, role, world, method, path)
+        if (method, template) in FRESH_WORLD:
+            world = await build_world(people)
+        path = template.format(**world.ids)
+        response = await _request(app, role, world, method, path, BODIES.get((method, template), {}))
         assert response.status_code < 500, f"{role} {method} {path} -> {response.status_code}"
         outcomes[role] = "refused" if _refused(response) else "allowed"
     expected = {role: "allowed" if role in allowed else "refused" for role in ROLES}

@@ -21,6 +21,9 @@ async def sign_in(request: Request, response: Response, user: User, *, method: s
 
     `method` says how the person proved who they are: "password" or "oidc".
     """
+    previous: Session | None = request.state.session
+    if previous is not None:  # one browser, one session: the old one ends with the new sign-in
+        await end_session(previous)
     key = await open_session(
         user, client_address=client_address(request), user_agent=request.headers.get("user-agent", "")
     )

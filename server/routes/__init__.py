@@ -4,7 +4,24 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from server.routes import account, admin, auth, challenges, discovery, health, me, oidc, organisations, pages
+from server.routes import (
+    account,
+    admin,
+    attachments,
+    auth,
+    challenges,
+    discovery,
+    feeds,
+    health,
+    joint,
+    me,
+    notifications,
+    oidc,
+    organisations,
+    pages,
+    proposals,
+    questions,
+)
 
 
 def page_routes() -> list[BaseRoute]:
@@ -12,6 +29,12 @@ def page_routes() -> list[BaseRoute]:
         *health.routes,
         *pages.routes,
         *challenges.routes,
+        *proposals.routes,
+        *questions.routes,
+        *joint.routes,
+        *notifications.routes,
+        *attachments.routes,
+        *feeds.routes,
         *discovery.routes,
         *auth.routes,
         *oidc.routes,

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from tortoise.expressions import Q
 
 from models import challenge_lifecycle as lifecycle
-from models.challenges import Challenge, ChallengeKpi, Criterion, Question
+from models.challenges import Challenge, ChallengeKpi, Criterion
 from models.errors import NotAllowed, ValidationFailed
 from models.orgs import Category, OrgKind
 from models.policy import Actor, may_draft_challenges, owns_challenge
@@ -17,6 +17,7 @@ from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO
 from server.problems import Unauthenticated
+from server.routes import attachments, feeds, joint, questions
 from server.schemas.challenges import (
     CRITERIA_ROWS,
     KPI_ROWS,
@@ -83,6 +84,7 @@ async def _form_page(request: Request, challenge: Challenge | None, values: dict
         "criteria_rows": CRITERIA_ROWS,
         "kpi_rows": KPI_ROWS,
         "amending": challenge is not None and challenge.status == "published",
+        "similar": await feeds.similar_for_form(request.state.actor, challenge, values),
     }
     return templates.TemplateResponse(request, "challenges/form.html", context, status_code=status)
 
@@ -180,11 +182,12 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
         "challenge": challenge,
         "criteria": await Criterion.filter(challenge=challenge),
         "kpis": await ChallengeKpi.filter(challenge=challenge),
-        "answered": await Question.filter(challenge=challenge, answered_at__not_isnull=True).order_by("answered_at"),
         "is_owner": await owns_challenge(actor, challenge),
         "transitions": await lifecycle.allowed_transitions(actor, challenge),
         "errors": errors,
     }
+    for area in (questions, joint, attachments, feeds):  # each area adds its panel's data
+        context |= await area.detail_context(actor, challenge)
     return templates.TemplateResponse(request, "challenges/detail.html", context, status_code=status)
 
 

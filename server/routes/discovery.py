@@ -6,6 +6,7 @@ Meilisearch is unavailable. Results are public: only challenges a visitor may li
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +18,7 @@ from starlette.routing import Route
 
 from models.base import translated
 from models.errors import N_
-from models.orgs import Category, Organisation
+from models.orgs import Category, Organisation, OrgKind
 from models.policy import Actor
 from search.backend import FACETS, SORTS, SearchBackend, SearchResult
 from search.documents import from_timestamp
@@ -63,15 +64,28 @@ def search_backend(request: Request) -> SearchBackend:
     return request.app.state.services.search
 
 
+NAMES_TTL = 60.0  # seconds; categories and agencies are renamed rarely
+NAMES_RETRY = 5.0  # an agency not yet known is looked up again at most this often
+_names_cache: tuple[float, dict[str, dict[str, dict[str, str]]]] | None = None
+
+
 async def _names(facets: dict[str, dict[str, int]], query: ChallengeSearchQuery) -> dict[str, dict[str, dict[str, str]]]:
-    """Names in both languages for category and agency facet values (counted or chosen)."""
-    categories = {c.slug: {"ja": c.name_ja, "en": c.name_en} for c in await Category.all()}
-    agency_ids = {int(value) for value in facets.get("agency", {}) if value.isdigit()} | set(query.agency)
-    agencies = {
-        str(org_id): {"ja": name_ja, "en": name_en}
-        for org_id, name_ja, name_en in await Organisation.filter(id__in=agency_ids).values_list("id", "name_ja", "name_en")
-    } if agency_ids else {}
-    return {"category": categories, "agency": agencies}
+    """Names in both languages of categories and agencies, for facet values (cached: every search needs them)."""
+    global _names_cache
+    wanted = {value for value in facets.get("agency", {})} | {str(agency) for agency in query.agency}
+    if _names_cache is not None:
+        age = time.monotonic() - _names_cache[0]
+        if age < NAMES_TTL and (wanted <= _names_cache[1]["agency"].keys() or age < NAMES_RETRY):
+            return _names_cache[1]
+    names = {
+        "category": {slug: {"ja": ja, "en": en} for slug, ja, en in await Category.all().values_list("slug", "name_ja", "name_en")},
+        "agency": {
+            str(org_id): {"ja": ja, "en": en}
+            for org_id, ja, en in await Organisation.filter(kind=OrgKind.AGENCY.value).values_list("id", "name_ja", "name_en")
+        },
+    }
+    _names_cache = (time.monotonic(), names)
+    return names
 
 
 def _hit(document: dict[str, Any]) -> ChallengeHit:
@@ -134,13 +148,18 @@ async def search_challenges(request: Request, actor: Actor, query: ChallengeSear
 # --- the page --------------------------------------------------------------------------------
 
 
+def value_label(facet: str, value: str) -> str:
+    message = VALUE_LABELS.get(facet, {}).get(value)
+    return i18n.gettext(message) if message else value
+
+
 def _facet_options(facet: str, counts: dict[str, int], chosen: list[Any], names: dict[str, dict[str, str]]) -> list[dict]:
     chosen_values = [str(value) for value in chosen]
     values = list(counts) + [value for value in chosen_values if value not in counts]
     options = []
     for value in values:
         if facet in VALUE_LABELS:
-            label = i18n.gettext(VALUE_LABELS[facet].get(value, value))
+            label = value_label(facet, value)
         else:
             label = translated(names.get(value), i18n.get_locale()) or value
         options.append({"value": value, "label": label, "count": counts.get(value, 0), "checked": value in chosen_values})
@@ -169,7 +188,7 @@ def _result_view(document: dict[str, Any]) -> dict[str, Any]:
         "summary": text("summary"),
         "agency": translated({"ja": document.get("agency_name_ja"), "en": document.get("agency_name_en")}, locale),
         "category": translated({"ja": document.get("category_name_ja"), "en": document.get("category_name_en")}, locale),
-        "status": i18n.gettext(VALUE_LABELS["status"].get(document["status"], document["status"])),
+        "status": value_label("status", document["status"]),
         "tags": document.get("tags") or [],
         "budget_min_yen": document.get("budget_min_yen"),
         "budget_max_yen": document.get("budget_max_yen"),

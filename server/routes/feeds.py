@@ -1,0 +1,222 @@
+"""Feeds to follow: new challenges as Atom, deadlines as iCalendar; and similar challenges elsewhere.
+
+Everything here is public: only what `models.policy.public_challenge_filter()` lets a visitor list
+ever appears in a feed (one challenge's calendar follows `may_view_challenge`, like its page).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Mapping
+from urllib.parse import urlencode, urlsplit
+
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from tortoise import timezone
+from tortoise.expressions import Q
+
+from models import challenge_lifecycle as lifecycle
+from models.base import translated
+from models.challenges import Challenge, ChallengeStatus, CoOwner
+from models.errors import N_
+from models.orgs import OrgKind
+from models.policy import Actor, is_public, public_challenge_filter
+from models.similar import similar_to
+from server import atom, ical
+from server.i18n import gettext as _
+from server.i18n import get_locale
+from server.schemas.discovery import ChallengeSearchQuery
+
+FEED_ENTRIES = 50
+CALENDAR_CHALLENGES = 500
+SUMMARY_CHARS = 1000
+FILTERS = ("category", "agency", "municipality_type", "tag")
+DEADLINES = (
+    ("questions_deadline", "questions", N_("Questions deadline: %(title)s")),
+    ("proposals_deadline", "proposals", N_("Proposals deadline: %(title)s")),
+    ("review_deadline", "review", N_("Review deadline: %(title)s")),
+)
+ATOM_TYPE = f"{atom.MEDIA_TYPE}; charset=utf-8"
+ICS_TYPE = "text/calendar; charset=utf-8"
+
+
+def _base_url(request: Request) -> str:
+    return request.app.state.settings.base_url
+
+
+def _filters(request: Request) -> ChallengeSearchQuery:
+    """The list's filters that feeds honour; other parameters (lang, q, page...) play no part."""
+    params = QueryParams([(key, value) for key, value in request.query_params.multi_items() if key in FILTERS])
+    return ChallengeSearchQuery.from_params(params)
+
+
+def _filter_pairs(filters: ChallengeSearchQuery) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in filters.params() if name in FILTERS]
+
+
+async def _public_challenges(filters: ChallengeSearchQuery, *, order: tuple[str, ...], limit: int,
+                             condition: Q | None = None) -> list[Challenge]:
+    query = Challenge.filter(public_challenge_filter())
+    if filters.category:
+        query = query.filter(category__slug__in=list(filters.category))
+    if filters.agency:
+        query = query.filter(owner_id__in=list(filters.agency))
+    if filters.municipality_type:
+        query = query.filter(owner__municipality_type__in=list(filters.municipality_type))
+    if condition is not None:
+        query = query.filter(condition)
+    query = query.order_by(*order)
+    if filters.tag:
+        # Tags are a JSON list; matched here rather than in SQL that differs between the databases.
+        wanted = {tag.casefold() for tag in filters.tag}
+        matching = [
+            challenge_id for challenge_id, tags in await query.values_list("id", "tags")
+            if wanted <= {str(tag).casefold() for tag in _tag_list(tags)}
+        ][:limit]
+        query = Challenge.filter(id__in=matching or [0]).order_by(*order)
+    return list(await query.limit(limit).prefetch_related("owner", "category"))
+
+
+def _tag_list(value: Any) -> list:
+    if isinstance(value, str):
+        value = json.loads(value or "[]")
+    return value if isinstance(value, list) else []
+
+
+def _title(challenge: Challenge, lang: str) -> str:
+    title = translated(challenge.title, lang) or _("(untitled)")
+    if challenge.status == ChallengeStatus.CANCELLED:
+        return _("[Cancelled] %(title)s", title=title)
+    return title
+
+
+# --- Atom ------------------------------------------------------------------------------------
+
+
+async def challenges_feed(request: Request) -> Response:
+    filters = _filters(request)
+    lang = get_locale()
+    base = _base_url(request)
+    challenges = await _public_challenges(filters, order=("-published_at", "-id"), limit=FEED_ENTRIES)
+    pairs = _filter_pairs(filters)
+    self_url = f"{base}/feeds/challenges.atom?{urlencode([*pairs, ('lang', lang)])}"
+    entries = []
+    for challenge in challenges:
+        url = f"{base}/challenges/{challenge.id}"
+        category = challenge.category
+        entries.append(atom.Entry(
+            id=url,
+            title=_title(challenge, lang),
+            updated=challenge.updated_at,
+            published=challenge.published_at,
+            link=url,
+            author=challenge.owner.name(lang),
+            summary=translated(challenge.summary, lang)[:SUMMARY_CHARS],
+            categories=[atom.Category(category.slug, category.name(lang))] if category else [],
+        ))
+    feed = atom.Feed(
+        id=self_url,
+        title=_("Kyoso: new challenges"),
+        subtitle=_("Challenges published on Kyoso by Tokyo's public agencies, newest first."),
+        updated=max((c.updated_at for c in challenges), default=timezone.now()),
+        self_url=self_url,
+        alternate_url=f"{base}/challenges" + (f"?{urlencode(pairs)}" if pairs else ""),
+        language=lang,
+        generator="Kyoso",
+        entries=entries,
+    )
+    return Response(atom.render(feed), media_type=ATOM_TYPE)
+
+
+# --- iCalendar -------------------------------------------------------------------------------
+
+
+def _events(challenge: Challenge, base: str, lang: str, after: datetime | None = None) -> list[ical.Event]:
+    host = urlsplit(base).hostname or "kyoso"
+    url = f"{base}/challenges/{challenge.id}"
+    title = _title(challenge, lang)
+    description = "\n\n".join(
+        part for part in (challenge.owner.name(lang), translated(challenge.summary, lang)[:SUMMARY_CHARS], url) if part
+    )
+    category = challenge.category.name(lang) if challenge.category else ""
+    events = []
+    for field, kind, label in DEADLINES:
+        moment: datetime | None = getattr(challenge, field)
+        if moment is None or (after is not None and moment < after):
+            continue
+        events.append(ical.Event(
+            uid=f"challenge-{challenge.id}-{kind}@{host}",
+            start=moment,
+            stamp=challenge.updated_at,
+            summary=_(label, title=title),
+            url=url,
+            description=description,
+            cancelled=challenge.status == ChallengeStatus.CANCELLED,
+            categories=[category] if category else [],
+        ))
+    return events
+
+
+def _calendar_response(events: list[ical.Event], name: str) -> Response:
+    text = ical.calendar(events, prodid="-//Kyoso//Challenge deadlines//EN", name=name)
+    return Response(text.encode("utf-8"), media_type=ICS_TYPE)
+
+
+async def deadlines_calendar(request: Request) -> Response:
+    """Every public challenge's upcoming deadlines (a cancelled challenge's, marked cancelled)."""
+    filters = _filters(request)
+    lang = get_locale()
+    now = timezone.now()
+    upcoming = Q(questions_deadline__gte=now) | Q(proposals_deadline__gte=now) | Q(review_deadline__gte=now)
+    challenges = await _public_challenges(filters, order=("proposals_deadline", "id"), limit=CALENDAR_CHALLENGES,
+                                          condition=upcoming)
+    base = _base_url(request)
+    events = [event for challenge in challenges for event in _events(challenge, base, lang, after=now)]
+    return _calendar_response(events, _("Kyoso: challenge deadlines"))
+
+
+async def challenge_calendar(request: Request) -> Response:
+    """One challenge's deadlines, past ones included; only for those who may see the challenge."""
+    actor: Actor = request.state.actor
+    challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
+    lang = get_locale()
+    events = _events(challenge, _base_url(request), lang)
+    return _calendar_response(events, _("Deadlines: %(title)s", title=_title(challenge, lang)))
+
+
+# --- the challenge page and the draft form ---------------------------------------------------
+
+
+async def _owner_ids(challenge: Challenge) -> set[int]:
+    co_owners = await CoOwner.filter(challenge_id=challenge.id, accepted_at__not_isnull=True).values_list(
+        "organisation_id", flat=True
+    )
+    return {challenge.owner_id, *co_owners}
+
+
+async def detail_context(actor: Actor, challenge: Challenge) -> dict:
+    """Similar challenges of other agencies, and where to follow this one's deadlines."""
+    lang = get_locale()
+    category = await challenge.category if challenge.category_id else None
+    has_deadlines = any(getattr(challenge, field) for field, _kind, _label in DEADLINES)
+    return {
+        "similar": await similar_to(challenge, exclude_owner_id=await _owner_ids(challenge)),
+        "ics_url": f"/challenges/{challenge.id}/deadlines.ics?lang={lang}" if is_public(challenge) and has_deadlines else None,
+        "category_feed_url": f"/feeds/challenges.atom?{urlencode({'category': category.slug, 'lang': lang})}" if category else None,
+    }
+
+
+async def similar_for_form(actor: Actor, challenge: Challenge | None, values: Mapping[str, Any]) -> list[Challenge]:
+    """Similar challenges of other agencies beside the draft form, from what has been typed so far."""
+    owners = await _owner_ids(challenge) if challenge else actor.organisation_ids(OrgKind.AGENCY)
+    return await similar_to(values, exclude_owner_id=owners)
+
+
+routes: list[BaseRoute] = [
+    Route("/feeds/challenges.atom", challenges_feed, methods=["GET"], name="challenges_feed"),
+    Route("/feeds/deadlines.ics", deadlines_calendar, methods=["GET"], name="deadlines_calendar"),
+    Route("/challenges/{challenge_id:int}/deadlines.ics", challenge_calendar, methods=["GET"], name="challenge_calendar"),
+]

@@ -1,0 +1,238 @@
+"""A person's in-app notifications and what they follow (challenges and saved searches): pages and API."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from tortoise import timezone
+
+from models import challenge_lifecycle as lifecycle
+from models import follows
+from models.base import translated
+from models.challenges import Challenge, CoOwner, Follow
+from models.errors import N_, ValidationFailed
+from models.notifications import Notification
+from models.orgs import Category, Organisation, OrgKind
+from models.policy import Actor, is_public
+from server.api import api
+from server.forms import errors_from
+from server.i18n import get_locale
+from server.i18n import gettext as _
+from server.routes.discovery import VALUE_LABELS
+from server.routes.questions import SEE_OTHER, signed_in
+from server.schemas.questions import (
+    FollowIn,
+    FollowListOut,
+    FollowOut,
+    NotificationListOut,
+    NotificationOut,
+    NotificationQuery,
+    PageQuery,
+    ReadOut,
+    saved_query_from_params,
+)
+from server.templating import templates
+
+# Notification kind -> the sentence shown; %(title)s is the challenge's title, %(agency)s an agency's name.
+MESSAGES = {
+    "challenge.amended": N_("The challenge “%(title)s” was amended."),
+    "question.asked": N_("A company asked a question on “%(title)s”."),
+    "question.answered": N_("A question on “%(title)s” was answered."),
+    "search.matched": N_("A new challenge matches a search you follow: “%(title)s”."),
+    "co_owner.invited": N_("%(agency)s is invited to co-own “%(title)s”."),
+    "co_owner.accepted": N_("%(agency)s now co-owns “%(title)s”."),
+    "interest.registered": N_("%(agency)s has this problem too: “%(title)s”."),
+}
+SOMETHING_NEW = N_("You have a new notification.")
+UNTITLED = N_("(untitled)")
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+async def _views(actor: Actor, notifications: list[Notification]) -> list[dict[str, Any]]:
+    """Each notification as a sentence in the reader's language, a link, and whether an invitation waits."""
+    locale = get_locale()
+
+    def ids(key: str) -> set[int]:
+        return {n.payload[key] for n in notifications if isinstance(n.payload.get(key), int)}
+
+    challenge_ids = ids("challenge")
+    challenges = {c.id: c for c in await Challenge.filter(id__in=list(challenge_ids))} if challenge_ids else {}
+    org_ids = ids("organisation")
+    agencies = {o.id: o for o in await Organisation.filter(id__in=list(org_ids))} if org_ids else {}
+    agency_ids = actor.organisation_ids(OrgKind.AGENCY)
+    waiting = set(await CoOwner.filter(
+        challenge_id__in=list(challenge_ids), organisation_id__in=list(agency_ids), accepted_at__isnull=True
+    ).values_list("challenge_id", flat=True)) if challenge_ids and agency_ids else set()
+    views = []
+    for n in notifications:
+        challenge = challenges.get(n.payload.get("challenge"))
+        agency = agencies.get(n.payload.get("organisation"))
+        message, link, invitation = _(SOMETHING_NEW), None, False
+        if challenge is not None and n.kind in MESSAGES:
+            title = translated(challenge.title, locale) or _(UNTITLED)
+            message = _(MESSAGES[n.kind], title=title, agency=agency.name(locale) if agency else "")
+            link = f"/challenges/{challenge.id}" + ("#questions" if n.kind.startswith("question.") else "")
+            invitation = n.kind == "co_owner.invited" and challenge.id in waiting
+            if invitation and not is_public(challenge):
+                link = None  # a draft: the agency sees it once it has accepted
+        views.append({"notification": n, "message": message, "link": link, "invitation": invitation,
+                      "challenge_id": challenge.id if challenge else None})
+    return views
+
+
+def _mine(actor: Actor):
+    return Notification.filter(user_id=actor.user.id) if actor.user else Notification.filter(id=-1)
+
+
+@api.operation("/notifications", summary="The caller's notifications, newest first", query=NotificationQuery,
+               response=NotificationListOut, tags=["notifications"])
+async def list_notifications(request: Request, actor: Actor, query: NotificationQuery) -> NotificationListOut:
+    mine = _mine(actor)
+    shown = mine.filter(read_at__isnull=True) if query.unread else mine
+    total = await shown.count()
+    page = await shown.order_by("-created_at", "-id").offset(query.offset).limit(query.per_page)
+    items = [
+        NotificationOut(id=v["notification"].id, kind=v["notification"].kind, payload=v["notification"].payload,
+                        message=v["message"], link=v["link"], created_at=v["notification"].created_at,
+                        read_at=v["notification"].read_at, unread=v["notification"].read_at is None)
+        for v in await _views(actor, page)
+    ]
+    return NotificationListOut(items=items, total=total, page=query.page, per_page=query.per_page,
+                               unread=await mine.filter(read_at__isnull=True).count())
+
+
+async def _mark_read(actor: Actor) -> int:
+    return await _mine(actor).filter(read_at__isnull=True).update(read_at=timezone.now())
+
+
+@api.operation("/notifications/read", "POST", summary="Mark all the caller's notifications read", response=ReadOut,
+               tags=["notifications"])
+async def mark_notifications_read(request: Request, actor: Actor) -> ReadOut:
+    return ReadOut(marked=await _mark_read(actor))
+
+
+async def read_page(request: Request) -> Response:
+    await _mark_read(signed_in(request))
+    return RedirectResponse("/notifications", status_code=SEE_OTHER)
+
+
+# --- follows ---------------------------------------------------------------------------------
+
+
+@api.operation("/follows", summary="What the caller follows: challenges and saved searches", query=PageQuery,
+               response=FollowListOut, tags=["follows"])
+async def list_follows(request: Request, actor: Actor, query: PageQuery) -> FollowListOut:
+    mine = follows.follows_of(actor)
+    return FollowListOut(items=[FollowOut.of(f) for f in await mine.offset(query.offset).limit(query.per_page)],
+                         total=await follows.follows_of(actor).count(), page=query.page, per_page=query.per_page)
+
+
+async def _follow(actor: Actor, body: FollowIn) -> Follow:
+    if body.challenge_id is not None:
+        challenge = await lifecycle.get_challenge(actor, body.challenge_id)
+        return await follows.follow(actor, challenge=challenge)
+    return await follows.follow(actor, saved_query=body.saved_query)
+
+
+@api.operation("/follows", "POST", summary="Follow a challenge, or save a search to hear of new challenges matching it",
+               body=FollowIn, response=FollowOut, status=201, tags=["follows"])
+async def create_follow(request: Request, actor: Actor, body: FollowIn) -> FollowOut:
+    follow = await _follow(actor, body)
+    await follow.fetch_related("challenge")
+    return FollowOut.of(follow)
+
+
+@api.operation("/follows/{follow_id:int}", "DELETE", summary="Stop following", status=204, tags=["follows"])
+async def delete_follow(request: Request, actor: Actor, follow_id: int) -> Response:
+    await follows.unfollow(actor, follow_id)
+    return Response(status_code=204)
+
+
+async def _search_views(searches: list[Follow]) -> list[dict[str, Any]]:
+    """A saved search described in words, with a link to the search page showing it."""
+    locale = get_locale()
+    categories = {c.slug: c.name(locale) for c in await Category.all()}
+    agency_ids = {a for f in searches for a in (f.saved_query or {}).get("agency", [])}
+    agencies = {o.id: o.name(locale) for o in await Organisation.filter(id__in=list(agency_ids))} if agency_ids else {}
+    types = VALUE_LABELS["municipality_type"]
+    views = []
+    for f in searches:
+        query = f.saved_query or {}
+        parts = []
+        if query.get("q"):
+            parts.append(_("Words: %(words)s", words=query["q"]))
+        if query.get("category"):
+            parts.append(_("Category: %(names)s", names=", ".join(categories.get(s, s) for s in query["category"])))
+        if query.get("agency"):
+            parts.append(_("Agency: %(names)s", names=", ".join(agencies.get(a, str(a)) for a in query["agency"])))
+        if query.get("municipality_type"):
+            parts.append(_("Type of municipality: %(names)s",
+                           names=", ".join(_(types[t]) if t in types else t for t in query["municipality_type"])))
+        pairs = [(name, str(v)) for name, value in query.items() for v in (value if isinstance(value, list) else [value])]
+        views.append({"follow": f, "description": " · ".join(parts) or _("All new challenges"),
+                      "url": "/challenges" + ("?" + urlencode(pairs) if pairs else "")})
+    return views
+
+
+async def _page(request: Request, actor: Actor, errors: dict[str, str], values: dict[str, Any],
+                status: int = 200) -> Response:
+    """The notifications page: notifications (paged), then what the person follows, and a search to save."""
+    try:
+        query = PageQuery.model_validate(dict(request.query_params))
+    except ValidationError:
+        query = PageQuery()
+    notifications = _mine(actor)
+    total = await notifications.count()
+    page = await notifications.order_by("-created_at", "-id").offset(query.offset).limit(query.per_page)
+    followed = await follows.follows_of(actor)
+    context = {
+        "items": await _views(actor, page),
+        "unread": await notifications.filter(read_at__isnull=True).count(),
+        "page": query.page,
+        "has_next": query.offset + query.per_page < total,
+        "followed_challenges": [f for f in followed if f.challenge_id],
+        "searches": await _search_views([f for f in followed if not f.challenge_id]),
+        "categories": await Category.all(),
+        "municipality_types": [(value, _(label)) for value, label in VALUE_LABELS["municipality_type"].items()],
+        "errors": errors,
+        "values": values,
+    }
+    return templates.TemplateResponse(request, "notifications.html", context, status_code=status)
+
+
+async def notifications_page(request: Request) -> Response:
+    return await _page(request, signed_in(request), {}, {})
+
+
+async def follow_form(request: Request) -> Response:
+    """Follow a challenge (`challenge_id`) or a search: the search page's fields (q, category, ...)."""
+    actor = signed_in(request)
+    form = await request.form()
+    params = saved_query_from_params(form)
+    challenge_id = params.pop("challenge_id", None)
+    data = {"challenge_id": challenge_id} if challenge_id else {"saved_query": params}
+    try:
+        await _follow(actor, FollowIn.model_validate(data))
+    except (ValidationError, ValidationFailed) as exc:
+        return await _page(request, actor, errors_from(exc), params, 400)
+    return RedirectResponse("/notifications#follows", status_code=SEE_OTHER)
+
+
+async def unfollow_form(request: Request) -> Response:
+    await follows.unfollow(signed_in(request), request.path_params["follow_id"])
+    return RedirectResponse("/notifications#follows", status_code=SEE_OTHER)
+
+
+routes: list[BaseRoute] = [
+    Route("/notifications", notifications_page, methods=["GET"], name="notifications"),
+    Route("/notifications/read", read_page, methods=["POST"]),
+    Route("/follows", follow_form, methods=["POST"]),
+    Route("/follows/{follow_id:int}/delete", unfollow_form, methods=["POST"]),
+]

@@ -1,0 +1,178 @@
+"""Questions and answers on a challenge: the API, and the forms in the challenge page's Q&A panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from models import challenge_lifecycle as lifecycle
+from models import questions as qa
+from models.challenges import Challenge, ChallengeStatus, Question
+from models.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from models.policy import Actor, owns_challenge
+from server.api import api
+from server.forms import errors_from, read_form
+from server.i18n import get_locale
+from server.i18n import gettext as _
+from server.problems import Unauthenticated
+from server.schemas.questions import AnswerIn, PageQuery, QuestionIn, QuestionListOut, QuestionOut
+
+SEE_OTHER = 303
+
+
+def signed_in(request: Request) -> Actor:
+    actor: Actor = request.state.actor
+    if actor.is_visitor:
+        raise Unauthenticated()
+    return actor
+
+
+def back_to(challenge_id: int) -> RedirectResponse:
+    return RedirectResponse(f"/challenges/{challenge_id}", status_code=SEE_OTHER)
+
+
+async def rerender(request: Request, challenge: Challenge, errors: dict[str, str], values: dict[str, Any],
+                   status: int) -> Response:
+    """The challenge page again, with the form's errors and what the person typed (`request.state.form_values`)."""
+    from server.routes.challenges import _detail  # here: the challenge page itself includes this module's panel
+
+    request.state.form_values = values
+    return await _detail(request, request.state.actor, challenge, errors, status)
+
+
+def renamed(errors: dict[str, str], names: dict[str, str]) -> dict[str, str]:
+    """Schema field names -> the form's field names (unique on the challenge page)."""
+    return {names.get(name, name): message for name, message in errors.items()}
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+async def _out(actor: Actor, challenge: Challenge, question: Question, show_asker: bool | None = None) -> QuestionOut:
+    if show_asker is None:
+        show_asker = await qa.may_see_askers(actor, challenge)
+    if show_asker:
+        await question.fetch_related("asker", "asker_organisation")
+    return QuestionOut.of(question, mine=qa.asked_by(actor, question), show_asker=show_asker)
+
+
+@api.operation("/challenges/{challenge_id:int}/questions", summary="The questions on a challenge the caller may see",
+               query=PageQuery, response=QuestionListOut, public=True, tags=["questions"])
+async def list_questions(request: Request, actor: Actor, challenge_id: int, query: PageQuery) -> QuestionListOut:
+    """Answered questions for everyone (never who asked); unanswered ones for the asking company, owners, operators."""
+    challenge = await lifecycle.get_challenge(actor, challenge_id)
+    questions = await qa.questions_visible_to(actor, challenge)
+    show_asker = await qa.may_see_askers(actor, challenge)
+    page = questions[query.offset:query.offset + query.per_page]
+    return QuestionListOut(
+        items=[QuestionOut.of(q, mine=qa.asked_by(actor, q), show_asker=show_asker) for q in page],
+        total=len(questions), page=query.page, per_page=query.per_page,
+    )
+
+
+@api.operation("/challenges/{challenge_id:int}/questions", "POST",
+               summary="Ask a question (company members, until the questions deadline)",
+               body=QuestionIn, response=QuestionOut, status=201, tags=["questions"])
+async def ask_question(request: Request, actor: Actor, challenge_id: int, body: QuestionIn) -> QuestionOut:
+    challenge = await lifecycle.get_challenge(actor, challenge_id)
+    question = await qa.ask(actor, challenge, body.body)
+    return await _out(actor, challenge, question)
+
+
+@api.operation("/questions/{question_id:int}/answer", "POST",
+               summary="Answer a question (the challenge's owners); the answer is published to everyone",
+               body=AnswerIn, response=QuestionOut, tags=["questions"])
+async def answer_question(request: Request, actor: Actor, question_id: int, body: AnswerIn) -> QuestionOut:
+    question = await qa.get_question(actor, question_id)
+    question = await qa.answer(actor, question, body.answer)
+    return await _out(actor, question.challenge, question, show_asker=True)
+
+
+# --- the challenge page ----------------------------------------------------------------------
+
+
+def _view(actor: Actor, question: Question, show_asker: bool) -> dict[str, Any]:
+    asker = ""
+    if show_asker:
+        organisation = question.asker_organisation
+        names = [question.asker.name if question.asker else "", organisation.name(get_locale()) if organisation else ""]
+        asker = " / ".join(name for name in names if name)
+    return {
+        "id": question.id,
+        "body": question.body,
+        "answer": question.answer,
+        "asked_at": question.created_at,
+        "answered_at": question.answered_at,
+        "mine": qa.asked_by(actor, question),
+        "asker": asker,
+    }
+
+
+async def detail_context(actor: Actor, challenge: Challenge) -> dict:
+    """What this area adds to the challenge page's template context."""
+    questions = await qa.questions_visible_to(actor, challenge)
+    show_askers = await qa.may_see_askers(actor, challenge)
+    views = [_view(actor, q, show_askers) for q in questions]
+    try:
+        qa.asking_company(actor)
+        is_company = True
+    except NotAllowed:
+        is_company = False
+    refusal = qa.ask_refusal(challenge)
+    return {
+        "qa_answered": [v for v in views if v["answered_at"]],
+        "qa_waiting": [v for v in views if not v["answered_at"]],
+        "qa_show_askers": show_askers,
+        "qa_may_answer": await owns_challenge(actor, challenge) and challenge.status != ChallengeStatus.CANCELLED.value,
+        "qa_may_ask": is_company and refusal is None,
+        "qa_is_company": is_company,
+        "qa_refusal": _(refusal) if refusal and challenge.status in ("published", "closed", "decided") else "",
+        "qa_deadline": qa.questions_deadline(challenge),
+    }
+
+
+async def ask_page(request: Request) -> Response:
+    actor = signed_in(request)
+    challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
+    qa.asking_company(actor)  # refused before the form is read
+    form = await read_form(request)
+    values = {"question_body": str(form.get("question_body", ""))}
+    try:
+        body = QuestionIn.model_validate({"body": values["question_body"]})
+        await qa.ask(actor, challenge, body.body)
+    except (ValidationError, ValidationFailed) as exc:
+        return await rerender(request, challenge, renamed(errors_from(exc), {"body": "question_body"}), values, 400)
+    except InvalidTransition as exc:
+        return await rerender(request, challenge, {"question_body": _(exc.message)}, values, 409)
+    return back_to(challenge.id)
+
+
+async def answer_page(request: Request) -> Response:
+    actor = signed_in(request)
+    challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
+    question = await qa.get_question(actor, request.path_params["question_id"])
+    if question.challenge_id != challenge.id:
+        raise NotFound("no such question on this challenge")
+    if not await owns_challenge(actor, challenge):
+        raise NotAllowed("only the challenge's owners answer")
+    field = f"answer_{question.id}"
+    form = await read_form(request)
+    values = {field: str(form.get(field, ""))}
+    try:
+        body = AnswerIn.model_validate({"answer": values[field]})
+        await qa.answer(actor, question, body.answer)
+    except (ValidationError, ValidationFailed) as exc:
+        return await rerender(request, challenge, renamed(errors_from(exc), {"answer": field}), values, 400)
+    except InvalidTransition as exc:
+        return await rerender(request, challenge, {field: _(exc.message)}, values, 409)
+    return back_to(challenge.id)
+
+
+routes: list[BaseRoute] = [
+    Route("/challenges/{challenge_id:int}/questions", ask_page, methods=["POST"]),
+    Route("/challenges/{challenge_id:int}/questions/{question_id:int}/answer", answer_page, methods=["POST"]),
+]
