@@ -11,7 +11,7 @@ from tortoise import timezone
 from models import proposal_lifecycle
 from models.accounts import User, create_api_token
 from models.audit import AuditEvent
-from models.challenges import Challenge, ChallengeKpi
+from models.challenges import Challenge
 from models.orgs import Organisation
 from models.outbox import OutboxMessage
 from models.policy import actor_for, may_view_proposal, proposal_filter
@@ -478,6 +478,7 @@ async def permission_world(members: dict[str, User], challenge: Challenge) -> di
     """The world company's submitted proposal to the world's published challenge, which the world's
     reviewer is assigned to review: the id the matrix's proposal routes use."""
     company = await actor_for(members["company"])
+    challenge = await Challenge.get(id=challenge.id)  # as published by the world (a direct update)
     proposal = await proposal_lifecycle.create_proposal(company, challenge, ProposalChanges(values={
         "title": "行列の提案", "summary": "s", "approach": "a", "cost_yen": 1, "schedule": "s", "team": "t"}))
     await proposal_lifecycle.submit(company, proposal)

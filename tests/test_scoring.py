@@ -147,15 +147,26 @@ def test_calibrated_score_removes_a_harsh_reviewers_offset():
     assert scores[1].calibrated == pytest.approx(50 - math.sqrt(1200))  # 15.36
 
 
-def test_calibrated_score_uses_only_calibrated_reviewers_and_stays_on_the_scale():
-    reviews = [submitted(p, 10, 0.0) for p in range(1, 5)] + [submitted(5, 10, 100.0)]
+def test_calibrated_score_uses_only_calibrated_reviewers():
+    reviews = [submitted(p, 10, 0.0) for p in range(1, 5)] + [submitted(5, 10, 100.0)]  # mean 20, sd 40
     reviews += [submitted(5, 11, 0.0)]  # reviewer 11 has one review: not calibrated
 
     scores = by_id(aggregate(reviews))
 
-    assert scores[5].calibrated == 100.0  # 2 sd above the panel, clipped to the scale
+    # Only reviewer 10's z = 2 counts; the panel's six totals have mean 100/6 and sd sqrt(10000/6 - (100/6)²).
+    panel_mean = 100 / 6
+    assert scores[5].calibrated == pytest.approx(panel_mean + 2 * math.sqrt(10000 / 6 - panel_mean**2))  # 91.20
     assert scores[5].total == 50.0
-    assert scores[1].calibrated is not None
+
+
+def test_calibrated_score_stays_on_the_0_to_100_scale():
+    reviews = [submitted(p, 10, 0.0) for p in range(1, 25)] + [submitted(25, 10, 100.0)]  # z(100) = sqrt(24)
+    reviews += [submitted(p, 11, 100.0 * (p % 2)) for p in range(26, 36)]
+
+    scores = by_id(aggregate(reviews))
+
+    assert scores[25].calibrated == 100.0
+    assert 0.0 <= scores[1].calibrated < scores[25].calibrated
 
 
 def test_can_finalise_only_when_every_assignment_is_submitted_or_recused():
