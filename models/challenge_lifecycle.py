@@ -305,3 +305,83 @@ async def publish_due(now: datetime | None = None) -> list[int]:
         await _move(None, challenge, S.PUBLISHED)
         published.append(challenge.id)
     return published
+
+
+# --- closing and deciding: the review workflow (PRODUCT.md step 5) ----------------------------
+# Closing and deciding have conditions TRANSITIONS cannot express (the proposals deadline; every review
+# in and every proposal decided), and follow-ups that must not be lost (assignment; the decision
+# e-mails). `transition` and `allowed_transitions` below wrap the ones above to route those two moves
+# through `close` and `models.decisions.finalise`, so the pages and the API keep calling one function.
+
+_transition_by_table = transition
+_allowed_by_table = allowed_transitions
+
+
+async def close(user: User | None, challenge: Challenge, reason: str = "") -> bool:
+    """published → closed, with the review's start queued in the same transaction; False if already closed."""
+    from models.review_workflow import queue_assignment  # the review workflow builds on this module
+
+    async with in_transaction() as connection:
+        locked = await Challenge.filter(id=challenge.id).select_for_update().using_db(connection).first()
+        if locked is None or locked.status != S.PUBLISHED:
+            return False
+        await challenge.fetch_related("owner", using_db=connection)
+        await _move(user, challenge, S.CLOSED, reason)
+        await queue_assignment(challenge.id, begin=True, using_db=connection)
+        authors = await Proposal.filter(challenge_id=challenge.id, status="submitted",
+                                        created_by_id__not_isnull=True).values_list("created_by_id", flat=True)
+        for user_id in sorted(set(authors)):
+            await Notification.create(user_id=user_id, kind="challenge.closed", payload={"challenge": challenge.id},
+                                      using_db=connection)
+    return True
+
+
+async def close_due(now: datetime | None = None) -> list[int]:
+    """Close every published challenge whose proposals deadline has passed (a job; idempotent)."""
+    now = now or timezone.now()
+    closed = []
+    for challenge in await Challenge.filter(status=S.PUBLISHED.value, proposals_deadline__lte=now).order_by("id"):
+        if await close(None, challenge):
+            closed.append(challenge.id)
+    return closed
+
+
+def _deadline_passed(challenge: Challenge, now: datetime | None = None) -> bool:
+    return challenge.proposals_deadline is not None and challenge.proposals_deadline <= (now or timezone.now())
+
+
+async def allowed_transitions(actor: Actor, challenge: Challenge) -> list[str]:  # noqa: F811  (wraps the one above)
+    from models.decisions import finalise_problem
+
+    allowed = await _allowed_by_table(actor, challenge)
+    is_owner = await owns_challenge(actor, challenge)
+    if challenge.status == S.PUBLISHED and is_owner and _deadline_passed(challenge):
+        allowed.insert(0, S.CLOSED.value)
+    if S.DECIDED.value in allowed and await finalise_problem(challenge) is not None:
+        allowed.remove(S.DECIDED.value)
+    return allowed
+
+
+async def transition(actor: Actor, challenge: Challenge, to: str, *, reason: str = "",  # noqa: F811
+                     publish_at: datetime | None = None) -> Challenge:
+    """As above, with closing allowed to owners once the proposals deadline has passed, and deciding
+    only when every review is in and every proposal decided (`models.decisions.finalise`)."""
+    if to not in (S.CLOSED.value, S.DECIDED.value):
+        return await _transition_by_table(actor, challenge, to, reason=reason, publish_at=publish_at)
+    if not await owns_challenge(actor, challenge):
+        if not actor.is_operator:
+            raise NotAllowed("not an owner of this challenge")
+        raise InvalidTransition(N_("This change of state is not possible now."),
+                                allowed=await allowed_transitions(actor, challenge))
+    if to == S.DECIDED.value:
+        from models.decisions import finalise
+
+        try:
+            return await finalise(actor, challenge, reason)
+        except InvalidTransition as exc:  # say what is possible instead
+            raise InvalidTransition(exc.message, allowed=await allowed_transitions(actor, challenge)) from None
+    if challenge.status != S.PUBLISHED or not _deadline_passed(challenge):
+        raise InvalidTransition(N_("A challenge can be closed once its proposals deadline has passed."),
+                                allowed=await allowed_transitions(actor, challenge))
+    await close(actor.user, challenge, reason)
+    return await Challenge.get(id=challenge.id).prefetch_related("owner", "category")

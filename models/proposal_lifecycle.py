@@ -223,13 +223,14 @@ def check_window(challenge: Challenge, now: datetime | None = None, allowed: lis
         raise DeadlinePassed(challenge.proposals_deadline, allowed)
 
 
-def _company_of(actor: Actor) -> Organisation | None:
+def company_of(actor: Actor) -> Organisation | None:
+    """The company the person drafts proposals for (their first company membership)."""
     return next((m.organisation for m in actor.memberships if m.organisation.kind == OrgKind.COMPANY), None)
 
 
 def may_draft_proposals(actor: Actor) -> bool:
     """Members of a company that is approved or awaiting approval (pending companies draft, not submit)."""
-    company = _company_of(actor)
+    company = company_of(actor)
     return company is not None and company.status in (OrgStatus.APPROVED, OrgStatus.PENDING)
 
 
@@ -331,7 +332,7 @@ async def receipt_of(actor: Actor, proposal: Proposal, version: int | None = Non
 async def create_proposal(actor: Actor, challenge: Challenge, changes: ProposalChanges) -> Proposal:
     """A company member starts their company's (only) proposal to a published challenge."""
     now = timezone.now()
-    company = _company_of(actor)
+    company = company_of(actor)
     if actor.user is None or company is None or not may_draft_proposals(actor):
         raise NotAllowed("only members of a company draft proposals")
     if not await may_view_challenge(actor, challenge):

@@ -15,10 +15,12 @@ from tortoise.expressions import Q, RawSQL, Subquery
 from tortoise.functions import Coalesce, Count
 
 from models.challenges import Challenge
+from models.orgs import Category, Organisation, OrgKind
 from models.policy import VISITOR, challenge_filter
 from search.backend import FACETS, Document, Documents, SearchQuery, SearchResult
 from search.documents import RELATED, TEXT_FIELDS, challenge_document
 
+MATCHED_IDS = 5_000
 TAG_SEPARATOR = "\x1f"  # never part of a tag; tags are matched whole between two of these
 # Facet -> the field its counts group by.
 GROUP_BY = {"category": "category__slug", "agency": "owner_id", "municipality_type": "owner__municipality_type",
@@ -32,53 +34,59 @@ ORDERINGS = {
 
 
 def _columns(dialect: str) -> tuple[str, str]:
-    """SQL for (all searchable text, the tags between separators) of the `challenge` row; no user input.
+    """SQL for (the row's searchable text, its tags between separators); no user input goes in here.
 
-    The text is what Meilisearch searches too: both languages of each text field, the tags, and the
-    names of the category and the agency.
+    The text is both languages of each text field and the tags. The category's and the agency's names,
+    which Meilisearch searches too, are matched separately (see `_named`): a few rows, looked up once.
     """
     column = '"challenge"."{}"'.format
-    names = [
-        ("category", column("category_id")),
-        ("organisation", column("owner_id")),
-    ]
     if dialect == "postgres":
         texts = [f"{column(name)}->>'{lang}'" for name in TEXT_FIELDS for lang in ("ja", "en")]
-        texts.append(f"{column('tags')}::text")
-        texts += [f"(SELECT concat_ws(' ', t.name_ja, t.name_en) FROM \"{table}\" t WHERE t.id = {key})"
-                  for table, key in names]
-        text = f"concat_ws(' ', {', '.join(texts)})"
+        text = f"concat_ws(' ', {', '.join(texts)}, {column('tags')}::text)"
         tags = (f"chr(31) || coalesce((SELECT string_agg(value, chr(31)) FROM jsonb_array_elements_text("
                 f"{column('tags')})), '') || chr(31)")
         return text, tags
     # SQLite keeps JSON as text with \u escapes, so values are read out with its JSON functions.
     texts = [f"coalesce(json_extract({column(name)}, '$.{lang}'), '')" for name in TEXT_FIELDS for lang in ("ja", "en")]
     texts.append(f"coalesce((SELECT group_concat(value, ' ') FROM json_each({column('tags')})), '')")
-    texts += [f"coalesce((SELECT t.name_ja || ' ' || t.name_en FROM \"{table}\" t WHERE t.id = {key}), '')"
-              for table, key in names]
     text = " || ' ' || ".join(texts)
     tags = (f"char(31) || coalesce((SELECT group_concat(value, char(31)) FROM json_each({column('tags')})), '')"
             " || char(31)")
     return text, tags
 
 
+async def _named(term: str) -> Q:
+    """Challenges whose category or agency is named with this term."""
+    named = Q(name_ja__icontains=term) | Q(name_en__icontains=term)
+    categories = await Category.filter(named).values_list("id", flat=True)
+    agencies = await Organisation.filter(named, kind=OrgKind.AGENCY.value).values_list("id", flat=True)
+    return Q(category_id__in=list(categories)) | Q(owner_id__in=list(agencies))
+
+
 class DatabaseBackend:
     name = "database"
     needs_sync = False
 
+    def __init__(self, matched_ids: int = MATCHED_IDS) -> None:
+        self.matched_ids = matched_ids
+
     def _dialect(self) -> str:
         return "postgres" if connections.get("default").capabilities.dialect == "postgres" else "sqlite"
 
-    def _matching(self, query: SearchQuery) -> Q | None:
-        """Words and tags, as `id IN (subquery)` so the grouping queries stay plain."""
+    async def _matching(self, query: SearchQuery) -> Q | None:
+        """Words and tags. The text is scanned once: up to `matched_ids` matches are passed on as ids, so
+        the grouping and page queries need not scan it again; beyond that, as `id IN (subquery)`."""
         if not query.terms and not query.tags:
             return None
         text, tags = _columns(self._dialect())
-        matches = Challenge.annotate(search_text=RawSQL(text), search_tags=RawSQL(tags))
+        matches = Challenge.filter(challenge_filter(VISITOR)).annotate(search_text=RawSQL(text), search_tags=RawSQL(tags))
         for term in query.terms:
-            matches = matches.filter(search_text__icontains=term)
+            matches = matches.filter(Q(search_text__icontains=term) | await _named(term))
         for tag in query.tags:
             matches = matches.filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
+        ids = await matches.limit(self.matched_ids + 1).values_list("id", flat=True)
+        if len(ids) <= self.matched_ids:
+            return Q(id__in=list(ids))
         return Q(id__in=Subquery(matches.values("id")))
 
     def _facet_conditions(self, query: SearchQuery) -> list[Q]:
@@ -93,7 +101,7 @@ class DatabaseBackend:
             conditions.append(Q(status__in=list(query.statuses)))
         return conditions
 
-    def _other_conditions(self, query: SearchQuery) -> list[Q]:
+    async def _other_conditions(self, query: SearchQuery) -> list[Q]:
         conditions = [challenge_filter(VISITOR)]  # what a visitor may list: the one rule, in models.policy
         if query.budget_min is not None:
             conditions.append(Q(budget_max_yen__gte=query.budget_min))
@@ -105,11 +113,11 @@ class DatabaseBackend:
             conditions.append(Q(proposals_deadline__lt=query.deadline_before))
         if query.sort == "deadline":
             conditions.append(Q(proposals_deadline__gt=query.now or timezone.now()))
-        if (matching := self._matching(query)) is not None:
+        if (matching := await self._matching(query)) is not None:
             conditions.append(matching)
         return conditions
 
-    async def _counts(self, query: SearchQuery) -> tuple[int, dict[str, dict[str, int]]]:
+    async def _counts(self, query: SearchQuery, others: list[Q]) -> tuple[int, dict[str, dict[str, int]]]:
         """The total and every facet's counts from one grouping query, without the facet filters.
 
         Each facet's counts apply the other facets' filters but not its own, so they show what
@@ -117,7 +125,7 @@ class DatabaseBackend:
         """
         fields = [GROUP_BY[facet] for facet in FACETS]
         rows = await (
-            Challenge.filter(*self._other_conditions(query))
+            Challenge.filter(*others)
             .annotate(count=Count("id"))
             .group_by(*fields)
             .values_list(*fields, "count")
@@ -142,10 +150,11 @@ class DatabaseBackend:
         return total, facets
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        total, facets = await self._counts(query)
+        others = await self._other_conditions(query)
+        total, facets = await self._counts(query, others)
         challenges: list[Challenge] = []
         if total > query.offset:
-            page = Challenge.filter(*self._other_conditions(query), *self._facet_conditions(query))
+            page = Challenge.filter(*others, *self._facet_conditions(query))
             if query.sort == "budget":
                 page = page.annotate(budget_order=Coalesce("budget_max_yen", -1))
             challenges = await (

@@ -188,8 +188,15 @@ class MeiliBackend:
             await self._wait(swap.task_uid, REINDEX_TIMEOUT_MS)
             await self._wait((await staged.delete()).task_uid, REINDEX_TIMEOUT_MS)  # now the old documents
         except ERRORS as exc:
+            await self._discard(staging)
             raise SearchUnavailable(str(exc)) from exc
         return count
+
+    async def _discard(self, uid: str) -> None:
+        try:
+            await self.client.index(uid).delete()
+        except ERRORS:
+            pass  # best effort: a leftover staging index is harmless and named as such
 
     # -- reading ----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ Keep arq-specific code in this module so the queue can be replaced.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from arq import cron
@@ -14,7 +15,7 @@ from arq.connections import RedisSettings
 from arq.worker import run_worker
 from tortoise import Tortoise
 
-from models import follows, outbox
+from models import challenge_lifecycle, follows, outbox, review_workflow
 from models.database import tortoise_config
 from search import sync as search_sync
 from search.backend import SearchUnavailable, open_backend
@@ -25,6 +26,7 @@ log = logging.getLogger("kyoso.jobs")
 
 # Topic -> consumer. The search and mail issues register theirs here.
 OUTBOX_CONSUMERS: dict[str, outbox.Consumer] = {follows.TOPIC: follows.consume}  # "notify": saved searches
+OUTBOX_CONSUMERS[review_workflow.TOPIC] = review_workflow.consume  # "review": assignment after closing, recusals
 
 
 def register_consumers(settings: Settings) -> None:
@@ -75,9 +77,41 @@ async def drain_outbox(ctx: dict[str, Any]) -> int:
     return processed
 
 
+def _moment(now: str | None) -> datetime | None:
+    return datetime.fromisoformat(now) if now else None
+
+
+async def close_due_challenges(ctx: dict[str, Any], now: str | None = None) -> list[int]:
+    """Close the challenges whose proposals deadline has passed, then start their review and assignment.
+    (Each closing also queued the same start in the outbox, so a crash here loses nothing.)"""
+    closed = await challenge_lifecycle.close_due(_moment(now))
+    for challenge_id in closed:
+        await review_workflow.begin_review(challenge_id)
+    if closed:
+        log.info("review: closed and started assignment for challenges %s", closed)
+    return closed
+
+
+async def assign_reviewers(ctx: dict[str, Any], challenge_id: int) -> int:
+    """Fill the missing places of a closed challenge's proposals; returns how many assignments were made."""
+    result = await review_workflow.run_assignment(challenge_id)
+    return len(result.assignments) if result else 0
+
+
+async def send_review_reminders(ctx: dict[str, Any], now: str | None = None) -> int:
+    sent = await review_workflow.send_reminders(_moment(now))
+    if sent:
+        log.info("review: %d reminder(s) sent", sent)
+    return sent
+
+
 class WorkerSettings:
-    functions = [drain_outbox]
-    cron_jobs = [cron(drain_outbox, second=set(range(0, 60, 10)), run_at_startup=True)]
+    functions = [drain_outbox, close_due_challenges, assign_reviewers, send_review_reminders]
+    cron_jobs = [
+        cron(drain_outbox, second=set(range(0, 60, 10)), run_at_startup=True),
+        cron(close_due_challenges, second=30, run_at_startup=True),
+        cron(send_review_reminders, minute={5, 35}, second=45),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     max_tries = 5

@@ -165,3 +165,4 @@ async def test_following_through_the_pages(app, client, cast, people):
         unfollowed = await post_form(me, f"/challenges/{cid}/unfollow", page=f"/challenges/{cid}")
         assert unfollowed.status_code == 303
     assert not await Follow.exists(user=person)
+

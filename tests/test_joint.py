@@ -165,3 +165,4 @@ async def test_the_agency_page_lists_public_challenges_co_ownership_and_interest
     company = await make_company()
     assert (await client.get(f"/agencies/{company.id}")).status_code == 404
     assert (await client.get("/agencies/999999")).status_code == 404
+

@@ -24,6 +24,7 @@ from models.policy import actor_for
 from models.orgs import Organisation
 from models.sessions import open_session
 from server.auth.sessions import SESSION_COOKIE
+from tests.test_attachments import stored_attachment
 from tests.test_proposals import permission_world
 
 ROLES = ("visitor", "other_company", "company", "other_agency", "agency", "reviewer", "operator")
@@ -128,6 +129,13 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/proposals/{proposal_id}/versions"): {"company", "agency", "operator"},
     ("GET", "/login/oidc/{provider}"): EVERYONE,
     ("GET", "/auth/oidc/{provider}/callback"): EVERYONE,  # without state it is a clear 400 for anyone
+    ("GET", "/feeds/challenges.atom"): EVERYONE,  # public challenges only, for everyone alike
+    ("GET", "/feeds/deadlines.ics"): EVERYONE,
+    ("GET", "/challenges/{challenge_id}/deadlines.ics"): EVERYONE,  # as the challenge page: who may see it
+    ("GET", "/attachments/{attachment_id}"): EVERYONE,  # as its challenge: who may see it
+    ("POST", "/challenges/{challenge_id}/attachments"): {"agency"},  # owners only
+    ("POST", "/api/v1/challenges/{challenge_id}/attachments"): {"agency"},
+    ("POST", "/challenges/{challenge_id}/attachments/{attachment_id}/delete"): {"agency"},
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -197,15 +205,16 @@ FRESH_WORLD = {
     ("POST", "/organisations/{company_org_id}/invitations/{invitation_id}/revoke"),
     ("POST", "/organisations/{company_org_id}/members/{membership_id}/remove"),
     ("POST", "/invitations/{invitation_token}/accept"),
+    ("POST", "/challenges/{challenge_id}/attachments/{attachment_id}/delete"),
 }
 
 
 @pytest.fixture
-async def world(people) -> World:
-    return await build_world(people)
+async def world(people, settings) -> World:
+    return await build_world(people, settings.attachments_dir)
 
 
-async def build_world(people) -> World:
+async def build_world(people, attachments_dir=None) -> World:
     company = await _company("7010001000009", "行列株式会社")
     other_company = await _company("8010001000008", "別行列株式会社")
     agency = await Organisation.get(municipality_code="131016")
@@ -230,7 +239,9 @@ async def build_world(people) -> World:
     question = await Question.create(challenge=challenge, asker=members["company"], asker_organisation=company, body="行列の質問")
     follow = await Follow.create(user=members["company"], challenge=challenge)
     await CoOwner.create(challenge=challenge, organisation=other_agency)  # invited, not yet accepted
+    attachment = await stored_attachment(challenge.id, attachments_dir)  # its bytes stored when a store is given
     ids = {
+        "attachment_id": attachment.id,
         "token_id": token.id, "pending_org_id": pending.id, "decision": "reject", "throwaway_user_id": throwaway.id,
         "provider": "idp", "challenge_id": challenge.id, "company_org_id": company.id, "membership_id": membership.id,
         "invitation_id": invitation.id, "invitation_token": invitation_token,

@@ -11,7 +11,7 @@ from tortoise import timezone
 from models import proposal_lifecycle
 from models.accounts import User, create_api_token
 from models.audit import AuditEvent
-from models.challenges import Challenge
+from models.challenges import Challenge, CoOwner
 from models.orgs import Organisation
 from models.outbox import OutboxMessage
 from models.policy import actor_for, may_view_proposal, proposal_filter
@@ -107,7 +107,11 @@ async def test_a_company_drafts_submits_and_gets_a_receipt(client, cast, migrate
     [queued] = await OutboxMessage.filter(topic="mail", key=f"proposal:{draft['id']}")
     assert queued.payload["to"] == submitter.email and queued.payload["locale"] == submitter.locale
     assert queued.payload["template"] == "proposal_receipt"
-    await run_worker_once(migrated)
+    for _ in range(50):  # a drain takes the oldest messages first, in batches: earlier tests may have left many
+        await run_worker_once(migrated)
+        await queued.refresh_from_db()
+        if queued.processed_at is not None:
+            break
     [received] = smtp.messages_to(submitter.email)
     assert receipt["reference"] in received.subject
     assert receipt["sha256"] in received.body and f"/proposals/{draft['id']}/receipt?version=1" in received.body
@@ -331,6 +335,21 @@ async def test_nobody_else_sees_a_proposal(client, cast, rivals):  # noqa: F811
         actor = await actor_for(user)
         listed = await Proposal.filter(proposal_filter(actor), id=row.id).exists()
         assert listed == await may_view_proposal(actor, row), user.email
+
+
+async def test_accepted_co_owners_see_submitted_proposals(client, cast):  # noqa: F811
+    challenge = await _open_challenge(client, cast)
+    proposal = await _proposal(client, cast, challenge["id"])
+    await _move(client, cast["company"], proposal["id"], "submitted")
+    other_agency = await Organisation.get(municipality_code="131059")
+    co_owner = await CoOwner.create(challenge_id=challenge["id"], organisation=other_agency)
+    url = f"/api/v1/proposals/{proposal['id']}"
+    assert (await client.get(url, headers=cast["other_agency"])).status_code == 404  # invited, not yet accepted
+    co_owner.accepted_at = timezone.now()
+    await co_owner.save()
+    assert (await client.get(url, headers=cast["other_agency"])).status_code == 200
+    listed = (await client.get("/api/v1/proposals", headers=cast["other_agency"])).json()["items"]
+    assert proposal["id"] in {item["id"] for item in listed}
 
 
 async def _token(user: User) -> str:

@@ -25,6 +25,7 @@ from models.orgs import Category, Organisation
 from models.outbox import OutboxMessage
 from search.backend import FallbackBackend, open_backend
 from server import jobs
+from tests.conftest import run_kyoso
 from tests.services import MeiliServer
 
 
@@ -217,3 +218,20 @@ async def test_search_degrades_while_meilisearch_is_down_and_catches_up_after(
     finally:
         await backend.close()
         server.stop()
+
+
+async def test_kyoso_reindex_rebuilds_the_index_from_the_database(app, client, env):
+    word = unique_word()
+    challenge = await publish(word)
+    await OutboxMessage.filter(key=f"challenge:{challenge.id}").delete()  # as if the index had lost it
+    assert (await search_api(client, q=word))["items"] == []
+
+    result = await asyncio.to_thread(run_kyoso, env, "reindex")
+    assert result.returncode == 0, result.stderr
+    assert "reindexed" in result.stdout and "swapped" in result.stdout
+
+    body = await search_api(client, q=word)
+    assert [i["id"] for i in body["items"]] == [challenge.id] and body["degraded"] is False
+
+    result = await asyncio.to_thread(run_kyoso, {**env, "MEILI_URL": ""}, "reindex")
+    assert result.returncode == 0 and "nothing to reindex" in result.stdout

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from asgi_csrf import asgi_csrf
+import asgi_csrf as asgi_csrf_module
+from asgi_csrf import FileBeforeToken, TokenFound, asgi_csrf
+from python_multipart import FormParser
 from secure import (
     ContentSecurityPolicy,
     ReferrerPolicy,
@@ -53,6 +55,38 @@ async def _csrf_failed(scope: Scope, send: Send, message_id: object) -> None:
 
 async def _no_receive() -> dict:
     return {"type": "http.disconnect"}
+
+
+async def _csrf_token_from_multipart(boundary: bytes, receive):
+    """asgi-csrf 0.11 passes FileClass= to python-multipart, which current releases refuse (the
+    upstream fix is pending), so every multipart form failed. Same contract, current API: the token
+    must come before any file; returns (token or None, a receive that replays the body)."""
+    messages: list[dict] = []
+
+    async def replay_receive():
+        return messages.pop(0) if messages else await receive()
+
+    def on_field(field) -> None:
+        if field.field_name == b"csrftoken":
+            raise TokenFound((field.value or b"").decode("utf-8"))
+
+    def on_file(file) -> None:
+        raise FileBeforeToken
+
+    parser = FormParser("multipart/form-data", on_field, on_file, boundary=boundary)
+    more_body = True
+    try:
+        while more_body:
+            message = await receive()
+            messages.append(message)
+            parser.write(message.get("body", b""))
+            more_body = message.get("more_body", False)
+    except TokenFound as found:
+        return found.args[0], replay_receive
+    return None, replay_receive
+
+
+asgi_csrf_module._parse_multipart_form_data = _csrf_token_from_multipart
 
 
 def protect(app: ASGIApp, *, secret_key: str, dev: bool) -> ASGIApp:

@@ -21,6 +21,7 @@ from server.routes import (
     pages,
     proposals,
     questions,
+    reviews,
 )
 
 
@@ -31,6 +32,7 @@ def page_routes() -> list[BaseRoute]:
         *challenges.routes,
         *proposals.routes,
         *questions.routes,
+        *reviews.routes,
         *joint.routes,
         *notifications.routes,
         *attachments.routes,

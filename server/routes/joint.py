@@ -165,10 +165,10 @@ async def agency_page(request: Request) -> Response:
     co_owned = await Challenge.filter(public_challenge_filter(), id__in=list(co_owned_ids)).order_by(
         "-published_at", "-id"
     ).prefetch_related("category", "owner") if co_owned_ids else []
+    type_label = VALUE_LABELS["municipality_type"].get(agency.municipality_type or "")
     context: dict[str, Any] = {
         "agency": agency,
-        "municipality_type": _(VALUE_LABELS["municipality_type"][agency.municipality_type])
-        if agency.municipality_type in VALUE_LABELS["municipality_type"] else "",
+        "municipality_type": _(type_label) if type_label else "",
         "owned": owned,
         "co_owned": co_owned,
         "interest_count": await Interest.filter(organisation_id=agency.id).count(),

@@ -192,13 +192,9 @@ def _signed_in(request: Request) -> Actor:
     return actor
 
 
-def _own_company(actor: Actor) -> Organisation | None:
-    return next((m.organisation for m in actor.memberships if m.organisation.kind == OrgKind.COMPANY), None)
-
-
 async def _form_page(request: Request, actor: Actor, challenge: Challenge, proposal: Proposal | None,
                      values: dict, errors: dict, message: str = "", status: int = 200) -> Response:
-    company = _own_company(actor)
+    company = lifecycle.company_of(actor)
     context = {
         "challenge": challenge,
         "proposal": proposal,
@@ -236,7 +232,7 @@ def _typed(form: Any) -> dict:
 async def new_proposal_form(request: Request) -> Response:
     actor = _signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    company = _own_company(actor)
+    company = lifecycle.company_of(actor)
     if company is None or not lifecycle.may_draft_proposals(actor):
         raise NotAllowed("members of a company only")
     existing = await Proposal.get_or_none(challenge_id=challenge.id, company_id=company.id)
@@ -407,7 +403,7 @@ async def challenge_proposals(request: Request) -> Response:
 async def detail_context(actor: Actor, challenge: Challenge) -> dict:
     """What this area adds to the challenge page: the "write a proposal" panel (challenges/_proposal_cta.html)."""
     cta: dict[str, Any] = {"open": lifecycle.window_open(challenge, timezone.now()), "kind": None}
-    company = _own_company(actor)
+    company = lifecycle.company_of(actor)
     if actor.is_visitor:
         cta["kind"] = "visitor"
     elif company is not None:

@@ -36,13 +36,13 @@ class PageQuery(BaseModel):
         return (self.page - 1) * self.per_page
 
 
-class OrganisationRef(BaseModel):
+class OrganisationBrief(BaseModel):
     id: int
     name: dict[str, str]
     municipality_type: str | None = None
 
     @classmethod
-    def of(cls, organisation: Organisation) -> "OrganisationRef":
+    def of(cls, organisation: Organisation) -> "OrganisationBrief":
         return cls(id=organisation.id, name=_names(organisation), municipality_type=organisation.municipality_type)
 
 
@@ -63,7 +63,7 @@ class AnswerIn(BaseModel):
 
 class AskerOut(BaseModel):
     name: str | None
-    organisation: OrganisationRef | None
+    organisation: OrganisationBrief | None
 
 
 class QuestionOut(BaseModel):
@@ -87,7 +87,7 @@ class QuestionOut(BaseModel):
             organisation = question.asker_organisation
             asker = AskerOut(
                 name=question.asker.name if question.asker else None,
-                organisation=OrganisationRef.of(organisation) if organisation else None,
+                organisation=OrganisationBrief.of(organisation) if organisation else None,
             )
         return cls(
             id=question.id, challenge_id=question.challenge_id, body=question.body,
@@ -114,13 +114,13 @@ class InterestIn(BaseModel):
 
 
 class InterestOut(BaseModel):
-    organisation: OrganisationRef
+    organisation: OrganisationBrief
     note: str
     registered_at: datetime
 
     @classmethod
     def of(cls, interest: Interest) -> "InterestOut":
-        return cls(organisation=OrganisationRef.of(interest.organisation), note=interest.note,
+        return cls(organisation=OrganisationBrief.of(interest.organisation), note=interest.note,
                    registered_at=interest.created_at.astimezone(TOKYO))
 
 
@@ -139,14 +139,14 @@ class CoOwnerIn(BaseModel):
 
 class CoOwnerOut(BaseModel):
     challenge_id: int
-    organisation: OrganisationRef
+    organisation: OrganisationBrief
     status: str = Field(description="invited or accepted")
     invited_at: datetime
     accepted_at: datetime | None
 
     @classmethod
     def of(cls, co_owner: CoOwner, organisation: Organisation) -> "CoOwnerOut":
-        return cls(challenge_id=co_owner.challenge_id, organisation=OrganisationRef.of(organisation),
+        return cls(challenge_id=co_owner.challenge_id, organisation=OrganisationBrief.of(organisation),
                    status="accepted" if co_owner.accepted_at else "invited",
                    invited_at=co_owner.created_at.astimezone(TOKYO), accepted_at=_tokyo(co_owner.accepted_at))
 

@@ -1,0 +1,290 @@
+"""Review workflow schemas: they validate the API's JSON and the pages' forms alike, and describe the output."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from starlette.datastructures import FormData
+
+from models.conflicts import CONFLICT_KINDS, reason_of
+from models.decisions import Feedback
+from models.review_workflow import ReviewChanges
+from models.reviews import Assignment, Conflict, Review
+from models.scoring import ProposalScore
+from server.i18n import TOKYO
+
+Score = Annotated[StrictInt, Field(ge=1, le=5)]
+LongText = Annotated[str, Field(max_length=20000)]
+ConflictKindName = Literal[CONFLICT_KINDS]  # type: ignore[valid-type]
+
+
+def _tokyo(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(TOKYO) if moment else None
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    page: int = Field(default=1, ge=1, le=1000)
+    per_page: int = Field(default=50, ge=1, le=200)
+
+
+# --- panel -----------------------------------------------------------------------------------
+
+
+class PanelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewers: list[Annotated[int, Field(ge=1)]] = Field(max_length=500, description="user ids from the reviewer pool")
+    reviews_per_proposal: int = Field(default=3, ge=1, le=20)
+    max_per_reviewer: int | None = Field(default=None, ge=1, le=10000, description="null: no cap")
+
+
+class PersonRef(BaseModel):
+    id: int
+    name: str
+
+
+class PanelReviewer(PersonRef):
+    expertise: list[str]
+
+
+class PanelOut(BaseModel):
+    reviewers: list[PanelReviewer]
+    reviews_per_proposal: int
+    max_per_reviewer: int | None
+
+
+# --- assignments -----------------------------------------------------------------------------
+
+
+class AssignmentOut(BaseModel):
+    id: int
+    proposal_id: int
+    challenge_id: int
+    status: str
+    due_at: datetime | None
+    allowed_transitions: list[str] = []
+
+    @classmethod
+    def of(cls, assignment: Assignment, allowed: list[str] | None = None) -> "AssignmentOut":
+        return cls(id=assignment.id, proposal_id=assignment.proposal_id, challenge_id=assignment.proposal.challenge_id,
+                   status=assignment.status, due_at=_tokyo(assignment.due_at), allowed_transitions=allowed or [])
+
+
+class AssignmentQuery(PageQuery):
+    status: Literal["assigned", "submitted", "recused"] | None = None
+    challenge_id: int | None = Field(default=None, ge=1)
+
+
+class AssignmentList(BaseModel):
+    items: list[AssignmentOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class AssignmentTransitionIn(BaseModel):
+    to: str = Field(max_length=32, description="submitted or recused (the reviewer); assigned: reopen (an owner)")
+    reason: str = Field(default="", max_length=2000, description="required to recuse and to reopen")
+
+
+class AssignmentAddIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proposal_id: int = Field(ge=1)
+    reviewer_id: int = Field(ge=1)
+
+
+class AssignedReviewer(BaseModel):
+    id: int
+    reviewer: PersonRef
+    status: str
+    due_at: datetime | None
+    recusal_reason: str
+
+
+class ProposalAssignments(BaseModel):
+    proposal_id: int
+    title: str
+    status: str
+    assignments: list[AssignedReviewer]
+
+
+class ShortfallOut(BaseModel):
+    proposal_id: int
+    missing: int = Field(description="reviewers the proposal still lacks")
+    eligible: int = Field(description="panel members who could review it (no conflict, not already on it)")
+    limited_by: Literal["eligibility", "capacity"]
+
+
+class ChallengeAssignmentsOut(BaseModel):
+    items: list[ProposalAssignments]
+    feasible: bool
+    shortfalls: list[ShortfallOut]
+    pending: int = Field(description="assignments the next assignment run will add (0 once it has run)")
+
+
+# --- reviews ---------------------------------------------------------------------------------
+
+
+class ReviewIn(BaseModel):
+    """The review's fields; only those sent are changed. Criterion ids are the keys of `scores` and `comments`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scores: dict[str, Score] | None = Field(default=None, max_length=50)
+    comments: dict[str, Annotated[str, Field(max_length=5000)]] | None = Field(default=None, max_length=50)
+    strengths: LongText | None = None
+    weaknesses: LongText | None = None
+    feedback: LongText | None = Field(default=None, description="for the company, sent with the decision")
+    confidence: Score | None = None
+    no_conflict: bool | None = Field(default=None, description="attests no conflict of interest; required to submit")
+
+    def to_changes(self) -> ReviewChanges:
+        sent = self.model_fields_set
+        return ReviewChanges(**{name: getattr(self, name) for name in sent})
+
+
+class ReviewOut(BaseModel):
+    id: int
+    assignment_id: int
+    scores: dict[str, int]
+    comments: dict[str, str]
+    strengths: str
+    weaknesses: str
+    feedback: str
+    confidence: int | None
+    no_conflict: bool
+    status: str
+    total: float | None
+    submitted_at: datetime | None
+    reviewer: PersonRef | None = Field(default=None, description="shown to the challenge's owners and operators only")
+
+    @classmethod
+    def of(cls, review: Review, reviewer: Any = None) -> "ReviewOut":
+        return cls(id=review.id, assignment_id=review.assignment_id, scores=review.scores or {},
+                   comments=review.comments or {}, strengths=review.strengths, weaknesses=review.weaknesses,
+                   feedback=review.feedback, confidence=review.confidence, no_conflict=review.no_conflict,
+                   status=review.status, total=review.total, submitted_at=_tokyo(review.submitted_at),
+                   reviewer=PersonRef(id=reviewer.id, name=reviewer.name) if reviewer is not None else None)
+
+
+class ReviewList(BaseModel):
+    items: list[ReviewOut]
+    total: int
+
+
+def review_input_from_form(form: FormData, criterion_ids: list[int]) -> dict[str, Any]:
+    """The scoring form's flat fields as the API's JSON (blank scores left out)."""
+    data: dict[str, Any] = {"scores": {}, "comments": {}}
+    for cid in criterion_ids:
+        score = str(form.get(f"score-{cid}", "")).strip()
+        if score:
+            data["scores"][str(cid)] = int(score) if score.isdigit() else score
+        comment = str(form.get(f"comment-{cid}", ""))
+        data["comments"][str(cid)] = comment
+    for name in ("strengths", "weaknesses", "feedback"):
+        data[name] = str(form.get(name, ""))
+    confidence = str(form.get("confidence", "")).strip()
+    if confidence:
+        data["confidence"] = int(confidence) if confidence.isdigit() else confidence
+    data["no_conflict"] = form.get("no_conflict") == "yes"
+    return data
+
+
+# --- ranking, feedback, conflicts ------------------------------------------------------------
+
+
+class RankingRow(BaseModel):
+    proposal_id: int
+    title: str
+    status: str
+    total: float | None
+    mean: float | None
+    median: float | None
+    spread: float | None
+    disagreement: bool
+    calibrated: float | None
+    reviews_done: int
+    reviews_assigned: int
+
+    @classmethod
+    def of(cls, score: ProposalScore, title: str, status: str) -> "RankingRow":
+        return cls(title=title, status=status, **{name: getattr(score, name) for name in (
+            "proposal_id", "total", "mean", "median", "spread", "disagreement", "calibrated", "reviews_done",
+            "reviews_assigned")})
+
+
+class RankingOut(BaseModel):
+    items: list[RankingRow]
+    reviews_done: int
+    reviews_assigned: int
+    hidden: int = Field(description="proposals left out because you have a conflict of interest with them")
+    finalisable: bool
+    problem: str | None = Field(description="why the challenge cannot be decided yet")
+
+
+class CriterionFeedbackOut(BaseModel):
+    id: int
+    name: dict[str, str]
+    weight: int
+    scores: list[int]
+    mean: float | None
+    comments: list[str]
+
+
+class FeedbackOut(BaseModel):
+    proposal_id: int
+    status: str
+    reason: str
+    total: float | None
+    criteria: list[CriterionFeedbackOut]
+    feedback: list[str]
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> "FeedbackOut":
+        return cls(proposal_id=feedback.proposal_id, status=feedback.status, reason=feedback.reason,
+                   total=feedback.total, feedback=feedback.feedback,
+                   criteria=[CriterionFeedbackOut(**vars(c)) for c in feedback.criteria])
+
+
+class ConflictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ConflictKindName  # type: ignore[valid-type]
+    organisation_id: int = Field(ge=1)
+    note: str = Field(default="", max_length=2000)
+
+
+class OrganisationRef(BaseModel):
+    id: int
+    name: dict[str, str]
+    code: str | None
+
+
+class ConflictOut(BaseModel):
+    id: int
+    kind: str
+    reason: str = Field(description="declared, or how it was detected")
+    detected: bool
+    organisation: OrganisationRef | None
+    proposal_id: int | None
+    note: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, conflict: Conflict) -> "ConflictOut":
+        organisation = conflict.organisation if conflict.organisation_id else None
+        return cls(id=conflict.id, kind=conflict.kind, reason=reason_of(conflict), detected=conflict.detected,
+                   organisation=OrganisationRef(id=organisation.id, name={"ja": organisation.name_ja, "en": organisation.name_en},
+                                                code=organisation.code) if organisation else None,
+                   proposal_id=conflict.proposal_id, note=conflict.note if not conflict.detected else "",
+                   created_at=_tokyo(conflict.created_at))
+
+
+class ConflictList(BaseModel):
+    items: list[ConflictOut]
+    total: int
