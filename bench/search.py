@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import logging
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -38,7 +39,7 @@ from tortoise.transactions import in_transaction  # noqa: E402
 from models import outbox  # noqa: E402
 from models.challenges import Challenge  # noqa: E402
 from models.orgs import Category, Organisation, OrgKind  # noqa: E402
-from search.backend import FallbackBackend, open_backend  # noqa: E402
+from search.backend import FallbackBackend  # noqa: E402
 from search.database import DatabaseBackend  # noqa: E402
 from search.meili import MeiliBackend  # noqa: E402
 from search.sync import TOPIC, consumer, rebuild_index  # noqa: E402
@@ -254,6 +255,9 @@ async def main(args: argparse.Namespace) -> None:
             await direct.aclose()
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        if args.database_url:
+            print(f"(the scratch database {args.database_url} is left in place)")
 
 
 async def _time(call: Callable[[dict[str, Any]], Awaitable[None]], params: dict[str, Any]) -> float:

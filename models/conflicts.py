@@ -6,8 +6,9 @@ or by hand), and nobody conflicted with a proposal (reviewer, owner or operator)
 A conflict is detected, without anyone declaring it, when the person
 - is a member of the proposing company (`same_organisation`),
 - lists the company among their declared affiliations, `User.affiliations` (`affiliation`),
-- has an e-mail address at the domain of one of the company's members, free-mail domains aside
-  (`email_domain`),
+- has an e-mail address at the domain of one of the company's members (`email_domain`), unless the
+  domain says nothing about an employer: free mail, or a domain that members of other organisations
+  use too (a provider's, a shared office's, a demo's),
 - belongs to, or is affiliated with, an organisation the company declared a conflict with in its
   proposal, `Proposal.declared_conflicts` (`declared_by_company`).
 
@@ -101,6 +102,17 @@ async def _declared_by_companies(proposals: list[Proposal]) -> dict[int, set[int
     return declared
 
 
+async def _shared_domains(candidates: set[str]) -> set[str]:
+    """The domains among `candidates` whose addresses belong to members of more than one organisation."""
+    shared = set()
+    for domain in sorted(candidates):
+        organisations = await Membership.filter(user__email__iendswith="@" + domain).distinct().values_list(
+            "organisation_id", flat=True)
+        if len(set(organisations)) > 1:
+            shared.add(domain)
+    return shared
+
+
 async def detect(users: Iterable[User], proposals: Iterable[Proposal]) -> set[Found]:
     """Every conflict the data shows between these people and these proposals (see the module docstring)."""
     users, proposals = list(users), list(proposals)
@@ -118,6 +130,10 @@ async def detect(users: Iterable[User], proposals: Iterable[Proposal]) -> set[Fo
         domain = email_domain(address)
         if domain and not is_free_mail(domain):
             domains[organisation_id].add(domain)
+    wanted = {email_domain(u.email) for u in users} & set().union(*domains.values())
+    for domain in await _shared_domains(wanted):
+        for company_domains in domains.values():
+            company_domains.discard(domain)
     declared = await _declared_by_companies(proposals)
     found: set[Found] = set()
     for user in users:
@@ -211,7 +227,7 @@ async def declare(actor: Any, *, kind: str, organisation_id: int, note: str = ""
     reassignment is queued for each challenge concerned. Declaring the same conflict again changes nothing.
     """
     from models.policy import may_declare_conflicts  # policy reads conflicts: imported when called
-    from models.review_workflow import queue_assignment
+    from models.review_workflow import CONFLICT_DECLARED, queue_assignment
 
     if not may_declare_conflicts(actor):
         raise NotAllowed("reviewers, agency members and operators declare conflicts")
@@ -236,10 +252,10 @@ async def declare(actor: Any, *, kind: str, organisation_id: int, note: str = ""
         challenges = set()
         for assignment in affected:
             await Assignment.filter(id=assignment.id).using_db(connection).update(
-                status=AssignmentStatus.RECUSED.value, recusal_reason="conflict declared")
+                status=AssignmentStatus.RECUSED.value, recusal_reason=CONFLICT_DECLARED)
             await audit.record("assignment.recused", actor=user, target=assignment, using_db=connection,
                                before={"status": assignment.status},
-                               after={"status": AssignmentStatus.RECUSED.value, "reason": "conflict declared"})
+                               after={"status": AssignmentStatus.RECUSED.value, "reason": CONFLICT_DECLARED})
             if assignment.proposal.status in (ProposalStatus.UNDER_REVIEW.value, ProposalStatus.SHORTLISTED.value):
                 challenges.add(assignment.proposal.challenge_id)
         for challenge_id in sorted(challenges):

@@ -42,6 +42,9 @@ A = AssignmentStatus
 REVIEWABLE = (ProposalStatus.UNDER_REVIEW.value, ProposalStatus.SHORTLISTED.value)
 MAX_REVIEWS_PER_PROPOSAL = 20
 REMINDER_MOMENTS = ("3_days_before", "due_day", "overdue")
+REMOVED_BY_OWNER = N_("Taken off the proposal by an owner.")
+CONFLICT_DECLARED = N_("Conflict of interest declared.")
+SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED)  # recusal reasons written by Kyoso: message ids
 
 
 # --- follow-up jobs ----------------------------------------------------------------------------
@@ -285,7 +288,7 @@ async def remove_assignment(actor: Actor, assignment: Assignment) -> Assignment:
         raise InvalidTransition(N_("Only a review not yet submitted can be taken away."), allowed=[])
     async with in_transaction() as connection:
         updated = await Assignment.filter(id=assignment.id, status=A.ASSIGNED.value).using_db(connection).update(
-            status=A.RECUSED.value, recusal_reason="removed by an owner", updated_at=timezone.now())
+            status=A.RECUSED.value, recusal_reason=REMOVED_BY_OWNER, updated_at=timezone.now())
         if not updated:
             raise InvalidTransition(N_("Only a review not yet submitted can be taken away."), allowed=[])
         await audit.record("assignment.removed", actor=actor.user, target=assignment, using_db=connection,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from tortoise import timezone
 from tortoise.transactions import in_transaction
 
+from models import outbox
 from models.accounts import Role, User
 from models.challenges import Challenge, ChallengeKpi, ChallengeStatus, Criterion
 from models.orgs import Category, Organisation, OrgKind, OrgStatus
@@ -177,3 +178,4 @@ async def _create_demo_challenge(spec: dict, owner: Organisation, now: datetime)
             )
         kpi_name, unit, baseline, target = spec["kpi"]
         await ChallengeKpi.create(challenge=challenge, name=kpi_name, unit=unit, baseline=baseline, target=target)
+        await outbox.enqueue("search", f"challenge:{challenge.id}", {"kind": "challenge", "id": challenge.id})

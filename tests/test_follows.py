@@ -121,7 +121,7 @@ async def test_the_notifications_page_and_api(app, client, cast, people):
     answered = next(item for item in body["items"] if item["kind"] == "question.answered")
     assert answered["message"] == "A question on “Notified challenge” was answered."
     assert answered["link"] == f"/challenges/{cid}#questions" and answered["unread"] is True
-    assert answered["created_at"]
+    assert answered["created_at"].endswith("+09:00")
 
     async with browser(app) as visitor:
         refused = await visitor.get("/notifications")

@@ -21,6 +21,7 @@ from models.challenge_lifecycle import ChallengeChanges, create_challenge
 from models.challenges import Challenge, CoOwner, Follow, Question
 from models.invitations import invite
 from models.policy import actor_for
+from models.reviews import Assignment
 from models.orgs import Organisation
 from models.sessions import open_session
 from server.auth.sessions import SESSION_COOKIE
@@ -136,6 +137,36 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/challenges/{challenge_id}/attachments"): {"agency"},  # owners only
     ("POST", "/api/v1/challenges/{challenge_id}/attachments"): {"agency"},
     ("POST", "/challenges/{challenge_id}/attachments/{attachment_id}/delete"): {"agency"},
+    # The review workflow: the world's challenge is published (not yet closed), its reviewer assigned.
+    ("GET", "/api/v1/assignments"): SIGNED_IN,  # one's own
+    ("GET", "/api/v1/assignments/{assignment_id}/review"): {"reviewer"},
+    ("PUT", "/api/v1/assignments/{assignment_id}/review"): {"reviewer"},  # a 409 until the challenge closes
+    ("POST", "/api/v1/assignments/{assignment_id}/transitions"): {"reviewer", "agency"},  # submit/recuse; reopen
+    ("DELETE", "/api/v1/assignments/{assignment_id}"): {"agency"},
+    ("GET", "/api/v1/proposals/{proposal_id}/reviews"): {"agency", "operator"},  # the reviewer has not submitted
+    ("GET", "/api/v1/proposals/{proposal_id}/feedback"): {"company", "operator"},  # a 409 until decided
+    ("GET", "/api/v1/conflicts"): SIGNED_IN,  # one's own
+    ("POST", "/api/v1/conflicts"): {"reviewer", "agency", "other_agency", "operator"},
+    ("GET", "/api/v1/challenges/{challenge_id}/panel"): {"agency", "operator"},
+    ("PUT", "/api/v1/challenges/{challenge_id}/panel"): {"agency"},
+    ("GET", "/api/v1/challenges/{challenge_id}/assignments"): {"agency", "operator"},
+    ("POST", "/api/v1/challenges/{challenge_id}/assignments"): {"agency"},
+    ("GET", "/api/v1/challenges/{challenge_id}/ranking"): {"agency", "operator"},
+    ("GET", "/reviews"): SIGNED_IN,
+    ("POST", "/reviews/conflicts"): {"reviewer", "agency", "other_agency", "operator"},
+    ("GET", "/reviews/{assignment_id}"): {"reviewer"},
+    ("POST", "/reviews/{assignment_id}"): {"reviewer"},
+    ("POST", "/assignments/{assignment_id}/transitions"): {"reviewer", "agency"},
+    ("POST", "/assignments/{assignment_id}/remove"): {"agency"},
+    ("GET", "/challenges/{challenge_id}/panel"): {"agency", "operator"},
+    ("POST", "/challenges/{challenge_id}/panel"): {"agency"},
+    ("GET", "/challenges/{challenge_id}/assignments"): {"agency", "operator"},
+    ("POST", "/challenges/{challenge_id}/assignments"): {"agency"},
+    ("GET", "/challenges/{challenge_id}/ranking"): {"agency", "operator"},
+    ("POST", "/challenges/{challenge_id}/decisions"): {"agency"},
+    ("POST", "/challenges/{challenge_id}/finalise"): {"agency"},
+    ("GET", "/proposals/{proposal_id}/reviews"): {"agency", "operator"},
+    ("GET", "/proposals/{proposal_id}/feedback"): {"company", "operator"},
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -182,6 +213,14 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/challenges/{challenge_id}/proposals"): {"title": "行列の提案"},
     ("PATCH", "/api/v1/proposals/{proposal_id}"): {"title": "行列の改訂"},
     ("POST", "/api/v1/proposals/{proposal_id}/transitions"): {"to": "under_review"},  # a 409 once allowed
+    ("PUT", "/api/v1/assignments/{assignment_id}/review"): {"strengths": "行列の長所"},
+    ("POST", "/api/v1/assignments/{assignment_id}/transitions"): {"to": "submitted"},
+    ("POST", "/api/v1/conflicts"): {"kind": "other", "organisation_id": 999_999_999},  # a 422 once allowed
+    ("PUT", "/api/v1/challenges/{challenge_id}/panel"): {"reviewers": [], "reviews_per_proposal": 3},
+    ("POST", "/api/v1/challenges/{challenge_id}/assignments"): {"proposal_id": 1, "reviewer_id": 1},  # a 409 once allowed
+    ("POST", "/reviews/conflicts"): {"kind": "other", "organisation": "999999"},
+    ("POST", "/reviews/{assignment_id}"): {"strengths": "行列の長所"},
+    ("POST", "/assignments/{assignment_id}/transitions"): {"to": "submitted"},
 }
 
 
@@ -248,6 +287,7 @@ async def build_world(people, attachments_dir=None) -> World:
         "question_id": question.id, "follow_id": follow.id, "agency_org_id": agency.id,
         **(await permission_world(members, challenge)),
     }
+    ids["assignment_id"] = (await Assignment.get(reviewer=members["reviewer"])).id  # the world reviewer's
     return World(people=members, ids=ids)
 
 

@@ -21,7 +21,7 @@ from models.orgs import Category, Organisation, OrgKind
 from models.policy import Actor, is_public
 from server.api import api
 from server.forms import errors_from
-from server.i18n import get_locale
+from server.i18n import TOKYO, get_locale
 from server.i18n import gettext as _
 from server.routes.discovery import VALUE_LABELS
 from server.routes.questions import SEE_OTHER, signed_in
@@ -100,8 +100,9 @@ async def list_notifications(request: Request, actor: Actor, query: Notification
     page = await shown.order_by("-created_at", "-id").offset(query.offset).limit(query.per_page)
     items = [
         NotificationOut(id=v["notification"].id, kind=v["notification"].kind, payload=v["notification"].payload,
-                        message=v["message"], link=v["link"], created_at=v["notification"].created_at,
-                        read_at=v["notification"].read_at, unread=v["notification"].read_at is None)
+                        message=v["message"], link=v["link"], created_at=v["notification"].created_at.astimezone(TOKYO),
+                        read_at=v["notification"].read_at.astimezone(TOKYO) if v["notification"].read_at else None,
+                        unread=v["notification"].read_at is None)
         for v in await _views(actor, page)
     ]
     return NotificationListOut(items=items, total=total, page=query.page, per_page=query.per_page,

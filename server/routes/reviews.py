@@ -205,7 +205,7 @@ async def assignments_overview(actor: Actor, challenge: Challenge) -> ChallengeA
     for a in rows:
         by_proposal.setdefault(a.proposal_id, []).append(AssignedReviewer(
             id=a.id, reviewer=PersonRef(id=a.reviewer.id, name=a.reviewer.name), status=a.status,
-            due_at=a.due_at, recusal_reason=a.recusal_reason))
+            due_at=a.due_at, recusal_reason=_(a.recusal_reason) if a.recusal_reason in workflow.SYSTEM_REASONS else a.recusal_reason))
     shown = await Proposal.filter(challenge_id=challenge.id, submitted_at__not_isnull=True).order_by("id")
     items = [ProposalAssignments(proposal_id=p.id, title=p.title, status=p.status, assignments=by_proposal.get(p.id, []))
              for p in shown if p.status in (*statuses, *decisions.RANKED) or p.id in by_proposal]
@@ -390,11 +390,13 @@ async def assignment_transition_page(request: Request) -> Response:
 # --- pages: the owners' side -----------------------------------------------------------------
 
 
-async def _owned(request: Request) -> tuple[Actor, Challenge]:
+async def _owned(request: Request, *, changing: bool = False) -> tuple[Actor, Challenge]:
+    """The challenge, for its owners (and, to read, operators)."""
     actor = _signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    if not await may_follow_reviews(actor, challenge):
-        raise NotAllowed("the challenge's owners and operators only")
+    allowed = await owns_challenge(actor, challenge) if changing else await may_follow_reviews(actor, challenge)
+    if not allowed:
+        raise NotAllowed("the challenge's owners only" if changing else "the challenge's owners and operators only")
     return actor, challenge
 
 
@@ -414,7 +416,7 @@ async def panel_page(request: Request, challenge: Challenge | None = None, error
 
 
 async def save_panel_page(request: Request) -> Response:
-    actor, challenge = await _owned(request)
+    actor, challenge = await _owned(request, changing=True)
     form = await request.form()
     values = {"reviewers": {int(v) for v in form.getlist("reviewers") if str(v).isdigit()},
               "reviews_per_proposal": str(form.get("reviews_per_proposal", "")),
@@ -458,7 +460,7 @@ def shortfall_text(shortfall: ShortfallOut, title: str) -> str:
 
 
 async def add_assignment_page(request: Request) -> Response:
-    actor, challenge = await _owned(request)
+    actor, challenge = await _owned(request, changing=True)
     form = await request.form()
     try:
         body = AssignmentAddIn.model_validate({k: v for k, v in form.items() if k != "csrftoken"})
@@ -499,7 +501,7 @@ async def ranking_page(request: Request, challenge: Challenge | None = None, err
 
 
 async def decide_page(request: Request) -> Response:
-    actor, challenge = await _owned(request)
+    actor, challenge = await _owned(request, changing=True)
     form = await request.form()
     proposal_id = str(form.get("proposal_id", ""))
     proposal = await Proposal.get_or_none(id=int(proposal_id), challenge_id=challenge.id) if proposal_id.isdigit() else None
@@ -516,7 +518,7 @@ async def decide_page(request: Request) -> Response:
 
 
 async def finalise_page(request: Request) -> Response:
-    actor, challenge = await _owned(request)
+    actor, challenge = await _owned(request, changing=True)
     form = await request.form()
     try:
         await challenge_lifecycle.transition(actor, challenge, "decided", reason=str(form.get("reason", "")))
