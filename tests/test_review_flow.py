@@ -309,7 +309,7 @@ async def _visitor():
 # --- a worker killed in the middle of the assignment --------------------------------------------
 
 CRASHING_WORKER = """
-import asyncio, sys
+import asyncio, sys, faulthandler; faulthandler.dump_traceback_later(20)
 from arq.worker import Worker
 from arq.connections import RedisSettings
 from tortoise.signals import post_save
@@ -368,7 +368,13 @@ async def test_a_worker_killed_mid_assignment_ends_in_the_same_assignments(app, 
     process = subprocess.Popen([sys.executable, "-c", CRASHING_WORKER], cwd=REPO_ROOT, env=env | {"SMTP_URL": ""},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=40)
+        try:
+            line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=40)
+        except TimeoutError:
+            process.send_signal(signal.SIGINT)
+            import faulthandler
+            process.kill()
+            raise AssertionError(process.stderr.read())
         if line.strip() != "WRITING":
             process.kill()
             raise AssertionError(f"the worker stopped before writing: {line!r} {process.stderr.read()}")
