@@ -246,15 +246,25 @@ def missing_for_review(challenge: Challenge, criteria: list[Criterion]) -> dict[
 
 
 async def allowed_transitions(actor: Actor, challenge: Challenge) -> list[str]:
-    roles = {"operator"} if actor.is_operator else set()
-    if await owns_challenge(actor, challenge):
-        roles.add("owner")
-    return [str(target) for target, who in TRANSITIONS[S(challenge.status)].items() if who in roles]
+    """The states this person may move the challenge to now (TRANSITIONS, plus closing and deciding,
+    whose conditions the table cannot express: the proposals deadline; every review in, every proposal decided)."""
+    from models.decisions import finalise_problem  # the review workflow builds on this module
+
+    is_owner = await owns_challenge(actor, challenge)
+    roles = ({"operator"} if actor.is_operator else set()) | ({"owner"} if is_owner else set())
+    allowed = [str(target) for target, who in TRANSITIONS[S(challenge.status)].items() if who in roles]
+    if challenge.status == S.PUBLISHED and is_owner and _deadline_passed(challenge):
+        allowed.insert(0, S.CLOSED.value)
+    if S.DECIDED.value in allowed and await finalise_problem(challenge) is not None:
+        allowed.remove(S.DECIDED.value)
+    return allowed
 
 
 async def transition(actor: Actor, challenge: Challenge, to: str, *, reason: str = "",
                      publish_at: datetime | None = None) -> Challenge:
-    """Move a challenge to `to`, as a person (owners, operators). Jobs use `publish_due` and `close`."""
+    """Move a challenge to `to`, as a person (owners, operators). Jobs use `publish_due` and `close_due`."""
+    if to in (S.CLOSED.value, S.DECIDED.value):
+        return await _close_or_decide(actor, challenge, to, reason)
     try:
         target = S(to)
     except ValueError:
@@ -308,13 +318,6 @@ async def publish_due(now: datetime | None = None) -> list[int]:
 
 
 # --- closing and deciding: the review workflow (PRODUCT.md step 5) ----------------------------
-# Closing and deciding have conditions TRANSITIONS cannot express (the proposals deadline; every review
-# in and every proposal decided), and follow-ups that must not be lost (assignment; the decision
-# e-mails). `transition` and `allowed_transitions` below wrap the ones above to route those two moves
-# through `close` and `models.decisions.finalise`, so the pages and the API keep calling one function.
-
-_transition_by_table = transition
-_allowed_by_table = allowed_transitions
 
 
 async def close(user: User | None, challenge: Challenge, reason: str = "") -> bool:
@@ -350,24 +353,9 @@ def _deadline_passed(challenge: Challenge, now: datetime | None = None) -> bool:
     return challenge.proposals_deadline is not None and challenge.proposals_deadline <= (now or timezone.now())
 
 
-async def allowed_transitions(actor: Actor, challenge: Challenge) -> list[str]:  # noqa: F811  (wraps the one above)
-    from models.decisions import finalise_problem
-
-    allowed = await _allowed_by_table(actor, challenge)
-    is_owner = await owns_challenge(actor, challenge)
-    if challenge.status == S.PUBLISHED and is_owner and _deadline_passed(challenge):
-        allowed.insert(0, S.CLOSED.value)
-    if S.DECIDED.value in allowed and await finalise_problem(challenge) is not None:
-        allowed.remove(S.DECIDED.value)
-    return allowed
-
-
-async def transition(actor: Actor, challenge: Challenge, to: str, *, reason: str = "",  # noqa: F811
-                     publish_at: datetime | None = None) -> Challenge:
-    """As above, with closing allowed to owners once the proposals deadline has passed, and deciding
-    only when every review is in and every proposal decided (`models.decisions.finalise`)."""
-    if to not in (S.CLOSED.value, S.DECIDED.value):
-        return await _transition_by_table(actor, challenge, to, reason=reason, publish_at=publish_at)
+async def _close_or_decide(actor: Actor, challenge: Challenge, to: str, reason: str) -> Challenge:
+    """Owners close once the proposals deadline has passed, and decide only through
+    `models.decisions.finalise` (every review in, every proposal decided)."""
     if not await owns_challenge(actor, challenge):
         if not actor.is_operator:
             raise NotAllowed("not an owner of this challenge")

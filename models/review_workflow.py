@@ -410,32 +410,32 @@ async def save_review(actor: Actor, assignment: Assignment, changes: ReviewChang
     challenge = await Challenge.get(id=assignment.proposal.challenge_id)
     _own_open(actor, assignment, challenge)
     _check_changes(changes, await criteria_of(challenge.id))
-    async with in_transaction() as connection:
-        review = await Review.filter(assignment_id=assignment.id).select_for_update().using_db(connection).first()
-        if review is None:
-            review = Review(assignment_id=assignment.id)
-        if review.status == ReviewStatus.SUBMITTED:
-            raise InvalidTransition(N_("This review is submitted; an owner can reopen it."), allowed=[])
-        for name in ("scores", "comments", "strengths", "weaknesses", "feedback", "confidence", "no_conflict"):
-            value = getattr(changes, name)
-            if value is not None:
-                setattr(review, name, value.strip() if isinstance(value, str) else value)
-        if changes.comments is not None:
-            review.comments = {k: v.strip() for k, v in changes.comments.items() if v and v.strip()}
-        await review.save(using_db=connection)
-        await audit.record("review.saved", actor=actor.user, target=review, using_db=connection,
-                           after={"assignment": assignment.id, "scores": review.scores, "confidence": review.confidence})
+    try:
+        async with in_transaction() as connection:
+            return await _write_draft(actor, assignment, changes, connection)
+    except IntegrityError:  # the first draft, saved twice at the same moment: the other one won
+        raise InvalidTransition(N_("This change of state is not possible now."), allowed=[]) from None
+
+
+async def _write_draft(actor: Actor, assignment: Assignment, changes: ReviewChanges, connection: Any) -> Review:
+    review = await Review.filter(assignment_id=assignment.id).select_for_update().using_db(connection).first()
+    if review is None:
+        review = Review(assignment_id=assignment.id)
+    if review.status == ReviewStatus.SUBMITTED:
+        raise InvalidTransition(N_("This review is submitted; an owner can reopen it."), allowed=[])
+    for name in ("scores", "strengths", "weaknesses", "feedback", "confidence", "no_conflict"):
+        value = getattr(changes, name)
+        if value is not None:
+            setattr(review, name, value.strip() if isinstance(value, str) else value)
+    if changes.comments is not None:
+        review.comments = {k: v.strip() for k, v in changes.comments.items() if v and v.strip()}
+    await review.save(using_db=connection)
+    await audit.record("review.saved", actor=actor.user, target=review, using_db=connection,
+                       after={"assignment": assignment.id, "scores": review.scores, "confidence": review.confidence})
     return review
 
 
-async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewChanges | None = None) -> Assignment:
-    """Lock the review and store its total; refused (and nothing written) while anything is missing."""
-    challenge = await Challenge.get(id=assignment.proposal.challenge_id)
-    _own_open(actor, assignment, challenge)
-    if changes is not None:
-        await save_review(actor, assignment, changes)
-    criteria = await criteria_of(challenge.id)
-    review = await review_of(assignment)
+def _missing(review: Review | None, criteria: list[Criterion]) -> dict[str, str]:
     errors = {}
     scores = review.scores if review else {}
     if not criteria or any(str(c.id) not in scores for c in criteria):
@@ -444,17 +444,33 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
         errors["confidence"] = N_("Say how confident you are, from 1 to 5.")
     if review is None or not review.no_conflict:
         errors["no_conflict"] = N_("Confirm that you have no conflict of interest with this proposal.")
-    if errors:
-        raise ValidationFailed(errors)
+    return errors
+
+
+async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewChanges | None = None) -> Assignment:
+    """Lock the review and store its total. `changes` are saved in the same transaction, so a refused
+    submission (anything missing, a conflict of interest) leaves nothing written."""
+    challenge = await Challenge.get(id=assignment.proposal.challenge_id)
+    _own_open(actor, assignment, challenge)
+    criteria = await criteria_of(challenge.id)
+    if changes is not None:
+        _check_changes(changes, criteria)
     if await conflicts.is_conflicted(actor.user, assignment.proposal):
         raise InvalidTransition(N_("You have a conflict of interest with this proposal; withdraw from it."),
                                 allowed=[A.RECUSED.value])
-    try:
-        total = review_total(scores, weights(criteria))
-    except ValueError:
-        raise ValidationFailed({"scores": N_("Score every criterion from 1 to 5.")}) from None
     now = timezone.now()
     async with in_transaction() as connection:
+        if changes is not None:
+            review = await _write_draft(actor, assignment, changes, connection)
+        else:
+            review = await Review.filter(assignment_id=assignment.id).select_for_update().using_db(connection).first()
+        errors = _missing(review, criteria)
+        if errors:
+            raise ValidationFailed(errors)
+        try:
+            total = review_total(review.scores, weights(criteria))
+        except ValueError:
+            raise ValidationFailed({"scores": N_("Score every criterion from 1 to 5.")}) from None
         updated = await Assignment.filter(id=assignment.id, status=A.ASSIGNED.value).using_db(connection).update(
             status=A.SUBMITTED.value, updated_at=now)
         if not updated:
@@ -462,7 +478,7 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
         await Review.filter(id=review.id).using_db(connection).update(
             status=ReviewStatus.SUBMITTED.value, total=total, submitted_at=now, updated_at=now)
         await audit.record("review.submitted", actor=actor.user, target=review, using_db=connection,
-                           after={"assignment": assignment.id, "scores": scores, "total": total,
+                           after={"assignment": assignment.id, "scores": review.scores, "total": total,
                                   "confidence": review.confidence})
         outstanding = await Assignment.filter(proposal__challenge_id=challenge.id, status=A.ASSIGNED.value,
                                               proposal__status__in=list(REVIEWABLE)).using_db(connection).exists()

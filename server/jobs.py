@@ -81,6 +81,14 @@ def _moment(now: str | None) -> datetime | None:
     return datetime.fromisoformat(now) if now else None
 
 
+async def publish_due_challenges(ctx: dict[str, Any], now: str | None = None) -> list[int]:
+    """Publish the challenges an operator approved for a later time, once that time has come."""
+    published = await challenge_lifecycle.publish_due(_moment(now))
+    if published:
+        log.info("published scheduled challenges %s", published)
+    return published
+
+
 async def close_due_challenges(ctx: dict[str, Any], now: str | None = None) -> list[int]:
     """Close the challenges whose proposals deadline has passed, then start their review and assignment.
     (Each closing also queued the same start in the outbox, so a crash here loses nothing.)"""
@@ -106,9 +114,11 @@ async def send_review_reminders(ctx: dict[str, Any], now: str | None = None) -> 
 
 
 class WorkerSettings:
-    functions = [drain_outbox, close_due_challenges, assign_reviewers, send_review_reminders]
+    functions = [drain_outbox, publish_due_challenges, close_due_challenges, assign_reviewers, send_review_reminders]
     cron_jobs = [
-        cron(drain_outbox, second=set(range(0, 60, 10)), run_at_startup=True),
+        # Often, so that a published challenge is searchable and a mail sent within seconds.
+        cron(drain_outbox, second=set(range(0, 60, 3)), run_at_startup=True),
+        cron(publish_due_challenges, second=15, run_at_startup=True),
         cron(close_due_challenges, second=30, run_at_startup=True),
         cron(send_review_reminders, minute={5, 35}, second=45),
     ]
@@ -124,4 +134,5 @@ def redis_settings(settings: Settings) -> RedisSettings:
 
 
 def run(settings: Settings) -> None:
+    logging.getLogger("arq.worker").setLevel(logging.WARNING)  # not a line per 3-second drain; failures still show
     run_worker(WorkerSettings, redis_settings=redis_settings(settings), ctx={"settings": settings})  # type: ignore[arg-type]

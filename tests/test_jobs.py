@@ -66,3 +66,26 @@ async def test_the_worker_drains_the_outbox_in_order_and_retries_failures(app, m
     await _run_worker_once(migrated)
     assert seen == ["first", "other object", "fails, then works", "after the failure"]
     await OutboxMessage.filter(id=unknown.id).delete()
+
+
+async def test_the_worker_publishes_scheduled_challenges_when_their_time_comes(app, migrated):
+    from models.challenges import Challenge
+    from models.orgs import Organisation
+
+    owner = await Organisation.get(municipality_code="131016")
+    due = await Challenge.create(owner=owner, status="scheduled", title={"ja": "予約公開"},
+                                 publish_at=timezone.now() - timedelta(seconds=1))
+    later = await Challenge.create(owner=owner, status="scheduled", title={"ja": "後で公開"},
+                                   publish_at=timezone.now() + timedelta(days=1))
+    redis_settings = RedisSettings.from_dsn(migrated.redis_url)
+    pool = await create_pool(redis_settings)
+    await pool.enqueue_job("publish_due_challenges")
+    worker = Worker(functions=[jobs.publish_due_challenges], redis_settings=redis_settings, burst=True, poll_delay=0,
+                    ctx={"settings": migrated})
+    await worker.main()
+    await worker.close()
+    await pool.aclose()
+    await due.refresh_from_db()
+    await later.refresh_from_db()
+    assert due.status == "published" and due.published_at is not None
+    assert later.status == "scheduled"

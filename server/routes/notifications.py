@@ -47,6 +47,19 @@ MESSAGES = {
     "co_owner.invited": N_("%(agency)s is invited to co-own “%(title)s”."),
     "co_owner.accepted": N_("%(agency)s now co-owns “%(title)s”."),
     "interest.registered": N_("%(agency)s has this problem too: “%(title)s”."),
+    "challenge.closed": N_("Proposals for “%(title)s” are closed; the review has started."),
+    "review.panel_added": N_("You have been added to the review panel of “%(title)s”."),
+    "review.assigned": N_("A proposal to “%(title)s” has been assigned to you for review."),
+    "review.recused": N_("A reviewer withdrew from a review of “%(title)s”; it is being reassigned."),
+    "review.reopened": N_("Your review for “%(title)s” was reopened by the challenge's owners."),
+    "review.reminder": N_("Reminder: your review for “%(title)s” is due soon."),
+    "review.overdue": N_("A review for “%(title)s” is overdue."),
+    "review.all_submitted": N_("Every review for “%(title)s” is in; the ranking is ready."),
+    "proposal.decision": N_("The decision on your proposal to “%(title)s” is available, with feedback."),
+    "proposal.shortlisted": N_("Your proposal to “%(title)s” has been shortlisted."),
+    "proposal.not_selected": N_("Your proposal to “%(title)s” was not selected."),
+    "proposal.selected": N_("Your proposal to “%(title)s” has been selected."),
+    "proposal.ineligible": N_("Your proposal to “%(title)s” was found ineligible."),
 }
 SOMETHING_NEW = N_("You have a new notification.")
 UNTITLED = N_("(untitled)")
@@ -79,6 +92,10 @@ async def _views(actor: Actor, notifications: list[Notification]) -> list[dict[s
             title = translated(challenge.title, locale) or _(UNTITLED)
             message = _(MESSAGES[n.kind], title=title, agency=agency.name(locale) if agency else "")
             link = f"/challenges/{challenge.id}" + ("#questions" if n.kind.startswith("question.") else "")
+            if n.kind.startswith("review.") and isinstance(n.payload.get("assignment"), int):
+                link = f"/reviews/{n.payload['assignment']}"
+            elif n.kind.startswith("proposal.") and isinstance(n.payload.get("proposal"), int):
+                link = f"/proposals/{n.payload['proposal']}"
             invitation = n.kind == "co_owner.invited" and challenge.id in waiting
             if invitation and not is_public(challenge):
                 link = None  # a draft: the agency sees it once it has accepted

@@ -25,6 +25,7 @@ from models.proposals import Proposal
 from models.reviews import Assignment, AssignmentStatus, Conflict, Review
 from server.api import api
 from server.forms import errors_from
+from server.i18n import TOKYO
 from server.i18n import gettext as _
 from server.i18n import ngettext
 from server.problems import Unauthenticated
@@ -32,6 +33,7 @@ from server.schemas.proposals import conflict_ids_from_codes
 from server.schemas.reviews import (
     AssignedReviewer,
     AssignmentAddIn,
+    AssignmentItem,
     AssignmentList,
     AssignmentOut,
     AssignmentQuery,
@@ -91,7 +93,7 @@ async def list_assignments(request: Request, actor: Actor, query: AssignmentQuer
     total = await found.count()
     page = await found.order_by("due_at", "id").offset((query.page - 1) * query.per_page).limit(
         query.per_page).prefetch_related("proposal")
-    return AssignmentList(items=[AssignmentOut.of(a) for a in page], total=total, page=query.page, per_page=query.per_page)
+    return AssignmentList(items=[AssignmentItem.of(a) for a in page], total=total, page=query.page, per_page=query.per_page)
 
 
 async def _own(actor: Actor, assignment_id: int) -> Assignment:
@@ -205,7 +207,7 @@ async def assignments_overview(actor: Actor, challenge: Challenge) -> ChallengeA
     for a in rows:
         by_proposal.setdefault(a.proposal_id, []).append(AssignedReviewer(
             id=a.id, reviewer=PersonRef(id=a.reviewer.id, name=a.reviewer.name), status=a.status,
-            due_at=a.due_at, recusal_reason=_(a.recusal_reason) if a.recusal_reason in workflow.SYSTEM_REASONS else a.recusal_reason))
+            due_at=a.due_at.astimezone(TOKYO) if a.due_at else None, recusal_reason=_(a.recusal_reason) if a.recusal_reason in workflow.SYSTEM_REASONS else a.recusal_reason))
     shown = await Proposal.filter(challenge_id=challenge.id, submitted_at__not_isnull=True).order_by("id")
     items = [ProposalAssignments(proposal_id=p.id, title=p.title, status=p.status, assignments=by_proposal.get(p.id, []))
              for p in shown if p.status in (*statuses, *decisions.RANKED) or p.id in by_proposal]
@@ -450,12 +452,12 @@ def shortfall_text(shortfall: ShortfallOut, title: str) -> str:
     """Why the assignment cannot fill a proposal's places, in the reader's language."""
     if shortfall.limited_by == "eligibility":
         return ngettext(
-            "“%(title)s” lacks %(num)d reviewer: only %(eligible)d panel members can review it without a conflict of interest.",
-            "“%(title)s” lacks %(num)d reviewers: only %(eligible)d panel members can review it without a conflict of interest.",
+            "“%(title)s” lacks %(num)d reviewer: besides those assigned, %(eligible)d panel members can review it without a conflict of interest.",
+            "“%(title)s” lacks %(num)d reviewers: besides those assigned, %(eligible)d panel members can review it without a conflict of interest.",
             shortfall.missing, title=title, eligible=shortfall.eligible)
     return ngettext(
-        "“%(title)s” lacks %(num)d reviewer: the %(eligible)d panel members who could review it have reached their maximum number of reviews.",
-        "“%(title)s” lacks %(num)d reviewers: the %(eligible)d panel members who could review it have reached their maximum number of reviews.",
+        "“%(title)s” lacks %(num)d reviewer: the %(eligible)d other panel members who could review it have reached their maximum number of reviews.",
+        "“%(title)s” lacks %(num)d reviewers: the %(eligible)d other panel members who could review it have reached their maximum number of reviews.",
         shortfall.missing, title=title, eligible=shortfall.eligible)
 
 

@@ -60,18 +60,25 @@ class PanelOut(BaseModel):
 # --- assignments -----------------------------------------------------------------------------
 
 
-class AssignmentOut(BaseModel):
+class AssignmentItem(BaseModel):
     id: int
     proposal_id: int
     challenge_id: int
-    status: str
-    due_at: datetime | None
-    allowed_transitions: list[str] = []
+    status: Literal["assigned", "submitted", "recused"]
+    due_at: datetime | None = Field(description="the review deadline")
 
     @classmethod
-    def of(cls, assignment: Assignment, allowed: list[str] | None = None) -> "AssignmentOut":
+    def of(cls, assignment: Assignment) -> "AssignmentItem":
         return cls(id=assignment.id, proposal_id=assignment.proposal_id, challenge_id=assignment.proposal.challenge_id,
-                   status=assignment.status, due_at=_tokyo(assignment.due_at), allowed_transitions=allowed or [])
+                   status=assignment.status, due_at=_tokyo(assignment.due_at))
+
+
+class AssignmentOut(AssignmentItem):
+    allowed_transitions: list[str] = Field(default=[], description="what the caller may move it to")
+
+    @classmethod
+    def of(cls, assignment: Assignment, allowed: list[str] | None = None) -> "AssignmentOut":  # type: ignore[override]
+        return cls(**AssignmentItem.of(assignment).model_dump(), allowed_transitions=allowed or [])
 
 
 class AssignmentQuery(PageQuery):
@@ -80,7 +87,7 @@ class AssignmentQuery(PageQuery):
 
 
 class AssignmentList(BaseModel):
-    items: list[AssignmentOut]
+    items: list[AssignmentItem]
     total: int
     page: int
     per_page: int
