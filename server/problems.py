@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from models.errors import DomainError, InvalidTransition, ValidationFailed
+from models.policy import Actor
 from server.i18n import gettext as _
 from server.templating import templates
 
@@ -20,6 +21,14 @@ PROBLEM_TYPE = "application/problem+json"
 
 class Unauthenticated(Exception):
     """No valid credentials: 401 for the API, the login page for pages (identity issue)."""
+
+
+def signed_in(request: Request) -> Actor:
+    """The person behind a page or API request; a visitor is sent to log in (pages) or gets 401 (API)."""
+    actor = request.state.actor
+    if actor.is_visitor:
+        raise Unauthenticated()
+    return actor
 
 
 def problem(status: int, detail: str = "", **extra: Any) -> JSONResponse:

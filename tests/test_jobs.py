@@ -4,30 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from arq import create_pool
-from arq.connections import RedisSettings
-from arq.worker import Worker
 from tortoise import timezone
 
 from models import outbox
 from models.outbox import OutboxMessage
 from server import jobs
+from tests.workers import run_worker_once
 
 
 async def _run_worker_once(settings) -> None:
-    redis_settings = RedisSettings.from_dsn(settings.redis_url)
-    pool = await create_pool(redis_settings)
-    await pool.enqueue_job("drain_outbox")
-    worker = Worker(
-        functions=[jobs.drain_outbox],
-        redis_settings=redis_settings,
-        burst=True,
-        poll_delay=0,
-        ctx={"settings": settings},
-    )
-    await worker.main()
-    await worker.close()
-    await pool.aclose()
+    await run_worker_once(settings, on_startup=None)  # the test registers its own consumer
 
 
 async def test_the_worker_drains_the_outbox_in_order_and_retries_failures(app, migrated, monkeypatch):
@@ -77,14 +63,7 @@ async def test_the_worker_publishes_scheduled_challenges_when_their_time_comes(a
                                  publish_at=timezone.now() - timedelta(seconds=1))
     later = await Challenge.create(owner=owner, status="scheduled", title={"ja": "後で公開"},
                                    publish_at=timezone.now() + timedelta(days=1))
-    redis_settings = RedisSettings.from_dsn(migrated.redis_url)
-    pool = await create_pool(redis_settings)
-    await pool.enqueue_job("publish_due_challenges")
-    worker = Worker(functions=[jobs.publish_due_challenges], redis_settings=redis_settings, burst=True, poll_delay=0,
-                    ctx={"settings": migrated})
-    await worker.main()
-    await worker.close()
-    await pool.aclose()
+    await run_worker_once(migrated, job="publish_due_challenges", on_startup=None)
     await due.refresh_from_db()
     await later.refresh_from_db()
     assert due.status == "published" and due.published_at is not None

@@ -14,9 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from arq import create_pool
-from arq.connections import RedisSettings
-from arq.worker import Worker
 from tortoise import timezone
 
 from models import outbox
@@ -25,6 +22,7 @@ from models.orgs import Category, Organisation
 from models.outbox import OutboxMessage
 from search.backend import FallbackBackend, open_backend
 from server import jobs
+from tests.workers import run_worker_once as run_workers_once
 from tests.conftest import run_kyoso
 from tests.services import MeiliServer
 
@@ -35,21 +33,7 @@ def unique_word() -> str:
 
 async def run_worker_once(settings) -> None:
     """A burst worker as `kyoso worker` runs it, opening the search backend from these settings."""
-    redis_settings = RedisSettings.from_dsn(settings.redis_url)
-    pool = await create_pool(redis_settings)
-    await pool.enqueue_job("drain_outbox")
-    worker = Worker(
-        functions=[jobs.drain_outbox],
-        redis_settings=redis_settings,
-        burst=True,
-        poll_delay=0,
-        on_startup=jobs.start_search,
-        on_shutdown=jobs.stop_search,
-        ctx={"settings": settings},
-    )
-    await worker.main()
-    await worker.close()
-    await pool.aclose()
+    await run_workers_once(settings, on_startup=jobs.start_search, on_shutdown=jobs.stop_search)
 
 
 async def publish(word: str, **fields) -> Challenge:

@@ -6,7 +6,7 @@ outbox consumers (as `server.jobs.startup` does) instead of opening the database
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from arq import create_pool
 from arq.connections import RedisSettings
@@ -20,17 +20,24 @@ async def _register_consumers(ctx: dict[str, Any]) -> None:
     jobs.register_consumers(ctx["settings"])
 
 
-async def run_worker_once(settings: Settings) -> None:
-    """Queue one outbox drain and run a worker until the queue is empty."""
+async def run_worker_once(
+    settings: Settings,
+    *,
+    job: str = "drain_outbox",
+    on_startup: Callable[[dict[str, Any]], Awaitable[None]] | None = _register_consumers,
+    on_shutdown: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+) -> None:
+    """Queue one job (an outbox drain unless told otherwise) and run a worker until the queue is empty."""
     redis_settings = RedisSettings.from_dsn(settings.redis_url)
     pool = await create_pool(redis_settings)
-    await pool.enqueue_job("drain_outbox")
+    await pool.enqueue_job(job)
     worker = Worker(
-        functions=[jobs.drain_outbox],
+        functions=[getattr(jobs, job)],
         redis_settings=redis_settings,
         burst=True,
         poll_delay=0,
-        on_startup=_register_consumers,
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
         ctx={"settings": settings},
     )
     try:

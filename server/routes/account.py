@@ -14,7 +14,7 @@ from server import i18n
 from server.auth.sessions import SESSION_COOKIE
 from server.forms import errors_from, parse_form
 from server.i18n import gettext as _
-from server.problems import Unauthenticated
+from server.problems import signed_in
 from server.schemas.account import PasswordForm, ProfileForm, TokenForm
 from server.templating import templates
 
@@ -22,10 +22,7 @@ SEE_OTHER = 303
 
 
 def signed_in_user(request: Request) -> User:
-    user = request.state.actor.user
-    if user is None:
-        raise Unauthenticated()
-    return user
+    return signed_in(request).user
 
 
 async def _account_page(request: Request, *, errors: dict | None = None, values: dict | None = None,

@@ -21,7 +21,7 @@ from models.orgs import Organisation, OrgKind, OrgStatus
 from models.people import set_person_access
 from models.policy import Actor
 from server.forms import errors_from, read_form
-from server.problems import Unauthenticated
+from server.problems import signed_in
 from server.schemas.admin import AccessForm, AuditFilter, DecisionForm
 from server.templating import templates
 
@@ -30,9 +30,7 @@ PER_PAGE = 50
 
 
 def operator(request: Request) -> Actor:
-    actor: Actor = request.state.actor
-    if actor.is_visitor:
-        raise Unauthenticated()
+    actor = signed_in(request)
     if not actor.is_operator:
         raise NotAllowed("operators only")
     return actor

@@ -30,7 +30,7 @@ from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, get_locale
 from server.i18n import gettext as _
-from server.problems import Unauthenticated
+from server.problems import signed_in
 from server.storage import FileStore
 
 log = logging.getLogger("kyoso.attachments")
@@ -142,15 +142,8 @@ async def attach_file(request: Request, actor: Actor, challenge_id: int) -> Atta
 # --- pages -----------------------------------------------------------------------------------
 
 
-def _signed_in(request: Request) -> Actor:
-    actor: Actor = request.state.actor
-    if actor.is_visitor:
-        raise Unauthenticated()
-    return actor
-
-
 async def upload_page(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     try:
         await _add(request, actor, challenge)
@@ -164,7 +157,7 @@ async def upload_page(request: Request) -> Response:
 
 
 async def remove_page(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     await domain.remove_attachment(
         actor, challenge, request.path_params["attachment_id"], store_for(request),

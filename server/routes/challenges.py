@@ -16,7 +16,7 @@ from models.policy import Actor, may_draft_challenges, owns_challenge
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO
-from server.problems import Unauthenticated
+from server.problems import signed_in
 from server.routes import attachments, feeds, joint, proposals, questions, reviews
 from server.schemas.challenges import (
     CRITERIA_ROWS,
@@ -66,13 +66,6 @@ async def transition_challenge(request: Request, actor: Actor, challenge_id: int
 
 
 # --- pages -----------------------------------------------------------------------------------
-
-
-def _signed_in(request: Request) -> Actor:
-    actor: Actor = request.state.actor
-    if actor.is_visitor:
-        raise Unauthenticated()
-    return actor
 
 
 async def _form_page(request: Request, challenge: Challenge | None, values: dict, errors: dict, status: int = 200) -> Response:
@@ -127,14 +120,14 @@ def _typed(form) -> dict:
 
 
 async def new_challenge_form(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     if not may_draft_challenges(actor):
         raise NotAllowed("agency members only")
     return await _form_page(request, None, {"languages": ["ja"]}, {})
 
 
 async def new_challenge(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     if not may_draft_challenges(actor):
         raise NotAllowed("agency members only")
     form = await request.form()
@@ -147,7 +140,7 @@ async def new_challenge(request: Request) -> Response:
 
 
 async def edit_challenge_form(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     if not await owns_challenge(actor, challenge):
         raise NotAllowed("owners only")
@@ -156,7 +149,7 @@ async def edit_challenge_form(request: Request) -> Response:
 
 
 async def edit_challenge(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     form = await request.form()
     data = challenge_input_from_form(form)
@@ -192,7 +185,7 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
 
 
 async def change_state(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     form = await request.form()
     try:
@@ -204,7 +197,7 @@ async def change_state(request: Request) -> Response:
 
 
 async def my_challenges(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     if not may_draft_challenges(actor):
         raise NotAllowed("agency members only")
     agencies = actor.organisation_ids(OrgKind.AGENCY)

@@ -24,7 +24,8 @@ from server.forms import errors_from
 from server.i18n import TOKYO, get_locale
 from server.i18n import gettext as _
 from server.routes.discovery import VALUE_LABELS
-from server.routes.questions import SEE_OTHER, signed_in
+from server.problems import signed_in
+from server.routes.questions import SEE_OTHER
 from server.schemas.questions import (
     FollowIn,
     FollowListOut,

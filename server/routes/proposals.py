@@ -26,7 +26,7 @@ from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, format_datetime
 from server.i18n import gettext as _
-from server.problems import Unauthenticated, problem
+from server.problems import problem, signed_in
 from server.schemas.proposals import (
     NewProposalIn,
     PageQuery,
@@ -185,13 +185,6 @@ async def list_versions(request: Request, actor: Actor, proposal_id: int, query:
 # --- pages -----------------------------------------------------------------------------------
 
 
-def _signed_in(request: Request) -> Actor:
-    actor: Actor = request.state.actor
-    if actor.is_visitor:
-        raise Unauthenticated()
-    return actor
-
-
 async def _form_page(request: Request, actor: Actor, challenge: Challenge, proposal: Proposal | None,
                      values: dict, errors: dict, message: str = "", status: int = 200) -> Response:
     company = lifecycle.company_of(actor)
@@ -230,7 +223,7 @@ def _typed(form: Any) -> dict:
 
 
 async def new_proposal_form(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     company = lifecycle.company_of(actor)
     if company is None or not lifecycle.may_draft_proposals(actor):
@@ -247,7 +240,7 @@ async def new_proposal_form(request: Request) -> Response:
 
 
 async def new_proposal(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     if not lifecycle.may_draft_proposals(actor):
         raise NotAllowed("members of a company only")
@@ -268,7 +261,7 @@ async def new_proposal(request: Request) -> Response:
 
 
 async def _company_proposal(request: Request) -> tuple[Actor, Proposal, Challenge]:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     if proposal.company_id not in actor.organisation_ids(OrgKind.COMPANY):
         raise NotAllowed("only the company's members edit its proposal")
@@ -336,13 +329,13 @@ async def _view_page(request: Request, actor: Actor, proposal: Proposal, errors:
 
 
 async def proposal_page(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     return await _view_page(request, actor, proposal, {})
 
 
 async def change_state(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     if not await lifecycle.roles_on(actor, proposal):
         raise NotAllowed("neither the company nor an owner of the challenge")
@@ -361,7 +354,7 @@ async def change_state(request: Request) -> Response:
 
 
 async def receipt_page(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     wanted = request.query_params.get("version", "")
     version = await lifecycle.receipt_of(actor, proposal, int(wanted) if wanted.isdigit() else None)
@@ -382,7 +375,7 @@ async def _rows(actor: Actor, proposals: list[Proposal]) -> list[dict]:
 
 
 async def my_proposals(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     proposals = await Proposal.filter(proposal_filter(actor)).order_by("-updated_at", "-id").limit(200).prefetch_related("company")
     context = {"rows": await _rows(actor, proposals), "proposal_status_name": proposal_status_name,
                "is_company": bool(actor.organisation_ids(OrgKind.COMPANY))}
@@ -390,7 +383,7 @@ async def my_proposals(request: Request) -> Response:
 
 
 async def challenge_proposals(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     if not (actor.is_operator or await owns_challenge(actor, challenge)):
         raise NotAllowed("the challenge's owners and operators only")

@@ -18,17 +18,10 @@ from server.api import api
 from server.forms import errors_from, read_form
 from server.i18n import get_locale
 from server.i18n import gettext as _
-from server.problems import Unauthenticated
+from server.problems import signed_in
 from server.schemas.questions import AnswerIn, PageQuery, QuestionIn, QuestionListOut, QuestionOut
 
 SEE_OTHER = 303
-
-
-def signed_in(request: Request) -> Actor:
-    actor: Actor = request.state.actor
-    if actor.is_visitor:
-        raise Unauthenticated()
-    return actor
 
 
 def back_to(challenge_id: int) -> RedirectResponse:

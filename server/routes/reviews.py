@@ -28,7 +28,7 @@ from server.forms import errors_from
 from server.i18n import TOKYO
 from server.i18n import gettext as _
 from server.i18n import ngettext
-from server.problems import Unauthenticated
+from server.problems import signed_in
 from server.schemas.proposals import conflict_ids_from_codes
 from server.schemas.reviews import (
     AssignedReviewer,
@@ -252,15 +252,8 @@ async def get_ranking(request: Request, actor: Actor, challenge_id: int) -> Rank
 # --- pages: the reviewer's side --------------------------------------------------------------
 
 
-def _signed_in(request: Request) -> Actor:
-    actor: Actor = request.state.actor
-    if actor.is_visitor:
-        raise Unauthenticated()
-    return actor
-
-
 async def inbox(request: Request, errors: dict | None = None, values: dict | None = None, status: int = 200) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     rows = await Assignment.filter(assignment_filter(actor)).order_by("due_at", "id").prefetch_related("proposal")
     challenges = {c.id: c for c in await Challenge.filter(id__in={a.proposal.challenge_id for a in rows})}
     declared = await Conflict.filter(reviewer_id=actor.user.id, detected=False).order_by("-id").prefetch_related("organisation")
@@ -274,7 +267,7 @@ async def inbox(request: Request, errors: dict | None = None, values: dict | Non
 
 
 async def declare_conflict_page(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     if not may_declare_conflicts(actor):
         raise NotAllowed("reviewers, agency members and operators declare conflicts")
     form = await request.form()
@@ -335,13 +328,13 @@ async def _scoring_page(request: Request, actor: Actor, assignment: Assignment, 
 
 
 async def scoring_form(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     assignment = await _own(actor, request.path_params["assignment_id"])
     return await _scoring_page(request, actor, assignment)
 
 
 async def save_scoring_form(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     assignment = await _own(actor, request.path_params["assignment_id"])
     form = await request.form()
     criteria = await workflow.criteria_of(assignment.proposal.challenge_id)
@@ -367,7 +360,7 @@ async def save_scoring_form(request: Request) -> Response:
 
 async def assignment_transition_page(request: Request) -> Response:
     """Recuse (the reviewer) or reopen (an owner), from the scoring page or the assignment page."""
-    actor = _signed_in(request)
+    actor = signed_in(request)
     assignment = await workflow.get_assignment(actor, request.path_params["assignment_id"])
     form = await request.form()
     reviewer = assignment.reviewer_id == actor.user.id
@@ -394,7 +387,7 @@ async def assignment_transition_page(request: Request) -> Response:
 
 async def _owned(request: Request, *, changing: bool = False) -> tuple[Actor, Challenge]:
     """The challenge, for its owners (and, to read, operators)."""
-    actor = _signed_in(request)
+    actor = signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     allowed = await owns_challenge(actor, challenge) if changing else await may_follow_reviews(actor, challenge)
     if not allowed:
@@ -404,7 +397,7 @@ async def _owned(request: Request, *, changing: bool = False) -> tuple[Actor, Ch
 
 async def panel_page(request: Request, challenge: Challenge | None = None, errors: dict | None = None,
                      values: dict | None = None, status: int = 200) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     if challenge is None:
         actor, challenge = await _owned(request)
     members = await workflow.panel_of(actor, challenge)
@@ -435,7 +428,7 @@ async def save_panel_page(request: Request) -> Response:
 
 async def assignments_page(request: Request, challenge: Challenge | None = None, errors: dict | None = None,
                            message: str = "", status: int = 200) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     if challenge is None:
         actor, challenge = await _owned(request)
     overview = await assignments_overview(actor, challenge)
@@ -475,7 +468,7 @@ async def add_assignment_page(request: Request) -> Response:
 
 
 async def remove_assignment_page(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     assignment = await workflow.get_assignment(actor, request.path_params["assignment_id"])
     challenge = await Challenge.get(id=assignment.proposal.challenge_id)
     try:
@@ -487,7 +480,7 @@ async def remove_assignment_page(request: Request) -> Response:
 
 async def ranking_page(request: Request, challenge: Challenge | None = None, errors: dict | None = None,
                        message: str = "", status: int = 200) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     if challenge is None:
         actor, challenge = await _owned(request)
     ranking = await ranking_out(actor, challenge)
@@ -530,7 +523,7 @@ async def finalise_page(request: Request) -> Response:
 
 
 async def proposal_reviews_page(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     proposal = await proposal_lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     challenge = await Challenge.get(id=proposal.challenge_id)
     rows = await workflow.submitted_reviews(actor, proposal)
@@ -541,7 +534,7 @@ async def proposal_reviews_page(request: Request) -> Response:
 
 
 async def feedback_page(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = signed_in(request)
     proposal = await proposal_lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     feedback = await decisions.feedback_for(actor, proposal)
     context = {"proposal": proposal, "challenge": await Challenge.get(id=proposal.challenge_id), "feedback": feedback,
