@@ -1,4 +1,4 @@
-"""The review workflow (PRODUCT.md step 5): the panel, assignment, recusal, scoring and reminders.
+"""The review workflow (PRODUCT.md step 5): the panel, assignment, recusal and scoring (reminders: models/reminders.py).
 
 One function per change; each checks the policy and the state, changes the rows, and writes the audit
 event, the notifications and the outbox rows (e-mails, follow-up jobs) in one transaction.
@@ -14,7 +14,6 @@ and a run with nothing missing writes nothing. The follow-up jobs travel through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +32,7 @@ from models.notifications import Notification
 from models.orgs import Organisation
 from models.policy import Actor, may_follow_reviews, owns_challenge
 from models.proposals import Proposal, ProposalStatus
-from models.reviews import Assignment, AssignmentStatus, PanelMember, ReminderSent, Review, ReviewStatus
+from models.reviews import Assignment, AssignmentStatus, PanelMember, Review, ReviewStatus
 from models.scoring import MAX_SCORE, MIN_SCORE, review_total
 
 TOPIC = "review"  # outbox: {"kind": "begin" | "assign", "challenge": id}
@@ -41,7 +40,6 @@ JST = ZoneInfo("Asia/Tokyo")
 A = AssignmentStatus
 REVIEWABLE = (ProposalStatus.UNDER_REVIEW.value, ProposalStatus.SHORTLISTED.value)
 MAX_REVIEWS_PER_PROPOSAL = 20
-REMINDER_MOMENTS = ("3_days_before", "due_day", "overdue")
 REMOVED_BY_OWNER = N_("Taken off the proposal by an owner.")
 CONFLICT_DECLARED = N_("Conflict of interest declared.")
 SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED)  # recusal reasons written by Kyoso: message ids
@@ -525,64 +523,3 @@ async def submitted_reviews(actor: Actor, proposal: Proposal) -> list[tuple[Assi
     rows = await Assignment.filter(proposal_id=proposal.id, status=A.SUBMITTED.value).order_by("id").prefetch_related(
         "reviewer", "review")
     return [(a, a.review) for a in rows]
-
-
-# --- reminders ---------------------------------------------------------------------------------
-
-
-def moment_starts(due_at: datetime) -> dict[str, datetime]:
-    """When each reminder becomes due: three days before, the start of the due day in Japan, the deadline."""
-    day = due_at.astimezone(JST).replace(hour=0, minute=0, second=0, microsecond=0)
-    return {"3_days_before": due_at - timedelta(days=3), "due_day": max(day, due_at - timedelta(days=3)),
-            "overdue": due_at}
-
-
-def current_moment(due_at: datetime, now: datetime) -> str | None:
-    """The latest reminder moment reached at `now` (earlier ones missed by a stopped worker are not sent late)."""
-    reached = [m for m, start in moment_starts(due_at).items() if start <= now]
-    return reached[-1] if reached else None
-
-
-async def send_reminders(now: datetime | None = None) -> int:
-    """Remind reviewers of reviews not submitted: 3 days before the deadline, on the day, and after it, when
-    the owners are told too. Never twice for one moment (ReminderSent is unique). A job; idempotent."""
-    now = now or timezone.now()
-    due = await Assignment.filter(
-        status=A.ASSIGNED.value, due_at__not_isnull=True, due_at__lte=now + timedelta(days=3),
-        proposal__status__in=list(REVIEWABLE), proposal__challenge__status=ChallengeStatus.CLOSED.value,
-    ).order_by("id").prefetch_related("reviewer", "proposal")
-    sent = 0
-    for assignment in due:
-        moment = current_moment(assignment.due_at, now)
-        if moment is None or await ReminderSent.exists(assignment_id=assignment.id, moment=moment):
-            continue
-        if moment != "overdue" and assignment.created_at >= moment_starts(assignment.due_at)[moment]:
-            continue  # assigned after this moment: the assignment mail named the deadline
-        try:
-            async with in_transaction() as connection:
-                await ReminderSent.create(assignment_id=assignment.id, moment=moment, using_db=connection)
-                await _remind(assignment, moment, connection)
-        except IntegrityError:  # another worker sent this one
-            continue
-        sent += 1
-    return sent
-
-
-async def _remind(assignment: Assignment, moment: str, connection: Any) -> None:
-    challenge = await Challenge.get(id=assignment.proposal.challenge_id).using_db(connection)
-    reviewer = assignment.reviewer
-    payload = {"challenge": challenge.id, "assignment": assignment.id, "moment": moment}
-    await _notify([reviewer], "review.reminder", payload, connection)
-    context = {"challenge_title": translated(challenge.title, reviewer.locale), "proposal_title": assignment.proposal.title,
-               "assignment_id": assignment.id, "moment": moment, "due_at": assignment.due_at.isoformat()}
-    await queue_mail("reminder", to=reviewer.email, locale=reviewer.locale, key=f"assignment:{assignment.id}",
-                     context=context, using_db=connection)
-    if moment != "overdue":
-        return
-    await _notify(await owner_people(challenge), "review.overdue", payload, connection)
-    contact = await escalation_contact(challenge)
-    if contact is not None:
-        await queue_mail("review_overdue", to=contact.email, locale=contact.locale, key=f"assignment:{assignment.id}",
-                         using_db=connection, context=context | {
-                             "challenge_title": translated(challenge.title, contact.locale), "challenge_id": challenge.id,
-                             "reviewer_name": reviewer.name})

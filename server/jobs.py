@@ -15,7 +15,7 @@ from arq.connections import RedisSettings
 from arq.worker import run_worker
 from tortoise import Tortoise
 
-from models import challenge_lifecycle, follows, outbox, review_workflow
+from models import challenge_lifecycle, follows, outbox, reminders, review_workflow
 from models.database import tortoise_config
 from search import sync as search_sync
 from search.backend import SearchUnavailable, open_backend
@@ -107,7 +107,7 @@ async def assign_reviewers(ctx: dict[str, Any], challenge_id: int) -> int:
 
 
 async def send_review_reminders(ctx: dict[str, Any], now: str | None = None) -> int:
-    sent = await review_workflow.send_reminders(_moment(now))
+    sent = await reminders.send_reminders(_moment(now))
     if sent:
         log.info("review: %d reminder(s) sent", sent)
     return sent

@@ -185,3 +185,20 @@ class People:
 def people(app) -> People:
     return People()
 
+
+@pytest.fixture
+async def cast(people):
+    """The people a challenge meets: its agency, another agency, a company, an operator."""
+    agency = await Organisation.get(municipality_code="131041")  # Shinjuku
+    other_agency = await Organisation.get(municipality_code="131059")  # Bunkyo
+    company, _ = await Organisation.get_or_create(
+        corporate_number="9010001000007",
+        defaults={"kind": "company", "status": "approved", "name_ja": "課題株式会社", "name_en": "Kadai KK"},
+    )
+    members = {
+        "agency": await people.make(org=agency, role=Role.MEMBER),
+        "other_agency": await people.make(org=other_agency),
+        "company": await people.make(org=company),
+        "operator": await people.make(operator=True),
+    }
+    return {role: await people.token(user) for role, user in members.items()} | {"users": members}

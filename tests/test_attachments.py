@@ -18,7 +18,7 @@ from models.challenges import Attachment, Challenge
 from server.routes.attachments import content_disposition
 from server.storage import FileStore
 from tests.test_challenges import _draft as _challenge_draft
-from tests.test_challenges import _publish, cast  # noqa: F401  (cast is a fixture)
+from tests.test_challenges import _publish
 from tests.web import csrf_token, sign_in_as
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

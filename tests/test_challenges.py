@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from tortoise import timezone
 
-from models.accounts import Role
 from models.audit import AuditEvent
 from models.challenge_lifecycle import publish_due
 from models.challenges import Amendment, Challenge, Question
 from models.notifications import Notification
-from models.orgs import Organisation
 from models.outbox import OutboxMessage
 from server.i18n import TOKYO
 from tests.web import post_form, sign_in_as
@@ -46,24 +43,6 @@ def complete_challenge(**overrides) -> dict:
     }
     body.update(overrides)
     return body
-
-
-@pytest.fixture
-async def cast(people):
-    """The people a challenge meets: its agency, another agency, a company, an operator."""
-    agency = await Organisation.get(municipality_code="131041")  # Shinjuku
-    other_agency = await Organisation.get(municipality_code="131059")  # Bunkyo
-    company, _ = await Organisation.get_or_create(
-        corporate_number="9010001000007",
-        defaults={"kind": "company", "status": "approved", "name_ja": "課題株式会社", "name_en": "Kadai KK"},
-    )
-    members = {
-        "agency": await people.make(org=agency, role=Role.MEMBER),
-        "other_agency": await people.make(org=other_agency),
-        "company": await people.make(org=company),
-        "operator": await people.make(operator=True),
-    }
-    return {role: await people.token(user) for role, user in members.items()} | {"users": members}
 
 
 async def _draft(client, cast, **overrides) -> dict:

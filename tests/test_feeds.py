@@ -12,7 +12,7 @@ from models.challenges import Challenge
 from models.orgs import Organisation
 from server import ical
 from server.atom import Entry, Feed, render
-from tests.test_challenges import _draft, _publish, cast, complete_challenge  # noqa: F401  (cast is a fixture)
+from tests.test_challenges import _draft, _publish, complete_challenge
 from tests.web import sign_in_as
 
 A = "{http://www.w3.org/2005/Atom}"

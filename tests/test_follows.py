@@ -12,7 +12,7 @@ from models.challenge_lifecycle import publish_due
 from models.challenges import Follow
 from models.notifications import Notification
 from models.outbox import OutboxMessage
-from tests.test_challenges import _at, _draft, _publish, cast  # noqa: F401  (cast is a fixture)
+from tests.test_challenges import _at, _draft, _publish
 from tests.test_organisations import browser, english
 from tests.web import post_form
 from tests.workers import run_worker_once

@@ -6,7 +6,7 @@ from models.audit import AuditEvent
 from models.challenges import CoOwner, Interest
 from models.notifications import Notification
 from models.orgs import Organisation
-from tests.test_challenges import _draft, _publish, cast  # noqa: F401  (cast is a fixture)
+from tests.test_challenges import _draft, _publish
 from tests.test_organisations import browser, english, make_company
 from tests.web import post_form
 

@@ -21,7 +21,7 @@ from models.reviews import Assignment, Conflict
 from server import mail
 from server.i18n import TOKYO, format_datetime, using_locale
 from server.routes.proposals import detail_context
-from tests.test_challenges import _draft, _publish, cast  # noqa: F401  (cast is a fixture)
+from tests.test_challenges import _draft, _publish
 from tests.web import post_form, sign_in_as
 from tests.workers import run_worker_once
 

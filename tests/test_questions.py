@@ -11,7 +11,7 @@ from models.audit import AuditEvent
 from models.challenges import Challenge, Follow, Question
 from models.notifications import Notification
 from models.proposals import Proposal
-from tests.test_challenges import _draft, _publish, cast  # noqa: F401  (cast is a fixture)
+from tests.test_challenges import _draft, _publish
 from tests.test_organisations import browser, english, make_company
 from tests.web import post_form
 

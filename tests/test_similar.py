@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from models.challenges import Challenge
 from models.orgs import Category, Organisation
 from models.similar import Profile, profile, rank, score, similar_to, title_words
-from tests.test_challenges import _draft, _publish, cast, complete_challenge  # noqa: F401  (cast is a fixture)
+from tests.test_challenges import _draft, _publish, complete_challenge
 from tests.web import sign_in_as
 
 NOW = datetime(2026, 4, 1, tzinfo=timezone.utc)
