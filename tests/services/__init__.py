@@ -50,24 +50,45 @@ class MeiliServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.master_key = secrets.token_urlsafe(24)
         self.process: subprocess.Popen | None = None
+        self.started = False
 
     def start(self) -> None:
+        """Start (or restart, on the same port and data) and wait until healthy. A first start whose port was
+        taken in the meantime by another process is retried on a fresh port."""
+        for attempt in range(3):
+            try:
+                self._start_once()
+                self.started = True
+                return
+            except RuntimeError:
+                if self.started or attempt == 2:
+                    raise
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+
+    def _start_once(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [
-                str(MEILI_BINARY),
-                "--http-addr", f"127.0.0.1:{self.port}",
-                "--master-key", self.master_key,
-                "--db-path", str(self.data_dir / "data.ms"),
-                "--dump-dir", str(self.data_dir / "dumps"),
-                "--no-analytics",
-                "--env", "development",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=self.data_dir,
-        )
-        wait_for_port(self.port, self.process, timeout=30)
+        log_path = self.data_dir / "meilisearch.log"
+        with log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(MEILI_BINARY),
+                    "--http-addr", f"127.0.0.1:{self.port}",
+                    "--master-key", self.master_key,
+                    "--db-path", str(self.data_dir / "data.ms"),
+                    "--dump-dir", str(self.data_dir / "dumps"),
+                    "--no-analytics",
+                    "--env", "development",
+                ],
+                stdout=log,
+                stderr=log,
+                cwd=self.data_dir,
+            )
+        try:
+            wait_for_port(self.port, self.process, timeout=30)
+        except RuntimeError as exc:
+            tail = log_path.read_text(errors="replace")[-500:]
+            raise RuntimeError(f"{exc}; Meilisearch said: {tail}") from None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
