@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from models.errors import DomainError, InvalidTransition, ValidationFailed
 from models.policy import Actor
+from server.auth.sessions import SESSION_COOKIE
 from server.i18n import gettext as _
 from server.templating import templates
 
@@ -87,7 +88,10 @@ async def handle_unauthenticated(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return problem(401, "A valid bearer token is required.")
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+    params = {"next": target}
+    if SESSION_COOKIE in request.cookies:  # a cookie, but no live session: it has ended
+        params["expired"] = "1"
+    return RedirectResponse(f"/login?{urlencode(params)}", status_code=303)
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:

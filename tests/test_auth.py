@@ -91,7 +91,9 @@ async def test_idle_and_absolute_timeouts_end_sessions(client, people):
     user = await people.make()
     await _login(client, user.email, PASSWORD)
     await Session.filter(user=user).update(last_seen_at=timezone.now() - timedelta(hours=2, seconds=1))
-    assert (await client.get("/account")).status_code == 303
+    expired = await client.get("/account")
+    assert expired.status_code == 303 and "expired=1" in expired.headers["location"]
+    assert "セッションの有効期限が切れました" in (await client.get(expired.headers["location"])).text
     await _login(client, user.email, PASSWORD)
     await Session.filter(user=user, ended_at=None).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert (await client.get("/account")).status_code == 303

@@ -31,7 +31,10 @@ def _login_page(request: Request, values: dict, errors: dict, status: int = 200)
 
 
 async def login_form(request: Request) -> Response:
-    return _login_page(request, {"next": safe_next(request.query_params.get("next", ""), "")}, {})
+    errors = {}
+    if request.query_params.get("expired") and request.state.actor.is_visitor:
+        errors["form"] = _("Your session has ended. Please log in again.")
+    return _login_page(request, {"next": safe_next(request.query_params.get("next", ""), "")}, errors)
 
 
 async def login(request: Request) -> Response:
