@@ -58,7 +58,12 @@ def start_embedded_redis(data_dir: Path, port: int) -> subprocess.Popen:
     return process
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so that a SIGTERM (a process manager, `timeout`) stops the children too
+
+
 def run_all(settings: Settings, host: str, port: int) -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     processes: list[subprocess.Popen] = []
     env = dict(os.environ)
     try:
@@ -66,7 +71,7 @@ def run_all(settings: Settings, host: str, port: int) -> int:
             redis_port = free_port()
             processes.append(start_embedded_redis(VAR_DIR / "redis", redis_port))
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-            print(f"kyoso: embedded Redis on 127.0.0.1:{redis_port} (data in {VAR_DIR / 'redis'})")
+            print(f"kyoso: embedded Redis on 127.0.0.1:{redis_port} (data in {VAR_DIR / 'redis'})", flush=True)
         kyoso = [sys.executable, "-m", "server.cli"]
         processes.append(subprocess.Popen([*kyoso, "worker"], env=env))
         processes.append(subprocess.Popen([*kyoso, "serve", "--host", host, "--port", str(port)], env=env))
