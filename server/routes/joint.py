@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -13,14 +12,13 @@ from starlette.routing import BaseRoute, Route
 from models import challenge_lifecycle as lifecycle
 from models import follows, joint
 from models.challenges import Challenge, ChallengeStatus, CoOwner, Follow, Interest
-from models.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from models.errors import NotAllowed, NotFound
 from models.orgs import Organisation, OrgKind, OrgStatus
 from models.policy import Actor, is_public, owns_challenge, public_challenge_filter
 from server.api import api
-from server.forms import errors_from, read_form
 from server.i18n import gettext as _
 from server.routes.discovery import VALUE_LABELS
-from server.routes.questions import back_to, renamed, rerender, signed_in
+from server.routes.questions import back_to, signed_in, submit_one_field
 from server.schemas.questions import CoOwnerIn, CoOwnerOut, InterestIn, InterestListOut, InterestOut, PageQuery
 from server.templating import templates
 
@@ -105,30 +103,16 @@ async def interest_page(request: Request) -> Response:
     actor, challenge = await _challenge(request)
     if joint.acting_agency(actor) is None:
         raise NotAllowed("agency members only")
-    values = {"interest_note": str((await read_form(request)).get("interest_note", ""))}
-    try:
-        body = InterestIn.model_validate({"note": values["interest_note"]})
-        await joint.register_interest(actor, challenge, body.note)
-    except (ValidationError, ValidationFailed) as exc:
-        return await rerender(request, challenge, renamed(errors_from(exc), {"note": "interest_note"}), values, 400)
-    except InvalidTransition as exc:
-        return await rerender(request, challenge, {"interest_note": _(exc.message)}, values, 409)
-    return back_to(challenge.id)
+    return await submit_one_field(request, challenge, "interest_note", InterestIn, "note",
+                                  lambda body: joint.register_interest(actor, challenge, body.note))
 
 
 async def invite_page(request: Request) -> Response:
     actor, challenge = await _challenge(request)
     if not await owns_challenge(actor, challenge):
         raise NotAllowed("owners only")
-    values = {"co_owner": str((await read_form(request)).get("co_owner", ""))}
-    try:
-        body = CoOwnerIn.model_validate({"organisation_id": values["co_owner"]} if values["co_owner"] else {})
-        await joint.invite_co_owner(actor, challenge, body.organisation_id)
-    except (ValidationError, ValidationFailed) as exc:
-        return await rerender(request, challenge, renamed(errors_from(exc), {"organisation_id": "co_owner"}), values, 400)
-    except InvalidTransition as exc:
-        return await rerender(request, challenge, {"co_owner": _(exc.message)}, values, 409)
-    return back_to(challenge.id)
+    return await submit_one_field(request, challenge, "co_owner", CoOwnerIn, "organisation_id",
+                                  lambda body: joint.invite_co_owner(actor, challenge, body.organisation_id))
 
 
 async def accept_page(request: Request) -> Response:

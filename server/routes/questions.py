@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -40,6 +40,21 @@ async def rerender(request: Request, challenge: Challenge, errors: dict[str, str
 def renamed(errors: dict[str, str], names: dict[str, str]) -> dict[str, str]:
     """Schema field names -> the form's field names (unique on the challenge page)."""
     return {names.get(name, name): message for name, message in errors.items()}
+
+
+async def submit_one_field(request: Request, challenge: Challenge, field: str, schema: type, schema_field: str,
+                           act: Callable[[Any], Awaitable[Any]]) -> Response:
+    """A form with one text field on the challenge page: validate it with `schema`, call `act` with the valid
+    body, and go back to the challenge; on an error show the page again with the message and what was typed."""
+    values = {field: str((await read_form(request)).get(field, ""))}
+    try:
+        body = schema.model_validate({schema_field: values[field]} if values[field] else {})
+        await act(body)
+    except (ValidationError, ValidationFailed) as exc:
+        return await rerender(request, challenge, renamed(errors_from(exc), {schema_field: field}), values, 400)
+    except InvalidTransition as exc:
+        return await rerender(request, challenge, {field: _(exc.message)}, values, 409)
+    return back_to(challenge.id)
 
 
 # --- API -------------------------------------------------------------------------------------
@@ -132,16 +147,8 @@ async def ask_page(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     qa.asking_company(actor)  # refused before the form is read
-    form = await read_form(request)
-    values = {"question_body": str(form.get("question_body", ""))}
-    try:
-        body = QuestionIn.model_validate({"body": values["question_body"]})
-        await qa.ask(actor, challenge, body.body)
-    except (ValidationError, ValidationFailed) as exc:
-        return await rerender(request, challenge, renamed(errors_from(exc), {"body": "question_body"}), values, 400)
-    except InvalidTransition as exc:
-        return await rerender(request, challenge, {"question_body": _(exc.message)}, values, 409)
-    return back_to(challenge.id)
+    return await submit_one_field(request, challenge, "question_body", QuestionIn, "body",
+                                  lambda body: qa.ask(actor, challenge, body.body))
 
 
 async def answer_page(request: Request) -> Response:
@@ -152,17 +159,8 @@ async def answer_page(request: Request) -> Response:
         raise NotFound("no such question on this challenge")
     if not await owns_challenge(actor, challenge):
         raise NotAllowed("only the challenge's owners answer")
-    field = f"answer_{question.id}"
-    form = await read_form(request)
-    values = {field: str(form.get(field, ""))}
-    try:
-        body = AnswerIn.model_validate({"answer": values[field]})
-        await qa.answer(actor, question, body.answer)
-    except (ValidationError, ValidationFailed) as exc:
-        return await rerender(request, challenge, renamed(errors_from(exc), {"answer": field}), values, 400)
-    except InvalidTransition as exc:
-        return await rerender(request, challenge, {field: _(exc.message)}, values, 409)
-    return back_to(challenge.id)
+    return await submit_one_field(request, challenge, f"answer_{question.id}", AnswerIn, "answer",
+                                  lambda body: qa.answer(actor, question, body.answer))
 
 
 routes: list[BaseRoute] = [
