@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test messages
+.PHONY: install run check test messages
 
 $(BIN)/kyoso: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,13 @@ tests/services/node_modules/.installed: tests/services/package-lock.json
 	npm ci --prefix tests/services --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The whole suite on PostgreSQL, then again on SQLite, with real Redis and Meilisearch.
-test: install tests/services/node_modules/.installed
+# Code checks: lint and import order, the layers' import contracts (pyproject.toml).
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+# The code checks, then the whole suite on PostgreSQL, then again on SQLite, with real Redis and Meilisearch.
+test: check tests/services/node_modules/.installed
 	KYOSO_TEST_DB=postgres $(BIN)/pytest
 	KYOSO_TEST_DB=sqlite $(BIN)/pytest
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models.assignment import MATCH_CAP, ProposalSlot, Reviewer, assign  # noqa: E402
+from models.review.assignment import MATCH_CAP, ProposalSlot, Reviewer, assign  # noqa: E402
 
 REVIEWS_PER_PROPOSAL = 3
 CONFLICT_RATE = 0.02

@@ -24,9 +24,10 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,9 +37,9 @@ import httpx2  # noqa: E402
 from tortoise import timezone  # noqa: E402
 from tortoise.transactions import in_transaction  # noqa: E402
 
-from models import outbox  # noqa: E402
-from models.challenges import Challenge  # noqa: E402
-from models.orgs import Category, Organisation, OrgKind  # noqa: E402
+from models.challenges.models import Challenge  # noqa: E402
+from models.core import outbox  # noqa: E402
+from models.identity.orgs import Category, Organisation, OrgKind  # noqa: E402
 from search.backend import FallbackBackend  # noqa: E402
 from search.database import DatabaseBackend  # noqa: E402
 from search.meili import MeiliBackend  # noqa: E402
@@ -112,7 +113,7 @@ async def load(n: int, seed: int = 7) -> float:
         situation_ja, situation_en = rng.choice(SITUATIONS)
         languages = rng.choices([("ja", "en"), ("ja",), ("en",)], weights=[7, 2, 1])[0]
 
-        def text(ja: str, en: str) -> dict[str, str]:
+        def text(ja: str, en: str, languages: tuple[str, ...] = languages) -> dict[str, str]:
             return {lang: value for lang, value in (("ja", ja), ("en", en)) if lang in languages}
 
         status = rng.choice(STATUSES)
@@ -153,7 +154,7 @@ async def commit_to_searchable(meili: MeiliBackend, direct: httpx2.AsyncClient, 
     owner = await Organisation.get(municipality_code="131016")
     category = await Category.get(slug="childcare")
     timings = []
-    for i in range(samples):
+    for _ in range(samples):
         word = "".join(random.choices("abcdefghijklmnopqrstuvwxyz", k=12))
         async with in_transaction():
             challenge = await Challenge.create(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 MODEL_MODULES = [
-    "models.orgs",
-    "models.accounts",
-    "models.challenges",
-    "models.proposals",
-    "models.reviews",
-    "models.notifications",
-    "models.audit",
-    "models.outbox",
+    "models.identity.orgs",
+    "models.identity.accounts",
+    "models.challenges.models",
+    "models.proposals.models",
+    "models.review.models",
+    "models.core.notifications",
+    "models.core.audit",
+    "models.core.outbox",
 ]
 
 

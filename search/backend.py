@@ -2,16 +2,17 @@
 
 Two backends implement it: Meilisearch (search.meili) when MEILI_URL is set, and the database
 (search.database), which is the embedded default and the fallback while Meilisearch is unreachable.
-Both index only what a visitor may list (models.challenges.PUBLIC_STATUSES), so results are public.
+Both index only what a visitor may list (models.challenges.models.PUBLIC_STATUSES), so results are public.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, AsyncIterable, Iterable, Literal, Protocol, Sequence
+from typing import Any, Literal, Protocol
 
 log = logging.getLogger("kyoso.search")
 
@@ -60,7 +61,7 @@ class SearchQuery:
             "status": self.statuses,
         }[facet]
 
-    def without_facet(self, facet: str) -> "SearchQuery":
+    def without_facet(self, facet: str) -> SearchQuery:
         """The same query without one facet's own filter: its counts show what choosing another value gives."""
         name = {"category": "categories", "agency": "agencies", "municipality_type": "municipality_types",
                 "status": "statuses"}[facet]

@@ -8,14 +8,14 @@ every term must occur somewhere. No typo tolerance and no relevance ranking: "re
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from tortoise import connections, timezone
 from tortoise.expressions import Q, RawSQL, Subquery
 from tortoise.functions import Coalesce, Count
 
-from models.challenges import Challenge
-from models.orgs import Category, Organisation, OrgKind
+from models.challenges.models import Challenge
+from models.identity.orgs import Category, Organisation, OrgKind
 from models.policy import VISITOR, challenge_filter
 from search.backend import FACETS, Document, Documents, SearchQuery, SearchResult
 from search.documents import RELATED, TEXT_FIELDS, challenge_document

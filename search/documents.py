@@ -7,12 +7,12 @@ this shape, so pages and the API render either alike.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup, escape
 
-from models.challenges import PUBLIC_STATUSES, Challenge
+from models.challenges.models import PUBLIC_STATUSES, Challenge
 
 LANGUAGES = ("ja", "en")
 TEXT_FIELDS = ("title", "summary", "situation", "problem", "outcome")
@@ -67,7 +67,7 @@ def timestamp(moment: datetime | None) -> int | None:
 
 
 def from_timestamp(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value, timezone.utc) if value is not None else None
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
 def challenge_document(challenge: Challenge) -> dict[str, Any]:

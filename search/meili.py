@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 from urllib.parse import urlsplit
-from typing import Any, AsyncIterator, Sequence
 
 import httpx2
 from meilisearch_python_sdk import AsyncClient
 from meilisearch_python_sdk.errors import MeilisearchError
 from tortoise import timezone
 
-from models.challenges import PUBLIC_STATUSES
+from models.challenges.models import PUBLIC_STATUSES
 from search.backend import FACETS, Document, Documents, SearchQuery, SearchResult, SearchUnavailable
 from search.documents import (
     HIGHLIGHT_END,

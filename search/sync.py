@@ -9,13 +9,13 @@ While the backend is down the consumer raises, and the outbox retries the messag
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import AsyncIterator
 
 from tortoise import timezone
 
-from models.challenges import Challenge
-from models.outbox import Consumer, OutboxMessage
+from models.challenges.models import Challenge
+from models.core.outbox import Consumer, OutboxMessage
 from models.policy import VISITOR, challenge_filter
 from search.backend import Document, SearchBackend
 from search.documents import RELATED, challenge_document, is_public

@@ -5,15 +5,16 @@ its input and describe its output; the OpenAPI 3.1 document is generated from th
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from models.errors import ValidationFailed
+from models.core.errors import ValidationFailed
 from models.policy import Actor
 from server.problems import Unauthenticated
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
 
 from redis.asyncio import Redis
 from starlette.applications import Starlette
@@ -22,11 +22,11 @@ from models.database import tortoise_config
 from search.backend import SearchBackend, SearchUnavailable, open_backend
 from server import i18n
 from server.api import api, openapi_document
+from server.auth.ratelimit import Limiter
+from server.auth.security import protect
 from server.middleware import RequestContextMiddleware
 from server.problems import EXCEPTION_HANDLERS
 from server.routes import page_routes
-from server.auth.ratelimit import Limiter
-from server.auth.security import protect
 from server.settings import Settings, get_settings
 
 log = logging.getLogger("kyoso")

@@ -7,13 +7,14 @@ import asyncio
 import getpass
 import logging
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from tortoise import Tortoise
 
-from models.accounts import Role, User, create_api_token
+from models.core.errors import DomainError, ValidationFailed
 from models.database import tortoise_config
-from models.errors import DomainError, ValidationFailed
+from models.identity.accounts import Role, User, create_api_token
 from server.settings import ConfigError, Settings, get_settings
 
 
@@ -49,7 +50,7 @@ async def migrate_database(settings: Settings) -> None:
     """Apply every migration, then make sure the reference data (Tokyo, categories) is there."""
     from tortoise.migrations.api import migrate
 
-    from models.seed import seed_reference_data
+    from models.seed.demo import seed_reference_data
 
     config = tortoise_config(settings.database_url)
     if not settings.uses_sqlite:
@@ -86,10 +87,10 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from models.seed import DEMO_PASSWORD, seed_demo
+    from models.seed.demo import DEMO_PASSWORD, seed_demo
 
     logins = asyncio.run(_with_database(settings, seed_demo))
-    print("Demo data is in place. Log in with any of these (password: %s):" % DEMO_PASSWORD)
+    print(f"Demo data is in place. Log in with any of these (password: {DEMO_PASSWORD}):")
     for login in logins:
         print(f"  {login.email:<28} {login.role}")
     return 0
@@ -125,7 +126,7 @@ def _read_password(prompt: str = "Password: ") -> str:
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
-    from models.people import create_person, organisation_for_code
+    from models.identity.people import create_person, organisation_for_code
 
     if not args.org and not args.operator:
         raise ValidationFailed({"org": "--org is required unless --operator is given"})

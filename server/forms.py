@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from models.errors import N_, ValidationFailed
+from models.core.errors import N_, ValidationFailed
 from server.i18n import gettext as _
 
 Schema = TypeVar("Schema", bound=BaseModel)

@@ -7,12 +7,12 @@ context variable set per request (or per job/e-mail), so `gettext` works anywher
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -48,7 +48,7 @@ def compile_catalogues() -> list[Path]:
     return written
 
 
-@lru_cache(maxsize=None)
+@cache
 def _translations(locale: str) -> NullTranslations:
     return Translations.load(str(LOCALE_DIR), [locale], domain=DOMAIN)
 

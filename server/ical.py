@@ -6,9 +6,9 @@ TEXT values, UTC DATE-TIME values, CRLF line endings and lines folded at 75 octe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Iterable
+from datetime import UTC, datetime
 
 CRLF = "\r\n"
 MAX_LINE_OCTETS = 75
@@ -26,7 +26,7 @@ def utc(moment: datetime) -> str:
     """A DATE-TIME in UTC ("form #2"), e.g. 20260401T003000Z."""
     if moment.tzinfo is None:
         raise ValueError("an aware datetime is needed")
-    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def fold(line: str) -> str:

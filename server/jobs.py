@@ -15,8 +15,12 @@ from arq.connections import RedisSettings
 from arq.worker import run_worker
 from tortoise import Tortoise
 
-from models import challenge_lifecycle, follows, outbox, reminders, review_workflow
+from models.challenges import follows
+from models.challenges import lifecycle as challenge_lifecycle
+from models.core import outbox
 from models.database import tortoise_config
+from models.review import reminders
+from models.review import workflow as review_workflow
 from search import sync as search_sync
 from search.backend import SearchUnavailable, open_backend
 from server import mail

@@ -1,6 +1,6 @@
 """Outgoing e-mail: the outbox consumer for topic "mail".
 
-A mail is queued by the domain (`models.mail.queue_mail`) in the transaction of the change that causes
+A mail is queued by the domain (`models.core.mail.queue_mail`) in the transaction of the change that causes
 it, then rendered here from `templates/email/<template>.txt` in the recipient's language and sent over
 SMTP (`SMTP_URL`, from `MAIL_FROM`). The first line of a template is the subject, the rest the body.
 Context entries whose names end in `_at` hold ISO 8601 times and reach the template as datetimes.
@@ -28,8 +28,8 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 from tortoise import timezone
 
-from models.mail import TOPIC, redacted
-from models.outbox import OutboxMessage
+from models.core.mail import TOPIC, redacted
+from models.core.outbox import OutboxMessage
 from server import i18n
 from server.settings import Settings
 from server.templating import environment

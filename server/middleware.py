@@ -9,9 +9,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from models.accounts import user_for_token
+from models.identity.accounts import user_for_token
+from models.identity.sessions import session_for_key
 from models.policy import VISITOR, actor_for
-from models.sessions import session_for_key
 from server import i18n
 from server.auth.sessions import SESSION_COOKIE
 

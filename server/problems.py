@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from models.errors import DomainError, InvalidTransition, ValidationFailed
+from models.core.errors import DomainError, InvalidTransition, ValidationFailed
 from models.policy import Actor
 from server.auth.sessions import SESSION_COOKIE
 from server.i18n import gettext as _

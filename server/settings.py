@@ -55,7 +55,7 @@ class OidcProvider(BaseModel):
         return value  # kept as given: it must equal the provider's own `issuer`, trailing slash included
 
     @model_validator(mode="after")
-    def _default_name(self) -> "OidcProvider":
+    def _default_name(self) -> OidcProvider:
         self.name = self.name or self.key
         return self
 
@@ -139,7 +139,7 @@ class Settings(BaseSettings):
         return value or None
 
     @model_validator(mode="after")
-    def _production_needs_secrets(self) -> "Settings":
+    def _production_needs_secrets(self) -> Settings:
         if self.kyoso_env == "production" and not self.secret_key:
             raise ValueError("SECRET_KEY is required when KYOSO_ENV=production")
         if self.secret_key is not None and len(self.secret_key) < 32:

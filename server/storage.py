@@ -1,7 +1,7 @@
 """Attachment bytes on the local filesystem, content-addressed: `<root>/<sha256[:2]>/<sha256>`.
 
 Plain file I/O, kept in server/ with the other pieces that know about the machine (settings, paths),
-so the domain (models.attachments) sees only the small `BlobStore` interface and a different store
+so the domain (models.challenges.attachments) sees only the small `BlobStore` interface and a different store
 (object storage) could replace this one without touching it.
 
 A file reaches its final name only by an atomic rename of a complete, fsynced temporary file in the
@@ -17,10 +17,11 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, BinaryIO
+from typing import BinaryIO
 
 CHUNK = 1024 * 1024
 LOCK_POLL_SECONDS = 0.02

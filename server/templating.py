@@ -6,12 +6,11 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from starlette.requests import Request
-
-from models.base import translated
-from models.errors import N_
+from models.core.base import translated
+from models.core.errors import N_
 from models.policy import VISITOR, Actor
 from server import i18n
 from server.settings import REPO_ROOT

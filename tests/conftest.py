@@ -11,16 +11,16 @@ import os
 os.environ.setdefault("KYOSO_FAST_PASSWORD_HASHING", "1")  # real argon2id, cheapest parameters: see models/accounts.py
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import AsyncIterator, Iterator
 
 import asyncpg
 import httpx2
 import pytest
 
-from models.accounts import Role, User, create_api_token
-from models.orgs import Organisation
-from models.people import create_person
+from models.identity.accounts import Role, User, create_api_token
+from models.identity.orgs import Organisation
+from models.identity.people import create_person
 from server.app import create_app
 from server.cli import migrate_database
 from server.settings import Settings

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import re
 
-from models.accounts import ApiToken, Session, verify_password
-from models.audit import AuditEvent
+from models.core.audit import AuditEvent
+from models.identity.accounts import ApiToken, Session, verify_password
 from tests.web import post_form, sign_in_as
 
 
@@ -65,7 +65,7 @@ async def test_someone_elses_token_cannot_be_revoked(client, people):
 async def test_log_out_everywhere_ends_every_session(client, people):
     user = await people.make()
     await sign_in_as(client, user)
-    from models.sessions import open_session
+    from models.identity.sessions import open_session
 
     other_device = await open_session(user)
     response = await post_form(client, "/account/sessions/end-all")

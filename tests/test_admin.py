@@ -3,9 +3,9 @@ from __future__ import annotations
 import csv
 import io
 
-from models.accounts import User
-from models.audit import AuditEvent
-from models.orgs import Organisation
+from models.core.audit import AuditEvent
+from models.identity.accounts import User
+from models.identity.orgs import Organisation
 from tests.web import post_form, sign_in_as
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from models.accounts import ApiToken
+from models.identity.accounts import ApiToken
 from tests.conftest import run_kyoso
 
 PROBLEM = "application/problem+json"

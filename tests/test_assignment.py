@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from models.assignment import (
+from models.review.assignment import (
     LOAD_WEIGHT,
     Assignment,
     ProposalSlot,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from models.attachments import MAX_BYTES, clean_filename, detect_type
-from models.audit import AuditEvent
-from models.challenges import Attachment, Challenge
+from models.challenges.attachments import MAX_BYTES, clean_filename, detect_type
+from models.challenges.models import Attachment, Challenge
+from models.core.audit import AuditEvent
 from server.routes.attachments import content_disposition
 from server.storage import FileStore
 from tests.test_challenges import _draft as _challenge_draft

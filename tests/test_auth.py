@@ -7,9 +7,9 @@ from datetime import timedelta
 import httpx2
 from tortoise import timezone
 
-from models.accounts import Session, User
-from models.audit import AuditEvent
-from models.orgs import Organisation
+from models.core.audit import AuditEvent
+from models.identity.accounts import Session, User
+from models.identity.orgs import Organisation
 from server.auth.sessions import SESSION_COOKIE
 from tests.web import post_form
 

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 from tortoise import timezone
 
-from models.audit import AuditEvent
-from models.challenge_lifecycle import publish_due
-from models.challenges import Amendment, Challenge, Question
-from models.notifications import Notification
-from models.outbox import OutboxMessage
+from models.challenges.lifecycle import publish_due
+from models.challenges.models import Amendment, Challenge, Question
+from models.core.audit import AuditEvent
+from models.core.notifications import Notification
+from models.core.outbox import OutboxMessage
 from server.i18n import TOKYO
 from tests.web import post_form, sign_in_as
 

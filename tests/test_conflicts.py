@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from tortoise import timezone
 
-from models import conflicts, review_workflow
-from models.accounts import Membership
-from models.audit import AuditEvent
-from models.challenges import Challenge
-from models.outbox import OutboxMessage
+from models.challenges.models import Challenge
+from models.core.audit import AuditEvent
+from models.core.outbox import OutboxMessage
+from models.identity.accounts import Membership
 from models.policy import actor_for
-from models.proposals import Proposal
-from models.reviews import Assignment, Conflict
+from models.proposals.models import Proposal
+from models.review import conflicts
+from models.review import workflow as review_workflow
+from models.review.models import Assignment, Conflict
 from tests.test_review_flow import (
     RUN,
     agency,

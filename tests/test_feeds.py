@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
 
 import pytest
 
-from models.challenges import Challenge
-from models.orgs import Organisation
+from models.challenges.models import Challenge
+from models.identity.orgs import Organisation
 from server import ical
 from server.atom import Entry, Feed, render
 from tests.test_challenges import _draft, _publish, complete_challenge
@@ -57,7 +57,7 @@ async def test_the_atom_feed_lists_public_challenges_and_never_unpublished_ones(
     draft = await _titled(client, cast, tag, "Draft")
     in_review = await _titled(client, cast, tag, "InReview")
     await _transition(client, cast, in_review["id"], "in_review")
-    scheduled = await _titled(client, cast, tag, "Scheduled", publish_at=(datetime.now(timezone.utc) + timedelta(days=2)).isoformat())
+    scheduled = await _titled(client, cast, tag, "Scheduled", publish_at=(datetime.now(UTC) + timedelta(days=2)).isoformat())
     await _transition(client, cast, scheduled["id"], "in_review")
     await _transition(client, cast, scheduled["id"], "published", role="operator")  # becomes scheduled
     withdrawn = await _titled(client, cast, tag, "Withdrawn")
@@ -137,7 +137,7 @@ async def test_the_atom_feed_holds_at_most_fifty_entries_newest_first(client, ca
 
 
 def test_atom_text_is_escaped_and_cleaned():
-    now = datetime(2026, 4, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 4, 1, tzinfo=UTC)
     tricky = 'a <script>alert("x")</script> & b \x0b\x00'
     document = render(Feed(id="urn:x", title=tricky, updated=now, self_url="http://h/f?a=1&b=2", entries=[
         Entry(id="urn:e", title=tricky, updated=now, link="http://h/c?x=<y>", author="A & B", summary="]]> <b>")
@@ -199,7 +199,7 @@ async def test_the_deadlines_calendar_has_public_upcoming_deadlines_only(client,
     ]
     row = await Challenge.get(id=published["id"])
     proposals = events[1]
-    assert proposals["DTSTART"] == row.proposals_deadline.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    assert proposals["DTSTART"] == row.proposals_deadline.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     assert proposals["SUMMARY"] == "Proposals deadline: Challenge Open\\, soon\\; really"
     assert proposals["URL"] == f"http://testserver/challenges/{published['id']}"
     assert proposals["DTSTAMP"].endswith("Z") and proposals["STATUS"] == "CONFIRMED"
@@ -209,7 +209,7 @@ async def test_the_deadlines_calendar_has_public_upcoming_deadlines_only(client,
     assert "Open, soon; reallyの課題".replace(",", "\\,").replace(";", "\\;") in japanese[0]["SUMMARY"]
 
     # A deadline already passed leaves the calendar of upcoming deadlines.
-    await Challenge.filter(id=published["id"]).update(questions_deadline=datetime.now(timezone.utc) - timedelta(days=1))
+    await Challenge.filter(id=published["id"]).update(questions_deadline=datetime.now(UTC) - timedelta(days=1))
     kinds = [e["UID"].split("-")[2].split("@")[0] for e in _events((await client.get(f"/feeds/deadlines.ics?tag={tag}")).text)]
     assert kinds == ["proposals", "review"]
 
@@ -271,7 +271,7 @@ def test_ical_times_are_utc_and_need_a_zone():
 
 
 def test_a_calendar_has_crlf_lines_and_its_events():
-    moment = datetime(2026, 4, 1, tzinfo=timezone.utc)
+    moment = datetime(2026, 4, 1, tzinfo=UTC)
     text = ical.calendar(
         [ical.Event(uid="u-1@h", start=moment, stamp=moment, summary="締切, 提案", url="http://h/c/1", cancelled=True,
                     categories=["子育て, 福祉"])],

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from tortoise import timezone
 
-from models import follows
-from models.challenge_lifecycle import publish_due
-from models.challenges import Follow
-from models.notifications import Notification
-from models.outbox import OutboxMessage
+from models.challenges import follows
+from models.challenges.lifecycle import publish_due
+from models.challenges.models import Follow
+from models.core.notifications import Notification
+from models.core.outbox import OutboxMessage
 from tests.test_challenges import _at, _draft, _publish
 from tests.test_organisations import browser, english
 from tests.web import post_form

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -43,7 +43,7 @@ async def test_error_pages_speak_the_users_language(client):
 
 
 def test_times_are_shown_in_japan_time():
-    moment = datetime(2026, 3, 31, 15, 30, tzinfo=timezone.utc)  # 00:30 on 1 April in Tokyo
+    moment = datetime(2026, 3, 31, 15, 30, tzinfo=UTC)  # 00:30 on 1 April in Tokyo
     with i18n.using_locale("ja"):
         assert i18n.format_datetime(moment) == "2026年4月1日 0:30 JST"
     with i18n.using_locale("en"):

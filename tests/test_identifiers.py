@@ -1,8 +1,8 @@
-"""Tests for models.identifiers and the static data in models.seed_data."""
+"""Tests for models.core.identifiers and the static data in models.seed.data."""
 
 import pytest
 
-from models.identifiers import (
+from models.core.identifiers import (
     InvalidIdentifier,
     corporate_number_check_digit,
     identifier_kind,
@@ -13,7 +13,7 @@ from models.identifiers import (
     parse_corporate_number,
     parse_municipality_code,
 )
-from models.seed_data import CATEGORIES, MUNICIPALITIES, OPERATOR_ORG, TOKYO, Municipality
+from models.seed.data import CATEGORIES, MUNICIPALITIES, OPERATOR_ORG, TOKYO, Municipality
 
 GOOD_MUNICIPALITY_CODES = [
     "130001",  # 東京都

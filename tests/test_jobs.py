@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from tortoise import timezone
 
-from models import outbox
-from models.outbox import OutboxMessage
+from models.core import outbox
+from models.core.outbox import OutboxMessage
 from server import jobs
 from tests.workers import run_worker_once
 
@@ -55,8 +55,8 @@ async def test_the_worker_drains_the_outbox_in_order_and_retries_failures(app, m
 
 
 async def test_the_worker_publishes_scheduled_challenges_when_their_time_comes(app, migrated):
-    from models.challenges import Challenge
-    from models.orgs import Organisation
+    from models.challenges.models import Challenge
+    from models.identity.orgs import Organisation
 
     owner = await Organisation.get(municipality_code="131016")
     due = await Challenge.create(owner=owner, status="scheduled", title={"ja": "予約公開"},

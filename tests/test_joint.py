@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from models.audit import AuditEvent
-from models.challenges import CoOwner, Interest
-from models.notifications import Notification
-from models.orgs import Organisation
+from models.challenges.models import CoOwner, Interest
+from models.core.audit import AuditEvent
+from models.core.notifications import Notification
+from models.identity.orgs import Organisation
 from tests.test_challenges import _draft, _publish
 from tests.test_organisations import browser, english, make_company
 from tests.web import post_form

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from tortoise import timezone
 
-from models.mail import queue_mail
-from models.outbox import OutboxMessage
+from models.core.mail import queue_mail
+from models.core.outbox import OutboxMessage
 from server import i18n, mail
 from server.devrun import free_port
 from tests.workers import run_worker_once

@@ -3,8 +3,8 @@ from __future__ import annotations
 from tortoise import Tortoise, connections
 
 from models.database import MODEL_MODULES
-from models.orgs import Category, Organisation, OrgKind
-from models.seed_data import CATEGORIES, MUNICIPALITIES
+from models.identity.orgs import Category, Organisation, OrgKind
+from models.seed.data import CATEGORIES, MUNICIPALITIES
 from tests.conftest import run_kyoso
 
 

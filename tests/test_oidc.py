@@ -5,16 +5,16 @@ back, and Kyoso talks to the provider (discovery, token, JWKS, userinfo) over re
 from __future__ import annotations
 
 import re
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx2
 import pytest
 
-from models.accounts import Identity, Session, User, hash_secret
-from models.audit import AuditEvent
-from models.people import create_person
-from models.sessions import session_for_key
+from models.core.audit import AuditEvent
+from models.identity.accounts import Identity, Session, User, hash_secret
+from models.identity.people import create_person
+from models.identity.sessions import session_for_key
 from server.auth.oidc import FLOW_COOKIE, configured_providers
 from server.auth.sessions import SESSION_COOKIE
 from server.settings import ConfigError, load_settings

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import AsyncIterator
 
 import httpx2
 from tortoise import timezone
 
-from models import invitations
-from models.accounts import Invitation, Membership, Role, User, hash_secret
-from models.audit import AuditEvent
-from models.identifiers import corporate_number_check_digit
-from models.orgs import Organisation
-from models.outbox import OutboxMessage
+from models.core.audit import AuditEvent
+from models.core.identifiers import corporate_number_check_digit
+from models.core.outbox import OutboxMessage
+from models.identity import invitations
+from models.identity.accounts import Invitation, Membership, Role, User, hash_secret
+from models.identity.orgs import Organisation
+from models.identity.sessions import open_session
 from models.policy import actor_for
-from models.sessions import open_session
 from server import i18n
 from server.routes.organisations import _message
 from tests.workers import run_worker_once

@@ -13,17 +13,16 @@ from dataclasses import dataclass
 import httpx2
 import pytest
 from starlette.routing import Mount, Route
-
 from tortoise import timezone
 
-from models.accounts import Membership, Role, User, create_api_token
-from models.challenge_lifecycle import ChallengeChanges, create_challenge
-from models.challenges import Challenge, CoOwner, Follow, Question
-from models.invitations import invite
+from models.challenges.lifecycle import ChallengeChanges, create_challenge
+from models.challenges.models import Challenge, CoOwner, Follow, Question
+from models.identity.accounts import Membership, Role, User, create_api_token
+from models.identity.invitations import invite
+from models.identity.orgs import Organisation
+from models.identity.sessions import open_session
 from models.policy import actor_for
-from models.reviews import Assignment
-from models.orgs import Organisation
-from models.sessions import open_session
+from models.review.models import Assignment
 from server.auth.sessions import SESSION_COOKIE
 from tests.test_attachments import stored_attachment
 from tests.test_proposals import permission_world

@@ -8,16 +8,16 @@ from datetime import timedelta
 import pytest
 from tortoise import timezone
 
-from models import proposal_lifecycle
-from models.accounts import User, create_api_token
-from models.audit import AuditEvent
-from models.challenges import Challenge, CoOwner
-from models.orgs import Organisation
-from models.outbox import OutboxMessage
+from models.challenges.models import Challenge, CoOwner
+from models.core.audit import AuditEvent
+from models.core.outbox import OutboxMessage
+from models.identity.accounts import User, create_api_token
+from models.identity.orgs import Organisation
 from models.policy import actor_for, may_view_proposal, proposal_filter
-from models.proposal_lifecycle import ProposalChanges, canonical_json, start_review
-from models.proposals import Proposal, ProposalVersion
-from models.reviews import Assignment, Conflict
+from models.proposals import lifecycle as proposal_lifecycle
+from models.proposals.lifecycle import ProposalChanges, canonical_json, start_review
+from models.proposals.models import Proposal, ProposalVersion
+from models.review.models import Assignment, Conflict
 from server import mail
 from server.i18n import TOKYO, format_datetime, using_locale
 from server.routes.proposals import detail_context

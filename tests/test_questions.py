@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from tortoise import timezone
 
-from models.audit import AuditEvent
-from models.challenges import Challenge, Follow, Question
-from models.notifications import Notification
-from models.proposals import Proposal
+from models.challenges.models import Challenge, Follow, Question
+from models.core.audit import AuditEvent
+from models.core.notifications import Notification
+from models.proposals.models import Proposal
 from tests.test_challenges import _draft, _publish
 from tests.test_organisations import browser, english, make_company
 from tests.web import post_form
@@ -148,7 +148,7 @@ async def test_asking_and_answering_through_the_pages(app, client, cast):
     cid = challenge["id"]
     async with browser(app, cast["users"]["company"]) as company:
         page = await company.get(f"/challenges/{cid}")
-        assert 'action="/challenges/%d/questions"' % cid in page.text
+        assert f'action="/challenges/{cid}/questions"' in page.text
         empty = await post_form(company, f"/challenges/{cid}/questions", {"question_body": "  "}, page=f"/challenges/{cid}")
         assert empty.status_code == 400 and 'aria-invalid="true"' in empty.text
         asked = await post_form(company, f"/challenges/{cid}/questions", {"question_body": SECRET_QUESTION}, page=f"/challenges/{cid}")

@@ -18,17 +18,17 @@ from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 from tortoise import timezone
 
-from models import challenge_lifecycle
-from models.accounts import Membership, Role, User, create_api_token
-from models.challenges import Challenge, Criterion
-from models.notifications import Notification
-from models.orgs import Category, Organisation
-from models.outbox import OutboxMessage
-from models.people import create_person
+from models.challenges import lifecycle as challenge_lifecycle
+from models.challenges.models import Challenge, Criterion
+from models.core.notifications import Notification
+from models.core.outbox import OutboxMessage
+from models.identity.accounts import Membership, Role, User, create_api_token
+from models.identity.orgs import Category, Organisation
+from models.identity.people import create_person
 from models.policy import VISITOR
-from models.proposals import Proposal
-from models.reviews import Assignment, Conflict, PanelMember, ReminderSent, Review
-from models.scoring import review_total
+from models.proposals.models import Proposal
+from models.review.models import Assignment, Conflict, PanelMember, ReminderSent, Review
+from models.review.scoring import review_total
 from server import jobs
 from server.routes.reviews import detail_context
 from server.templating import environment
@@ -309,7 +309,7 @@ import asyncio
 from arq.connections import RedisSettings
 from arq.worker import Worker
 from tortoise.signals import post_save
-from models.reviews import Assignment
+from models.review.models import Assignment
 from server import jobs
 from server.settings import get_settings
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.audit import AuditEvent
-from models.challenges import Challenge
-from models.notifications import Notification
-from models.reviews import Assignment, Conflict, Review
+from models.challenges.models import Challenge
+from models.core.audit import AuditEvent
+from models.core.notifications import Notification
+from models.review.models import Assignment, Conflict, Review
 from server import mail
 from tests.test_review_flow import (
     RUN,

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from models.scoring import (
+from models.review.scoring import (
     DISAGREEMENT_SPREAD,
     ProposalScore,
     ReviewRecord,

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 import pytest
 from tortoise import timezone
 
-from models.challenges import Challenge
-from models.orgs import Category, Organisation
+from models.challenges.models import Challenge
+from models.identity.orgs import Category, Organisation
 from search.backend import SearchQuery
 from search.database import DatabaseBackend
 from search.meili import MeiliBackend

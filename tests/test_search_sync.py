@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from tortoise import timezone
 
-from models import outbox
-from models.challenges import Challenge
-from models.orgs import Category, Organisation
-from models.outbox import OutboxMessage
+from models.challenges.models import Challenge
+from models.core import outbox
+from models.core.outbox import OutboxMessage
+from models.identity.orgs import Category, Organisation
 from search.backend import FallbackBackend, open_backend
 from server import jobs
-from tests.workers import run_worker_once as run_workers_once
 from tests.conftest import run_kyoso
 from tests.services import MeiliServer
+from tests.workers import run_worker_once as run_workers_once
 
 
 def unique_word() -> str:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from models.accounts import User
-from models.challenges import Challenge
-from models.orgs import Organisation
-from models.seed import DEMO_PEOPLE
+from models.challenges.models import Challenge
+from models.identity.accounts import User
+from models.identity.orgs import Organisation
+from models.seed.demo import DEMO_PEOPLE
 from tests.conftest import run_kyoso
 
 

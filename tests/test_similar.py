@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from models.challenges import Challenge
-from models.orgs import Category, Organisation
-from models.similar import Profile, profile, rank, score, similar_to, title_words
+from models.challenges.models import Challenge
+from models.challenges.similar import Profile, profile, rank, score, similar_to, title_words
+from models.identity.orgs import Category, Organisation
 from tests.test_challenges import _draft, _publish, complete_challenge
 from tests.web import sign_in_as
 
-NOW = datetime(2026, 4, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 # --- the pure part ---------------------------------------------------------------------------

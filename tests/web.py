@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx2
 
-from models.accounts import User
-from models.sessions import open_session
+from models.identity.accounts import User
+from models.identity.sessions import open_session
 from server.auth.sessions import SESSION_COOKIE
 
 

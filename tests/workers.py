@@ -6,7 +6,8 @@ outbox consumers (as `server.jobs.startup` does) instead of opening the database
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from arq import create_pool
 from arq.connections import RedisSettings

@@ -5,7 +5,7 @@ Without Redis (a lone `kyoso serve`), limits are kept in process memory instead.
 
 from __future__ import annotations
 
-from limits import RateLimitItemPerHour, RateLimitItemPerMinute, RateLimitItem
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 

@@ -17,7 +17,7 @@ from secure.middleware import SecureASGIMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Scope, Send
 
-from models import audit
+from models.core import audit
 from server.i18n import gettext as _
 from server.problems import error_page
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from models import audit
-from models.accounts import Session, User
-from models.sessions import ABSOLUTE_TIMEOUT, end_session, open_session
+from models.core import audit
+from models.identity.accounts import Session, User
+from models.identity.sessions import ABSOLUTE_TIMEOUT, end_session, open_session
 
 SESSION_COOKIE = "kyoso_session"
 

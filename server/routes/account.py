@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from models.accounts import ApiToken, User, create_api_token, revoke_api_token
-from models.errors import ValidationFailed
-from models.people import change_password, update_profile
-from models.sessions import live_sessions, log_out_everywhere as end_every_session
+from models.core.errors import ValidationFailed
+from models.identity.accounts import ApiToken, User, create_api_token, revoke_api_token
+from models.identity.people import change_password, update_profile
+from models.identity.sessions import live_sessions
+from models.identity.sessions import log_out_everywhere as end_every_session
 from server import i18n
 from server.auth.sessions import SESSION_COOKIE
 from server.forms import errors_from, parse_form

@@ -13,12 +13,12 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from tortoise.expressions import Q
 
-from models import audit
-from models.accounts import User
-from models.errors import NotAllowed, NotFound
-from models.onboarding import decide_organisation
-from models.orgs import Organisation, OrgKind, OrgStatus
-from models.people import set_person_access
+from models.core import audit
+from models.core.errors import NotAllowed, NotFound
+from models.identity.accounts import User
+from models.identity.onboarding import decide_organisation
+from models.identity.orgs import Organisation, OrgKind, OrgStatus
+from models.identity.people import set_person_access
 from models.policy import Actor
 from server.forms import errors_from, read_form
 from server.problems import signed_in

@@ -2,15 +2,16 @@
 
 Uploads are parsed by Starlette, which spools each file part to a temporary file past 1 MB; the body
 is capped while it is read, so an oversized upload is refused without filling a disk. The domain
-(models.attachments) then copies the bytes once more, hashing them, into the content-addressed store.
+(models.challenges.attachments) then copies the bytes once more, hashing them, into the content-addressed store.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import AsyncIterator, BinaryIO
+from typing import BinaryIO
 from urllib.parse import quote
 
 from babel.numbers import format_decimal
@@ -21,10 +22,10 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive
 
-from models import attachments as domain
-from models import challenge_lifecycle as lifecycle
-from models.challenges import Attachment, Challenge
-from models.errors import NotFound, ValidationFailed
+from models.challenges import attachments as domain
+from models.challenges import lifecycle as lifecycle
+from models.challenges.models import Attachment, Challenge
+from models.core.errors import NotFound, ValidationFailed
 from models.policy import Actor
 from server.api import api
 from server.forms import errors_from
@@ -111,7 +112,7 @@ class AttachmentOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, attachment: Attachment, base_url: str) -> "AttachmentOut":
+    def of(cls, attachment: Attachment, base_url: str) -> AttachmentOut:
         return cls(
             id=attachment.id,
             challenge_id=attachment.challenge_id,

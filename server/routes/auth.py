@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from models.accounts import User, verify_password
-from models.errors import ValidationFailed
-from models.onboarding import CompanySignUp, sign_up_company
+from models.core.errors import ValidationFailed
+from models.identity.accounts import User, verify_password
+from models.identity.onboarding import CompanySignUp, sign_up_company
 from server.auth import oidc
 from server.auth.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS, SIGNUP_PER_ADDRESS
 from server.auth.sessions import client_address, record_failed_sign_in, sign_in, sign_out

@@ -8,10 +8,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from tortoise.expressions import Q
 
-from models import challenge_lifecycle as lifecycle
-from models.challenges import Challenge, ChallengeKpi, Criterion
-from models.errors import NotAllowed, ValidationFailed
-from models.orgs import Category, OrgKind
+from models.challenges import lifecycle as lifecycle
+from models.challenges.models import Challenge, ChallengeKpi, Criterion
+from models.core.errors import NotAllowed, ValidationFailed
+from models.identity.orgs import Category, OrgKind
 from models.policy import Actor, may_draft_challenges, owns_challenge
 from server.api import api
 from server.forms import errors_from

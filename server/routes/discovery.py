@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from models.base import translated
-from models.errors import N_
-from models.orgs import Category, Organisation, OrgKind
+from models.core.base import translated
+from models.core.errors import N_
+from models.identity.orgs import Category, Organisation, OrgKind
 from models.policy import Actor
 from search.backend import FACETS, SORTS, SearchBackend, SearchResult
 from search.documents import from_timestamp

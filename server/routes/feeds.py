@@ -7,8 +7,9 @@ ever appears in a feed (one challenge's calendar follows `may_view_challenge`, l
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from starlette.datastructures import QueryParams
@@ -18,16 +19,16 @@ from starlette.routing import BaseRoute, Route
 from tortoise import timezone
 from tortoise.expressions import Q
 
-from models import challenge_lifecycle as lifecycle
-from models.base import translated
-from models.challenges import Challenge, ChallengeStatus, CoOwner
-from models.errors import N_
-from models.orgs import OrgKind
+from models.challenges import lifecycle as lifecycle
+from models.challenges.models import Challenge, ChallengeStatus, CoOwner
+from models.challenges.similar import similar_to
+from models.core.base import translated
+from models.core.errors import N_
+from models.identity.orgs import OrgKind
 from models.policy import Actor, is_public, public_challenge_filter
-from models.similar import similar_to
 from server import atom, ical
-from server.i18n import gettext as _
 from server.i18n import get_locale
+from server.i18n import gettext as _
 from server.schemas.discovery import ChallengeSearchQuery
 
 FEED_ENTRIES = 50

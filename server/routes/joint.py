@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from models import challenge_lifecycle as lifecycle
-from models import follows, joint
-from models.challenges import Challenge, ChallengeStatus, CoOwner, Follow, Interest
-from models.errors import NotAllowed, NotFound
-from models.orgs import Organisation, OrgKind, OrgStatus
+from models.challenges import follows, joint
+from models.challenges import lifecycle as lifecycle
+from models.challenges.models import Challenge, ChallengeStatus, CoOwner, Follow, Interest
+from models.core.errors import NotAllowed, NotFound
+from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.policy import Actor, is_public, owns_challenge, public_challenge_filter
 from server.api import api
 from server.i18n import gettext as _

@@ -11,20 +11,20 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from tortoise import timezone
 
-from models import challenge_lifecycle as lifecycle
-from models import follows
-from models.base import translated
-from models.challenges import Challenge, CoOwner, Follow
-from models.errors import N_, ValidationFailed
-from models.notifications import Notification
-from models.orgs import Category, Organisation, OrgKind
+from models.challenges import follows
+from models.challenges import lifecycle as lifecycle
+from models.challenges.models import Challenge, CoOwner, Follow
+from models.core.base import translated
+from models.core.errors import N_, ValidationFailed
+from models.core.notifications import Notification
+from models.identity.orgs import Category, Organisation, OrgKind
 from models.policy import Actor, is_public
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, get_locale
 from server.i18n import gettext as _
-from server.routes.discovery import VALUE_LABELS
 from server.problems import signed_in
+from server.routes.discovery import VALUE_LABELS
 from server.routes.questions import SEE_OTHER
 from server.schemas.questions import (
     FollowIn,

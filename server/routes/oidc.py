@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from models.identities import IdentityRefused, person_for_identity
+from models.identity.identities import IdentityRefused, person_for_identity
 from server.auth import oidc
 from server.auth.sessions import record_failed_sign_in, sign_in
 from server.i18n import gettext as _

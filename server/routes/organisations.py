@@ -1,13 +1,14 @@
 """Organisations: the profile, the members and the invitations; pages and API side by side.
 
 A person manages their own organisation at /organisation; operators manage any at /organisations/{id}
-with the same handlers and template. Every change is a call to models.invitations.
+with the same handlers and template. Every change is a call to models.identity.invitations.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from pydantic import ValidationError
@@ -15,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models import invitations
-from models.accounts import Invitation, Membership, Role
-from models.errors import NotAllowed, NotFound, ValidationFailed
-from models.invitations import InvitationRefused, invitation_state, may_see_members, may_view_organisation
-from models.orgs import Organisation, OrgKind
+from models.core.errors import NotAllowed, NotFound, ValidationFailed
+from models.identity import invitations
+from models.identity.accounts import Invitation, Membership, Role
+from models.identity.invitations import InvitationRefused, invitation_state, may_see_members, may_view_organisation
+from models.identity.orgs import Organisation, OrgKind
 from models.policy import Actor, may_manage_organisation
 from server.api import api
 from server.auth.sessions import client_address

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from models.challenges import Challenge
+from models.challenges.models import Challenge
 from models.policy import challenge_filter
 from server.templating import templates
 

@@ -1,12 +1,13 @@
 """Proposals: drafting, submitting (with a receipt), revising, withdrawing, screening — pages and API side by side.
 
 Access is decided by `models.policy.may_view_proposal` / `proposal_filter`: anyone else gets a 404, so a
-proposal's existence is never revealed. Every change is a call to `models.proposal_lifecycle`.
+proposal's existence is never revealed. Every change is a call to `models.proposals.lifecycle`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -14,14 +15,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from tortoise import timezone
 
-from models import challenge_lifecycle
-from models import proposal_lifecycle as lifecycle
-from models.challenges import Challenge, ChallengeKpi
-from models.errors import N_, DomainError, InvalidTransition, NotAllowed, ValidationFailed
-from models.orgs import Organisation, OrgKind, OrgStatus
+from models.challenges import lifecycle as challenge_lifecycle
+from models.challenges.models import Challenge, ChallengeKpi
+from models.core.errors import N_, DomainError, InvalidTransition, NotAllowed, ValidationFailed
+from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.policy import Actor, owns_challenge, proposal_filter
-from models.proposal_lifecycle import AlreadyProposed, CompanyNotApproved, DeadlinePassed, NotOpen
-from models.proposals import Proposal
+from models.proposals import lifecycle as lifecycle
+from models.proposals.lifecycle import AlreadyProposed, CompanyNotApproved, DeadlinePassed, NotOpen
+from models.proposals.models import Proposal
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, format_datetime

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models import challenge_lifecycle as lifecycle
-from models import questions as qa
-from models.challenges import Challenge, ChallengeStatus, Question
-from models.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from models.challenges import lifecycle as lifecycle
+from models.challenges import questions as qa
+from models.challenges.models import Challenge, ChallengeStatus, Question
+from models.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.policy import Actor, owns_challenge
 from server.api import api
 from server.forms import errors_from, read_form

@@ -1,7 +1,7 @@
 """The review workflow: panel, assignments, scoring, ranking, decisions and feedback — pages and API side by side.
 
-Every change is a call to `models.review_workflow`, `models.conflicts` or `models.decisions` (decisions on
-one proposal to `models.proposal_lifecycle`); access is decided in `models.policy`. Companies never see
+Every change is a call to `models.review.workflow`, `models.review.conflicts` or `models.review.decisions` (decisions on
+one proposal to `models.proposals.lifecycle`); access is decided in `models.policy`. Companies never see
 assignments or reviewers; anyone without access to an assignment gets a 404, so its existence is not revealed.
 """
 
@@ -14,20 +14,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models import challenge_lifecycle, conflicts, decisions
-from models import proposal_lifecycle
-from models import review_workflow as workflow
-from models.challenges import Challenge, Criterion
-from models.errors import N_, DomainError, InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from models.orgs import Organisation
+from models.challenges import lifecycle as challenge_lifecycle
+from models.challenges.models import Challenge, Criterion
+from models.core.errors import N_, DomainError, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from models.identity.orgs import Organisation
 from models.policy import Actor, assignment_filter, may_declare_conflicts, may_follow_reviews, owns_challenge
-from models.proposals import Proposal
-from models.reviews import Assignment, AssignmentStatus, Conflict, Review
+from models.proposals import lifecycle as proposal_lifecycle
+from models.proposals.models import Proposal
+from models.review import conflicts, decisions
+from models.review import workflow as workflow
+from models.review.models import Assignment, AssignmentStatus, Conflict, Review
 from server.api import api
 from server.forms import errors_from
-from server.i18n import TOKYO
+from server.i18n import TOKYO, ngettext
 from server.i18n import gettext as _
-from server.i18n import ngettext
 from server.problems import signed_in
 from server.schemas.proposals import conflict_ids_from_codes
 from server.schemas.reviews import (

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from models.errors import N_
+from models.core.errors import N_
 
 
 class LoginForm(BaseModel):

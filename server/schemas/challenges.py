@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from starlette.datastructures import FormData
 
-from models.challenge_lifecycle import ChallengeChanges, CriterionInput, KpiInput
-from models.challenges import Challenge, ChallengeKpi, Criterion
-from models.errors import N_
+from models.challenges.lifecycle import ChallengeChanges, CriterionInput, KpiInput
+from models.challenges.models import Challenge, ChallengeKpi, Criterion
+from models.core.errors import N_
 from server.i18n import TOKYO
 
 Language = Literal["ja", "en"]
@@ -159,7 +159,7 @@ class ChallengeOut(BaseModel):
     allowed_transitions: list[str] = []
 
     @classmethod
-    async def of(cls, challenge: Challenge, allowed: list[str]) -> "ChallengeOut":
+    async def of(cls, challenge: Challenge, allowed: list[str]) -> ChallengeOut:
         await challenge.fetch_related("owner", "category", "co_owners__organisation")
         criteria = await Criterion.filter(challenge=challenge)
         kpis = await ChallengeKpi.filter(challenge=challenge)

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from starlette.datastructures import QueryParams
 
-from models.challenges import PUBLIC_STATUSES
-from models.errors import N_
-from models.orgs import MunicipalityType
+from models.challenges.models import PUBLIC_STATUSES
+from models.core.errors import N_
+from models.identity.orgs import MunicipalityType
 from search.backend import SORTS, SearchQuery
 from server.i18n import TOKYO
 
@@ -62,7 +62,7 @@ class ChallengeSearchQuery(BaseModel):
         return cleaned
 
     @model_validator(mode="after")
-    def _ranges(self) -> "ChallengeSearchQuery":
+    def _ranges(self) -> ChallengeSearchQuery:
         if self.budget_min is not None and self.budget_max is not None and self.budget_min > self.budget_max:
             raise ValueError(N_("The lowest budget must not be more than the highest budget."))
         if self.deadline_after and self.deadline_before and self.deadline_after > self.deadline_before:
@@ -70,7 +70,7 @@ class ChallengeSearchQuery(BaseModel):
         return self
 
     @classmethod
-    def from_params(cls, params: QueryParams) -> "ChallengeSearchQuery":
+    def from_params(cls, params: QueryParams) -> ChallengeSearchQuery:
         """From a query string, keeping every value of a repeated filter."""
         values: dict[str, Any] = {}
         for name in params.keys():

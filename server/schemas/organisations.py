@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from models.accounts import Role
+from models.identity.accounts import Role
 
 
 class InvitationIn(BaseModel):

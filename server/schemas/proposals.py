@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import FormData
 
-from models.challenges import Challenge, ChallengeKpi
-from models.errors import N_, ValidationFailed
-from models.identifiers import identifier_kind, normalize_digits
-from models.orgs import Organisation
-from models.proposal_lifecycle import KpiCommitment, ProposalChanges, ProposalView
-from models.proposals import Proposal, ProposalVersion
+from models.challenges.models import Challenge, ChallengeKpi
+from models.core.errors import N_, ValidationFailed
+from models.core.identifiers import identifier_kind, normalize_digits
+from models.identity.orgs import Organisation
+from models.proposals.lifecycle import KpiCommitment, ProposalChanges, ProposalView
+from models.proposals.models import Proposal, ProposalVersion
 from server.i18n import TOKYO
 
 LongText = Annotated[str, Field(max_length=20000)]
@@ -147,7 +147,7 @@ class ProposalOut(BaseModel):
     allowed_transitions: list[str] = []
 
     @classmethod
-    async def of(cls, proposal: Proposal, view: ProposalView, allowed: list[str]) -> "ProposalOut":
+    async def of(cls, proposal: Proposal, view: ProposalView, allowed: list[str]) -> ProposalOut:
         challenge = await Challenge.get(id=proposal.challenge_id)
         kpis = await ChallengeKpi.filter(challenge_id=proposal.challenge_id)
         content = view.content
@@ -191,7 +191,7 @@ class VersionOut(BaseModel):
     content: dict[str, Any]
 
     @classmethod
-    def of(cls, proposal: Proposal, version: ProposalVersion) -> "VersionOut":
+    def of(cls, proposal: Proposal, version: ProposalVersion) -> VersionOut:
         submitted_at = datetime.fromisoformat(version.content["submitted_at"])
         return cls(
             version=version.version, reference=f"KY-{proposal.challenge_id}-{proposal.id}-v{version.version}",

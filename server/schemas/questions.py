@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 from starlette.datastructures import ImmutableMultiDict
 
-from models.challenges import CoOwner, Follow, Interest, Question
-from models.errors import N_
-from models.follows import SAVED_QUERY_LISTS
-from models.orgs import Organisation
-from models.questions import ANSWER_MAX, QUESTION_MAX
+from models.challenges.follows import SAVED_QUERY_LISTS
+from models.challenges.models import CoOwner, Follow, Interest, Question
+from models.challenges.questions import ANSWER_MAX, QUESTION_MAX
+from models.core.errors import N_
+from models.identity.orgs import Organisation
 from server.i18n import TOKYO
 from server.schemas.discovery import ChallengeSearchQuery
 
@@ -42,7 +42,7 @@ class OrganisationBrief(BaseModel):
     municipality_type: str | None = None
 
     @classmethod
-    def of(cls, organisation: Organisation) -> "OrganisationBrief":
+    def of(cls, organisation: Organisation) -> OrganisationBrief:
         return cls(id=organisation.id, name=_names(organisation), municipality_type=organisation.municipality_type)
 
 
@@ -80,7 +80,7 @@ class QuestionOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, question: Question, *, mine: bool, show_asker: bool) -> "QuestionOut":
+    def of(cls, question: Question, *, mine: bool, show_asker: bool) -> QuestionOut:
         """`question.asker` and `question.asker_organisation` must be fetched when `show_asker`."""
         asker = None
         if show_asker:
@@ -119,7 +119,7 @@ class InterestOut(BaseModel):
     registered_at: datetime
 
     @classmethod
-    def of(cls, interest: Interest) -> "InterestOut":
+    def of(cls, interest: Interest) -> InterestOut:
         return cls(organisation=OrganisationBrief.of(interest.organisation), note=interest.note,
                    registered_at=interest.created_at.astimezone(TOKYO))
 
@@ -145,7 +145,7 @@ class CoOwnerOut(BaseModel):
     accepted_at: datetime | None
 
     @classmethod
-    def of(cls, co_owner: CoOwner, organisation: Organisation) -> "CoOwnerOut":
+    def of(cls, co_owner: CoOwner, organisation: Organisation) -> CoOwnerOut:
         return cls(challenge_id=co_owner.challenge_id, organisation=OrganisationBrief.of(organisation),
                    status="accepted" if co_owner.accepted_at else "invited",
                    invited_at=co_owner.created_at.astimezone(TOKYO), accepted_at=_tokyo(co_owner.accepted_at))
@@ -191,7 +191,7 @@ class FollowIn(BaseModel):
             raise ValueError(N_("This search cannot be saved: check its words and filters.")) from None
 
     @model_validator(mode="after")
-    def _one_thing(self) -> "FollowIn":
+    def _one_thing(self) -> FollowIn:
         if (self.challenge_id is None) == (self.saved_query is None):
             raise ValueError(N_("Follow either a challenge or a search."))
         return self
@@ -205,7 +205,7 @@ class FollowOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, follow: Follow) -> "FollowOut":
+    def of(cls, follow: Follow) -> FollowOut:
         """`follow.challenge` must be fetched."""
         return cls(id=follow.id, challenge_id=follow.challenge_id,
                    challenge_title=follow.challenge.title if follow.challenge_id and follow.challenge else None,

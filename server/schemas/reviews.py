@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.datastructures import FormData
 
-from models.conflicts import CONFLICT_KINDS, reason_of
-from models.decisions import Feedback
-from models.review_workflow import ReviewChanges
-from models.reviews import Assignment, Conflict, Review
-from models.scoring import ProposalScore
+from models.review.conflicts import CONFLICT_KINDS, reason_of
+from models.review.decisions import Feedback
+from models.review.models import Assignment, Conflict, Review
+from models.review.scoring import ProposalScore
+from models.review.workflow import ReviewChanges
 from server.i18n import TOKYO
 
 Score = Annotated[StrictInt, Field(ge=1, le=5)]
@@ -68,7 +68,7 @@ class AssignmentItem(BaseModel):
     due_at: datetime | None = Field(description="the review deadline")
 
     @classmethod
-    def of(cls, assignment: Assignment) -> "AssignmentItem":
+    def of(cls, assignment: Assignment) -> AssignmentItem:
         return cls(id=assignment.id, proposal_id=assignment.proposal_id, challenge_id=assignment.proposal.challenge_id,
                    status=assignment.status, due_at=_tokyo(assignment.due_at))
 
@@ -77,7 +77,7 @@ class AssignmentOut(AssignmentItem):
     allowed_transitions: list[str] = Field(default=[], description="what the caller may move it to")
 
     @classmethod
-    def of(cls, assignment: Assignment, allowed: list[str] | None = None) -> "AssignmentOut":  # type: ignore[override]
+    def of(cls, assignment: Assignment, allowed: list[str] | None = None) -> AssignmentOut:  # type: ignore[override]
         return cls(**AssignmentItem.of(assignment).model_dump(), allowed_transitions=allowed or [])
 
 
@@ -171,7 +171,7 @@ class ReviewOut(BaseModel):
     reviewer: PersonRef | None = Field(default=None, description="shown to the challenge's owners and operators only")
 
     @classmethod
-    def of(cls, review: Review, reviewer: Any = None) -> "ReviewOut":
+    def of(cls, review: Review, reviewer: Any = None) -> ReviewOut:
         return cls(id=review.id, assignment_id=review.assignment_id, scores=review.scores or {},
                    comments=review.comments or {}, strengths=review.strengths, weaknesses=review.weaknesses,
                    feedback=review.feedback, confidence=review.confidence, no_conflict=review.no_conflict,
@@ -219,7 +219,7 @@ class RankingRow(BaseModel):
     reviews_assigned: int
 
     @classmethod
-    def of(cls, score: ProposalScore, title: str, status: str) -> "RankingRow":
+    def of(cls, score: ProposalScore, title: str, status: str) -> RankingRow:
         return cls(title=title, status=status, **{name: getattr(score, name) for name in (
             "proposal_id", "total", "mean", "median", "spread", "disagreement", "calibrated", "reviews_done",
             "reviews_assigned")})
@@ -252,7 +252,7 @@ class FeedbackOut(BaseModel):
     feedback: list[str]
 
     @classmethod
-    def of(cls, feedback: Feedback) -> "FeedbackOut":
+    def of(cls, feedback: Feedback) -> FeedbackOut:
         return cls(proposal_id=feedback.proposal_id, status=feedback.status, reason=feedback.reason,
                    total=feedback.total, feedback=feedback.feedback,
                    criteria=[CriterionFeedbackOut(**vars(c)) for c in feedback.criteria])
@@ -283,7 +283,7 @@ class ConflictOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, conflict: Conflict) -> "ConflictOut":
+    def of(cls, conflict: Conflict) -> ConflictOut:
         organisation = conflict.organisation if conflict.organisation_id else None
         return cls(id=conflict.id, kind=conflict.kind, reason=reason_of(conflict), detected=conflict.detected,
                    organisation=OrganisationRef(id=organisation.id, name={"ja": organisation.name_ja, "en": organisation.name_en},

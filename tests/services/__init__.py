@@ -9,9 +9,9 @@ import stat
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from server.devrun import free_port, start_embedded_redis, wait_for_port
 

@@ -6,9 +6,9 @@ import json
 import secrets
 import shutil
 import subprocess
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from server.devrun import free_port, wait_for_port
 from tests.services import SERVICES_DIR, _stop

@@ -1,0 +1,137 @@
+"""Questions and answers on a challenge (procurement fairness).
+
+A company member asks privately until the questions deadline; only the asking company, the
+challenge's owners and operators see the question. Once an owner answers, the question and its
+answer are public for every bidder alike, without who asked; everyone involved is told in-app.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise import timezone
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models.challenges.follows import followers_of, notify
+from models.challenges.joint import acting_agency, owner_member_ids
+from models.challenges.models import Challenge, ChallengeStatus, Question
+from models.core import audit
+from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from models.identity.orgs import Organisation, OrgKind, OrgStatus
+from models.policy import Actor, may_view_challenge, owns_challenge
+from models.proposals.models import Proposal
+
+QUESTION_MAX = 4000
+ANSWER_MAX = 10000
+
+
+def asking_company(actor: Actor) -> Organisation:
+    """The approved company the person asks for; only company members ask questions."""
+    for membership in actor.memberships:
+        organisation = membership.organisation
+        if organisation.kind == OrgKind.COMPANY and organisation.status == OrgStatus.APPROVED:
+            return organisation
+    raise NotAllowed(N_("Only members of an approved company can ask questions."))
+
+
+def questions_deadline(challenge: Challenge) -> datetime | None:
+    return challenge.questions_deadline or challenge.proposals_deadline
+
+
+def ask_refusal(challenge: Challenge, now: datetime | None = None) -> str | None:
+    """Why no question can be asked on the challenge now (an English message id), or None."""
+    if challenge.status != ChallengeStatus.PUBLISHED.value:
+        return N_("Questions can only be asked while the challenge is open for proposals.")
+    deadline = questions_deadline(challenge)
+    if deadline is not None and (now or timezone.now()) >= deadline:
+        return N_("The deadline for questions has passed.")
+    return None
+
+
+async def ask(actor: Actor, challenge: Challenge, body: str) -> Question:
+    company = asking_company(actor)
+    refusal = ask_refusal(challenge)
+    if refusal:
+        raise InvalidTransition(refusal, allowed=[])
+    body = body.strip()
+    if not body:
+        raise ValidationFailed({"body": N_("Write your question.")})
+    if len(body) > QUESTION_MAX:
+        raise ValidationFailed({"body": N_("A question can be at most 4,000 characters long.")})
+    async with in_transaction():
+        question = await Question.create(challenge_id=challenge.id, asker=actor.user, asker_organisation=company, body=body)
+        await audit.record("question.asked", actor=actor.user, organisation=company, target=question,
+                           after={"challenge": challenge.id})
+        await notify(await owner_member_ids(challenge), "question.asked",
+                     {"challenge": challenge.id, "question": question.id})
+    return question
+
+
+async def may_see_askers(actor: Actor, challenge: Challenge) -> bool:
+    """Owners and operators see who asked; nobody else ever does."""
+    return actor.is_operator or await owns_challenge(actor, challenge)
+
+
+async def questions_visible_to(actor: Actor, challenge: Challenge) -> list[Question]:
+    """Answered questions for everyone; unanswered ones only for the asking company, owners and operators."""
+    visible = Question.filter(challenge_id=challenge.id)
+    if not await may_see_askers(actor, challenge):
+        mine = Q(asker_organisation_id__in=list(actor.organisation_ids(OrgKind.COMPANY)))
+        if actor.user is not None:
+            mine |= Q(asker_id=actor.user.id)
+        visible = visible.filter(Q(answered_at__not_isnull=True) | mine)
+    return await visible.order_by("created_at", "id").prefetch_related("asker", "asker_organisation")
+
+
+def asked_by(actor: Actor, question: Question) -> bool:
+    return (actor.user is not None and question.asker_id == actor.user.id) or (
+        question.asker_organisation_id in actor.organisation_ids(OrgKind.COMPANY)
+    )
+
+
+async def get_question(actor: Actor, question_id: int) -> Question:
+    """A question the actor may see (with its challenge), or NotFound."""
+    question = await Question.get_or_none(id=question_id).prefetch_related("challenge")
+    if question is None or not await may_view_challenge(actor, question.challenge):
+        raise NotFound("no such question")
+    if question.answered_at is None and not asked_by(actor, question) and not await may_see_askers(actor, question.challenge):
+        raise NotFound("no such question")
+    return question
+
+
+async def answer(actor: Actor, question: Question, text: str) -> Question:
+    """An owner answers: the answer is published, and askers, proposers and followers are told."""
+    await question.fetch_related("challenge")
+    challenge: Challenge = question.challenge
+    if not await owns_challenge(actor, challenge):
+        raise NotAllowed(N_("Only the challenge's owners can answer questions."))
+    if question.answered_at is not None:
+        raise InvalidTransition(N_("This question has already been answered."), allowed=[])
+    if challenge.status == ChallengeStatus.CANCELLED.value:
+        raise InvalidTransition(N_("Questions on a cancelled challenge can no longer be answered."), allowed=[])
+    text = text.strip()
+    if not text:
+        raise ValidationFailed({"answer": N_("Write the answer.")})
+    if len(text) > ANSWER_MAX:
+        raise ValidationFailed({"answer": N_("An answer can be at most 10,000 characters long.")})
+    async with in_transaction():
+        updated = await Question.filter(id=question.id, answered_at__isnull=True).update(
+            answer=text, answered_by_id=actor.user.id if actor.user else None, answered_at=timezone.now()
+        )
+        if not updated:  # answered by another owner a moment ago
+            raise InvalidTransition(N_("This question has already been answered."), allowed=[])
+        await question.refresh_from_db()
+        await audit.record("question.answered", actor=actor.user, organisation=acting_agency(actor), target=question,
+                           after={"challenge": challenge.id})
+        await notify(await _people_to_tell(challenge, question) - {actor.user.id if actor.user else None},
+                     "question.answered", {"challenge": challenge.id, "question": question.id})
+    return question
+
+
+async def _people_to_tell(challenge: Challenge, question: Question) -> set[int | None]:
+    """The asker, everyone who started a proposal, and the challenge's followers."""
+    proposers = await Proposal.filter(challenge_id=challenge.id, created_by_id__not_isnull=True).values_list(
+        "created_by_id", flat=True
+    )
+    return {question.asker_id, *proposers, *await followers_of(challenge)}

@@ -1,0 +1,93 @@
+"""How companies join: sign-up with the first member (pending), then an operator approves or rejects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise import timezone
+from tortoise.transactions import in_transaction
+
+from models.core import audit
+from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
+from models.core.identifiers import InvalidIdentifier, parse_corporate_number
+from models.identity.accounts import Membership, Role, User, hash_password
+from models.identity.orgs import Organisation, OrgKind, OrgStatus
+from models.identity.people import password_problem
+from models.policy import Actor
+
+
+@dataclass(frozen=True)
+class CompanySignUp:
+    company_name_ja: str
+    company_name_en: str
+    corporate_number: str
+    person_name: str
+    email: str
+    password: str
+    locale: str = "ja"
+
+
+async def sign_up_company(form: CompanySignUp, *, client_address: str = "") -> User:
+    """Create a pending company and its first member (its admin), all or nothing."""
+    errors: dict[str, str] = {}
+    try:
+        number = parse_corporate_number(form.corporate_number)
+    except InvalidIdentifier:
+        errors["corporate_number"] = N_("Enter the 13-digit corporate number (法人番号) with its check digit.")
+        number = ""
+    email = form.email.strip().lower()
+    if number and await Organisation.exists(corporate_number=number):
+        errors["corporate_number"] = N_(
+            "This company is already registered. Ask its administrator to invite you."
+        )
+    if await User.exists(email=email):
+        errors["email"] = N_("A person with this e-mail address already exists.")
+    if problem := password_problem(form.password):
+        errors["password"] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    async with in_transaction():
+        company = await Organisation.create(
+            kind=OrgKind.COMPANY.value,
+            status=OrgStatus.PENDING.value,
+            corporate_number=number,
+            name_ja=form.company_name_ja.strip(),
+            name_en=form.company_name_en.strip(),
+        )
+        user = await User.create(
+            email=email,
+            name=form.person_name.strip(),
+            password_hash=hash_password(form.password),
+            locale=form.locale,
+        )
+        await Membership.create(user=user, organisation=company, role=Role.ADMIN.value)
+        await audit.record(
+            "organisation.signed_up",
+            actor=user,
+            organisation=company,
+            target=company,
+            after={"corporate_number": number, "name_ja": company.name_ja, "admin": email},
+            client_address=client_address,
+        )
+    return user
+
+
+async def decide_organisation(actor: Actor, organisation: Organisation, approve: bool, reason: str = "") -> None:
+    """An operator approves a pending company, or rejects it with a reason."""
+    if not actor.is_operator:
+        raise NotAllowed("only operators approve organisations")
+    if organisation.status != OrgStatus.PENDING:
+        raise InvalidTransition("the organisation is not pending", allowed=[])
+    before = organisation.status
+    async with in_transaction():
+        organisation.status = (OrgStatus.APPROVED if approve else OrgStatus.REJECTED).value
+        organisation.approved_at = timezone.now() if approve else None
+        await organisation.save(update_fields=["status", "approved_at"])
+        await audit.record(
+            "organisation.approved" if approve else "organisation.rejected",
+            actor=actor.user,
+            organisation=organisation,
+            target=organisation,
+            before={"status": before},
+            after={"status": organisation.status, "reason": reason},
+        )

@@ -1,0 +1,73 @@
+"""Server-side sessions: the cookie carries a random key, the table keeps only its hash.
+
+A session ends after 2 hours without use (idle) or 12 hours after sign-in (absolute), at logout,
+at "log out everywhere", and when the person is deactivated.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from tortoise import timezone
+
+from models.core import audit
+from models.identity.accounts import Session, User, hash_secret
+
+IDLE_TIMEOUT = timedelta(hours=2)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+TOUCH_EVERY = timedelta(minutes=1)  # don't write last_seen_at on every request
+
+
+async def open_session(user: User, *, client_address: str = "", user_agent: str = "") -> str:
+    """Start a session and return its key (a new one at every sign-in, so a fixated key is useless)."""
+    key = secrets.token_urlsafe(32)
+    now = timezone.now()
+    await Session.create(
+        key_hash=hash_secret(key),
+        user=user,
+        last_seen_at=now,
+        expires_at=now + ABSOLUTE_TIMEOUT,
+        client_address=client_address[:64],
+        user_agent=user_agent[:300],
+    )
+    user.last_login_at = now
+    await user.save(update_fields=["last_login_at"])
+    return key
+
+
+async def session_for_key(key: str) -> Session | None:
+    """The live session behind a cookie, with its user; None when unknown, ended or timed out."""
+    session = await Session.get_or_none(key_hash=hash_secret(key), ended_at=None).prefetch_related("user")
+    if session is None:
+        return None
+    now = timezone.now()
+    if now >= session.expires_at or now - session.last_seen_at >= IDLE_TIMEOUT or not session.user.is_active:
+        session.ended_at = now
+        await session.save(update_fields=["ended_at"])
+        return None
+    if now - session.last_seen_at >= TOUCH_EVERY:
+        session.last_seen_at = now
+        await session.save(update_fields=["last_seen_at"])
+    return session
+
+
+async def end_session(session: Session) -> None:
+    await Session.filter(id=session.id, ended_at=None).update(ended_at=timezone.now())
+
+
+async def end_all_sessions(user: User) -> int:
+    return await Session.filter(user=user, ended_at=None).update(ended_at=timezone.now())
+
+
+async def live_sessions(user: User) -> list[Session]:
+    now = timezone.now()
+    return await Session.filter(
+        user=user, ended_at=None, expires_at__gt=now, last_seen_at__gt=now - IDLE_TIMEOUT
+    ).order_by("-last_seen_at")
+
+
+async def log_out_everywhere(user: User) -> int:
+    ended = await end_all_sessions(user)
+    await audit.record("sessions.ended_all", actor=user, target=user, after={"sessions": ended})
+    return ended

@@ -1,0 +1,95 @@
+"""Review panels, conflicts of interest, assignments, reviews and the reminders sent for them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+
+from models.core.base import TimestampedModel
+
+
+class ConflictKind(StrEnum):
+    EMPLOYED_BY = "employed_by"
+    ADVISED = "advised"
+    FINANCIAL_INTEREST = "financial_interest"
+    FAMILY = "family"
+    OTHER = "other"
+
+
+class AssignmentStatus(StrEnum):
+    ASSIGNED = "assigned"
+    SUBMITTED = "submitted"
+    RECUSED = "recused"
+
+
+class ReviewStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class PanelMember(TimestampedModel):
+    challenge = fields.ForeignKeyField("models.Challenge", related_name="panel", on_delete=fields.CASCADE)
+    reviewer = fields.ForeignKeyField("models.User", related_name="panels", on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "panel_member"
+        unique_together = (("challenge", "reviewer"),)
+
+
+class Conflict(TimestampedModel):
+    # A reviewer's conflict with an organisation (or one proposal): declared or detected; always excludes.
+
+    reviewer = fields.ForeignKeyField("models.User", related_name="conflicts", on_delete=fields.CASCADE)
+    organisation = fields.ForeignKeyField(
+        "models.Organisation", related_name="reviewer_conflicts", null=True, on_delete=fields.CASCADE
+    )
+    proposal = fields.ForeignKeyField(
+        "models.Proposal", related_name="conflicts", null=True, on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=32)
+    detected = fields.BooleanField(default=False)
+    note = fields.TextField(default="")
+
+    class Meta:
+        table = "conflict"
+
+
+class Assignment(TimestampedModel):
+    proposal = fields.ForeignKeyField("models.Proposal", related_name="assignments", on_delete=fields.CASCADE)
+    reviewer = fields.ForeignKeyField("models.User", related_name="assignments", on_delete=fields.CASCADE)
+    status = fields.CharField(max_length=16, default=AssignmentStatus.ASSIGNED.value, db_index=True)
+    due_at = fields.DatetimeField(null=True)
+    recusal_reason = fields.TextField(default="")
+
+    class Meta:
+        table = "assignment"
+        unique_together = (("proposal", "reviewer"),)
+
+
+class Review(TimestampedModel):
+    assignment = fields.OneToOneField("models.Assignment", related_name="review", on_delete=fields.CASCADE)
+    scores = fields.JSONField(default=dict)  # criterion id -> 1..5
+    comments = fields.JSONField(default=dict)  # criterion id -> text
+    strengths = fields.TextField(default="")
+    weaknesses = fields.TextField(default="")
+    feedback = fields.TextField(default="")
+    confidence = fields.IntField(null=True)
+    no_conflict = fields.BooleanField(default=False)
+    status = fields.CharField(max_length=16, default=ReviewStatus.DRAFT.value)
+    total = fields.FloatField(null=True)
+    submitted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "review"
+
+
+class ReminderSent(TimestampedModel):
+    # One row per (assignment, moment), so that a reminder is never sent twice.
+
+    assignment = fields.ForeignKeyField("models.Assignment", related_name="reminders", on_delete=fields.CASCADE)
+    moment = fields.CharField(max_length=32)
+
+    class Meta:
+        table = "reminder_sent"
+        unique_together = (("assignment", "moment"),)
