@@ -9,14 +9,18 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("KYOSO_FAST_PASSWORD_HASHING", "1")  # real argon2id, cheapest parameters: see models/accounts.py
+import contextvars
+import functools
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx2
 import pytest
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.identity.accounts import Role, User, create_api_token
 from models.identity.orgs import Organisation
@@ -202,3 +206,58 @@ async def cast(people):
         "operator": await people.make(operator=True),
     }
     return {role: await people.token(user) for role, user in members.items()} | {"users": members}
+
+
+class QueryLog:
+    """The SQL statements run while it is active (Zulip's `assert_database_query_count`, for Tortoise)."""
+
+    METHODS = ("execute_insert", "execute_many", "execute_query", "execute_query_dict", "execute_script")
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self._depth = contextvars.ContextVar("query_depth", default=0)
+        self._originals: list[tuple[type, str, Any]] = []
+
+    def _wrap(self, method: Any) -> Any:
+        log = self
+
+        @functools.wraps(method)
+        async def counted(client: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            depth = log._depth.get()
+            if depth == 0:  # a client method calling another (super(), a wrapper) is still one statement
+                log.statements.append(query)
+            token = log._depth.set(depth + 1)
+            try:
+                return await method(client, query, *args, **kwargs)
+            finally:
+                log._depth.reset(token)
+
+        return counted
+
+    def __enter__(self) -> QueryLog:
+        pending = [BaseDBAsyncClient]
+        while pending:
+            cls = pending.pop()
+            pending.extend(cls.__subclasses__())
+            for name in self.METHODS:
+                if name in cls.__dict__:
+                    self._originals.append((cls, name, cls.__dict__[name]))
+                    setattr(cls, name, self._wrap(cls.__dict__[name]))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for cls, name, original in reversed(self._originals):
+            setattr(cls, name, original)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __str__(self) -> str:
+        return "\n".join(f"{i + 1}. {sql}" for i, sql in enumerate(self.statements))
+
+
+@pytest.fixture
+def queries() -> type[QueryLog]:
+    """`with queries() as log: …` then `assert log.count <= N, str(log)`: how many statements a page or call makes."""
+    return QueryLog
