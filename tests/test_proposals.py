@@ -503,3 +503,31 @@ async def permission_world(members: dict[str, User], challenge: Challenge) -> di
     await proposal_lifecycle.submit(company, proposal)
     await Assignment.create(proposal=proposal, reviewer=members["reviewer"])
     return {"proposal_id": proposal.id}
+
+
+# --- how many statements the hot paths run ------------------------------------------------------
+
+
+async def test_submitting_a_proposal_reads_each_row_once(client, cast, queries):  # noqa: F811
+    challenge = await _open_challenge(client, cast)
+    draft = await _proposal(client, cast, challenge["id"])
+    with queries() as log:
+        submitted = await _move(client, cast["company"], draft["id"], "submitted")
+    assert submitted.status_code == 200, submitted.text
+    assert log.count <= 18, str(log)
+
+
+async def test_the_company_proposals_page_does_not_grow_with_its_rows(client, cast, queries):  # noqa: F811
+    await sign_in_as(client, cast["users"]["company"])
+    counts = []
+    for wanted in (2, 6):
+        while await Proposal.filter(company_id=cast["users"]["company"].id and (await actor_for(
+                cast["users"]["company"])).organisation.id).count() < wanted:
+            challenge = await _open_challenge(client, cast)
+            await _proposal(client, cast, challenge["id"])
+        with queries() as log:
+            page = await client.get("/proposals")
+        assert page.status_code == 200
+        counts.append(log.count)
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 30, counts

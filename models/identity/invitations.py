@@ -83,6 +83,40 @@ async def find_invitation(token: str) -> Invitation:
     return invitation
 
 
+async def members_of(organisation: Organisation) -> list[Membership]:
+    """The organisation's members with their people, in the order they joined."""
+    return await Membership.filter(organisation_id=organisation.id).prefetch_related("user").order_by("id")
+
+
+async def members_page(organisation: Organisation, offset: int, limit: int) -> tuple[int, list[Membership]]:
+    """One page of `members_of`, and how many members there are in all."""
+    members = Membership.filter(organisation_id=organisation.id)
+    return await members.count(), await members.prefetch_related("user").order_by("id").offset(offset).limit(limit)
+
+
+async def open_invitations(organisation: Organisation) -> list[Invitation]:
+    """Invitations not accepted yet (pending or expired), newest first, with who sent them."""
+    return await (
+        Invitation.filter(organisation_id=organisation.id, accepted_at=None)
+        .prefetch_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+async def find_member(organisation: Organisation, membership_id: int) -> Membership:
+    membership = await Membership.get_or_none(id=membership_id, organisation_id=organisation.id)
+    if membership is None:
+        raise NotFound("no such member")
+    return membership
+
+
+async def find_organisation_invitation(organisation: Organisation, invitation_id: int) -> Invitation:
+    invitation = await Invitation.get_or_none(id=invitation_id, organisation_id=organisation.id)
+    if invitation is None:
+        raise NotFound("no such invitation")
+    return invitation
+
+
 def _require_manager(actor: Actor, organisation: Organisation) -> User:
     user = require_user(actor)
     if not may_manage_organisation(actor, organisation):

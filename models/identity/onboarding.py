@@ -91,3 +91,8 @@ async def decide_organisation(actor: Actor, organisation: Organisation, approve:
             before={"status": before},
             after={"status": organisation.status, "reason": reason},
         )
+
+
+async def pending_organisations() -> list[Organisation]:
+    """Organisations waiting for an operator's decision, oldest first."""
+    return await Organisation.filter(status=OrgStatus.PENDING.value).order_by("created_at")

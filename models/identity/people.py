@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from tortoise import timezone
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.core import audit
@@ -154,3 +155,30 @@ async def set_person_access(actor: Actor, person: User, *, active: bool, reviewe
             await end_all_sessions(person)
         await audit.record("user.access_changed", actor=actor.user, target=person, before=before,
                            after={"active": active, "reviewer": reviewer, "operator": operator})
+
+
+# --- the operator console -------------------------------------------------------------------------
+
+
+async def platform_counts() -> dict[str, int]:
+    """What the operator console counts: approved companies, agencies and active people."""
+    return {
+        "companies": await Organisation.filter(kind=OrgKind.COMPANY.value, status=OrgStatus.APPROVED.value).count(),
+        "agencies": await Organisation.filter(kind=OrgKind.AGENCY.value).count(),
+        "people": await User.filter(is_active=True).count(),
+    }
+
+
+async def search_people(text: str, limit: int = 200) -> list[User]:
+    """People whose e-mail address or name contains `text` (everyone when blank), with their memberships."""
+    found = User.all().order_by("email")
+    if text:
+        found = found.filter(Q(email__icontains=text) | Q(name__icontains=text))
+    return await found.limit(limit).prefetch_related("memberships__organisation")
+
+
+async def find_person(user_id: int) -> User:
+    person = await User.get_or_none(id=user_id)
+    if person is None:
+        raise NotFound("no such person")
+    return person

@@ -20,7 +20,7 @@ from models.core.errors import NotAllowed, NotFound, ValidationFailed
 from models.identity import invitations
 from models.identity.accounts import Invitation, Membership, Role
 from models.identity.invitations import InvitationRefused, invitation_state, may_see_members, may_view_organisation
-from models.identity.orgs import Organisation, OrgKind
+from models.identity.orgs import Organisation, OrgKind, find_organisation
 from models.policy import Actor, may_manage_organisation
 from server.api import api
 from server.auth.sessions import client_address
@@ -134,7 +134,7 @@ async def _organisation(request: Request) -> tuple[Actor, Organisation, str]:
         if actor.organisation is None:
             raise NotFound("the person belongs to no organisation")
         return actor, actor.organisation, base
-    organisation = await Organisation.get_or_none(id=org_id)
+    organisation = await find_organisation(org_id)
     if organisation is None or not may_view_organisation(actor, organisation):
         raise NotFound("no such organisation")
     if not may_see_members(actor, organisation):
@@ -172,12 +172,8 @@ async def _render(
     values: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    members = await Membership.filter(organisation_id=organisation.id).prefetch_related("user").order_by("id")
-    pending = (
-        await Invitation.filter(organisation_id=organisation.id, accepted_at=None)
-        .prefetch_related("invited_by")
-        .order_by("-created_at")
-    )
+    members = await invitations.members_of(organisation)
+    pending = await invitations.open_invitations(organisation)
     profile = _profile_values(organisation)
     if form == "profile" and values:
         profile.update(values)
@@ -262,18 +258,13 @@ async def invite(request: Request) -> Response:
 @_page
 async def revoke(request: Request) -> Response:
     actor, organisation, base = await _managed(request)
-    invitation = await Invitation.get_or_none(id=request.path_params["invitation_id"], organisation_id=organisation.id)
-    if invitation is None:
-        raise NotFound("no such invitation")
+    invitation = await invitations.find_organisation_invitation(organisation, request.path_params["invitation_id"])
     await invitations.revoke_invitation(actor, invitation, client_address=client_address(request))
     return _done(base, "revoked")
 
 
 async def _member(request: Request, organisation: Organisation) -> Membership:
-    membership = await Membership.get_or_none(id=request.path_params["membership_id"], organisation_id=organisation.id)
-    if membership is None:
-        raise NotFound("no such member")
-    return membership
+    return await invitations.find_member(organisation, request.path_params["membership_id"])
 
 
 @_page
@@ -363,7 +354,7 @@ routes: list[BaseRoute] = [
 
 
 async def _visible_organisation(actor: Actor, id: str) -> Organisation:
-    organisation = await Organisation.get_or_none(id=int(id)) if id.isdigit() else None
+    organisation = await find_organisation(int(id)) if id.isdigit() else None
     if organisation is None or not may_view_organisation(actor, organisation):
         raise NotFound("No such organisation.")
     return organisation
@@ -406,14 +397,7 @@ async def list_organisation_members(request: Request, actor: Actor, id: str, que
     organisation = await _visible_organisation(actor, id)
     if not may_see_members(actor, organisation):
         raise NotAllowed("Only the organisation's members and operators may list its members.")
-    members = Membership.filter(organisation_id=organisation.id)
-    total = await members.count()
-    page = (
-        await members.prefetch_related("user")
-        .order_by("id")
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    )
+    total, page = await invitations.members_page(organisation, (query.page - 1) * query.per_page, query.per_page)
     return MemberList(
         items=[
             MemberOut(
