@@ -13,7 +13,8 @@ from models.core.audit import AuditEvent
 from models.core.outbox import OutboxMessage
 from models.identity.accounts import User, create_api_token
 from models.identity.orgs import Organisation
-from models.policy import actor_for, may_view_proposal, proposal_filter
+from models.policy import actor_for
+from models.policy.proposals import may_view_proposal, proposal_filter
 from models.proposals import lifecycle as proposal_lifecycle
 from models.proposals.lifecycle import ProposalChanges, canonical_json, start_review
 from models.proposals.models import Proposal, ProposalVersion

@@ -19,8 +19,9 @@ from models.core import audit
 from models.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import cancel_queued, queue_mail
 from models.identity.accounts import Invitation, Membership, Role, User, hash_secret
-from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, may_manage_organisation, require_user
+from models.identity.orgs import Organisation
+from models.policy import Actor, require_user
+from models.policy.identity import may_manage_organisation, may_rename_organisation
 
 INVITATION_LIFETIME = timedelta(days=7)
 ROLES = tuple(role.value for role in Role)
@@ -60,19 +61,6 @@ def invitation_state(invitation: Invitation) -> str:
     if invitation.accepted_at is not None:
         return "accepted"
     return "expired" if invitation.expires_at <= timezone.now() else "pending"
-
-
-def may_view_organisation(actor: Actor, organisation: Organisation) -> bool:
-    """Approved organisations are public; others only to their members and operators."""
-    return (
-        organisation.status == OrgStatus.APPROVED
-        or actor.is_operator
-        or organisation.id in actor.organisation_ids()
-    )
-
-
-def may_see_members(actor: Actor, organisation: Organisation) -> bool:
-    return actor.is_operator or organisation.id in actor.organisation_ids()
 
 
 async def find_invitation(token: str) -> Invitation:
@@ -355,7 +343,7 @@ async def update_profile(
         "description": {lang: text.strip() for lang, text in description.items() if lang in ("ja", "en") and text.strip()},
     }
     if name_ja is not None or name_en is not None:
-        if organisation.kind != OrgKind.COMPANY:
+        if not may_rename_organisation(actor, organisation):
             raise NotAllowed("only companies may change their name")
         changes["name_ja"] = (name_ja or "").strip()
         changes["name_en"] = (name_en or "").strip()

@@ -16,6 +16,7 @@ from models.identity.accounts import Membership, Role, User, hash_password, veri
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.identity.sessions import end_all_sessions
 from models.policy import Actor
+from models.policy.identity import may_use_console
 from models.seed.data import OPERATOR_ORG
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -143,7 +144,7 @@ async def update_profile(user: User, *, name: str, locale: str, expertise: list[
 
 async def set_person_access(actor: Actor, person: User, *, active: bool, reviewer: bool, operator: bool) -> None:
     """An operator (de)activates a person or changes their platform roles; deactivation ends sessions."""
-    if not actor.is_operator:
+    if not may_use_console(actor):
         raise NotAllowed("only operators manage people")
     if person.id == actor.user.id and (not active or not operator):
         raise ValidationFailed({"person": N_("You cannot remove your own operator access.")})

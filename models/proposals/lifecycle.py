@@ -30,15 +30,18 @@ from models.core.base import translated
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import queue_mail
 from models.core.notifications import Notification
-from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import (
-    Actor,
-    is_proposal_company_member,
-    may_view_challenge,
+from models.identity.orgs import Organisation, OrgStatus
+from models.policy import Actor, is_proposal_company_member, may_view_challenge
+from models.policy.proposals import (
+    company_of,
+    may_draft_proposals,
+    may_edit_proposal,
+    may_see_receipts,
+    may_see_versions,
     may_view_proposal,
     owned_challenge_ids,
-    owns_proposal_challenge,
     proposal_filter,
+    roles_on,
 )
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
 
@@ -239,27 +242,6 @@ def check_window(challenge: Challenge, now: datetime | None = None, allowed: lis
         raise DeadlinePassed(challenge.proposals_deadline, allowed)
 
 
-def company_of(actor: Actor) -> Organisation | None:
-    """The company the person drafts proposals for (their first company membership)."""
-    return next((m.organisation for m in actor.memberships if m.organisation.kind == OrgKind.COMPANY), None)
-
-
-def may_draft_proposals(actor: Actor) -> bool:
-    """Members of a company that is approved or awaiting approval (pending companies draft, not submit)."""
-    company = company_of(actor)
-    return company is not None and company.status in (OrgStatus.APPROVED, OrgStatus.PENDING)
-
-
-async def roles_on(actor: Actor, proposal: Proposal) -> set[str]:
-    """"company" and/or "owner": the parts the actor may play in the proposal's transitions."""
-    roles = set()
-    if is_proposal_company_member(actor, proposal):
-        roles.add("company")
-    if proposal.submitted_at is not None and await owns_proposal_challenge(actor, proposal):
-        roles.add("owner")
-    return roles
-
-
 async def _loaded(related: Any) -> Any:
     """A foreign key's row: the one already loaded with the proposal (`get_proposal`), else read now."""
     return related if isinstance(related, Model) else await related
@@ -384,15 +366,14 @@ async def view_of(actor: Actor, proposal: Proposal) -> ProposalView:
 
 async def versions_of(actor: Actor, proposal: Proposal) -> list[ProposalVersion]:
     """Every submitted version, newest first: for the company, the challenge's owners and operators."""
-    if not (actor.is_operator or is_proposal_company_member(actor, proposal)
-            or (proposal.submitted_at is not None and await owns_proposal_challenge(actor, proposal))):
+    if not await may_see_versions(actor, proposal):
         raise NotAllowed("versions are shown to the company, the challenge's owners and operators")
     return await ProposalVersion.filter(proposal_id=proposal.id).order_by("-version").prefetch_related("submitted_by")
 
 
 async def receipt_of(actor: Actor, proposal: Proposal, version: int | None = None) -> ProposalVersion:
     """The receipt of one submission (the latest by default): for the company and operators."""
-    if not (actor.is_operator or is_proposal_company_member(actor, proposal)):
+    if not may_see_receipts(actor, proposal):
         raise NotAllowed("receipts are shown to the company and operators")
     query = ProposalVersion.filter(proposal_id=proposal.id).order_by("-version")
     if version is not None:
@@ -441,7 +422,7 @@ async def update_proposal(actor: Actor, proposal: Proposal, changes: ProposalCha
     A revision is not seen by anyone outside the company until it is submitted again.
     """
     now = timezone.now()
-    if not is_proposal_company_member(actor, proposal):
+    if not may_edit_proposal(actor, proposal):
         raise NotAllowed("only the company's members edit its proposal")
     if proposal.status not in (S.DRAFT, S.SUBMITTED):
         raise InvalidTransition(N_("This proposal can no longer be changed."), allowed=await allowed_transitions(actor, proposal, now))
@@ -462,7 +443,7 @@ async def submit(actor: Actor, proposal: Proposal, changes: ProposalChanges | No
     Submitting content identical to the last version changes nothing (a double click is harmless).
     """
     now = timezone.now()  # the moment the submission arrived, compared with the deadline
-    if not is_proposal_company_member(actor, proposal) or actor.user is None:
+    if not may_edit_proposal(actor, proposal) or actor.user is None:
         raise NotAllowed("only the company's members submit its proposal")
     allowed = await allowed_transitions(actor, proposal, now)
     if proposal.status not in (S.DRAFT, S.SUBMITTED):

@@ -18,6 +18,7 @@ from models.identity.onboarding import decide_organisation, pending_organisation
 from models.identity.orgs import find_organisation
 from models.identity.people import find_person, platform_counts, search_people, set_person_access
 from models.policy import Actor
+from models.policy.identity import may_use_console
 from server.forms import errors_from, read_form
 from server.problems import signed_in
 from server.schemas.admin import AccessForm, AuditFilter, DecisionForm
@@ -29,7 +30,7 @@ PER_PAGE = 50
 
 def operator(request: Request) -> Actor:
     actor = signed_in(request)
-    if not actor.is_operator:
+    if not may_use_console(actor):
         raise NotAllowed("operators only")
     return actor
 

@@ -19,9 +19,15 @@ from starlette.routing import BaseRoute, Route
 from models.core.errors import NotAllowed, NotFound, ValidationFailed
 from models.identity import invitations
 from models.identity.accounts import Invitation, Membership, Role
-from models.identity.invitations import InvitationRefused, invitation_state, may_see_members, may_view_organisation
-from models.identity.orgs import Organisation, OrgKind, find_organisation
-from models.policy import Actor, may_manage_organisation
+from models.identity.invitations import InvitationRefused, invitation_state
+from models.identity.orgs import Organisation, find_organisation
+from models.policy import Actor
+from models.policy.identity import (
+    may_manage_organisation,
+    may_rename_organisation,
+    may_see_members,
+    may_view_organisation,
+)
 from server.api import api
 from server.auth.sessions import client_address
 from server.i18n import gettext as _
@@ -183,7 +189,7 @@ async def _render(
         "members": members,
         "invitations": [(invitation, invitation_state(invitation)) for invitation in pending],
         "can_manage": may_manage_organisation(actor, organisation),
-        "can_rename": organisation.kind == OrgKind.COMPANY,
+        "can_rename": may_rename_organisation(actor, organisation),
         "profile": profile,
         "invite": values if form == "invite" and values else {"email": "", "role": Role.MEMBER.value, "locale": ""},
         "form": form,
@@ -216,7 +222,7 @@ async def show(request: Request) -> Response:
 async def edit_profile(request: Request) -> Response:
     actor, organisation, base = await _managed(request)
     form = await _form(request)
-    fields = PROFILE_FIELDS if organisation.kind == OrgKind.COMPANY else PROFILE_FIELDS[:4]
+    fields = PROFILE_FIELDS if may_rename_organisation(actor, organisation) else PROFILE_FIELDS[:4]
     values = {name: form.get(name, "") for name in fields}
     profile = ProfileIn.model_validate(values)
     try:

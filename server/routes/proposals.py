@@ -17,8 +17,15 @@ from starlette.routing import BaseRoute, Route
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge
 from models.core.errors import N_, DomainError, InvalidTransition, NotAllowed, ValidationFailed
-from models.identity.orgs import OrgKind, OrgStatus, organisations_with_ids
-from models.policy import Actor, owns_challenge
+from models.identity.orgs import OrgStatus, organisations_with_ids
+from models.policy import Actor
+from models.policy.proposals import (
+    company_of,
+    may_draft_proposals,
+    may_edit_proposal,
+    may_list_challenge_proposals,
+    roles_on,
+)
 from models.proposals import lifecycle as lifecycle
 from models.proposals.lifecycle import AlreadyProposed, CompanyNotApproved, DeadlinePassed, NotOpen
 from models.proposals.models import Proposal
@@ -183,7 +190,7 @@ async def list_versions(request: Request, actor: Actor, proposal_id: int, query:
 
 async def _form_page(request: Request, actor: Actor, challenge: Challenge, proposal: Proposal | None,
                      values: dict, errors: dict, message: str = "", status: int = 200) -> Response:
-    company = lifecycle.company_of(actor)
+    company = company_of(actor)
     context = {
         "challenge": challenge,
         "proposal": proposal,
@@ -221,8 +228,8 @@ def _typed(form: Any) -> dict:
 async def new_proposal_form(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    company = lifecycle.company_of(actor)
-    if company is None or not lifecycle.may_draft_proposals(actor):
+    company = company_of(actor)
+    if company is None or not may_draft_proposals(actor):
         raise NotAllowed("members of a company only")
     existing = await lifecycle.proposal_of(challenge, company)
     if existing is not None:
@@ -238,7 +245,7 @@ async def new_proposal_form(request: Request) -> Response:
 async def new_proposal(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    if not lifecycle.may_draft_proposals(actor):
+    if not may_draft_proposals(actor):
         raise NotAllowed("members of a company only")
     form = await request.form()
     kpis = await lifecycle.kpis_of(challenge)
@@ -259,7 +266,7 @@ async def new_proposal(request: Request) -> Response:
 async def _company_proposal(request: Request) -> tuple[Actor, Proposal, Challenge]:
     actor = signed_in(request)
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
-    if proposal.company_id not in actor.organisation_ids(OrgKind.COMPANY):
+    if not may_edit_proposal(actor, proposal):
         raise NotAllowed("only the company's members edit its proposal")
     return actor, proposal, await lifecycle.challenge_of(proposal)
 
@@ -333,7 +340,7 @@ async def proposal_page(request: Request) -> Response:
 async def change_state(request: Request) -> Response:
     actor = signed_in(request)
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
-    if not await lifecycle.roles_on(actor, proposal):
+    if not await roles_on(actor, proposal):
         raise NotAllowed("neither the company nor an owner of the challenge")
     form = await request.form()
     try:
@@ -373,14 +380,14 @@ async def my_proposals(request: Request) -> Response:
     actor = signed_in(request)
     proposals = await lifecycle.recent_proposals(actor)
     context = {"rows": await _rows(actor, proposals), "proposal_status_name": proposal_status_name,
-               "is_company": bool(actor.organisation_ids(OrgKind.COMPANY))}
+               "is_company": company_of(actor) is not None}
     return templates.TemplateResponse(request, "proposals/list.html", context)
 
 
 async def challenge_proposals(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    if not (actor.is_operator or await owns_challenge(actor, challenge)):
+    if not await may_list_challenge_proposals(actor, challenge):
         raise NotAllowed("the challenge's owners and operators only")
     proposals = await lifecycle.submitted_proposals(actor, challenge)
     context = {"challenge": challenge, "rows": await _rows(actor, proposals), "proposal_status_name": proposal_status_name}
@@ -390,17 +397,17 @@ async def challenge_proposals(request: Request) -> Response:
 async def detail_context(actor: Actor, challenge: Challenge) -> dict:
     """What this area adds to the challenge page: the "write a proposal" panel (challenges/_proposal_cta.html)."""
     cta: dict[str, Any] = {"open": lifecycle.window_open(challenge), "kind": None}
-    company = lifecycle.company_of(actor)
+    company = company_of(actor)
     if actor.is_visitor:
         cta["kind"] = "visitor"
     elif company is not None:
         cta |= {
             "kind": "company",
             "proposal": await lifecycle.proposal_of(challenge, company),
-            "may_draft": lifecycle.may_draft_proposals(actor),
+            "may_draft": may_draft_proposals(actor),
             "pending": company.status == OrgStatus.PENDING,
         }
-    elif actor.is_operator or await owns_challenge(actor, challenge):
+    elif await may_list_challenge_proposals(actor, challenge):
         cta |= {"kind": "owner",
                 "received": await lifecycle.received_count(challenge)}
     return {"proposal_cta": cta, "proposal_status_name": proposal_status_name}
