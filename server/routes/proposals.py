@@ -1,6 +1,6 @@
 """Proposals: drafting, submitting (with a receipt), revising, withdrawing, screening — pages and API side by side.
 
-Access is decided by `models.policy.may_view_proposal` / `proposal_filter`: anyone else gets a 404, so a
+Access is decided by `models.policy.proposals` (`may_view_proposal`, `proposal_filter`): anyone else gets a 404, so a
 proposal's existence is never revealed. Every change is a call to `models.proposals.lifecycle`.
 """
 
