@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise import connections
+
 MODEL_MODULES = [
     "models.identity.orgs",
     "models.identity.accounts",
@@ -29,6 +31,12 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+async def database_up() -> bool:
+    """A round trip to the database (readiness checks)."""
+    await connections.get("default").execute_query("SELECT 1")
+    return True
 
 
 # For Tortoise's own CLI when writing a new migration:

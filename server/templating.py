@@ -12,6 +12,7 @@ from starlette.templating import Jinja2Templates
 from models.core.base import translated
 from models.core.errors import N_
 from models.policy import VISITOR, Actor
+from models.policy.identity import navigation
 from server import i18n
 from server.settings import REPO_ROOT
 
@@ -81,6 +82,7 @@ def build_environment() -> Environment:
     env.globals.update(
         get_locale=i18n.get_locale,
         current_actor=current_actor,
+        navigation=navigation,
         csrf_token=csrf_token,
         status_name=status_name,
         action_name=action_name,

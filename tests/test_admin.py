@@ -79,3 +79,15 @@ async def test_a_bad_audit_filter_is_a_form_error_not_a_crash(client, people):
     response = await client.get("/admin/audit", params={"since": "not-a-date"})
     assert response.status_code == 200
     assert "error-summary" in response.text
+
+
+async def test_the_console_does_not_grow_with_the_pending_organisations(client, people, queries):
+    await sign_in_as(client, await people.make(operator=True))
+    counts = []
+    for numbers in (("7010001000010", "8010001000019"), ("9010001000017", "1010001000024", "2010001000022", "3010001000020")):
+        for number in numbers:
+            await _pending_company(number)
+        with queries() as log:
+            assert (await client.get("/admin")).status_code == 200
+        counts.append(log.count)
+    assert counts[0] == counts[1] <= 8, str(log)

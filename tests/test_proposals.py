@@ -13,7 +13,8 @@ from models.core.audit import AuditEvent
 from models.core.outbox import OutboxMessage
 from models.identity.accounts import User, create_api_token
 from models.identity.orgs import Organisation
-from models.policy import actor_for, may_view_proposal, proposal_filter
+from models.policy import actor_for
+from models.policy.proposals import may_view_proposal, proposal_filter
 from models.proposals import lifecycle as proposal_lifecycle
 from models.proposals.lifecycle import ProposalChanges, canonical_json, start_review
 from models.proposals.models import Proposal, ProposalVersion
@@ -503,3 +504,33 @@ async def permission_world(members: dict[str, User], challenge: Challenge) -> di
     await proposal_lifecycle.submit(company, proposal)
     await Assignment.create(proposal=proposal, reviewer=members["reviewer"])
     return {"proposal_id": proposal.id}
+
+
+# --- how many statements the hot paths run ------------------------------------------------------
+
+
+async def test_submitting_a_proposal_reads_each_row_once(client, cast, queries):  # noqa: F811
+    challenge = await _open_challenge(client, cast)
+    draft = await _proposal(client, cast, challenge["id"])
+    with queries() as log:
+        submitted = await _move(client, cast["company"], draft["id"], "submitted")
+    assert submitted.status_code == 200, submitted.text
+    assert log.count <= 13, str(log)  # 5 of them find the person behind the token
+
+
+async def test_the_company_proposals_page_does_not_grow_with_its_rows(client, cast, people, queries):  # noqa: F811
+    company = await Organisation.create(kind="company", status="approved", name_ja="一覧株式会社", name_en="List KK")
+    member = await people.make(org=company)
+    headers = await people.token(member)
+    await sign_in_as(client, member)
+    counts = []
+    for wanted in (2, 6):
+        while await Proposal.filter(company_id=company.id).count() < wanted:
+            challenge = await _open_challenge(client, cast)
+            proposal = await _proposal(client, cast, challenge["id"], headers=headers)
+            assert (await _move(client, headers, proposal["id"], "submitted")).status_code == 200
+        with queries() as log:
+            page = await client.get("/proposals")
+        assert page.status_code == 200 and page.text.count("/proposals/") >= wanted
+        counts.append(log.count)
+    assert counts[0] == counts[1] <= 6, str(log)

@@ -166,3 +166,12 @@ async def revoke_api_token(user: User, token_id: int) -> bool:
     if revoked:
         await audit.record("api_token.revoked", actor=user, target=user, after={"token": token_id})
     return bool(revoked)
+
+
+async def live_api_tokens(user: User) -> list[ApiToken]:
+    """The person's tokens not revoked, newest first (the account page lists them)."""
+    return await ApiToken.filter(user=user, revoked_at=None).order_by("-created_at")
+
+
+async def user_with_email(email: str) -> User | None:
+    return await User.get_or_none(email=email)

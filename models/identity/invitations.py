@@ -19,8 +19,9 @@ from models.core import audit
 from models.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import cancel_queued, queue_mail
 from models.identity.accounts import Invitation, Membership, Role, User, hash_secret
-from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, may_manage_organisation, require_user
+from models.identity.orgs import Organisation
+from models.policy import Actor, require_user
+from models.policy.identity import may_manage_organisation, may_rename_organisation
 
 INVITATION_LIFETIME = timedelta(days=7)
 ROLES = tuple(role.value for role in Role)
@@ -62,22 +63,43 @@ def invitation_state(invitation: Invitation) -> str:
     return "expired" if invitation.expires_at <= timezone.now() else "pending"
 
 
-def may_view_organisation(actor: Actor, organisation: Organisation) -> bool:
-    """Approved organisations are public; others only to their members and operators."""
-    return (
-        organisation.status == OrgStatus.APPROVED
-        or actor.is_operator
-        or organisation.id in actor.organisation_ids()
-    )
-
-
-def may_see_members(actor: Actor, organisation: Organisation) -> bool:
-    return actor.is_operator or organisation.id in actor.organisation_ids()
-
-
 async def find_invitation(token: str) -> Invitation:
     """The invitation behind a link (any state), with its organisation; NotFound when unknown or revoked."""
     invitation = await Invitation.get_or_none(token_hash=hash_secret(token)).prefetch_related("organisation")
+    if invitation is None:
+        raise NotFound("no such invitation")
+    return invitation
+
+
+async def members_of(organisation: Organisation) -> list[Membership]:
+    """The organisation's members with their people, in the order they joined."""
+    return await Membership.filter(organisation_id=organisation.id).prefetch_related("user").order_by("id")
+
+
+async def members_page(organisation: Organisation, offset: int, limit: int) -> tuple[int, list[Membership]]:
+    """One page of `members_of`, and how many members there are in all."""
+    members = Membership.filter(organisation_id=organisation.id)
+    return await members.count(), await members.prefetch_related("user").order_by("id").offset(offset).limit(limit)
+
+
+async def open_invitations(organisation: Organisation) -> list[Invitation]:
+    """Invitations not accepted yet (pending or expired), newest first, with who sent them."""
+    return await (
+        Invitation.filter(organisation_id=organisation.id, accepted_at=None)
+        .prefetch_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+async def find_member(organisation: Organisation, membership_id: int) -> Membership:
+    membership = await Membership.get_or_none(id=membership_id, organisation_id=organisation.id)
+    if membership is None:
+        raise NotFound("no such member")
+    return membership
+
+
+async def find_organisation_invitation(organisation: Organisation, invitation_id: int) -> Invitation:
+    invitation = await Invitation.get_or_none(id=invitation_id, organisation_id=organisation.id)
     if invitation is None:
         raise NotFound("no such invitation")
     return invitation
@@ -321,7 +343,7 @@ async def update_profile(
         "description": {lang: text.strip() for lang, text in description.items() if lang in ("ja", "en") and text.strip()},
     }
     if name_ja is not None or name_en is not None:
-        if organisation.kind != OrgKind.COMPANY:
+        if not may_rename_organisation(actor, organisation):
             raise NotAllowed("only companies may change their name")
         changes["name_ja"] = (name_ja or "").strip()
         changes["name_en"] = (name_en or "").strip()

@@ -14,6 +14,7 @@ from models.identity.accounts import Membership, Role, User, hash_password
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.identity.people import password_problem
 from models.policy import Actor
+from models.policy.identity import may_use_console
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ async def sign_up_company(form: CompanySignUp, *, client_address: str = "") -> U
 
 async def decide_organisation(actor: Actor, organisation: Organisation, approve: bool, reason: str = "") -> None:
     """An operator approves a pending company, or rejects it with a reason."""
-    if not actor.is_operator:
+    if not may_use_console(actor):
         raise NotAllowed("only operators approve organisations")
     if organisation.status != OrgStatus.PENDING:
         raise InvalidTransition("the organisation is not pending", allowed=[])
@@ -91,3 +92,8 @@ async def decide_organisation(actor: Actor, organisation: Organisation, approve:
             before={"status": before},
             after={"status": organisation.status, "reason": reason},
         )
+
+
+async def pending_organisations() -> list[Organisation]:
+    """Organisations waiting for an operator's decision, oldest first."""
+    return await Organisation.filter(status=OrgStatus.PENDING.value).order_by("created_at")

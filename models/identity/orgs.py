@@ -69,3 +69,20 @@ class Category(Model):
 
     def name(self, locale: str) -> str:
         return translated({"ja": self.name_ja, "en": self.name_en}, locale)
+
+
+async def find_organisation(org_id: int) -> Organisation | None:
+    return await Organisation.get_or_none(id=org_id)
+
+
+async def organisation_with_code(code: str, kind: str | None) -> Organisation | None:
+    """An organisation by municipality code (kind "municipality") or corporate number (kind "corporate")."""
+    if kind == "municipality":
+        return await Organisation.get_or_none(municipality_code=code)
+    if kind == "corporate":
+        return await Organisation.get_or_none(corporate_number=code)
+    return None
+
+
+async def organisations_with_ids(ids: list[int]) -> list[Organisation]:
+    return await Organisation.filter(id__in=ids or []) if ids else []

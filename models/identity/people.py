@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from tortoise import timezone
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.core import audit
@@ -15,6 +16,7 @@ from models.identity.accounts import Membership, Role, User, hash_password, veri
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.identity.sessions import end_all_sessions
 from models.policy import Actor
+from models.policy.identity import may_use_console
 from models.seed.data import OPERATOR_ORG
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -142,7 +144,7 @@ async def update_profile(user: User, *, name: str, locale: str, expertise: list[
 
 async def set_person_access(actor: Actor, person: User, *, active: bool, reviewer: bool, operator: bool) -> None:
     """An operator (de)activates a person or changes their platform roles; deactivation ends sessions."""
-    if not actor.is_operator:
+    if not may_use_console(actor):
         raise NotAllowed("only operators manage people")
     if person.id == actor.user.id and (not active or not operator):
         raise ValidationFailed({"person": N_("You cannot remove your own operator access.")})
@@ -154,3 +156,30 @@ async def set_person_access(actor: Actor, person: User, *, active: bool, reviewe
             await end_all_sessions(person)
         await audit.record("user.access_changed", actor=actor.user, target=person, before=before,
                            after={"active": active, "reviewer": reviewer, "operator": operator})
+
+
+# --- the operator console -------------------------------------------------------------------------
+
+
+async def platform_counts() -> dict[str, int]:
+    """What the operator console counts: approved companies, agencies and active people."""
+    return {
+        "companies": await Organisation.filter(kind=OrgKind.COMPANY.value, status=OrgStatus.APPROVED.value).count(),
+        "agencies": await Organisation.filter(kind=OrgKind.AGENCY.value).count(),
+        "people": await User.filter(is_active=True).count(),
+    }
+
+
+async def search_people(text: str, limit: int = 200) -> list[User]:
+    """People whose e-mail address or name contains `text` (everyone when blank), with their memberships."""
+    found = User.all().order_by("email")
+    if text:
+        found = found.filter(Q(email__icontains=text) | Q(name__icontains=text))
+    return await found.limit(limit).prefetch_related("memberships__organisation")
+
+
+async def find_person(user_id: int) -> User:
+    person = await User.get_or_none(id=user_id)
+    if person is None:
+        raise NotFound("no such person")
+    return person

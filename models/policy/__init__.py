@@ -14,7 +14,7 @@ from tortoise.expressions import Q
 from models.challenges.models import PUBLIC_STATUSES, Challenge, ChallengeStatus, CoOwner
 from models.core.errors import NotAllowed
 from models.identity.accounts import Membership, Role, User
-from models.identity.orgs import Organisation, OrgKind, OrgStatus
+from models.identity.orgs import Organisation, OrgKind
 
 
 @dataclass(frozen=True)
@@ -119,96 +119,23 @@ def require_user(actor: Actor) -> User:
     return actor.user
 
 
-def may_manage_organisation(actor: Actor, organisation: Organisation) -> bool:
-    return actor.is_operator or actor.is_admin_of(organisation.id)
-
-
-def may_submit_proposals(actor: Actor) -> bool:
-    return any(
-        m.organisation.kind == OrgKind.COMPANY and m.organisation.status == OrgStatus.APPROVED
-        for m in actor.memberships
-    )
-
-
-# --- proposals ----------------------------------------------------------------------------------
-# A proposal is seen by its company's members, the challenge's owners once it has been submitted
-# (never a draft), its assigned reviewers without a conflict, and operators; by nobody else.
-
-from tortoise.expressions import Subquery  # noqa: E402
+# --- proposals: what the review rules share with models.policy.proposals --------------------------
 
 from models.proposals.models import Proposal  # noqa: E402
-from models.review.models import Assignment, AssignmentStatus, Conflict  # noqa: E402
+from models.review.models import Assignment, AssignmentStatus  # noqa: E402
 
 
 def is_proposal_company_member(actor: Actor, proposal: Proposal) -> bool:
     return proposal.company_id in actor.organisation_ids(OrgKind.COMPANY)
 
 
-async def is_assigned_reviewer(actor: Actor, proposal: Proposal) -> bool:
-    """Assigned (and not recused) to review the proposal, with no conflict with it or its company."""
-    if actor.user is None:
-        return False
-    assigned = await Assignment.filter(proposal_id=proposal.id, reviewer_id=actor.user.id).exclude(
-        status=AssignmentStatus.RECUSED.value
-    ).exists()
-    if not assigned:
-        return False
-    conflicted = await Conflict.filter(
-        Q(proposal_id=proposal.id) | Q(organisation_id=proposal.company_id), reviewer_id=actor.user.id
-    ).exists()
-    return not conflicted
-
-
 async def owns_proposal_challenge(actor: Actor, proposal: Proposal) -> bool:
     """Whether the actor is among the owners of the challenge the proposal answers."""
     if not actor.organisation_ids(OrgKind.AGENCY):
         return False
-    challenge = await Challenge.get(id=proposal.challenge_id)
+    loaded = proposal.challenge  # loaded with the proposal by `get_proposal` and the lists, else read now
+    challenge = loaded if isinstance(loaded, Challenge) else await Challenge.get(id=proposal.challenge_id)
     return await owns_challenge(actor, challenge)
-
-
-async def may_view_proposal(actor: Actor, proposal: Proposal) -> bool:
-    if actor.user is None:
-        return False
-    if actor.is_operator or is_proposal_company_member(actor, proposal):
-        return True
-    if proposal.submitted_at is None:  # never submitted: nobody outside the company sees it
-        return False
-    return await owns_proposal_challenge(actor, proposal) or await is_assigned_reviewer(actor, proposal)
-
-
-def proposal_filter(actor: Actor) -> Q:
-    """The proposals the actor may list (the same rule as `may_view_proposal`, as a query)."""
-    if actor.user is None:
-        return Q(id__in=[])
-    if actor.is_operator:
-        return Q()
-    allowed = Q(company_id__in=list(actor.organisation_ids(OrgKind.COMPANY)))
-    agencies = list(actor.organisation_ids(OrgKind.AGENCY))
-    if agencies:
-        co_owned = Subquery(
-            CoOwner.filter(organisation_id__in=agencies, accepted_at__not_isnull=True).values("challenge_id")
-        )
-        allowed |= Q(submitted_at__not_isnull=True) & (
-            Q(challenge__owner_id__in=agencies) | Q(challenge_id__in=co_owned)
-        )
-    user_id = actor.user.id
-    assigned = Subquery(
-        Assignment.filter(reviewer_id=user_id).exclude(status=AssignmentStatus.RECUSED.value).values("proposal_id")
-    )
-    conflicted_proposals = Subquery(
-        Conflict.filter(reviewer_id=user_id, proposal_id__not_isnull=True).values("proposal_id")
-    )
-    conflicted_companies = Subquery(
-        Conflict.filter(reviewer_id=user_id, organisation_id__not_isnull=True).values("organisation_id")
-    )
-    allowed |= (
-        Q(submitted_at__not_isnull=True)
-        & Q(id__in=assigned)
-        & ~Q(id__in=conflicted_proposals)
-        & ~Q(company_id__in=conflicted_companies)
-    )
-    return allowed
 
 
 # --- reviews ------------------------------------------------------------------------------------

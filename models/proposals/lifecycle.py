@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.challenges.models import Challenge, ChallengeKpi, ChallengeStatus
@@ -29,13 +30,18 @@ from models.core.base import translated
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import queue_mail
 from models.core.notifications import Notification
-from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import (
-    Actor,
-    is_proposal_company_member,
-    may_view_challenge,
+from models.identity.orgs import Organisation, OrgStatus
+from models.policy import Actor, is_proposal_company_member, may_view_challenge
+from models.policy.proposals import (
+    company_of,
+    may_draft_proposals,
+    may_edit_proposal,
+    may_see_receipts,
+    may_see_versions,
     may_view_proposal,
-    owns_proposal_challenge,
+    owned_challenge_ids,
+    proposal_filter,
+    roles_on,
 )
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
 
@@ -134,11 +140,24 @@ async def latest_version(proposal: Proposal) -> ProposalVersion | None:
     return await ProposalVersion.filter(proposal_id=proposal.id).order_by("-version").first()
 
 
-async def has_unsubmitted_changes(proposal: Proposal) -> bool:
-    version = await latest_version(proposal)
+async def latest_versions(proposals: list[Proposal]) -> dict[int, ProposalVersion]:
+    """`latest_version` of each proposal (by proposal id; absent when never submitted), in one query."""
+    ids = [proposal.id for proposal in proposals if proposal.version]
+    latest: dict[int, ProposalVersion] = {}
+    for version in await ProposalVersion.filter(proposal_id__in=ids).order_by("-version") if ids else []:
+        latest.setdefault(version.proposal_id, version)
+    return latest
+
+
+def differs_from(proposal: Proposal, version: ProposalVersion | None) -> bool:
+    """Whether the working copy has changes not in `version` (False when nothing was submitted)."""
     if version is None:
         return False
     return {name: version.content.get(name) for name in CONTENT_FIELDS} != working_content(proposal)
+
+
+async def has_unsubmitted_changes(proposal: Proposal) -> bool:
+    return differs_from(proposal, await latest_version(proposal))
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -207,11 +226,11 @@ def missing_for_submission(proposal: Proposal) -> dict[str, str]:
     return errors
 
 
-def window_open(challenge: Challenge, now: datetime) -> bool:
+def window_open(challenge: Challenge, now: datetime | None = None) -> bool:
     """Proposals are accepted while the challenge is published and strictly before its deadline."""
     if challenge.status != ChallengeStatus.PUBLISHED:
         return False
-    return challenge.proposals_deadline is None or now < challenge.proposals_deadline
+    return challenge.proposals_deadline is None or (now or timezone.now()) < challenge.proposals_deadline
 
 
 def check_window(challenge: Challenge, now: datetime | None = None, allowed: list[str] | None = None) -> None:
@@ -223,33 +242,24 @@ def check_window(challenge: Challenge, now: datetime | None = None, allowed: lis
         raise DeadlinePassed(challenge.proposals_deadline, allowed)
 
 
-def company_of(actor: Actor) -> Organisation | None:
-    """The company the person drafts proposals for (their first company membership)."""
-    return next((m.organisation for m in actor.memberships if m.organisation.kind == OrgKind.COMPANY), None)
+async def _loaded(related: Any) -> Any:
+    """A foreign key's row: the one already loaded with the proposal (`get_proposal`), else read now."""
+    return related if isinstance(related, Model) else await related
 
 
-def may_draft_proposals(actor: Actor) -> bool:
-    """Members of a company that is approved or awaiting approval (pending companies draft, not submit)."""
-    company = company_of(actor)
-    return company is not None and company.status in (OrgStatus.APPROVED, OrgStatus.PENDING)
+async def challenge_of(proposal: Proposal) -> Challenge:
+    """The challenge the proposal answers (read once: `get_proposal` and the lists load it)."""
+    return await _loaded(proposal.challenge)
 
 
-async def roles_on(actor: Actor, proposal: Proposal) -> set[str]:
-    """"company" and/or "owner": the parts the actor may play in the proposal's transitions."""
-    roles = set()
-    if is_proposal_company_member(actor, proposal):
-        roles.add("company")
-    if proposal.submitted_at is not None and await owns_proposal_challenge(actor, proposal):
-        roles.add("owner")
-    return roles
+async def company_of_proposal(proposal: Proposal) -> Organisation:
+    return await _loaded(proposal.company)
 
 
-async def _challenge(proposal: Proposal) -> Challenge:
-    return await Challenge.get(id=proposal.challenge_id)
 
-
-async def _company(proposal: Proposal) -> Organisation:
-    return await Organisation.get(id=proposal.company_id)
+async def kpis_of(challenge: Challenge) -> list[ChallengeKpi]:
+    """The challenge's KPIs in their order: a commitment's `kpi` is a position in this list."""
+    return await ChallengeKpi.filter(challenge_id=challenge.id)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -257,7 +267,7 @@ async def _company(proposal: Proposal) -> Organisation:
 
 async def get_proposal(actor: Actor, proposal_id: int) -> Proposal:
     """The proposal, or NotFound for anyone who may not see it (so its existence is not revealed)."""
-    proposal = await Proposal.get_or_none(id=proposal_id)
+    proposal = await Proposal.filter(id=proposal_id).select_related("challenge", "company").first()
     if proposal is None or not await may_view_proposal(actor, proposal):
         raise NotFound("no such proposal")
     return proposal
@@ -267,10 +277,46 @@ async def allowed_transitions(actor: Actor, proposal: Proposal, now: datetime | 
     roles = await roles_on(actor, proposal)
     moves = [target for target, who in TRANSITIONS[S(proposal.status)].items() if who in roles]
     if S.SUBMITTED in moves:
-        company = await _company(proposal)
-        if company.status != OrgStatus.APPROVED or not window_open(await _challenge(proposal), now or timezone.now()):
+        company = await company_of_proposal(proposal)
+        if company.status != OrgStatus.APPROVED or not window_open(await challenge_of(proposal), now or timezone.now()):
             moves.remove(S.SUBMITTED)
     return [str(target) for target in moves]
+
+
+async def proposal_of(challenge: Challenge, company: Organisation) -> Proposal | None:
+    """The company's proposal to the challenge (there is at most one), whoever asks."""
+    return await Proposal.get_or_none(challenge_id=challenge.id, company_id=company.id)
+
+
+async def received_count(challenge: Challenge) -> int:
+    """How many proposals have been submitted to the challenge (withdrawn ones included)."""
+    return await Proposal.filter(challenge_id=challenge.id, submitted_at__not_isnull=True).count()
+
+
+def _visible(actor: Actor) -> Any:
+    return Proposal.filter(proposal_filter(actor)).select_related("challenge", "company")
+
+
+async def visible_proposals(actor: Actor, *, challenge_id: int | None = None, status: str | None = None,
+                            offset: int = 0, limit: int = 200) -> tuple[int, list[Proposal]]:
+    """The proposals the actor may see, most recently changed first: how many, and one page of them."""
+    found = _visible(actor)
+    if challenge_id is not None:
+        found = found.filter(challenge_id=challenge_id)
+    if status:
+        found = found.filter(status=status)
+    return await found.count(), await found.order_by("-updated_at", "-id").offset(offset).limit(limit)
+
+
+async def recent_proposals(actor: Actor, limit: int = 200) -> list[Proposal]:
+    """The proposals the actor may see, most recently changed first (the "Proposals" page)."""
+    return await _visible(actor).order_by("-updated_at", "-id").limit(limit)
+
+
+async def submitted_proposals(actor: Actor, challenge: Challenge) -> list[Proposal]:
+    """The proposals submitted to the challenge that the actor may see, in the order they came in."""
+    return await _visible(actor).filter(challenge_id=challenge.id, submitted_at__not_isnull=True).order_by(
+        "submitted_at", "id")
 
 
 def is_editable(proposal: Proposal, challenge: Challenge, now: datetime | None = None) -> bool:
@@ -288,34 +334,46 @@ class ProposalView:
     unsubmitted_changes: bool  # only ever True for the company's own members
     is_company: bool
     is_owner: bool
+    challenge: Challenge | None = None
+    company: Organisation | None = None  # None when `show_company` is False
+
+
+async def views_of(actor: Actor, proposals: list[Proposal]) -> list[ProposalView]:
+    """`view_of` for each proposal, with a fixed number of queries however many there are."""
+    latest = await latest_versions(proposals)
+    owned = await owned_challenge_ids(actor, [await challenge_of(proposal) for proposal in proposals])
+    views = []
+    for proposal in proposals:
+        challenge, version = await challenge_of(proposal), latest.get(proposal.id)
+        is_company = is_proposal_company_member(actor, proposal)
+        is_owner = proposal.submitted_at is not None and challenge.id in owned
+        if (is_company and is_editable(proposal, challenge)) or version is None:
+            content = working_content(proposal)
+        else:
+            content = {name: version.content.get(name) for name in CONTENT_FIELDS}
+        unsubmitted = is_company and differs_from(proposal, version)
+        show_company = is_company or is_owner or actor.is_operator or not challenge.blind_review
+        company = await company_of_proposal(proposal) if show_company else None
+        views.append(ProposalView(content, version, show_company, unsubmitted, is_company, is_owner, challenge, company))
+    return views
 
 
 async def view_of(actor: Actor, proposal: Proposal) -> ProposalView:
     """Call only after `may_view_proposal` (or `get_proposal`) said yes."""
-    challenge = await _challenge(proposal)
-    version = await latest_version(proposal)
-    is_company = is_proposal_company_member(actor, proposal)
-    is_owner = proposal.submitted_at is not None and await owns_proposal_challenge(actor, proposal)
-    if (is_company and is_editable(proposal, challenge)) or version is None:
-        content = working_content(proposal)
-    else:
-        content = {name: version.content.get(name) for name in CONTENT_FIELDS}
-    unsubmitted = is_company and version is not None and await has_unsubmitted_changes(proposal)
-    show_company = is_company or is_owner or actor.is_operator or not challenge.blind_review
-    return ProposalView(content, version, show_company, unsubmitted, is_company, is_owner)
+    [view] = await views_of(actor, [proposal])
+    return view
 
 
 async def versions_of(actor: Actor, proposal: Proposal) -> list[ProposalVersion]:
     """Every submitted version, newest first: for the company, the challenge's owners and operators."""
-    if not (actor.is_operator or is_proposal_company_member(actor, proposal)
-            or (proposal.submitted_at is not None and await owns_proposal_challenge(actor, proposal))):
+    if not await may_see_versions(actor, proposal):
         raise NotAllowed("versions are shown to the company, the challenge's owners and operators")
     return await ProposalVersion.filter(proposal_id=proposal.id).order_by("-version").prefetch_related("submitted_by")
 
 
 async def receipt_of(actor: Actor, proposal: Proposal, version: int | None = None) -> ProposalVersion:
     """The receipt of one submission (the latest by default): for the company and operators."""
-    if not (actor.is_operator or is_proposal_company_member(actor, proposal)):
+    if not may_see_receipts(actor, proposal):
         raise NotAllowed("receipts are shown to the company and operators")
     query = ProposalVersion.filter(proposal_id=proposal.id).order_by("-version")
     if version is not None:
@@ -341,7 +399,7 @@ async def create_proposal(actor: Actor, challenge: Challenge, changes: ProposalC
     if existing is not None:
         raise AlreadyProposed(existing.id)
     check_window(challenge, now, [])
-    proposal = Proposal(challenge_id=challenge.id, company_id=company.id, created_by=actor.user)
+    proposal = Proposal(challenge=challenge, company=company, created_by=actor.user)
     changed = await _apply(proposal, challenge, changes)
     if not proposal.title:
         raise ValidationFailed({"title": N_("Give the proposal a title.")})
@@ -364,16 +422,16 @@ async def update_proposal(actor: Actor, proposal: Proposal, changes: ProposalCha
     A revision is not seen by anyone outside the company until it is submitted again.
     """
     now = timezone.now()
-    if not is_proposal_company_member(actor, proposal):
+    if not may_edit_proposal(actor, proposal):
         raise NotAllowed("only the company's members edit its proposal")
     if proposal.status not in (S.DRAFT, S.SUBMITTED):
         raise InvalidTransition(N_("This proposal can no longer be changed."), allowed=await allowed_transitions(actor, proposal, now))
-    challenge = await _challenge(proposal)
+    challenge = await challenge_of(proposal)
     check_window(challenge, now, await allowed_transitions(actor, proposal, now))
     changed = await _apply(proposal, challenge, changes)
     async with in_transaction():
         await proposal.save()
-        await audit.record("proposal.updated", actor=actor.user, organisation=await _company(proposal),
+        await audit.record("proposal.updated", actor=actor.user, organisation=await company_of_proposal(proposal),
                            target=proposal, after={"fields": changed, "status": proposal.status})
     return proposal
 
@@ -385,15 +443,15 @@ async def submit(actor: Actor, proposal: Proposal, changes: ProposalChanges | No
     Submitting content identical to the last version changes nothing (a double click is harmless).
     """
     now = timezone.now()  # the moment the submission arrived, compared with the deadline
-    if not is_proposal_company_member(actor, proposal) or actor.user is None:
+    if not may_edit_proposal(actor, proposal) or actor.user is None:
         raise NotAllowed("only the company's members submit its proposal")
     allowed = await allowed_transitions(actor, proposal, now)
     if proposal.status not in (S.DRAFT, S.SUBMITTED):
         raise InvalidTransition(N_("This change of state is not possible now."), allowed=allowed)
-    company = await _company(proposal)
+    company = await company_of_proposal(proposal)
     if company.status != OrgStatus.APPROVED:
         raise CompanyNotApproved()
-    challenge = await _challenge(proposal)
+    challenge = await challenge_of(proposal)
     check_window(challenge, now, allowed)
     if changes is not None:
         await _apply(proposal, challenge, changes)
@@ -475,13 +533,13 @@ async def _check_move(actor: Actor, proposal: Proposal, target: ProposalStatus, 
 
 async def withdraw(actor: Actor, proposal: Proposal, reason: str) -> Proposal:
     await _check_move(actor, proposal, S.WITHDRAWN, "company")
-    return await _move(actor, proposal, S.WITHDRAWN, _reason(reason), organisation=await _company(proposal), notify=False)
+    return await _move(actor, proposal, S.WITHDRAWN, _reason(reason), organisation=await company_of_proposal(proposal), notify=False)
 
 
 async def mark_ineligible(actor: Actor, proposal: Proposal, reason: str) -> Proposal:
     """An owner screens a submitted proposal out (before or during review), saying why."""
     await _check_move(actor, proposal, S.INELIGIBLE, "owner")
-    challenge = await _challenge(proposal)
+    challenge = await challenge_of(proposal)
     return await _move(actor, proposal, S.INELIGIBLE, _reason(reason),
                        organisation=await Organisation.get(id=challenge.owner_id), notify=True)
 
@@ -492,7 +550,7 @@ async def decide(actor: Actor, proposal: Proposal, to: str, reason: str) -> Prop
     if target not in DECISIONS:
         raise InvalidTransition(N_("This change of state is not possible now."), allowed=await allowed_transitions(actor, proposal))
     await _check_move(actor, proposal, target, "owner")
-    challenge = await _challenge(proposal)
+    challenge = await challenge_of(proposal)
     return await _move(actor, proposal, target, _reason(reason),
                        organisation=await Organisation.get(id=challenge.owner_id), notify=True)
 

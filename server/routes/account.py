@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from models.core.errors import ValidationFailed
-from models.identity.accounts import ApiToken, User, create_api_token, revoke_api_token
+from models.identity.accounts import User, create_api_token, live_api_tokens, revoke_api_token
 from models.identity.people import change_password, update_profile
 from models.identity.sessions import live_sessions
 from models.identity.sessions import log_out_everywhere as end_every_session
@@ -35,7 +35,7 @@ async def _account_page(request: Request, *, errors: dict | None = None, values:
         "values": values or {},
         "new_token": new_token,
         "notice": notice,
-        "tokens": await ApiToken.filter(user=user, revoked_at=None).order_by("-created_at"),
+        "tokens": await live_api_tokens(user),
         "sessions": await live_sessions(user),
         "current_session": request.state.session,
     }

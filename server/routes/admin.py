@@ -11,15 +11,14 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
-from tortoise.expressions import Q
 
 from models.core import audit
 from models.core.errors import NotAllowed, NotFound
-from models.identity.accounts import User
-from models.identity.onboarding import decide_organisation
-from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.identity.people import set_person_access
+from models.identity.onboarding import decide_organisation, pending_organisations
+from models.identity.orgs import find_organisation
+from models.identity.people import find_person, platform_counts, search_people, set_person_access
 from models.policy import Actor
+from models.policy.identity import may_use_console
 from server.forms import errors_from, read_form
 from server.problems import signed_in
 from server.schemas.admin import AccessForm, AuditFilter, DecisionForm
@@ -31,25 +30,20 @@ PER_PAGE = 50
 
 def operator(request: Request) -> Actor:
     actor = signed_in(request)
-    if not actor.is_operator:
+    if not may_use_console(actor):
         raise NotAllowed("operators only")
     return actor
 
 
 async def console(request: Request) -> Response:
     operator(request)
-    pending = await Organisation.filter(status=OrgStatus.PENDING.value).order_by("created_at")
-    counts = {
-        "companies": await Organisation.filter(kind=OrgKind.COMPANY.value, status=OrgStatus.APPROVED.value).count(),
-        "agencies": await Organisation.filter(kind=OrgKind.AGENCY.value).count(),
-        "people": await User.filter(is_active=True).count(),
-    }
-    return templates.TemplateResponse(request, "admin/console.html", {"pending": pending, "counts": counts})
+    context = {"pending": await pending_organisations(), "counts": await platform_counts()}
+    return templates.TemplateResponse(request, "admin/console.html", context)
 
 
 async def decide(request: Request) -> Response:
     actor = operator(request)
-    organisation = await Organisation.get_or_none(id=request.path_params["org_id"])
+    organisation = await find_organisation(request.path_params["org_id"])
     if organisation is None or request.path_params["decision"] not in ("approve", "reject"):
         raise NotFound("no such organisation")
     form = DecisionForm.model_validate(await read_form(request))
@@ -60,19 +54,14 @@ async def decide(request: Request) -> Response:
 async def people(request: Request) -> Response:
     operator(request)
     query = request.query_params.get("q", "").strip()
-    users = User.all().order_by("email")
-    if query:
-        users = users.filter(Q(email__icontains=query) | Q(name__icontains=query))
     return templates.TemplateResponse(
-        request, "admin/people.html", {"people": await users.limit(200).prefetch_related("memberships__organisation"), "q": query, "errors": {}}
+        request, "admin/people.html", {"people": await search_people(query), "q": query, "errors": {}}
     )
 
 
 async def change_access(request: Request) -> Response:
     actor = operator(request)
-    person = await User.get_or_none(id=request.path_params["user_id"])
-    if person is None:
-        raise NotFound("no such person")
+    person = await find_person(request.path_params["user_id"])
     form = AccessForm.model_validate(await read_form(request))
     await set_person_access(actor, person, active=form.active, reviewer=form.reviewer, operator=form.operator)
     return RedirectResponse("/admin/people", status_code=SEE_OTHER)

@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from models.core.errors import ValidationFailed
-from models.identity.accounts import User, verify_password
+from models.identity.accounts import user_with_email, verify_password
 from models.identity.onboarding import CompanySignUp, sign_up_company
 from server.auth import oidc
 from server.auth.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS, SIGNUP_PER_ADDRESS
@@ -49,7 +49,7 @@ async def login(request: Request) -> Response:
         await record_failed_sign_in(request, email=email, method="password", reason="rate_limited")
         message = _("Too many login attempts. Please wait 15 minutes and try again.")
         return _login_page(request, {"email": form.email, "next": form.next}, {"form": message}, 429)
-    user = await User.get_or_none(email=email)
+    user = await user_with_email(email)
     if user is None or not user.is_active or not verify_password(user, form.password):
         await record_failed_sign_in(
             request, email=email, method="password",

@@ -7,18 +7,14 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
-from tortoise import connections
+
+from models.database import database_up
 
 CHECK_TIMEOUT = 3.0
 
 
 async def healthz(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
-
-
-async def _database_up() -> bool:
-    await connections.get("default").execute_query("SELECT 1")
-    return True
 
 
 async def _check(probe) -> str:
@@ -31,7 +27,7 @@ async def _check(probe) -> str:
 async def readyz(request: Request) -> JSONResponse:
     services = request.app.state.services
     checks = {
-        "database": await _check(_database_up),
+        "database": await _check(database_up),
         "redis": await _check(services.redis_up),
         "search": await _check(services.search.is_healthy),
     }

@@ -19,9 +19,15 @@ from starlette.routing import BaseRoute, Route
 from models.core.errors import NotAllowed, NotFound, ValidationFailed
 from models.identity import invitations
 from models.identity.accounts import Invitation, Membership, Role
-from models.identity.invitations import InvitationRefused, invitation_state, may_see_members, may_view_organisation
-from models.identity.orgs import Organisation, OrgKind
-from models.policy import Actor, may_manage_organisation
+from models.identity.invitations import InvitationRefused, invitation_state
+from models.identity.orgs import Organisation, find_organisation
+from models.policy import Actor
+from models.policy.identity import (
+    may_manage_organisation,
+    may_rename_organisation,
+    may_see_members,
+    may_view_organisation,
+)
 from server.api import api
 from server.auth.sessions import client_address
 from server.i18n import gettext as _
@@ -134,7 +140,7 @@ async def _organisation(request: Request) -> tuple[Actor, Organisation, str]:
         if actor.organisation is None:
             raise NotFound("the person belongs to no organisation")
         return actor, actor.organisation, base
-    organisation = await Organisation.get_or_none(id=org_id)
+    organisation = await find_organisation(org_id)
     if organisation is None or not may_view_organisation(actor, organisation):
         raise NotFound("no such organisation")
     if not may_see_members(actor, organisation):
@@ -172,12 +178,8 @@ async def _render(
     values: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    members = await Membership.filter(organisation_id=organisation.id).prefetch_related("user").order_by("id")
-    pending = (
-        await Invitation.filter(organisation_id=organisation.id, accepted_at=None)
-        .prefetch_related("invited_by")
-        .order_by("-created_at")
-    )
+    members = await invitations.members_of(organisation)
+    pending = await invitations.open_invitations(organisation)
     profile = _profile_values(organisation)
     if form == "profile" and values:
         profile.update(values)
@@ -187,7 +189,7 @@ async def _render(
         "members": members,
         "invitations": [(invitation, invitation_state(invitation)) for invitation in pending],
         "can_manage": may_manage_organisation(actor, organisation),
-        "can_rename": organisation.kind == OrgKind.COMPANY,
+        "can_rename": may_rename_organisation(actor, organisation),
         "profile": profile,
         "invite": values if form == "invite" and values else {"email": "", "role": Role.MEMBER.value, "locale": ""},
         "form": form,
@@ -220,7 +222,7 @@ async def show(request: Request) -> Response:
 async def edit_profile(request: Request) -> Response:
     actor, organisation, base = await _managed(request)
     form = await _form(request)
-    fields = PROFILE_FIELDS if organisation.kind == OrgKind.COMPANY else PROFILE_FIELDS[:4]
+    fields = PROFILE_FIELDS if may_rename_organisation(actor, organisation) else PROFILE_FIELDS[:4]
     values = {name: form.get(name, "") for name in fields}
     profile = ProfileIn.model_validate(values)
     try:
@@ -262,18 +264,13 @@ async def invite(request: Request) -> Response:
 @_page
 async def revoke(request: Request) -> Response:
     actor, organisation, base = await _managed(request)
-    invitation = await Invitation.get_or_none(id=request.path_params["invitation_id"], organisation_id=organisation.id)
-    if invitation is None:
-        raise NotFound("no such invitation")
+    invitation = await invitations.find_organisation_invitation(organisation, request.path_params["invitation_id"])
     await invitations.revoke_invitation(actor, invitation, client_address=client_address(request))
     return _done(base, "revoked")
 
 
 async def _member(request: Request, organisation: Organisation) -> Membership:
-    membership = await Membership.get_or_none(id=request.path_params["membership_id"], organisation_id=organisation.id)
-    if membership is None:
-        raise NotFound("no such member")
-    return membership
+    return await invitations.find_member(organisation, request.path_params["membership_id"])
 
 
 @_page
@@ -363,7 +360,7 @@ routes: list[BaseRoute] = [
 
 
 async def _visible_organisation(actor: Actor, id: str) -> Organisation:
-    organisation = await Organisation.get_or_none(id=int(id)) if id.isdigit() else None
+    organisation = await find_organisation(int(id)) if id.isdigit() else None
     if organisation is None or not may_view_organisation(actor, organisation):
         raise NotFound("No such organisation.")
     return organisation
@@ -406,14 +403,7 @@ async def list_organisation_members(request: Request, actor: Actor, id: str, que
     organisation = await _visible_organisation(actor, id)
     if not may_see_members(actor, organisation):
         raise NotAllowed("Only the organisation's members and operators may list its members.")
-    members = Membership.filter(organisation_id=organisation.id)
-    total = await members.count()
-    page = (
-        await members.prefetch_related("user")
-        .order_by("id")
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    )
+    total, page = await invitations.members_page(organisation, (query.page - 1) * query.per_page, query.per_page)
     return MemberList(
         items=[
             MemberOut(

@@ -1,6 +1,6 @@
 """Proposals: drafting, submitting (with a receipt), revising, withdrawing, screening — pages and API side by side.
 
-Access is decided by `models.policy.may_view_proposal` / `proposal_filter`: anyone else gets a 404, so a
+Access is decided by `models.policy.proposals` (`may_view_proposal`, `proposal_filter`): anyone else gets a 404, so a
 proposal's existence is never revealed. Every change is a call to `models.proposals.lifecycle`.
 """
 
@@ -13,13 +13,19 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
-from tortoise import timezone
 
 from models.challenges import lifecycle as challenge_lifecycle
-from models.challenges.models import Challenge, ChallengeKpi
+from models.challenges.models import Challenge
 from models.core.errors import N_, DomainError, InvalidTransition, NotAllowed, ValidationFailed
-from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, owns_challenge, proposal_filter
+from models.identity.orgs import OrgStatus, organisations_with_ids
+from models.policy import Actor
+from models.policy.proposals import (
+    company_of,
+    may_draft_proposals,
+    may_edit_proposal,
+    may_list_challenge_proposals,
+    roles_on,
+)
 from models.proposals import lifecycle as lifecycle
 from models.proposals.lifecycle import AlreadyProposed, CompanyNotApproved, DeadlinePassed, NotOpen
 from models.proposals.models import Proposal
@@ -101,7 +107,9 @@ STATE_ERRORS = (InvalidTransition, CompanyNotApproved)
 
 async def _out(actor: Actor, proposal: Proposal) -> ProposalOut:
     view = await lifecycle.view_of(actor, proposal)
-    return await ProposalOut.of(proposal, view, await lifecycle.allowed_transitions(actor, proposal))
+    assert view.challenge is not None
+    kpis = await lifecycle.kpis_of(view.challenge)
+    return ProposalOut.of(proposal, view, kpis, await lifecycle.allowed_transitions(actor, proposal))
 
 
 async def _answer(actor: Actor, call: Awaitable[Proposal]) -> ProposalOut | Response:
@@ -146,12 +154,11 @@ async def transition_proposal(request: Request, actor: Actor, proposal_id: int, 
 
 async def _summaries(actor: Actor, proposals: list[Proposal]) -> list[ProposalSummary]:
     items = []
-    for proposal in proposals:
-        view = await lifecycle.view_of(actor, proposal)
+    for proposal, view in zip(proposals, await lifecycle.views_of(actor, proposals), strict=True):
         items.append(ProposalSummary(
             id=proposal.id, challenge_id=proposal.challenge_id,
-            company={"id": proposal.company.id, "name": {"ja": proposal.company.name_ja, "en": proposal.company.name_en}}
-            if view.show_company else None,
+            company={"id": view.company.id, "name": {"ja": view.company.name_ja, "en": view.company.name_en}}
+            if view.company is not None else None,
             title=view.content.get("title") or "", status=proposal.status,
             submitted_at=proposal.submitted_at.astimezone(TOKYO) if proposal.submitted_at else None,
             version=proposal.version, reference=proposal.reference,
@@ -162,14 +169,9 @@ async def _summaries(actor: Actor, proposals: list[Proposal]) -> list[ProposalSu
 @api.operation("/proposals", summary="The proposals you may see", query=ProposalListQuery, response=ProposalList,
                tags=["proposals"])
 async def list_proposals(request: Request, actor: Actor, query: ProposalListQuery) -> ProposalList:
-    found = Proposal.filter(proposal_filter(actor))
-    if query.challenge_id is not None:
-        found = found.filter(challenge_id=query.challenge_id)
-    if query.status:
-        found = found.filter(status=query.status)
-    total = await found.count()
-    page = await found.order_by("-updated_at", "-id").offset((query.page - 1) * query.per_page).limit(
-        query.per_page).prefetch_related("company")
+    total, page = await lifecycle.visible_proposals(
+        actor, challenge_id=query.challenge_id, status=query.status, offset=(query.page - 1) * query.per_page,
+        limit=query.per_page)
     return ProposalList(items=await _summaries(actor, page), total=total, page=query.page, per_page=query.per_page)
 
 
@@ -188,11 +190,11 @@ async def list_versions(request: Request, actor: Actor, proposal_id: int, query:
 
 async def _form_page(request: Request, actor: Actor, challenge: Challenge, proposal: Proposal | None,
                      values: dict, errors: dict, message: str = "", status: int = 200) -> Response:
-    company = lifecycle.company_of(actor)
+    company = company_of(actor)
     context = {
         "challenge": challenge,
         "proposal": proposal,
-        "kpis": await ChallengeKpi.filter(challenge_id=challenge.id),
+        "kpis": await lifecycle.kpis_of(challenge),
         "values": values,
         "errors": errors,
         "message": message,
@@ -226,10 +228,10 @@ def _typed(form: Any) -> dict:
 async def new_proposal_form(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    company = lifecycle.company_of(actor)
-    if company is None or not lifecycle.may_draft_proposals(actor):
+    company = company_of(actor)
+    if company is None or not may_draft_proposals(actor):
         raise NotAllowed("members of a company only")
-    existing = await Proposal.get_or_none(challenge_id=challenge.id, company_id=company.id)
+    existing = await lifecycle.proposal_of(challenge, company)
     if existing is not None:
         return RedirectResponse(f"/proposals/{existing.id}/edit", status_code=SEE_OTHER)
     message, status = "", 200
@@ -243,10 +245,10 @@ async def new_proposal_form(request: Request) -> Response:
 async def new_proposal(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    if not lifecycle.may_draft_proposals(actor):
+    if not may_draft_proposals(actor):
         raise NotAllowed("members of a company only")
     form = await request.form()
-    kpis = await ChallengeKpi.filter(challenge_id=challenge.id)
+    kpis = await lifecycle.kpis_of(challenge)
     body, errors = await _typed_changes(form, len(kpis), NewProposalIn)
     if body is None:
         return await _form_page(request, actor, challenge, None, _typed(form), errors, status=400)
@@ -264,9 +266,9 @@ async def new_proposal(request: Request) -> Response:
 async def _company_proposal(request: Request) -> tuple[Actor, Proposal, Challenge]:
     actor = signed_in(request)
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
-    if proposal.company_id not in actor.organisation_ids(OrgKind.COMPANY):
+    if not may_edit_proposal(actor, proposal):
         raise NotAllowed("only the company's members edit its proposal")
-    return actor, proposal, await Challenge.get(id=proposal.challenge_id)
+    return actor, proposal, await lifecycle.challenge_of(proposal)
 
 
 async def edit_proposal_form(request: Request) -> Response:
@@ -280,7 +282,7 @@ async def edit_proposal_form(request: Request) -> Response:
 async def edit_proposal(request: Request) -> Response:
     actor, proposal, challenge = await _company_proposal(request)
     form = await request.form()
-    kpis = await ChallengeKpi.filter(challenge_id=challenge.id)
+    kpis = await lifecycle.kpis_of(challenge)
     body, errors = await _typed_changes(form, len(kpis), ProposalIn)
     if body is None:
         return await _form_page(request, actor, challenge, proposal, _typed(form), errors, status=400)
@@ -302,9 +304,9 @@ async def edit_proposal(request: Request) -> Response:
 
 async def _view_page(request: Request, actor: Actor, proposal: Proposal, errors: dict, message: str = "",
                      status: int = 200) -> Response:
-    challenge = await Challenge.get(id=proposal.challenge_id)
     view = await lifecycle.view_of(actor, proposal)
-    kpis = await ChallengeKpi.filter(challenge_id=challenge.id)
+    challenge = await lifecycle.challenge_of(proposal)
+    kpis = await lifecycle.kpis_of(challenge)
     try:
         versions = await lifecycle.versions_of(actor, proposal)
     except NotAllowed:
@@ -314,10 +316,10 @@ async def _view_page(request: Request, actor: Actor, proposal: Proposal, errors:
         "challenge": challenge,
         "view": view,
         "content": view.content,
-        "company": await Organisation.get(id=proposal.company_id) if view.show_company else None,
+        "company": view.company,
         "kpis": kpis,
         "commitments": kpi_rows(kpis, view.content.get("kpis") or []),
-        "conflicts": await Organisation.filter(id__in=view.content.get("declared_conflicts") or []),
+        "conflicts": await organisations_with_ids(view.content.get("declared_conflicts") or []),
         "versions": versions,
         "transitions": await lifecycle.allowed_transitions(actor, proposal),
         "editable": view.is_company and lifecycle.is_editable(proposal, challenge),
@@ -338,7 +340,7 @@ async def proposal_page(request: Request) -> Response:
 async def change_state(request: Request) -> Response:
     actor = signed_in(request)
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
-    if not await lifecycle.roles_on(actor, proposal):
+    if not await roles_on(actor, proposal):
         raise NotAllowed("neither the company nor an owner of the challenge")
     form = await request.form()
     try:
@@ -361,8 +363,8 @@ async def receipt_page(request: Request) -> Response:
     version = await lifecycle.receipt_of(actor, proposal, int(wanted) if wanted.isdigit() else None)
     context = {
         "proposal": proposal,
-        "challenge": await Challenge.get(id=proposal.challenge_id),
-        "company": await Organisation.get(id=proposal.company_id),
+        "challenge": await lifecycle.challenge_of(proposal),
+        "company": await lifecycle.company_of_proposal(proposal),
         "receipt": VersionOut.of(proposal, version),
         "latest": version.version == proposal.version,
     }
@@ -370,46 +372,44 @@ async def receipt_page(request: Request) -> Response:
 
 
 async def _rows(actor: Actor, proposals: list[Proposal]) -> list[dict]:
-    challenges = {c.id: c for c in await Challenge.filter(id__in={p.challenge_id for p in proposals})}
-    return [{"summary": summary, "challenge": challenges[summary.challenge_id]}
-            for summary in await _summaries(actor, proposals)]
+    challenges = {proposal.id: await lifecycle.challenge_of(proposal) for proposal in proposals}
+    return [{"summary": summary, "challenge": challenges[summary.id]} for summary in await _summaries(actor, proposals)]
 
 
 async def my_proposals(request: Request) -> Response:
     actor = signed_in(request)
-    proposals = await Proposal.filter(proposal_filter(actor)).order_by("-updated_at", "-id").limit(200).prefetch_related("company")
+    proposals = await lifecycle.recent_proposals(actor)
     context = {"rows": await _rows(actor, proposals), "proposal_status_name": proposal_status_name,
-               "is_company": bool(actor.organisation_ids(OrgKind.COMPANY))}
+               "is_company": company_of(actor) is not None}
     return templates.TemplateResponse(request, "proposals/list.html", context)
 
 
 async def challenge_proposals(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    if not (actor.is_operator or await owns_challenge(actor, challenge)):
+    if not await may_list_challenge_proposals(actor, challenge):
         raise NotAllowed("the challenge's owners and operators only")
-    proposals = await Proposal.filter(proposal_filter(actor), challenge_id=challenge.id,
-                                      submitted_at__not_isnull=True).order_by("submitted_at", "id").prefetch_related("company")
+    proposals = await lifecycle.submitted_proposals(actor, challenge)
     context = {"challenge": challenge, "rows": await _rows(actor, proposals), "proposal_status_name": proposal_status_name}
     return templates.TemplateResponse(request, "proposals/challenge_list.html", context)
 
 
 async def detail_context(actor: Actor, challenge: Challenge) -> dict:
     """What this area adds to the challenge page: the "write a proposal" panel (challenges/_proposal_cta.html)."""
-    cta: dict[str, Any] = {"open": lifecycle.window_open(challenge, timezone.now()), "kind": None}
-    company = lifecycle.company_of(actor)
+    cta: dict[str, Any] = {"open": lifecycle.window_open(challenge), "kind": None}
+    company = company_of(actor)
     if actor.is_visitor:
         cta["kind"] = "visitor"
     elif company is not None:
         cta |= {
             "kind": "company",
-            "proposal": await Proposal.get_or_none(challenge_id=challenge.id, company_id=company.id),
-            "may_draft": lifecycle.may_draft_proposals(actor),
+            "proposal": await lifecycle.proposal_of(challenge, company),
+            "may_draft": may_draft_proposals(actor),
             "pending": company.status == OrgStatus.PENDING,
         }
-    elif actor.is_operator or await owns_challenge(actor, challenge):
+    elif await may_list_challenge_proposals(actor, challenge):
         cta |= {"kind": "owner",
-                "received": await Proposal.filter(challenge_id=challenge.id, submitted_at__not_isnull=True).count()}
+                "received": await lifecycle.received_count(challenge)}
     return {"proposal_cta": cta, "proposal_status_name": proposal_status_name}
 
 

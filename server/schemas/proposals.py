@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import FormData
 
-from models.challenges.models import Challenge, ChallengeKpi
+from models.challenges.models import ChallengeKpi
 from models.core.errors import N_, ValidationFailed
 from models.core.identifiers import identifier_kind, normalize_digits
-from models.identity.orgs import Organisation
+from models.identity.orgs import Organisation, organisation_with_code, organisations_with_ids
 from models.proposals.lifecycle import KpiCommitment, ProposalChanges, ProposalView
 from models.proposals.models import Proposal, ProposalVersion
 from server.i18n import TOKYO
@@ -147,11 +147,10 @@ class ProposalOut(BaseModel):
     allowed_transitions: list[str] = []
 
     @classmethod
-    async def of(cls, proposal: Proposal, view: ProposalView, allowed: list[str]) -> ProposalOut:
-        challenge = await Challenge.get(id=proposal.challenge_id)
-        kpis = await ChallengeKpi.filter(challenge_id=proposal.challenge_id)
-        content = view.content
-        company = _company(await Organisation.get(id=proposal.company_id)) if view.show_company else None
+    def of(cls, proposal: Proposal, view: ProposalView, kpis: list[ChallengeKpi], allowed: list[str]) -> ProposalOut:
+        assert view.challenge is not None
+        challenge, content = view.challenge, view.content
+        company = _company(view.company) if view.company is not None else None
         return cls(
             id=proposal.id, challenge_id=proposal.challenge_id, company=company,
             **{name: content.get(name) or "" for name in TEXT_FIELDS},
@@ -218,11 +217,7 @@ async def conflict_ids_from_codes(text: str) -> list[int]:
     for token in filter(None, _CODE_SEPARATORS.split(text or "")):
         code = normalize_digits(token)
         kind = identifier_kind(code)
-        organisation = None
-        if kind == "municipality":
-            organisation = await Organisation.get_or_none(municipality_code=code)
-        elif kind == "corporate":
-            organisation = await Organisation.get_or_none(corporate_number=code)
+        organisation = await organisation_with_code(code, kind)
         if organisation is None:
             raise ValidationFailed({"declared_conflicts": N_(
                 "Enter the municipality code or corporate number of organisations registered on Kyoso, one per line."
@@ -232,7 +227,7 @@ async def conflict_ids_from_codes(text: str) -> list[int]:
 
 
 async def codes_for_ids(ids: list[int]) -> str:
-    organisations = await Organisation.filter(id__in=ids or [])
+    organisations = await organisations_with_ids(ids)
     return "\n".join(organisation.code or "" for organisation in organisations if organisation.code)
 
 
