@@ -24,6 +24,7 @@ from models.identity.orgs import Organisation, OrgKind
 from models.policy import Actor, may_manage_organisation
 from server.api import api
 from server.auth.sessions import client_address
+from server.forms import errors_from
 from server.i18n import gettext as _
 from server.schemas.organisations import (
     InvitationIn,
@@ -38,34 +39,6 @@ from server.templating import templates
 
 PROFILE_FIELDS = ("website", "size", "description_ja", "description_en", "name_ja", "name_en")
 REFUSAL_STATUS = {"unknown": 404, "used": 410, "expired": 410, "wrong_account": 403, "already_member": 409}
-
-
-def _message(message_id: str) -> str:
-    """The domain's message ids, in the reader's language (spelled out here so they are extracted)."""
-    messages = {
-        invitations.INVALID_EMAIL: _("Enter a valid e-mail address."),
-        invitations.INVALID_ROLE: _("Choose a role."),
-        invitations.ALREADY_MEMBER: _("This person is already a member of the organisation."),
-        invitations.ALREADY_INVITED: _("An invitation to this address is still pending. Revoke it first to send a new one."),
-        invitations.LAST_ADMIN: _("An organisation must keep at least one admin."),
-        invitations.INVALID_WEBSITE: _("Enter a web address starting with http:// or https://."),
-        invitations.INVALID_SIZE: _("Choose a size from the list."),
-        invitations.NAME_REQUIRED: _("Enter the company name in Japanese."),
-        invitations.TOO_LONG: _("This text is too long."),
-    }
-    return messages.get(message_id) or _("Some of what you entered is not valid.")
-
-
-def _translated_errors(errors: dict[str, str]) -> dict[str, str]:
-    return {name: _message(message_id) for name, message_id in errors.items()}
-
-
-def _schema_errors(exc: ValidationError, message_ids: dict[str, str]) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for error in exc.errors(include_url=False, include_context=False, include_input=False):
-        name = str(error["loc"][0]) if error["loc"] else ""
-        errors.setdefault(name, _message(message_ids.get(name, "")))
-    return errors
 
 
 def _notices() -> dict[str, str]:
@@ -235,7 +208,7 @@ async def edit_profile(request: Request) -> Response:
             client_address=client_address(request),
         )
     except ValidationFailed as exc:
-        errors = _translated_errors(exc.errors)
+        errors = errors_from(exc)
         return await _render(request, actor, organisation, base, form="profile", errors=errors, values=values, status=422)
     return _done(base, "profile")
 
@@ -251,9 +224,9 @@ async def invite(request: Request) -> Response:
             actor, organisation, data.email, data.role.value, locale=data.locale, client_address=client_address(request)
         )
     except ValidationError as exc:
-        errors = _schema_errors(exc, {"email": invitations.INVALID_EMAIL, "role": invitations.INVALID_ROLE})
+        errors = errors_from(exc, by_field={"email": invitations.INVALID_EMAIL, "role": invitations.INVALID_ROLE})
     except ValidationFailed as exc:
-        errors = _translated_errors(exc.errors)
+        errors = errors_from(exc)
     else:
         return _done(base, "invited")
     return await _render(request, actor, organisation, base, form="invite", errors=errors, values=values, status=422)
@@ -284,7 +257,7 @@ async def change_role(request: Request) -> Response:
     try:
         await invitations.change_role(actor, membership, role, client_address=client_address(request))
     except ValidationFailed as exc:
-        errors = _translated_errors(exc.errors)
+        errors = errors_from(exc)
         return await _render(request, actor, organisation, base, form=f"member-{membership.id}", errors=errors, status=422)
     return _done(base, "role")
 
@@ -296,7 +269,7 @@ async def remove_member(request: Request) -> Response:
     try:
         await invitations.remove_member(actor, membership, client_address=client_address(request))
     except ValidationFailed as exc:
-        errors = _translated_errors(exc.errors)
+        errors = errors_from(exc)
         return await _render(request, actor, organisation, base, form=f"member-{membership.id}", errors=errors, status=422)
     if membership.user_id == request.state.actor.user.id and not request.state.actor.is_operator:
         return RedirectResponse("/", status_code=303)  # they removed themselves: the page is no longer theirs
