@@ -26,6 +26,7 @@ from server.api import api
 from server.auth.sessions import client_address
 from server.forms import errors_from
 from server.i18n import gettext as _
+from server.labels import organisation_labels
 from server.schemas.organisations import (
     InvitationIn,
     InvitationOut,
@@ -49,27 +50,6 @@ def _notices() -> dict[str, str]:
         "role": _("The role has been changed."),
         "removed": _("The member has been removed from the organisation."),
         "joined": _("Welcome! You are now a member of this organisation."),
-    }
-
-
-def _labels() -> dict[str, dict[str, str]]:
-    return {
-        "role": {Role.ADMIN.value: _("Administrator"), Role.MEMBER.value: _("Member")},
-        "kind": {"agency": _("Public agency"), "company": _("Company"), "operator": _("Platform operator")},
-        "status": {
-            "pending": _("Awaiting approval"),
-            "approved": _("Approved"),
-            "rejected": _("Rejected"),
-            "suspended": _("Suspended"),
-        },
-        "invitation": {"pending": _("Pending"), "expired": _("Expired")},
-        "size": {
-            "1-9": _("1 to 9 people"),
-            "10-49": _("10 to 49 people"),
-            "50-299": _("50 to 299 people"),
-            "300-999": _("300 to 999 people"),
-            "1000+": _("1,000 people or more"),
-        },
     }
 
 
@@ -166,7 +146,7 @@ async def _render(
         "form": form,
         "errors": errors or {},
         "notice": _notices().get(request.query_params.get("done", "")),
-        "labels": _labels(),
+        "labels": organisation_labels(),
         "roles": [role.value for role in Role],
         "sizes": invitations.SIZES,
         "me": actor.user,
@@ -281,7 +261,7 @@ def _invitation_page(request: Request, invitation: Invitation | None, token: str
         "invitation": invitation,
         "token": token,
         "problem": problem,
-        "labels": _labels(),
+        "labels": organisation_labels(),
         "me": request.state.actor.user,
         "next": quote(f"/invitations/{token}", safe="/"),
     }

@@ -17,7 +17,7 @@ from tortoise import timezone
 
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge, ChallengeKpi
-from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
+from models.core.errors import InvalidTransition, NotAllowed, ValidationFailed
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.policy import Actor, owns_challenge, proposal_filter
 from models.proposals import lifecycle as lifecycle
@@ -26,7 +26,7 @@ from models.proposals.models import Proposal
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO
-from server.i18n import gettext as _
+from server.labels import proposal_action_name, proposal_status_name
 from server.problems import page_message, signed_in
 from server.schemas.proposals import (
     NewProposalIn,
@@ -48,34 +48,6 @@ from server.schemas.proposals import (
 from server.templating import templates
 
 SEE_OTHER = 303
-STATUS_NAMES = {
-    "draft": N_("Draft"),
-    "submitted": N_("Submitted"),
-    "under_review": N_("Under review"),
-    "shortlisted": N_("Shortlisted"),
-    "not_selected": N_("Not selected"),
-    "selected": N_("Selected"),
-    "withdrawn": N_("Withdrawn"),
-    "ineligible": N_("Ineligible"),
-}
-ACTION_NAMES = {
-    "submitted": N_("Submit the proposal"),
-    "withdrawn": N_("Withdraw the proposal"),
-    "ineligible": N_("Mark as ineligible"),
-    "shortlisted": N_("Shortlist"),
-    "selected": N_("Select"),
-    "not_selected": N_("Do not select"),
-}
-
-
-def proposal_status_name(status: str) -> str:
-    return _(STATUS_NAMES.get(status, status))
-
-
-def proposal_action_name(target: str) -> str:
-    return _(ACTION_NAMES.get(target, target))
-
-
 STATE_ERRORS = (InvalidTransition, CompanyNotApproved)
 
 

@@ -28,6 +28,7 @@ from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, ngettext
 from server.i18n import gettext as _
+from server.labels import DECISION_ACTIONS, assignment_status_name, decision_name
 from server.problems import page_message, signed_in
 from server.schemas.proposals import conflict_ids_from_codes
 from server.schemas.reviews import (
@@ -59,19 +60,6 @@ from server.schemas.reviews import (
 from server.templating import templates
 
 SEE_OTHER = 303
-ASSIGNMENT_STATUS_NAMES = {"assigned": N_("To review"), "submitted": N_("Submitted"), "recused": N_("Withdrawn")}
-DECISION_NAMES = {"shortlisted": N_("Shortlist"), "selected": N_("Select"), "not_selected": N_("Do not select"),
-                  "ineligible": N_("Mark as ineligible")}
-DECISION_RESULTS = {"selected": N_("Selected"), "not_selected": N_("Not selected"), "ineligible": N_("Ineligible"),
-                    "shortlisted": N_("Shortlisted"), "under_review": N_("Under review")}
-
-
-def assignment_status_name(status: str) -> str:
-    return _(ASSIGNMENT_STATUS_NAMES.get(status, status))
-
-
-def decision_name(status: str) -> str:
-    return _(DECISION_RESULTS.get(status, status))
 
 
 # --- API: the reviewer's side ----------------------------------------------------------------
@@ -483,8 +471,8 @@ async def ranking_page(request: Request, challenge: Challenge | None = None, err
     for row in ranking.items:
         proposal = await Proposal.get(id=row.proposal_id)
         moves[row.proposal_id] = [t for t in await proposal_lifecycle.allowed_transitions(actor, proposal)
-                                  if t in DECISION_NAMES]
-    context = {"challenge": challenge, "ranking": ranking, "moves": moves, "decision_names": DECISION_NAMES,
+                                  if t in DECISION_ACTIONS]
+    context = {"challenge": challenge, "ranking": ranking, "moves": moves, "decision_names": DECISION_ACTIONS,
                "decision_name": decision_name, "errors": errors or {}, "message": message,
                "is_owner": await owns_challenge(actor, challenge)}
     return templates.TemplateResponse(request, "reviews/ranking.html", context, status_code=status)
