@@ -6,6 +6,8 @@ Templates get the functions as globals (server/templating.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from models.core.errors import N_
 from server.i18n import gettext as _
 
@@ -74,7 +76,7 @@ COMPANY_SIZES = {
 }
 
 
-def _name(table: dict[str, str], value: str) -> str:
+def _name(table: Mapping[str, str], value: str) -> str:
     return _(table[value]) if value in table else value
 
 

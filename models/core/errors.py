@@ -18,8 +18,9 @@ class MessageId(str):
     """An English message id marked for the catalogues: people see it in their language."""
 
 
-def N_(message: str) -> MessageId:
-    """Marks an English message id for the translation catalogues; server/ translates it when shown."""
+def N_(message: str) -> str:
+    """Marks an English message id for the translation catalogues; server/ translates it when shown.
+    (Typed as `str` so that tables of message ids stay plain `dict[str, str]` to the type checker.)"""
     return MessageId(message)
 
 
@@ -32,7 +33,7 @@ class DomainError(Exception):
     status = 400
 
     def __init__(self, message: str = "", params: dict[str, Any] | None = None, **details: object) -> None:
-        self.message_id = message if isinstance(message, MessageId) else None
+        self.message_id: str | None = message if isinstance(message, MessageId) else None
         self.params = params or {}
         # English, for the API and logs; pages translate `message_id` with `params` (server/problems.py).
         self.message = message % {k: _plain(v) for k, v in self.params.items()} if self.params else str(message)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from enum import Enum
+from typing import TypeVar
+
+State = TypeVar("State", bound=Enum)
 
 
-def next_states(table: Mapping[Enum, Mapping[Enum, str]], state: Enum, roles: Collection[str]) -> list[str]:
+def next_states(table: Mapping[State, Mapping[State, str]], state: State, roles: Collection[str]) -> list[str]:
     """The states one holding `roles` may move a record in `state` to, in the table's order."""
     return [str(target.value) for target, who in table.get(state, {}).items() if who in roles]

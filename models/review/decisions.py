@@ -184,7 +184,7 @@ async def finalise(actor: Actor, challenge: Challenge, reason: str = "") -> Chal
         locked = await Challenge.filter(id=challenge.id).select_for_update().using_db(connection).first()
         problem = await finalise_problem(locked)
         if problem is not None:
-            raise InvalidTransition(problem, allowed=await challenge_lifecycle.allowed_transitions(actor, locked))
+            raise InvalidTransition(problem, allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
         await challenge.fetch_related("owner", using_db=connection)
         await _move(actor.user, challenge, ChallengeStatus.DECIDED, reason)
         told = await Proposal.filter(challenge_id=challenge.id, status__in=list(TOLD),
