@@ -78,13 +78,13 @@ def _general_message(status: int) -> str:
     return messages.get(status, _("Something went wrong."))
 
 
-def page_message(exc: DomainError, general: str | None = None) -> str:
+def page_message(exc: DomainError) -> str:
     """A domain refusal in the reader's language: its message id with its parameters (times in Japan time,
-    in the reader's format); an error without one gets `general`, else the general message for its status."""
+    in the reader's format); an error without one (an explanation for logs) gets the message for its status."""
     if exc.message_id:
         return _(exc.message_id, **{name: format_datetime(value) if isinstance(value, datetime) else value
                                     for name, value in exc.params.items()})
-    return general or _general_message(exc.status)
+    return _general_message(exc.status)
 
 
 def problem_of(exc: DomainError) -> JSONResponse:
