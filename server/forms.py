@@ -27,13 +27,16 @@ def translated_errors(errors: dict[str, str]) -> dict[str, str]:
     return {field: _(message) for field, message in errors.items()}
 
 
-def errors_from(exc: ValidationError | ValidationFailed) -> dict[str, str]:
+def errors_from(exc: ValidationError | ValidationFailed, by_field: dict[str, str] | None = None) -> dict[str, str]:
+    """Errors by field in the reader's language; `by_field` gives a field's own message id for any schema error."""
     if isinstance(exc, ValidationFailed):
         return translated_errors(exc.errors)
     errors: dict[str, str] = {}
     for error in exc.errors(include_url=False):
         field = str(error["loc"][0]) if error["loc"] else "form"
-        if error["type"] == "value_error":
+        if field in (by_field or {}):
+            message = (by_field or {})[field]
+        elif error["type"] == "value_error":
             message = str(error.get("ctx", {}).get("error", error["msg"]))
         else:
             message = _MESSAGES.get(error["type"], N_("This value is not valid."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
@@ -11,9 +12,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from models.core.errors import DomainError, InvalidTransition, ValidationFailed
+from models.core.errors import DomainError, ValidationFailed
 from models.policy import Actor
 from server.auth.sessions import SESSION_COOKIE
+from server.i18n import format_datetime
 from server.i18n import gettext as _
 from server.templating import templates
 
@@ -66,22 +68,39 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 422, _("Some of what you entered is not valid."))
 
 
-async def handle_domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
-    if is_api(request):
-        extra: dict[str, Any] = {}
-        if isinstance(exc, InvalidTransition):
-            extra["allowed"] = exc.allowed
-        if isinstance(exc, ValidationFailed):
-            extra["errors"] = [{"field": k, "message": v} for k, v in exc.errors.items()]
-        return problem(exc.status, exc.message, **extra)
+def _general_message(status: int) -> str:
     messages = {
         403: _("You are not allowed to do this."),
         404: _("This page does not exist, or you may not see it."),
         409: _("This cannot be done in the current state."),
         422: _("Some of what you entered is not valid."),
     }
-    return error_page(request, exc.status, messages.get(exc.status, _("Something went wrong.")))
+    return messages.get(status, _("Something went wrong."))
+
+
+def page_message(exc: DomainError) -> str:
+    """A domain refusal in the reader's language: its message id with its parameters (times in Japan time,
+    in the reader's format); an error without one (an explanation for logs) gets the message for its status."""
+    if exc.message_id:
+        return _(exc.message_id, **{name: format_datetime(value) if isinstance(value, datetime) else value
+                                    for name, value in exc.params.items()})
+    return _general_message(exc.status)
+
+
+def problem_of(exc: DomainError) -> JSONResponse:
+    """A domain error as an RFC 9457 problem: the English message, and its details (`allowed` on a 409,
+    the facts to act on, the fields in error)."""
+    extra: dict[str, Any] = dict(exc.details)
+    if isinstance(exc, ValidationFailed):
+        extra["errors"] = [{"field": k, "message": v} for k, v in exc.errors.items()]
+    return problem(exc.status, exc.message, **extra)
+
+
+async def handle_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    if is_api(request):
+        return problem_of(exc)
+    return error_page(request, exc.status, page_message(exc))
 
 
 async def handle_unauthenticated(request: Request, exc: Exception) -> Response:

@@ -10,10 +10,9 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from models.core.base import translated
-from models.core.errors import N_
 from models.policy import VISITOR, Actor
 from models.policy.identity import navigation
-from server import i18n
+from server import i18n, labels
 from server.settings import REPO_ROOT
 
 TEMPLATE_DIR = REPO_ROOT / "templates"
@@ -41,35 +40,6 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(nh3.clean(_markdown.render(text or ""), link_rel="noopener noreferrer nofollow"))
 
 
-CHALLENGE_STATUS_NAMES = {
-    "draft": N_("Draft"),
-    "in_review": N_("Waiting for approval"),
-    "changes_requested": N_("Changes requested"),
-    "scheduled": N_("Scheduled for publication"),
-    "published": N_("Open for proposals"),
-    "closed": N_("Closed, under review"),
-    "decided": N_("Decided"),
-    "cancelled": N_("Cancelled"),
-}
-CHALLENGE_ACTIONS = {
-    "in_review": N_("Submit for approval"),
-    "published": N_("Approve and publish"),
-    "scheduled": N_("Approve for scheduled publication"),
-    "changes_requested": N_("Request changes"),
-    "cancelled": N_("Cancel the challenge"),
-    "closed": N_("Close"),
-    "decided": N_("Mark as decided"),
-}
-
-
-def status_name(status: str) -> str:
-    return i18n.gettext(CHALLENGE_STATUS_NAMES.get(status, status))
-
-
-def action_name(target: str) -> str:
-    return i18n.gettext(CHALLENGE_ACTIONS.get(target, target))
-
-
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -84,8 +54,13 @@ def build_environment() -> Environment:
         current_actor=current_actor,
         navigation=navigation,
         csrf_token=csrf_token,
-        status_name=status_name,
-        action_name=action_name,
+        status_name=labels.status_name,
+        action_name=labels.action_name,
+        proposal_status_name=labels.proposal_status_name,
+        proposal_action_name=labels.proposal_action_name,
+        assignment_status_name=labels.assignment_status_name,
+        decision_name=labels.decision_name,
+        role_name=labels.role_name,
         LOCALES=i18n.LOCALES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
     )

@@ -275,3 +275,17 @@ def test_the_review_mails_render_in_both_languages():
     for text in ("Not selected", "Too costly", "Impact: average 3.5 (3, 4)", "- clear plan", "- Try a pilot.",
                  "http://testserver/proposals/9/feedback"):
         assert text in decision.body, text
+
+
+async def test_a_refused_assignment_change_names_what_that_person_may_do(client, migrated):
+    w = await closed_world(client, migrated, reviewers=2, per_proposal=1)
+    assignment = await w.assignments("kou").first()
+    reviewer_h = w.h[assignment.reviewer_id]
+    url = f"/api/v1/assignments/{assignment.id}/transitions"
+    too_soon = await client.post(url, json={"to": "assigned", "reason": "x"}, headers=reviewer_h)
+    assert too_soon.status_code == 409 and too_soon.json()["allowed"] == ["submitted", "recused"]
+    await review(client, reviewer_h, assignment.id, await scores_for(w.challenge_id, 4, 4))
+    taken_away = await client.delete(f"/api/v1/assignments/{assignment.id}", headers=w.h[w.owner.id])
+    assert taken_away.status_code == 409 and taken_away.json()["allowed"] == ["assigned"]  # the owner may reopen it
+    edited = await client.put(f"/api/v1/assignments/{assignment.id}/review", json={"strengths": "x"}, headers=reviewer_h)
+    assert edited.status_code == 409 and edited.json()["allowed"] == []  # only an owner reopens a submitted review

@@ -18,6 +18,7 @@ from xml.etree import ElementTree as ET
 
 from tortoise.transactions import in_transaction
 
+from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Attachment, Challenge, ChallengeStatus
 from models.core import audit
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
@@ -191,7 +192,7 @@ async def check_may_change(actor: Actor, challenge: Challenge) -> None:
     if challenge.status not in CHANGEABLE:
         raise InvalidTransition(
             N_("Attachments can only be changed while the challenge is a draft, sent back for changes, or open for proposals."),
-            allowed=[],
+            allowed=await challenge_lifecycle.allowed_transitions(actor, challenge),
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from tortoise import timezone
 from tortoise.transactions import in_transaction
 
+from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.follows import notify
 from models.challenges.models import Challenge, ChallengeStatus, CoOwner, Interest
 from models.core import audit
@@ -59,7 +60,8 @@ async def invite_co_owner(actor: Actor, challenge: Challenge, organisation_id: i
     if not await owns_challenge(actor, challenge):
         raise NotAllowed(N_("Only the challenge's owners can invite co-owners."))
     if challenge.status in CLOSED_FOR_CO_OWNERS:
-        raise InvalidTransition(N_("Co-owners can no longer be invited to this challenge."), allowed=[])
+        raise InvalidTransition(N_("Co-owners can no longer be invited to this challenge."),
+                                allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
     agency = await Organisation.get_or_none(id=organisation_id, kind=OrgKind.AGENCY.value, status=OrgStatus.APPROVED.value)
     if agency is None:
         raise ValidationFailed({"organisation_id": N_("Choose one of the agencies.")})
@@ -101,7 +103,8 @@ async def accept_co_ownership(actor: Actor, challenge_id: int) -> CoOwner:
         raise NotFound("no invitation to co-own this challenge")
     challenge = await Challenge.get(id=challenge_id)
     if challenge.status in CLOSED_FOR_CO_OWNERS:
-        raise InvalidTransition(N_("This challenge can no longer get co-owners."), allowed=[])
+        raise InvalidTransition(N_("This challenge can no longer get co-owners."),
+                                allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
     owners_before = await owner_member_ids(challenge)
     async with in_transaction():
         invitation.accepted_at = timezone.now()
@@ -128,7 +131,8 @@ async def register_interest(actor: Actor, challenge: Challenge, note: str = "") 
     if agency.id in await owner_organisation_ids(challenge):
         raise NotAllowed(N_("Your agency already owns this challenge."))
     if not is_public(challenge) or challenge.status == ChallengeStatus.CANCELLED.value:
-        raise InvalidTransition(N_("Interest can only be registered on a published challenge."), allowed=[])
+        raise InvalidTransition(N_("Interest can only be registered on a published challenge."),
+                                allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise ValidationFailed({"note": N_("The note is too long.")})

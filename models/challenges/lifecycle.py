@@ -17,6 +17,7 @@ from models.challenges.models import Amendment, Challenge, ChallengeKpi, Challen
 from models.core import audit, outbox
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.notifications import Notification
+from models.core.transitions import next_states
 from models.identity.accounts import User
 from models.identity.orgs import Category
 from models.policy import Actor, may_draft_challenges, may_view_challenge, owns_challenge
@@ -161,7 +162,7 @@ async def update_challenge(actor: Actor, challenge: Challenge, changes: Challeng
     if status == S.PUBLISHED:
         return await _amend(actor, challenge, changes, reason)
     if status not in EDITABLE:
-        raise InvalidTransition(N_("This challenge can no longer be edited."), allowed=[])
+        raise InvalidTransition(N_("This challenge can no longer be edited."), allowed=await allowed_transitions(actor, challenge))
     values = dict(changes.values)
     category_given = "category" in values
     category = await _category(values.pop("category", None))
@@ -183,7 +184,8 @@ async def update_challenge(actor: Actor, challenge: Challenge, changes: Challeng
 
 async def _amend(actor: Actor, challenge: Challenge, changes: ChallengeChanges, reason: str) -> Challenge:
     if set(changes.values) - set(AMENDABLE_FIELDS) or changes.kpis is not None:
-        raise InvalidTransition(N_("A published challenge can only be amended in its deadlines and criteria."), allowed=[])
+        raise InvalidTransition(N_("A published challenge can only be amended in its deadlines and criteria."),
+                                allowed=await allowed_transitions(actor, challenge))
     if not reason.strip():
         raise ValidationFailed({"reason": N_("Say why the challenge is amended; every company involved is told.")})
     before = _snapshot(challenge)
@@ -252,7 +254,7 @@ async def allowed_transitions(actor: Actor, challenge: Challenge) -> list[str]:
 
     is_owner = await owns_challenge(actor, challenge)
     roles = ({"operator"} if actor.is_operator else set()) | ({"owner"} if is_owner else set())
-    allowed = [str(target) for target, who in TRANSITIONS[S(challenge.status)].items() if who in roles]
+    allowed = next_states(TRANSITIONS, S(challenge.status), roles)
     if challenge.status == S.PUBLISHED and is_owner and _deadline_passed(challenge):
         allowed.insert(0, S.CLOSED.value)
     if S.DECIDED.value in allowed and await finalise_problem(challenge) is not None:

@@ -13,6 +13,7 @@ from tortoise import timezone
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.follows import followers_of, notify
 from models.challenges.joint import acting_agency, owner_member_ids
 from models.challenges.models import Challenge, ChallengeStatus, Question
@@ -53,7 +54,7 @@ async def ask(actor: Actor, challenge: Challenge, body: str) -> Question:
     company = asking_company(actor)
     refusal = ask_refusal(challenge)
     if refusal:
-        raise InvalidTransition(refusal, allowed=[])
+        raise InvalidTransition(refusal, allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
     body = body.strip()
     if not body:
         raise ValidationFailed({"body": N_("Write your question.")})
@@ -109,7 +110,8 @@ async def answer(actor: Actor, question: Question, text: str) -> Question:
     if question.answered_at is not None:
         raise InvalidTransition(N_("This question has already been answered."), allowed=[])
     if challenge.status == ChallengeStatus.CANCELLED.value:
-        raise InvalidTransition(N_("Questions on a cancelled challenge can no longer be answered."), allowed=[])
+        raise InvalidTransition(N_("Questions on a cancelled challenge can no longer be answered."),
+                                allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
     text = text.strip()
     if not text:
         raise ValidationFailed({"answer": N_("Write the answer.")})

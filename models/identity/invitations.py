@@ -16,7 +16,7 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from models.core import audit
-from models.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import cancel_queued, queue_mail
 from models.identity.accounts import Invitation, Membership, Role, User, hash_secret
 from models.identity.orgs import Organisation
@@ -30,15 +30,15 @@ NAME_MAX, WEBSITE_MAX, DESCRIPTION_MAX = 200, 500, 4000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 # Message ids (translated by server/).
-INVALID_EMAIL = "Enter a valid e-mail address."
-INVALID_ROLE = "Choose a role."
-ALREADY_MEMBER = "This person is already a member of the organisation."
-ALREADY_INVITED = "An invitation to this address is still pending. Revoke it first to send a new one."
-LAST_ADMIN = "An organisation must keep at least one admin."
-INVALID_WEBSITE = "Enter a web address starting with http:// or https://."
-INVALID_SIZE = "Choose a size from the list."
-NAME_REQUIRED = "Enter the company name in Japanese."
-TOO_LONG = "This text is too long."
+INVALID_EMAIL = N_("Enter a valid e-mail address.")
+INVALID_ROLE = N_("Choose a role.")
+ALREADY_MEMBER = N_("This person is already a member of the organisation.")
+ALREADY_INVITED = N_("An invitation to this address is still pending. Revoke it first to send a new one.")
+LAST_ADMIN = N_("An organisation must keep at least one admin.")
+INVALID_WEBSITE = N_("Enter a web address starting with http:// or https://.")
+INVALID_SIZE = N_("Choose a size from the list.")
+NAME_REQUIRED = N_("Enter the company name in Japanese.")
+TOO_LONG = N_("This text is too long.")
 
 
 class InvitationRefused(InvalidTransition):

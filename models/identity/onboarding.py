@@ -10,11 +10,17 @@ from tortoise.transactions import in_transaction
 from models.core import audit
 from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
 from models.core.identifiers import InvalidIdentifier, parse_corporate_number
+from models.core.transitions import next_states
 from models.identity.accounts import Membership, Role, User, hash_password
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.identity.people import password_problem
 from models.policy import Actor
 from models.policy.identity import may_use_console
+
+# Who may move an organisation: operators approve or reject a pending company.
+TRANSITIONS: dict[OrgStatus, dict[OrgStatus, str]] = {
+    OrgStatus.PENDING: {OrgStatus.APPROVED: "operator", OrgStatus.REJECTED: "operator"},
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,8 @@ async def decide_organisation(actor: Actor, organisation: Organisation, approve:
     if not may_use_console(actor):
         raise NotAllowed("only operators approve organisations")
     if organisation.status != OrgStatus.PENDING:
-        raise InvalidTransition("the organisation is not pending", allowed=[])
+        raise InvalidTransition("the organisation is not pending",
+                                allowed=next_states(TRANSITIONS, OrgStatus(organisation.status), {"operator"}))
     before = organisation.status
     async with in_transaction():
         organisation.status = (OrgStatus.APPROVED if approve else OrgStatus.REJECTED).value

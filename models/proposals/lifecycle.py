@@ -30,6 +30,7 @@ from models.core.base import translated
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import queue_mail
 from models.core.notifications import Notification
+from models.core.transitions import next_states
 from models.identity.orgs import Organisation, OrgStatus
 from models.policy import Actor, is_proposal_company_member, may_view_challenge
 from models.policy.proposals import (
@@ -79,8 +80,8 @@ class DeadlinePassed(InvalidTransition):
     message_id = N_("The deadline was %(deadline)s. Proposals can no longer be submitted or changed.")
 
     def __init__(self, deadline: datetime, allowed: list[str]) -> None:
-        # The API shows `message` (English, the deadline in ISO 8601); pages translate `message_id`.
-        super().__init__(self.message_id % {"deadline": deadline.astimezone(JST).isoformat(timespec="seconds")}, allowed)
+        super().__init__(self.message_id, allowed, params={"deadline": deadline},
+                         deadline=deadline.astimezone(JST).isoformat())
         self.deadline = deadline
 
 
@@ -95,8 +96,10 @@ class CompanyNotApproved(NotAllowed):
 
 
 class AlreadyProposed(InvalidTransition):
-    def __init__(self, proposal_id: int) -> None:
-        super().__init__(N_("Your company already has a proposal for this challenge."), allowed=[])
+    """`allowed` names what the company may do with the proposal it has."""
+
+    def __init__(self, proposal_id: int, allowed: list[str]) -> None:
+        super().__init__(N_("Your company already has a proposal for this challenge."), allowed, proposal_id=proposal_id)
         self.proposal_id = proposal_id
 
 
@@ -274,13 +277,12 @@ async def get_proposal(actor: Actor, proposal_id: int) -> Proposal:
 
 
 async def allowed_transitions(actor: Actor, proposal: Proposal, now: datetime | None = None) -> list[str]:
-    roles = await roles_on(actor, proposal)
-    moves = [target for target, who in TRANSITIONS[S(proposal.status)].items() if who in roles]
-    if S.SUBMITTED in moves:
+    moves = next_states(TRANSITIONS, S(proposal.status), await roles_on(actor, proposal))
+    if S.SUBMITTED.value in moves:
         company = await company_of_proposal(proposal)
         if company.status != OrgStatus.APPROVED or not window_open(await challenge_of(proposal), now or timezone.now()):
-            moves.remove(S.SUBMITTED)
-    return [str(target) for target in moves]
+            moves.remove(S.SUBMITTED.value)
+    return moves
 
 
 async def proposal_of(challenge: Challenge, company: Organisation) -> Proposal | None:
@@ -397,7 +399,7 @@ async def create_proposal(actor: Actor, challenge: Challenge, changes: ProposalC
         raise NotFound("no such challenge")
     existing = await Proposal.get_or_none(challenge_id=challenge.id, company_id=company.id)
     if existing is not None:
-        raise AlreadyProposed(existing.id)
+        raise AlreadyProposed(existing.id, await allowed_transitions(actor, existing, now))
     check_window(challenge, now, [])
     proposal = Proposal(challenge=challenge, company=company, created_by=actor.user)
     changed = await _apply(proposal, challenge, changes)
@@ -412,7 +414,7 @@ async def create_proposal(actor: Actor, challenge: Challenge, changes: ProposalC
         existing = await Proposal.get_or_none(challenge_id=challenge.id, company_id=company.id)
         if existing is None:
             raise
-        raise AlreadyProposed(existing.id) from None
+        raise AlreadyProposed(existing.id, await allowed_transitions(actor, existing, now)) from None
     return proposal
 
 
@@ -465,8 +467,10 @@ async def submit(actor: Actor, proposal: Proposal, changes: ProposalChanges | No
     user = actor.user
     async with in_transaction() as connection:
         locked = await Proposal.filter(id=proposal.id).select_for_update().using_db(connection).get()
-        if locked.status not in (S.DRAFT, S.SUBMITTED):
-            raise InvalidTransition(N_("This change of state is not possible now."), allowed=[])
+        if locked.status not in (S.DRAFT, S.SUBMITTED):  # moved by someone else meanwhile
+            proposal.status = locked.status
+            raise InvalidTransition(N_("This change of state is not possible now."),
+                                    allowed=await allowed_transitions(actor, proposal, now))
         number = locked.version + 1
         content = {
             "proposal_id": proposal.id, "challenge_id": proposal.challenge_id, "company_id": proposal.company_id,
@@ -501,8 +505,10 @@ async def _move(actor: Actor, proposal: Proposal, target: ProposalStatus, reason
     before = proposal.status
     async with in_transaction() as connection:
         locked = await Proposal.filter(id=proposal.id).select_for_update().using_db(connection).get()
-        if target not in TRANSITIONS[S(locked.status)]:
-            raise InvalidTransition(N_("This change of state is not possible now."), allowed=[])
+        if target not in TRANSITIONS[S(locked.status)]:  # moved by someone else meanwhile
+            proposal.status = locked.status
+            raise InvalidTransition(N_("This change of state is not possible now."),
+                                    allowed=await allowed_transitions(actor, proposal))
         proposal.status, proposal.status_reason = target.value, reason
         await proposal.save(using_db=connection, update_fields=["status", "status_reason", "updated_at"])
         await audit.record(f"proposal.{target.value}", actor=actor.user, organisation=organisation, target=proposal,

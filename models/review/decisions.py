@@ -15,6 +15,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge, ChallengeStatus
 from models.core.base import translated
 from models.core.errors import N_, InvalidTransition, NotAllowed
@@ -133,7 +134,8 @@ async def feedback_for(actor: Actor, proposal: Proposal) -> Feedback:
         raise NotAllowed("the company's members and operators only")
     challenge = await Challenge.get(id=proposal.challenge_id)
     if challenge.status != ChallengeStatus.DECIDED or proposal.status not in TOLD:
-        raise InvalidTransition(N_("The feedback is shown once the challenge is decided."), allowed=[])
+        raise InvalidTransition(N_("The feedback is shown once the challenge is decided."),
+                                allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
     return await feedback_of(proposal)
 
 
@@ -175,13 +177,14 @@ async def finalise(actor: Actor, challenge: Challenge, reason: str = "") -> Chal
 
     if not await owns_challenge(actor, challenge):
         if actor.is_operator:
-            raise InvalidTransition(N_("This change of state is not possible now."), allowed=[])
+            raise InvalidTransition(N_("This change of state is not possible now."),
+                                    allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
         raise NotAllowed("only the challenge's owners decide it")
     async with in_transaction() as connection:
         locked = await Challenge.filter(id=challenge.id).select_for_update().using_db(connection).first()
         problem = await finalise_problem(locked)
         if problem is not None:
-            raise InvalidTransition(problem, allowed=[])
+            raise InvalidTransition(problem, allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
         await challenge.fetch_related("owner", using_db=connection)
         await _move(actor.user, challenge, ChallengeStatus.DECIDED, reason)
         told = await Proposal.filter(challenge_id=challenge.id, status__in=list(TOLD),

@@ -21,12 +21,14 @@ from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge, ChallengeStatus, CoOwner, Criterion
 from models.core import audit, outbox
 from models.core.base import translated
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import queue_mail
 from models.core.notifications import Notification
+from models.core.transitions import next_states
 from models.identity.accounts import Membership, Role, User
 from models.identity.orgs import Organisation
 from models.policy import Actor, may_follow_reviews, owns_challenge
@@ -44,6 +46,12 @@ MAX_REVIEWS_PER_PROPOSAL = 20
 REMOVED_BY_OWNER = N_("Taken off the proposal by an owner.")
 CONFLICT_DECLARED = N_("Conflict of interest declared.")
 SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED)  # recusal reasons written by Kyoso: message ids
+# Who may move an assignment: its "reviewer" submits or withdraws; an "owner" reopens a submitted review.
+TRANSITIONS: dict[AssignmentStatus, dict[AssignmentStatus, str]] = {
+    A.ASSIGNED: {A.SUBMITTED: "reviewer", A.RECUSED: "reviewer"},
+    A.SUBMITTED: {A.ASSIGNED: "owner"},
+    A.RECUSED: {},
+}
 
 
 # --- follow-up jobs ----------------------------------------------------------------------------
@@ -121,7 +129,8 @@ async def set_panel(actor: Actor, challenge: Challenge, reviewer_ids: list[int],
     if not await owns_challenge(actor, challenge):
         raise NotAllowed("only the challenge's owners choose its panel")
     if challenge.status in (ChallengeStatus.DECIDED, ChallengeStatus.CANCELLED):
-        raise InvalidTransition(N_("The panel can no longer be changed."), allowed=[])
+        raise InvalidTransition(N_("The panel can no longer be changed."),
+                                allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
     errors = {}
     if not 1 <= reviews_per_proposal <= MAX_REVIEWS_PER_PROPOSAL:
         errors["reviews_per_proposal"] = N_("Choose between 1 and 20 reviews per proposal.")
@@ -244,7 +253,8 @@ async def _owned_closed(actor: Actor, challenge: Challenge) -> None:
     if not await owns_challenge(actor, challenge):
         raise NotAllowed("only the challenge's owners adjust its assignments")
     if challenge.status != ChallengeStatus.CLOSED:
-        raise InvalidTransition(N_("Assignments can be changed only while the challenge is under review."), allowed=[])
+        raise InvalidTransition(N_("Assignments can be changed only while the challenge is under review."),
+                                allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
 
 
 async def add_assignment(actor: Actor, challenge: Challenge, proposal_id: int, reviewer_id: int) -> Assignment:
@@ -284,12 +294,15 @@ async def remove_assignment(actor: Actor, assignment: Assignment) -> Assignment:
     challenge = await Challenge.get(id=assignment.proposal.challenge_id)
     await _owned_closed(actor, challenge)
     if assignment.status != A.ASSIGNED:
-        raise InvalidTransition(N_("Only a review not yet submitted can be taken away."), allowed=[])
+        raise InvalidTransition(N_("Only a review not yet submitted can be taken away."),
+                                allowed=await allowed_transitions(actor, assignment))
     async with in_transaction() as connection:
         updated = await Assignment.filter(id=assignment.id, status=A.ASSIGNED.value).using_db(connection).update(
             status=A.RECUSED.value, recusal_reason=REMOVED_BY_OWNER, updated_at=timezone.now())
-        if not updated:
-            raise InvalidTransition(N_("Only a review not yet submitted can be taken away."), allowed=[])
+        if not updated:  # submitted or withdrawn meanwhile
+            await assignment.refresh_from_db(using_db=connection)
+            raise InvalidTransition(N_("Only a review not yet submitted can be taken away."),
+                                    allowed=await allowed_transitions(actor, assignment))
         await audit.record("assignment.removed", actor=actor.user, target=assignment, using_db=connection,
                            before={"status": assignment.status}, after={"status": A.RECUSED.value})
     assignment.status = A.RECUSED.value
@@ -300,15 +313,16 @@ async def remove_assignment(actor: Actor, assignment: Assignment) -> Assignment:
 
 
 async def allowed_transitions(actor: Actor, assignment: Assignment) -> list[str]:
+    """The states this person may move the assignment to now: only while the challenge is under review."""
     challenge = await Challenge.get(id=assignment.proposal.challenge_id)
     if challenge.status != ChallengeStatus.CLOSED or assignment.proposal.status not in REVIEWABLE:
         return []
-    moves = []
-    if actor.user is not None and assignment.reviewer_id == actor.user.id and assignment.status == A.ASSIGNED:
-        moves += [A.SUBMITTED.value, A.RECUSED.value]
+    roles = set()
+    if actor.user is not None and assignment.reviewer_id == actor.user.id:
+        roles.add("reviewer")
     if assignment.status == A.SUBMITTED and await owns_challenge(actor, challenge):
-        moves.append(A.ASSIGNED.value)
-    return moves
+        roles.add("owner")
+    return next_states(TRANSITIONS, A(assignment.status), roles)
 
 
 async def transition(actor: Actor, assignment: Assignment, to: str, reason: str = "") -> Assignment:
@@ -340,8 +354,10 @@ async def recuse(actor: Actor, assignment: Assignment, reason: str) -> Assignmen
     async with in_transaction() as connection:
         updated = await Assignment.filter(id=assignment.id, status=A.ASSIGNED.value).using_db(connection).update(
             status=A.RECUSED.value, recusal_reason=reason, updated_at=timezone.now())
-        if not updated:
-            raise InvalidTransition(N_("This change of state is not possible now."), allowed=[])
+        if not updated:  # moved by someone else meanwhile
+            await assignment.refresh_from_db(using_db=connection)
+            raise InvalidTransition(N_("This change of state is not possible now."),
+                                    allowed=await allowed_transitions(actor, assignment))
         await audit.record("assignment.recused", actor=actor.user, target=assignment, using_db=connection,
                            before={"status": A.ASSIGNED.value}, after={"status": A.RECUSED.value, "reason": reason})
         await _notify(await owner_people(challenge), "review.recused",
@@ -393,35 +409,41 @@ def _check_changes(changes: ReviewChanges, criteria: list[Criterion]) -> None:
         raise ValidationFailed(errors)
 
 
-def _own_open(actor: Actor, assignment: Assignment, challenge: Challenge) -> None:
+async def _own_open(actor: Actor, assignment: Assignment, challenge: Challenge) -> None:
     if actor.user is None or assignment.reviewer_id != actor.user.id:
         raise NotAllowed("only the assigned reviewer writes the review")
     if challenge.status != ChallengeStatus.CLOSED or assignment.proposal.status not in REVIEWABLE:
-        raise InvalidTransition(N_("Reviews are written while the challenge is under review."), allowed=[])
-    if assignment.status == A.SUBMITTED:
-        raise InvalidTransition(N_("This review is submitted; an owner can reopen it."), allowed=[])
-    if assignment.status != A.ASSIGNED:
-        raise InvalidTransition(N_("You withdrew from this review."), allowed=[])
+        message = N_("Reviews are written while the challenge is under review.")
+    elif assignment.status == A.SUBMITTED:
+        message = N_("This review is submitted; an owner can reopen it.")
+    elif assignment.status != A.ASSIGNED:
+        message = N_("You withdrew from this review.")
+    else:
+        return
+    raise InvalidTransition(message, allowed=await allowed_transitions(actor, assignment))
 
 
 async def save_review(actor: Actor, assignment: Assignment, changes: ReviewChanges) -> Review:
     """Save the reviewer's draft; partial scores are fine until it is submitted."""
     challenge = await Challenge.get(id=assignment.proposal.challenge_id)
-    _own_open(actor, assignment, challenge)
+    await _own_open(actor, assignment, challenge)
     _check_changes(changes, await criteria_of(challenge.id))
     try:
         async with in_transaction() as connection:
             return await _write_draft(actor, assignment, changes, connection)
     except IntegrityError:  # the first draft, saved twice at the same moment: the other one won
-        raise InvalidTransition(N_("This change of state is not possible now."), allowed=[]) from None
+        raise InvalidTransition(N_("This change of state is not possible now."),
+                                allowed=await allowed_transitions(actor, assignment)) from None
 
 
 async def _write_draft(actor: Actor, assignment: Assignment, changes: ReviewChanges, connection: Any) -> Review:
     review = await Review.filter(assignment_id=assignment.id).select_for_update().using_db(connection).first()
     if review is None:
         review = Review(assignment_id=assignment.id)
-    if review.status == ReviewStatus.SUBMITTED:
-        raise InvalidTransition(N_("This review is submitted; an owner can reopen it."), allowed=[])
+    if review.status == ReviewStatus.SUBMITTED:  # submitted meanwhile
+        await assignment.refresh_from_db(using_db=connection)
+        raise InvalidTransition(N_("This review is submitted; an owner can reopen it."),
+                                allowed=await allowed_transitions(actor, assignment))
     for name in ("scores", "strengths", "weaknesses", "feedback", "confidence", "no_conflict"):
         value = getattr(changes, name)
         if value is not None:
@@ -450,7 +472,7 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
     """Lock the review and store its total. `changes` are saved in the same transaction, so a refused
     submission (anything missing, a conflict of interest) leaves nothing written."""
     challenge = await Challenge.get(id=assignment.proposal.challenge_id)
-    _own_open(actor, assignment, challenge)
+    await _own_open(actor, assignment, challenge)
     criteria = await criteria_of(challenge.id)
     if changes is not None:
         _check_changes(changes, criteria)
@@ -472,8 +494,10 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
             raise ValidationFailed({"scores": N_("Score every criterion from 1 to 5.")}) from None
         updated = await Assignment.filter(id=assignment.id, status=A.ASSIGNED.value).using_db(connection).update(
             status=A.SUBMITTED.value, updated_at=now)
-        if not updated:
-            raise InvalidTransition(N_("This change of state is not possible now."), allowed=[])
+        if not updated:  # moved by someone else meanwhile
+            await assignment.refresh_from_db(using_db=connection)
+            raise InvalidTransition(N_("This change of state is not possible now."),
+                                    allowed=await allowed_transitions(actor, assignment))
         await Review.filter(id=review.id).using_db(connection).update(
             status=ReviewStatus.SUBMITTED.value, total=total, submitted_at=now, updated_at=now)
         await audit.record("review.submitted", actor=actor.user, target=review, using_db=connection,
@@ -495,8 +519,10 @@ async def reopen_review(actor: Actor, assignment: Assignment, reason: str) -> As
     async with in_transaction() as connection:
         updated = await Assignment.filter(id=assignment.id, status=A.SUBMITTED.value).using_db(connection).update(
             status=A.ASSIGNED.value, updated_at=timezone.now())
-        if not updated or review is None:
-            raise InvalidTransition(N_("This change of state is not possible now."), allowed=[])
+        if not updated or review is None:  # moved by someone else meanwhile
+            await assignment.refresh_from_db(using_db=connection)
+            raise InvalidTransition(N_("This change of state is not possible now."),
+                                    allowed=await allowed_transitions(actor, assignment))
         await Review.filter(id=review.id).using_db(connection).update(
             status=ReviewStatus.DRAFT.value, total=None, submitted_at=None, updated_at=timezone.now())
         await audit.record("review.reopened", actor=actor.user, target=review, using_db=connection,

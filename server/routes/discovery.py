@@ -23,7 +23,7 @@ from models.policy import Actor
 from search.backend import FACETS, SORTS, SearchBackend, SearchResult
 from search.documents import from_timestamp
 from search.documents import translated as document_text
-from server import i18n
+from server import i18n, labels
 from server.api import api
 from server.forms import errors_from
 from server.schemas.discovery import (
@@ -42,7 +42,7 @@ FACET_LABELS = {
     "status": N_("Status"),
 }
 VALUE_LABELS = {
-    "status": {"published": N_("Open for proposals"), "closed": N_("Closed for proposals"), "decided": N_("Decided")},
+    "status": labels.SEARCH_STATUSES,
     "municipality_type": {
         "prefecture": N_("Metropolitan government"),
         "ward": N_("Special ward"),

@@ -30,7 +30,9 @@ from models.policy.identity import (
 )
 from server.api import api
 from server.auth.sessions import client_address
+from server.forms import errors_from
 from server.i18n import gettext as _
+from server.labels import organisation_labels
 from server.schemas.organisations import (
     InvitationIn,
     InvitationOut,
@@ -46,34 +48,6 @@ PROFILE_FIELDS = ("website", "size", "description_ja", "description_en", "name_j
 REFUSAL_STATUS = {"unknown": 404, "used": 410, "expired": 410, "wrong_account": 403, "already_member": 409}
 
 
-def _message(message_id: str) -> str:
-    """The domain's message ids, in the reader's language (spelled out here so they are extracted)."""
-    messages = {
-        invitations.INVALID_EMAIL: _("Enter a valid e-mail address."),
-        invitations.INVALID_ROLE: _("Choose a role."),
-        invitations.ALREADY_MEMBER: _("This person is already a member of the organisation."),
-        invitations.ALREADY_INVITED: _("An invitation to this address is still pending. Revoke it first to send a new one."),
-        invitations.LAST_ADMIN: _("An organisation must keep at least one admin."),
-        invitations.INVALID_WEBSITE: _("Enter a web address starting with http:// or https://."),
-        invitations.INVALID_SIZE: _("Choose a size from the list."),
-        invitations.NAME_REQUIRED: _("Enter the company name in Japanese."),
-        invitations.TOO_LONG: _("This text is too long."),
-    }
-    return messages.get(message_id) or _("Some of what you entered is not valid.")
-
-
-def _translated_errors(errors: dict[str, str]) -> dict[str, str]:
-    return {name: _message(message_id) for name, message_id in errors.items()}
-
-
-def _schema_errors(exc: ValidationError, message_ids: dict[str, str]) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for error in exc.errors(include_url=False, include_context=False, include_input=False):
-        name = str(error["loc"][0]) if error["loc"] else ""
-        errors.setdefault(name, _message(message_ids.get(name, "")))
-    return errors
-
-
 def _notices() -> dict[str, str]:
     return {
         "profile": _("The profile has been saved."),
@@ -82,27 +56,6 @@ def _notices() -> dict[str, str]:
         "role": _("The role has been changed."),
         "removed": _("The member has been removed from the organisation."),
         "joined": _("Welcome! You are now a member of this organisation."),
-    }
-
-
-def _labels() -> dict[str, dict[str, str]]:
-    return {
-        "role": {Role.ADMIN.value: _("Administrator"), Role.MEMBER.value: _("Member")},
-        "kind": {"agency": _("Public agency"), "company": _("Company"), "operator": _("Platform operator")},
-        "status": {
-            "pending": _("Awaiting approval"),
-            "approved": _("Approved"),
-            "rejected": _("Rejected"),
-            "suspended": _("Suspended"),
-        },
-        "invitation": {"pending": _("Pending"), "expired": _("Expired")},
-        "size": {
-            "1-9": _("1 to 9 people"),
-            "10-49": _("10 to 49 people"),
-            "50-299": _("50 to 299 people"),
-            "300-999": _("300 to 999 people"),
-            "1000+": _("1,000 people or more"),
-        },
     }
 
 
@@ -195,7 +148,7 @@ async def _render(
         "form": form,
         "errors": errors or {},
         "notice": _notices().get(request.query_params.get("done", "")),
-        "labels": _labels(),
+        "labels": organisation_labels(),
         "roles": [role.value for role in Role],
         "sizes": invitations.SIZES,
         "me": actor.user,
@@ -237,7 +190,7 @@ async def edit_profile(request: Request) -> Response:
             client_address=client_address(request),
         )
     except ValidationFailed as exc:
-        errors = _translated_errors(exc.errors)
+        errors = errors_from(exc)
         return await _render(request, actor, organisation, base, form="profile", errors=errors, values=values, status=422)
     return _done(base, "profile")
 
@@ -253,9 +206,9 @@ async def invite(request: Request) -> Response:
             actor, organisation, data.email, data.role.value, locale=data.locale, client_address=client_address(request)
         )
     except ValidationError as exc:
-        errors = _schema_errors(exc, {"email": invitations.INVALID_EMAIL, "role": invitations.INVALID_ROLE})
+        errors = errors_from(exc, by_field={"email": invitations.INVALID_EMAIL, "role": invitations.INVALID_ROLE})
     except ValidationFailed as exc:
-        errors = _translated_errors(exc.errors)
+        errors = errors_from(exc)
     else:
         return _done(base, "invited")
     return await _render(request, actor, organisation, base, form="invite", errors=errors, values=values, status=422)
@@ -281,7 +234,7 @@ async def change_role(request: Request) -> Response:
     try:
         await invitations.change_role(actor, membership, role, client_address=client_address(request))
     except ValidationFailed as exc:
-        errors = _translated_errors(exc.errors)
+        errors = errors_from(exc)
         return await _render(request, actor, organisation, base, form=f"member-{membership.id}", errors=errors, status=422)
     return _done(base, "role")
 
@@ -293,7 +246,7 @@ async def remove_member(request: Request) -> Response:
     try:
         await invitations.remove_member(actor, membership, client_address=client_address(request))
     except ValidationFailed as exc:
-        errors = _translated_errors(exc.errors)
+        errors = errors_from(exc)
         return await _render(request, actor, organisation, base, form=f"member-{membership.id}", errors=errors, status=422)
     if membership.user_id == request.state.actor.user.id and not request.state.actor.is_operator:
         return RedirectResponse("/", status_code=303)  # they removed themselves: the page is no longer theirs
@@ -305,7 +258,7 @@ def _invitation_page(request: Request, invitation: Invitation | None, token: str
         "invitation": invitation,
         "token": token,
         "problem": problem,
-        "labels": _labels(),
+        "labels": organisation_labels(),
         "me": request.state.actor.user,
         "next": quote(f"/invitations/{token}", safe="/"),
     }

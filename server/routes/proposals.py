@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge
-from models.core.errors import N_, DomainError, InvalidTransition, NotAllowed, ValidationFailed
+from models.core.errors import InvalidTransition, NotAllowed, ValidationFailed
 from models.identity.orgs import OrgStatus, organisations_with_ids
 from models.policy import Actor
 from models.policy.proposals import (
@@ -27,13 +27,13 @@ from models.policy.proposals import (
     roles_on,
 )
 from models.proposals import lifecycle as lifecycle
-from models.proposals.lifecycle import AlreadyProposed, CompanyNotApproved, DeadlinePassed, NotOpen
+from models.proposals.lifecycle import AlreadyProposed, CompanyNotApproved
 from models.proposals.models import Proposal
 from server.api import api
 from server.forms import errors_from
-from server.i18n import TOKYO, format_datetime
-from server.i18n import gettext as _
-from server.problems import problem, signed_in
+from server.i18n import TOKYO
+from server.labels import proposal_action_name, proposal_status_name
+from server.problems import page_message, signed_in
 from server.schemas.proposals import (
     NewProposalIn,
     PageQuery,
@@ -54,51 +54,6 @@ from server.schemas.proposals import (
 from server.templating import templates
 
 SEE_OTHER = 303
-STATUS_NAMES = {
-    "draft": N_("Draft"),
-    "submitted": N_("Submitted"),
-    "under_review": N_("Under review"),
-    "shortlisted": N_("Shortlisted"),
-    "not_selected": N_("Not selected"),
-    "selected": N_("Selected"),
-    "withdrawn": N_("Withdrawn"),
-    "ineligible": N_("Ineligible"),
-}
-ACTION_NAMES = {
-    "submitted": N_("Submit the proposal"),
-    "withdrawn": N_("Withdraw the proposal"),
-    "ineligible": N_("Mark as ineligible"),
-    "shortlisted": N_("Shortlist"),
-    "selected": N_("Select"),
-    "not_selected": N_("Do not select"),
-}
-
-
-def proposal_status_name(status: str) -> str:
-    return _(STATUS_NAMES.get(status, status))
-
-
-def proposal_action_name(target: str) -> str:
-    return _(ACTION_NAMES.get(target, target))
-
-
-def _state_message(exc: DomainError) -> str:
-    """A refusal because of the proposal's or the challenge's state, in the reader's language."""
-    if isinstance(exc, DeadlinePassed):
-        return _("The deadline was %(deadline)s. Proposals can no longer be submitted or changed.",
-                 deadline=format_datetime(exc.deadline))
-    if isinstance(exc, NotOpen):
-        return _("This challenge is not open for proposals.")
-    if isinstance(exc, CompanyNotApproved):
-        return _("Your company has not been approved yet. You can save drafts, and submit once an operator has approved the company.")
-    if isinstance(exc, AlreadyProposed):
-        return _("Your company already has a proposal for this challenge.")
-    known = {
-        "This proposal can no longer be changed.": _("This proposal can no longer be changed."),
-    }
-    return known.get(exc.message, _("This change of state is not possible now."))
-
-
 STATE_ERRORS = (InvalidTransition, CompanyNotApproved)
 
 
@@ -112,15 +67,9 @@ async def _out(actor: Actor, proposal: Proposal) -> ProposalOut:
     return ProposalOut.of(proposal, view, kpis, await lifecycle.allowed_transitions(actor, proposal))
 
 
-async def _answer(actor: Actor, call: Awaitable[Proposal]) -> ProposalOut | Response:
-    """Run a domain call; a deadline or a duplicate becomes a 409 problem with the facts to act on."""
-    try:
-        proposal = await call
-    except DeadlinePassed as exc:
-        return problem(409, exc.message, allowed=exc.allowed, deadline=exc.deadline.astimezone(TOKYO).isoformat())
-    except AlreadyProposed as exc:
-        return problem(409, exc.message, allowed=[], proposal_id=exc.proposal_id)
-    return await _out(actor, proposal)
+async def _answer(actor: Actor, call: Awaitable[Proposal]) -> ProposalOut:
+    """Run a domain call; a refusal becomes a problem with the facts to act on (server/problems.py)."""
+    return await _out(actor, await call)
 
 
 @api.operation("/challenges/{challenge_id:int}/proposals", "POST", summary="Start your company's proposal to a challenge",
@@ -238,7 +187,7 @@ async def new_proposal_form(request: Request) -> Response:
     try:
         lifecycle.check_window(challenge)
     except InvalidTransition as exc:
-        message, status = _state_message(exc), 409
+        message, status = page_message(exc), 409
     return await _form_page(request, actor, challenge, None, {}, {}, message, status)
 
 
@@ -259,7 +208,7 @@ async def new_proposal(request: Request) -> Response:
     except ValidationFailed as exc:
         return await _form_page(request, actor, challenge, None, _typed(form), errors_from(exc), status=400)
     except STATE_ERRORS as exc:
-        return await _form_page(request, actor, challenge, None, _typed(form), {}, _state_message(exc), exc.status)
+        return await _form_page(request, actor, challenge, None, _typed(form), {}, page_message(exc), exc.status)
     return RedirectResponse(f"/proposals/{proposal.id}/edit", status_code=SEE_OTHER)
 
 
@@ -296,7 +245,7 @@ async def edit_proposal(request: Request) -> Response:
         return await _form_page(request, actor, challenge, proposal, _typed(form), errors_from(exc), status=400)
     except STATE_ERRORS as exc:
         await proposal.refresh_from_db()  # nothing was written; show the state as it is
-        return await _form_page(request, actor, challenge, proposal, _typed(form), {}, _state_message(exc), exc.status)
+        return await _form_page(request, actor, challenge, proposal, _typed(form), {}, page_message(exc), exc.status)
     if submitting:
         return RedirectResponse(f"/proposals/{proposal.id}/receipt", status_code=SEE_OTHER)
     return RedirectResponse(f"/proposals/{proposal.id}/edit?saved=1", status_code=SEE_OTHER)
@@ -350,7 +299,7 @@ async def change_state(request: Request) -> Response:
         return await _view_page(request, actor, proposal, errors_from(exc), status=400)
     except STATE_ERRORS as exc:
         await proposal.refresh_from_db()
-        return await _view_page(request, actor, proposal, {}, _state_message(exc), exc.status)
+        return await _view_page(request, actor, proposal, {}, page_message(exc), exc.status)
     if body.to == "submitted":
         return RedirectResponse(f"/proposals/{proposal.id}/receipt", status_code=SEE_OTHER)
     return RedirectResponse(f"/proposals/{proposal.id}", status_code=SEE_OTHER)

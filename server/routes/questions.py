@@ -19,7 +19,7 @@ from server.api import api
 from server.forms import errors_from, read_form
 from server.i18n import get_locale
 from server.i18n import gettext as _
-from server.problems import signed_in
+from server.problems import page_message, signed_in
 from server.schemas.questions import AnswerIn, PageQuery, QuestionIn, QuestionListOut, QuestionOut
 
 SEE_OTHER = 303
@@ -54,7 +54,7 @@ async def submit_one_field(request: Request, challenge: Challenge, field: str, s
     except (ValidationError, ValidationFailed) as exc:
         return await rerender(request, challenge, renamed(errors_from(exc), {schema_field: field}), values, 400)
     except InvalidTransition as exc:
-        return await rerender(request, challenge, {field: _(exc.message)}, values, 409)
+        return await rerender(request, challenge, {field: page_message(exc)}, values, 409)
     return back_to(challenge.id)
 
 

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge, Criterion
-from models.core.errors import N_, DomainError, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.identity.orgs import Organisation
 from models.policy import Actor, assignment_filter, may_declare_conflicts, may_follow_reviews, owns_challenge
 from models.proposals import lifecycle as proposal_lifecycle
@@ -28,7 +28,8 @@ from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, ngettext
 from server.i18n import gettext as _
-from server.problems import signed_in
+from server.labels import DECISION_ACTIONS, assignment_status_name, decision_name
+from server.problems import page_message, signed_in
 from server.schemas.proposals import conflict_ids_from_codes
 from server.schemas.reviews import (
     AssignedReviewer,
@@ -59,24 +60,6 @@ from server.schemas.reviews import (
 from server.templating import templates
 
 SEE_OTHER = 303
-ASSIGNMENT_STATUS_NAMES = {"assigned": N_("To review"), "submitted": N_("Submitted"), "recused": N_("Withdrawn")}
-DECISION_NAMES = {"shortlisted": N_("Shortlist"), "selected": N_("Select"), "not_selected": N_("Do not select"),
-                  "ineligible": N_("Mark as ineligible")}
-DECISION_RESULTS = {"selected": N_("Selected"), "not_selected": N_("Not selected"), "ineligible": N_("Ineligible"),
-                    "shortlisted": N_("Shortlisted"), "under_review": N_("Under review")}
-
-
-def assignment_status_name(status: str) -> str:
-    return _(ASSIGNMENT_STATUS_NAMES.get(status, status))
-
-
-def decision_name(status: str) -> str:
-    return _(DECISION_RESULTS.get(status, status))
-
-
-def _message(exc: DomainError) -> str:
-    """A refusal in the reader's language: domain messages are English message ids."""
-    return _(exc.message) if exc.message and exc.message[0].isupper() else _("This change of state is not possible now.")
 
 
 # --- API: the reviewer's side ----------------------------------------------------------------
@@ -353,7 +336,7 @@ async def save_scoring_form(request: Request) -> Response:
         return await _scoring_page(request, actor, assignment, shown, errors_from(exc), status=400)
     except InvalidTransition as exc:
         await assignment.refresh_from_db()
-        return await _scoring_page(request, actor, assignment, shown, {}, _message(exc), exc.status)
+        return await _scoring_page(request, actor, assignment, shown, {}, page_message(exc), exc.status)
     suffix = "" if form.get("action") == "submit" else "?saved=1"
     return RedirectResponse(f"/reviews/{assignment.id}{suffix}", status_code=SEE_OTHER)
 
@@ -370,7 +353,7 @@ async def assignment_transition_page(request: Request) -> Response:
     except (ValidationError, ValidationFailed, InvalidTransition) as exc:
         await assignment.refresh_from_db()
         if isinstance(exc, InvalidTransition):
-            errors, message = {}, _message(exc)
+            errors, message = {}, page_message(exc)
         else:
             errors, message = errors_from(exc), ""
         if reviewer:
@@ -463,7 +446,7 @@ async def add_assignment_page(request: Request) -> Response:
     except (ValidationError, ValidationFailed) as exc:
         return await assignments_page(request, challenge, errors_from(exc), "", 400)
     except InvalidTransition as exc:
-        return await assignments_page(request, challenge, {}, _message(exc), exc.status)
+        return await assignments_page(request, challenge, {}, page_message(exc), exc.status)
     return RedirectResponse(f"/challenges/{challenge.id}/assignments", status_code=SEE_OTHER)
 
 
@@ -474,7 +457,7 @@ async def remove_assignment_page(request: Request) -> Response:
     try:
         await workflow.remove_assignment(actor, assignment)
     except InvalidTransition as exc:
-        return await assignments_page(request, challenge, {}, _message(exc), exc.status)
+        return await assignments_page(request, challenge, {}, page_message(exc), exc.status)
     return RedirectResponse(f"/challenges/{challenge.id}/assignments", status_code=SEE_OTHER)
 
 
@@ -488,8 +471,8 @@ async def ranking_page(request: Request, challenge: Challenge | None = None, err
     for row in ranking.items:
         proposal = await Proposal.get(id=row.proposal_id)
         moves[row.proposal_id] = [t for t in await proposal_lifecycle.allowed_transitions(actor, proposal)
-                                  if t in DECISION_NAMES]
-    context = {"challenge": challenge, "ranking": ranking, "moves": moves, "decision_names": DECISION_NAMES,
+                                  if t in DECISION_ACTIONS]
+    context = {"challenge": challenge, "ranking": ranking, "moves": moves, "decision_names": DECISION_ACTIONS,
                "decision_name": decision_name, "errors": errors or {}, "message": message,
                "is_owner": await owns_challenge(actor, challenge)}
     return templates.TemplateResponse(request, "reviews/ranking.html", context, status_code=status)
@@ -508,7 +491,7 @@ async def decide_page(request: Request) -> Response:
     except ValidationFailed as exc:
         return await ranking_page(request, challenge, errors_from(exc), "", 400)
     except InvalidTransition as exc:
-        return await ranking_page(request, challenge, {}, _message(exc), exc.status)
+        return await ranking_page(request, challenge, {}, page_message(exc), exc.status)
     return RedirectResponse(f"/challenges/{challenge.id}/ranking", status_code=SEE_OTHER)
 
 
@@ -518,7 +501,7 @@ async def finalise_page(request: Request) -> Response:
     try:
         await challenge_lifecycle.transition(actor, challenge, "decided", reason=str(form.get("reason", "")))
     except InvalidTransition as exc:
-        return await ranking_page(request, challenge, {}, _message(exc), exc.status)
+        return await ranking_page(request, challenge, {}, page_message(exc), exc.status)
     return RedirectResponse(f"/challenges/{challenge.id}", status_code=SEE_OTHER)
 
 

@@ -1,0 +1,122 @@
+"""The names people read for states and actions, in their language: one place for every page and mail.
+
+Each table maps a stored value to an English message id; the functions translate at the moment of use.
+Templates get the functions as globals (server/templating.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from models.core.errors import N_
+from server.i18n import gettext as _
+
+CHALLENGE_STATUSES = {
+    "draft": N_("Draft"),
+    "in_review": N_("Waiting for approval"),
+    "changes_requested": N_("Changes requested"),
+    "scheduled": N_("Scheduled for publication"),
+    "published": N_("Open for proposals"),
+    "closed": N_("Closed, under review"),
+    "decided": N_("Decided"),
+    "cancelled": N_("Cancelled"),
+}
+CHALLENGE_ACTIONS = {
+    "in_review": N_("Submit for approval"),
+    "published": N_("Approve and publish"),
+    "scheduled": N_("Approve for scheduled publication"),
+    "changes_requested": N_("Request changes"),
+    "cancelled": N_("Cancel the challenge"),
+    "closed": N_("Close"),
+    "decided": N_("Mark as decided"),
+}
+# What a visitor filters search results by (a closed challenge is "closed for proposals" to them).
+SEARCH_STATUSES = {"published": N_("Open for proposals"), "closed": N_("Closed for proposals"), "decided": N_("Decided")}
+
+PROPOSAL_STATUSES = {
+    "draft": N_("Draft"),
+    "submitted": N_("Submitted"),
+    "under_review": N_("Under review"),
+    "shortlisted": N_("Shortlisted"),
+    "not_selected": N_("Not selected"),
+    "selected": N_("Selected"),
+    "withdrawn": N_("Withdrawn"),
+    "ineligible": N_("Ineligible"),
+}
+PROPOSAL_ACTIONS = {
+    "submitted": N_("Submit the proposal"),
+    "withdrawn": N_("Withdraw the proposal"),
+    "ineligible": N_("Mark as ineligible"),
+    "shortlisted": N_("Shortlist"),
+    "selected": N_("Select"),
+    "not_selected": N_("Do not select"),
+}
+DECISION_ACTIONS = {"shortlisted": N_("Shortlist"), "selected": N_("Select"), "not_selected": N_("Do not select"),
+                    "ineligible": N_("Mark as ineligible")}  # an owner's moves on the ranking page
+DECISION_RESULTS = {"selected": N_("Selected"), "not_selected": N_("Not selected"), "ineligible": N_("Ineligible"),
+                    "shortlisted": N_("Shortlisted"), "under_review": N_("Under review")}
+
+ASSIGNMENT_STATUSES = {"assigned": N_("To review"), "submitted": N_("Submitted"), "recused": N_("Withdrawn")}
+
+ROLES = {"admin": N_("Administrator"), "member": N_("Member")}
+ORGANISATION_KINDS = {"agency": N_("Public agency"), "company": N_("Company"), "operator": N_("Platform operator")}
+ORGANISATION_STATUSES = {
+    "pending": N_("Awaiting approval"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "suspended": N_("Suspended"),
+}
+INVITATION_STATES = {"pending": N_("Pending"), "expired": N_("Expired")}
+COMPANY_SIZES = {
+    "1-9": N_("1 to 9 people"),
+    "10-49": N_("10 to 49 people"),
+    "50-299": N_("50 to 299 people"),
+    "300-999": N_("300 to 999 people"),
+    "1000+": N_("1,000 people or more"),
+}
+
+
+def _name(table: Mapping[str, str], value: str) -> str:
+    return _(table[value]) if value in table else value
+
+
+def status_name(status: str) -> str:
+    """A challenge's status."""
+    return _name(CHALLENGE_STATUSES, status)
+
+
+def action_name(target: str) -> str:
+    """The button that moves a challenge to `target`."""
+    return _name(CHALLENGE_ACTIONS, target)
+
+
+def proposal_status_name(status: str) -> str:
+    return _name(PROPOSAL_STATUSES, status)
+
+
+def proposal_action_name(target: str) -> str:
+    return _name(PROPOSAL_ACTIONS, target)
+
+
+def decision_action_name(target: str) -> str:
+    return _name(DECISION_ACTIONS, target)
+
+
+def decision_name(status: str) -> str:
+    """The outcome of a proposal, as the ranking and the feedback show it."""
+    return _name(DECISION_RESULTS, status)
+
+
+def assignment_status_name(status: str) -> str:
+    return _name(ASSIGNMENT_STATUSES, status)
+
+
+def role_name(role: str) -> str:
+    return _name(ROLES, role)
+
+
+def organisation_labels() -> dict[str, dict[str, str]]:
+    """Every organisation label, translated (the organisation pages look them up by value)."""
+    tables = {"role": ROLES, "kind": ORGANISATION_KINDS, "status": ORGANISATION_STATUSES,
+              "invitation": INVITATION_STATES, "size": COMPANY_SIZES}
+    return {name: {value: _(label) for value, label in table.items()} for name, table in tables.items()}
