@@ -48,7 +48,7 @@ class MeiliServer:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.master_key = secrets.token_urlsafe(24)
+        self.master_key = secrets.token_hex(24)  # never starts with "-", which Meilisearch would read as an option
         self.process: subprocess.Popen | None = None
         self.started = False
 
