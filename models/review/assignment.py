@@ -38,7 +38,7 @@ from ortools.graph.python import min_cost_flow
 
 MATCH_CAP = 3  # matching tags beyond this many do not make a reviewer more preferred
 LOAD_WEIGHT = MATCH_CAP + 1  # one review of imbalance outweighs the best expertise match
-_LIKELY = 30  # reviewers per proposal in the first, sparse network
+_LIKELY = 60  # reviewers per proposal in the first, sparse network
 _STRIDE = 7919  # a prime: proposal p's ties start at reviewer 7919·p mod R
 _PRICING_ROUNDS = 6
 
