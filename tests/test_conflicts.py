@@ -150,7 +150,7 @@ async def test_declaring_a_conflict_after_assignment_recuses_and_reassigns(clien
     first = await Assignment.filter(proposal_id=proposal["id"]).order_by("reviewer_id").first()
     declarer = next(r for r in reviewers if r.id == first.reviewer_id)
 
-    await conflicts.declare(await actor_for(declarer), kind="financial_interest", organisation_id=kou.id)
+    await review_workflow.declare_conflict(await actor_for(declarer), kind="financial_interest", organisation_id=kou.id)
     await first.refresh_from_db()
     assert first.status == "recused" and first.recusal_reason == review_workflow.CONFLICT_DECLARED
     assert await OutboxMessage.exists(topic="review", key=f"review:{challenge['id']}", processed_at=None)

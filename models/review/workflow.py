@@ -29,17 +29,19 @@ from models.core.mail import queue_mail
 from models.core.notifications import Notification
 from models.identity.accounts import Membership, Role, User
 from models.identity.orgs import Organisation
-from models.policy import Actor, may_follow_reviews, owns_challenge
+from models.policy import Actor, owns_challenge
+from models.policy.review import may_declare_conflicts, may_follow_reviews, may_see_reviews
+from models.proposals.lifecycle import start_review
 from models.proposals.models import Proposal, ProposalStatus
 from models.review import conflicts
 from models.review.assignment import AssignmentResult, ProposalSlot, Reviewer, reassign_after_recusal
-from models.review.models import Assignment, AssignmentStatus, PanelMember, Review, ReviewStatus
+from models.review.closing import REVIEWABLE, criteria_of, queue_assignment
+from models.review.closing import TOPIC as TOPIC
+from models.review.models import Assignment, AssignmentStatus, Conflict, PanelMember, Review, ReviewStatus
 from models.review.scoring import MAX_SCORE, MIN_SCORE, review_total
 
-TOPIC = "review"  # outbox: {"kind": "begin" | "assign", "challenge": id}
 JST = ZoneInfo("Asia/Tokyo")
 A = AssignmentStatus
-REVIEWABLE = (ProposalStatus.UNDER_REVIEW.value, ProposalStatus.SHORTLISTED.value)
 MAX_REVIEWS_PER_PROPOSAL = 20
 REMOVED_BY_OWNER = N_("Taken off the proposal by an owner.")
 CONFLICT_DECLARED = N_("Conflict of interest declared.")
@@ -47,12 +49,6 @@ SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED)  # recusal reasons writte
 
 
 # --- follow-up jobs ----------------------------------------------------------------------------
-
-
-async def queue_assignment(challenge_id: int, *, begin: bool = False, using_db: Any = None) -> None:
-    """Ask for an assignment run (after `start_review`, if `begin`), in the caller's transaction."""
-    await outbox.enqueue(TOPIC, f"review:{challenge_id}", {"kind": "begin" if begin else "assign",
-                                                            "challenge": challenge_id}, using_db=using_db)
 
 
 async def consume(message: outbox.OutboxMessage) -> None:
@@ -66,8 +62,6 @@ async def consume(message: outbox.OutboxMessage) -> None:
 
 async def begin_review(challenge_id: int) -> AssignmentResult | None:
     """After closing: the submitted proposals go under review (each in its own transaction), then assignment."""
-    from models.proposals.lifecycle import start_review  # proposal_lifecycle imports policy, as we do
-
     await start_review(challenge_id)
     return await run_assignment(challenge_id)
 
@@ -296,6 +290,52 @@ async def remove_assignment(actor: Actor, assignment: Assignment) -> Assignment:
     return assignment
 
 
+# --- declaring conflicts ---------------------------------------------------------------------------------
+
+
+async def declare_conflict(actor: Actor, *, kind: str, organisation_id: int, note: str = "") -> Conflict:
+    """A person declares a conflict with an organisation; it excludes them from its proposals at once.
+
+    Their open assignments to the organisation's proposals are recused in the same transaction and a
+    reassignment is queued for each challenge concerned. Declaring the same conflict again changes nothing.
+    """
+    if not may_declare_conflicts(actor):
+        raise NotAllowed("reviewers, agency members and operators declare conflicts")
+    user = actor.user
+    if kind not in conflicts.CONFLICT_KINDS:
+        raise ValidationFailed({"kind": N_("Choose one of the kinds of conflict.")})
+    organisation = await Organisation.get_or_none(id=organisation_id)
+    if organisation is None:
+        raise ValidationFailed({"organisation_id": N_("One of the organisations does not exist.")})
+    note = (note or "").strip()
+    existing = await Conflict.filter(reviewer_id=user.id, organisation_id=organisation.id, proposal_id__isnull=True,
+                                     detected=False, kind=kind).first()
+    if existing is not None:
+        return existing
+    async with in_transaction() as connection:
+        conflict = await Conflict.create(reviewer_id=user.id, organisation=organisation, kind=kind, note=note,
+                                         detected=False, using_db=connection)
+        affected = await Assignment.filter(
+            reviewer_id=user.id, proposal__company_id=organisation.id,
+            status__in=[AssignmentStatus.ASSIGNED.value, AssignmentStatus.SUBMITTED.value],
+        ).using_db(connection).prefetch_related("proposal")
+        challenges = set()
+        for assignment in affected:
+            await Assignment.filter(id=assignment.id).using_db(connection).update(
+                status=AssignmentStatus.RECUSED.value, recusal_reason=CONFLICT_DECLARED)
+            await audit.record("assignment.recused", actor=user, target=assignment, using_db=connection,
+                               before={"status": assignment.status},
+                               after={"status": AssignmentStatus.RECUSED.value, "reason": CONFLICT_DECLARED})
+            if assignment.proposal.status in (ProposalStatus.UNDER_REVIEW.value, ProposalStatus.SHORTLISTED.value):
+                challenges.add(assignment.proposal.challenge_id)
+        for challenge_id in sorted(challenges):
+            await queue_assignment(challenge_id, using_db=connection)
+        await audit.record("conflict.declared", actor=user, target=conflict, using_db=connection,
+                           after={"kind": kind, "organisation": organisation.id, "recused": [a.id for a in affected]})
+    return conflict
+
+
+
 # --- recusal, scoring, reopening ---------------------------------------------------------------
 
 
@@ -362,10 +402,6 @@ class ReviewChanges:
     feedback: str | None = None
     confidence: int | None = None
     no_conflict: bool | None = None
-
-
-async def criteria_of(challenge_id: int) -> list[Criterion]:
-    return await Criterion.filter(challenge_id=challenge_id).order_by("position", "id")
 
 
 def weights(criteria: list[Criterion]) -> dict[str, int]:
@@ -514,8 +550,6 @@ async def reopen_review(actor: Actor, assignment: Assignment, reason: str) -> As
 
 async def submitted_reviews(actor: Actor, proposal: Proposal) -> list[tuple[Assignment, Review]]:
     """The proposal's submitted reviews, for those `policy.may_see_reviews` allows (see there)."""
-    from models.policy import may_see_reviews
-
     if not await may_see_reviews(actor, proposal):
         if actor.user is not None and await Assignment.exists(proposal_id=proposal.id, reviewer_id=actor.user.id,
                                                               status=A.ASSIGNED.value):

@@ -18,7 +18,8 @@ from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge, Criterion
 from models.core.errors import N_, DomainError, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.identity.orgs import Organisation
-from models.policy import Actor, assignment_filter, may_declare_conflicts, may_follow_reviews, owns_challenge
+from models.policy import Actor, owns_challenge
+from models.policy.review import assignment_filter, may_declare_conflicts, may_follow_reviews
 from models.proposals import lifecycle as proposal_lifecycle
 from models.proposals.models import Proposal
 from models.review import conflicts, decisions
@@ -159,7 +160,7 @@ async def list_conflicts(request: Request, actor: Actor) -> ConflictList:
 @api.operation("/conflicts", "POST", summary="Declare a conflict of interest with an organisation", body=ConflictIn,
                response=ConflictOut, status=201, tags=["reviews"])
 async def declare_conflict(request: Request, actor: Actor, body: ConflictIn) -> ConflictOut:
-    conflict = await conflicts.declare(actor, kind=body.kind, organisation_id=body.organisation_id, note=body.note)
+    conflict = await workflow.declare_conflict(actor, kind=body.kind, organisation_id=body.organisation_id, note=body.note)
     await conflict.fetch_related("organisation")
     return ConflictOut.of(conflict)
 
@@ -278,7 +279,7 @@ async def declare_conflict_page(request: Request) -> Response:
             raise ValidationFailed({"organisation": N_("Enter the municipality code or corporate number of one organisation registered on Kyoso.")})
         body = ConflictIn.model_validate({"kind": values.get("kind", ""), "organisation_id": ids[0],
                                           "note": values.get("note", "")})
-        await conflicts.declare(actor, kind=body.kind, organisation_id=body.organisation_id, note=body.note)
+        await workflow.declare_conflict(actor, kind=body.kind, organisation_id=body.organisation_id, note=body.note)
     except ValidationFailed as exc:
         errors = errors_from(exc)
         if "declared_conflicts" in errors:

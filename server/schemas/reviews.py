@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.datastructures import FormData
 
+from models.review.closing import Feedback
 from models.review.conflicts import CONFLICT_KINDS, reason_of
-from models.review.decisions import Feedback
 from models.review.models import Assignment, Conflict, Review
 from models.review.scoring import ProposalScore
 from models.review.workflow import ReviewChanges
