@@ -22,6 +22,7 @@ from models.core.notifications import Notification
 from models.identity.accounts import Membership, Role, User
 from models.identity.orgs import Organisation
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
+from models.proposals.shown import shown
 from models.review.models import Assignment, AssignmentStatus
 from models.review.scoring import ReviewRecord, can_finalise
 
@@ -158,8 +159,7 @@ async def _tell(challenge: Challenge, proposal: Proposal, connection: Any) -> No
     if contact is None:
         return
     company = await Organisation.get(id=proposal.company_id).using_db(connection)
-    version = await ProposalVersion.filter(proposal_id=proposal.id).order_by("-version").using_db(connection).first()
-    title = (version.content.get("title") if version else None) or proposal.title
+    title = (await shown(proposal, using_db=connection)).title
     context = {
         "challenge_title": translated(challenge.title, contact.locale), "challenge_id": challenge.id,
         "proposal_title": title, "proposal_id": proposal.id, "company_name": company.name(contact.locale),

@@ -14,7 +14,8 @@ from models.challenges.models import Challenge, ChallengeStatus
 from models.core.errors import N_, InvalidTransition, NotAllowed
 from models.policy import Actor
 from models.policy.review import may_follow_reviews, may_see_feedback
-from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
+from models.proposals.models import Proposal, ProposalStatus
+from models.proposals.shown import shown_of
 from models.review import conflicts
 from models.review.closing import RANKED, TOLD, Feedback, feedback_of, finalise_problem, review_records
 from models.review.models import AssignmentStatus
@@ -27,6 +28,7 @@ P = ProposalStatus
 class Ranking:
     rows: list[ProposalScore]
     proposals: dict[int, Proposal]
+    titles: dict[int, str]  # what others see of each proposal (models.proposals.shown)
     hidden: int  # proposals left out because the reader has a conflict of interest with them
     finalisable: bool
     problem: str | None  # why the challenge cannot be decided yet (a message id), or None
@@ -44,7 +46,8 @@ async def ranking(actor: Actor, challenge: Challenge) -> Ranking:
     visible = [r for r in records if r.proposal_id not in hidden]
     rows = aggregate(visible, [p for p in proposals if p not in hidden])
     problem = await finalise_problem(challenge)
-    return Ranking(rows=rows, proposals=proposals, hidden=len(hidden), finalisable=problem is None, problem=problem,
+    titles = {i: s.title for i, s in (await shown_of(proposals)).items()}
+    return Ranking(rows=rows, proposals=proposals, titles=titles, hidden=len(hidden), finalisable=problem is None, problem=problem,
                    reviews_done=sum(r.status == AssignmentStatus.SUBMITTED for r in records),
                    reviews_assigned=sum(r.status != AssignmentStatus.RECUSED for r in records))
 
@@ -64,9 +67,5 @@ async def results(challenge: Challenge) -> list[dict[str, Any]]:
     if challenge.status != ChallengeStatus.DECIDED:
         return []
     selected = await Proposal.filter(challenge_id=challenge.id, status=P.SELECTED.value).order_by("id").prefetch_related("company")
-    out = []
-    for proposal in selected:
-        version = await ProposalVersion.filter(proposal_id=proposal.id).order_by("-version").first()
-        out.append({"title": (version.content.get("title") if version else None) or proposal.title,
-                    "company": proposal.company})
-    return out
+    titles = await shown_of(selected)
+    return [{"title": titles[p.id].title, "company": p.company} for p in selected]

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.challenges.models import Challenge, ChallengeStatus
 from models.core.base import translated
 from models.core.mail import queue_mail
+from models.proposals.shown import shown
 from models.review.models import Assignment, AssignmentStatus, ReminderSent
 from models.review.workflow import JST, REVIEWABLE, _notify, escalation_contact, owner_people
 
@@ -63,7 +64,7 @@ async def _remind(assignment: Assignment, moment: str, connection: Any) -> None:
     reviewer = assignment.reviewer
     payload = {"challenge": challenge.id, "assignment": assignment.id, "moment": moment}
     await _notify([reviewer], "review.reminder", payload, connection)
-    context = {"challenge_title": translated(challenge.title, reviewer.locale), "proposal_title": assignment.proposal.title,
+    context = {"challenge_title": translated(challenge.title, reviewer.locale), "proposal_title": (await shown(assignment.proposal_id, using_db=connection)).title,
                "assignment_id": assignment.id, "moment": moment, "due_at": assignment.due_at.isoformat()}
     await queue_mail("reminder", to=reviewer.email, locale=reviewer.locale, key=f"assignment:{assignment.id}",
                      context=context, using_db=connection)

@@ -22,6 +22,7 @@ from models.policy import Actor, owns_challenge
 from models.policy.review import assignment_filter, may_declare_conflicts, may_follow_reviews
 from models.proposals import lifecycle as proposal_lifecycle
 from models.proposals.models import Proposal
+from models.proposals.shown import shown, shown_of
 from models.review import conflicts, decisions
 from models.review import workflow as workflow
 from models.review.models import Assignment, AssignmentStatus, Conflict, Review
@@ -209,9 +210,11 @@ async def assignments_overview(actor: Actor, challenge: Challenge) -> ChallengeA
         by_proposal.setdefault(a.proposal_id, []).append(AssignedReviewer(
             id=a.id, reviewer=PersonRef(id=a.reviewer.id, name=a.reviewer.name), status=a.status,
             due_at=a.due_at.astimezone(TOKYO) if a.due_at else None, recusal_reason=_(a.recusal_reason) if a.recusal_reason in workflow.SYSTEM_REASONS else a.recusal_reason))
-    shown = await Proposal.filter(challenge_id=challenge.id, submitted_at__not_isnull=True).order_by("id")
-    items = [ProposalAssignments(proposal_id=p.id, title=p.title, status=p.status, assignments=by_proposal.get(p.id, []))
-             for p in shown if p.status in (*statuses, *decisions.RANKED) or p.id in by_proposal]
+    submitted = await Proposal.filter(challenge_id=challenge.id, submitted_at__not_isnull=True).order_by("id")
+    titles = await shown_of(submitted)
+    items = [ProposalAssignments(proposal_id=p.id, title=titles[p.id].title, status=p.status,
+                                 assignments=by_proposal.get(p.id, []))
+             for p in submitted if p.status in (*statuses, *decisions.RANKED) or p.id in by_proposal]
     shortfalls = [ShortfallOut(proposal_id=s.proposal_id, missing=s.missing, eligible=s.eligible,
                                limited_by=s.limited_by) for s in planned.result.shortfalls]
     return ChallengeAssignmentsOut(items=items, feasible=not shortfalls, shortfalls=shortfalls,
@@ -237,7 +240,7 @@ async def add_assignment(request: Request, actor: Actor, challenge_id: int, body
 
 async def ranking_out(actor: Actor, challenge: Challenge) -> RankingOut:
     ranked = await decisions.ranking(actor, challenge)
-    items = [RankingRow.of(row, ranked.proposals[row.proposal_id].title, ranked.proposals[row.proposal_id].status)
+    items = [RankingRow.of(row, ranked.titles[row.proposal_id], ranked.proposals[row.proposal_id].status)
              for row in ranked.rows]
     return RankingOut(items=items, reviews_done=ranked.reviews_done, reviews_assigned=ranked.reviews_assigned,
                       hidden=ranked.hidden, finalisable=ranked.finalisable,
@@ -258,8 +261,10 @@ async def inbox(request: Request, errors: dict | None = None, values: dict | Non
     rows = await Assignment.filter(assignment_filter(actor)).order_by("due_at", "id").prefetch_related("proposal")
     challenges = {c.id: c for c in await Challenge.filter(id__in={a.proposal.challenge_id for a in rows})}
     declared = await Conflict.filter(reviewer_id=actor.user.id, detected=False).order_by("-id").prefetch_related("organisation")
+    titles = await shown_of(a.proposal_id for a in rows)
     context = {
-        "rows": [{"assignment": a, "challenge": challenges[a.proposal.challenge_id]} for a in rows],
+        "rows": [{"assignment": a, "challenge": challenges[a.proposal.challenge_id], "title": titles[a.proposal_id].title}
+                 for a in rows],
         "declared": declared, "may_declare": may_declare_conflicts(actor), "kinds": conflicts.KIND_NAMES,
         "errors": errors or {}, "values": values or {}, "assignment_status_name": assignment_status_name,
         "saved": request.query_params.get("declared") == "1",
@@ -528,7 +533,7 @@ async def proposal_reviews_page(request: Request) -> Response:
     proposal = await proposal_lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     challenge = await Challenge.get(id=proposal.challenge_id)
     rows = await workflow.submitted_reviews(actor, proposal)
-    context = {"proposal": proposal, "challenge": challenge, "rows": rows,
+    context = {"proposal": proposal, "title": (await shown(proposal)).title, "challenge": challenge, "rows": rows,
                "named": await may_follow_reviews(actor, challenge),
                "criteria": await workflow.criteria_of(challenge.id)}
     return templates.TemplateResponse(request, "reviews/proposal_reviews.html", context)
@@ -538,7 +543,8 @@ async def feedback_page(request: Request) -> Response:
     actor = signed_in(request)
     proposal = await proposal_lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     feedback = await decisions.feedback_for(actor, proposal)
-    context = {"proposal": proposal, "challenge": await Challenge.get(id=proposal.challenge_id), "feedback": feedback,
+    context = {"proposal": proposal, "title": (await shown(proposal)).title,
+               "challenge": await Challenge.get(id=proposal.challenge_id), "feedback": feedback,
                "decision_name": decision_name}
     return templates.TemplateResponse(request, "reviews/feedback.html", context)
 
