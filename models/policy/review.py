@@ -19,7 +19,8 @@ from models.policy import (
     owns_challenge,
     owns_proposal_challenge,
 )
-from models.proposals.models import Proposal
+from models.proposals.lifecycle import TRANSITIONS
+from models.proposals.models import Proposal, ProposalStatus
 from models.review.conflicts import is_conflicted
 from models.review.models import Assignment, AssignmentStatus
 
@@ -52,3 +53,12 @@ async def may_see_reviews(actor: Actor, proposal: Proposal) -> bool:
 def may_see_feedback(actor: Actor, proposal: Proposal) -> bool:
     """The decision's feedback: the company's members, and operators."""
     return actor.is_operator or is_proposal_company_member(actor, proposal)
+
+
+async def decision_moves(actor: Actor, challenge: Challenge, statuses: dict[int, str]) -> dict[int, list[str]]:
+    """Proposal id -> the decisions the actor may take on it now (the owners' moves of the proposal
+    transitions), for proposals of `challenge` that were submitted; one check for them all."""
+    if not await owns_challenge(actor, challenge):
+        return {proposal_id: [] for proposal_id in statuses}
+    return {proposal_id: [str(target) for target, who in TRANSITIONS[ProposalStatus(status)].items() if who == "owner"]
+            for proposal_id, status in statuses.items()}

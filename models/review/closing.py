@@ -57,11 +57,18 @@ async def finalise_problem(challenge: Challenge) -> str | None:
     """Why the challenge cannot be decided now (an English message id), or None when it can."""
     if challenge.status != ChallengeStatus.CLOSED:
         return N_("This change of state is not possible now.")
-    ranked = await Proposal.filter(challenge_id=challenge.id, status__in=list(RANKED)).values_list("id", flat=True)
-    records = await review_records(list(ranked))
+    ranked = dict(await Proposal.filter(challenge_id=challenge.id, status__in=list(RANKED)).values_list("id", "status"))
+    return problem_of(challenge, ranked, await review_records(list(ranked)))
+
+
+def problem_of(challenge: Challenge, statuses: dict[int, str], records: list[ReviewRecord]) -> str | None:
+    """`finalise_problem` from what the caller has read: the statuses of the challenge's RANKED proposals
+    (proposal id -> status) and their review records."""
+    if challenge.status != ChallengeStatus.CLOSED:
+        return N_("This change of state is not possible now.")
     if not can_finalise(records):
         return N_("Every assigned review must be submitted or withdrawn before the challenge is decided.")
-    if await Proposal.filter(challenge_id=challenge.id, status__in=list(REVIEWABLE)).exists():
+    if any(status in REVIEWABLE for status in statuses.values()):
         return N_("Decide on every proposal under review first: select it or not, or mark it ineligible.")
     return None
 

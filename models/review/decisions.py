@@ -17,7 +17,7 @@ from models.policy.review import may_follow_reviews, may_see_feedback
 from models.proposals.models import Proposal, ProposalStatus
 from models.proposals.shown import shown_of
 from models.review import conflicts
-from models.review.closing import RANKED, TOLD, Feedback, feedback_of, finalise_problem, review_records
+from models.review.closing import RANKED, TOLD, Feedback, feedback_of, problem_of, review_records
 from models.review.models import AssignmentStatus
 from models.review.scoring import ProposalScore, aggregate
 
@@ -45,7 +45,7 @@ async def ranking(actor: Actor, challenge: Challenge) -> Ranking:
     hidden = {p for u, p in await conflicts.conflicted_pairs([actor.user], proposals.values())} if actor.user else set()
     visible = [r for r in records if r.proposal_id not in hidden]
     rows = aggregate(visible, [p for p in proposals if p not in hidden])
-    problem = await finalise_problem(challenge)
+    problem = problem_of(challenge, {p.id: p.status for p in proposals.values()}, records)
     titles = {i: s.title for i, s in (await shown_of(proposals)).items()}
     return Ranking(rows=rows, proposals=proposals, titles=titles, hidden=len(hidden), finalisable=problem is None, problem=problem,
                    reviews_done=sum(r.status == AssignmentStatus.SUBMITTED for r in records),

@@ -19,7 +19,7 @@ from models.challenges.models import Challenge, Criterion
 from models.core.errors import N_, DomainError, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.identity.orgs import Organisation
 from models.policy import Actor, owns_challenge
-from models.policy.review import assignment_filter, may_declare_conflicts, may_follow_reviews
+from models.policy.review import assignment_filter, decision_moves, may_declare_conflicts, may_follow_reviews
 from models.proposals import lifecycle as proposal_lifecycle
 from models.proposals.models import Proposal
 from models.proposals.shown import shown, shown_of
@@ -490,11 +490,8 @@ async def ranking_page(request: Request, challenge: Challenge | None = None, err
     if challenge is None:
         actor, challenge = await _owned(request)
     ranking = await ranking_out(actor, challenge)
-    moves = {}
-    for row in ranking.items:
-        proposal = await Proposal.get(id=row.proposal_id)
-        moves[row.proposal_id] = [t for t in await proposal_lifecycle.allowed_transitions(actor, proposal)
-                                  if t in DECISION_NAMES]
+    allowed = await decision_moves(actor, challenge, {row.proposal_id: row.status for row in ranking.items})
+    moves = {proposal_id: [t for t in found if t in DECISION_NAMES] for proposal_id, found in allowed.items()}
     context = {"challenge": challenge, "ranking": ranking, "moves": moves, "decision_names": DECISION_NAMES,
                "decision_name": decision_name, "errors": errors or {}, "message": message,
                "is_owner": await owns_challenge(actor, challenge)}
