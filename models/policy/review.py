@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from tortoise.expressions import Q
 
-from models.challenges.models import Challenge
+from models.challenges.models import Challenge, ChallengeStatus
+from models.core.errors import NotAllowed
 from models.policy import (
     Actor,
     is_proposal_company_member,
@@ -62,3 +63,46 @@ async def decision_moves(actor: Actor, challenge: Challenge, statuses: dict[int,
         return {proposal_id: [] for proposal_id in statuses}
     return {proposal_id: [str(target) for target, who in TRANSITIONS[ProposalStatus(status)].items() if who == "owner"]
             for proposal_id, status in statuses.items()}
+
+
+# --- what the review pages offer -----------------------------------------------------------------
+# The pages show a form or a button only for what the person may do; the domain checks again on submit.
+
+CHANGE_PANEL, ADJUST_ASSIGNMENTS, FINALISE = "change_panel", "adjust_assignments", "finalise"
+REMOVE, REOPEN = "remove", "reopen"
+
+
+async def review_actions(actor: Actor, challenge: Challenge) -> set[str]:
+    """What the person may do on the challenge's review pages: change the panel (owners, until the challenge
+    is decided or cancelled); adjust the assignments and finalise (owners, while it is under review)."""
+    if not await owns_challenge(actor, challenge):
+        return set()
+    allowed = set()
+    if challenge.status not in (ChallengeStatus.DECIDED, ChallengeStatus.CANCELLED):
+        allowed.add(CHANGE_PANEL)
+    if challenge.status == ChallengeStatus.CLOSED:
+        allowed |= {ADJUST_ASSIGNMENTS, FINALISE}
+    return allowed
+
+
+def assignment_actions(challenge_actions: set[str], statuses: dict[int, str]) -> dict[int, list[str]]:
+    """Assignment id -> what an owner may do with it on the assignments page: take off a reviewer who has
+    not submitted, reopen a submitted review."""
+    if ADJUST_ASSIGNMENTS not in challenge_actions:
+        return {assignment_id: [] for assignment_id in statuses}
+    moves = {AssignmentStatus.ASSIGNED.value: [REMOVE], AssignmentStatus.SUBMITTED.value: [REOPEN]}
+    return {assignment_id: moves.get(status, []) for assignment_id, status in statuses.items()}
+
+
+async def require_review_access(actor: Actor, challenge: Challenge, *, changing: bool = False) -> None:
+    """The review pages of a challenge: its owners change them; its owners and operators read them."""
+    if changing and not await owns_challenge(actor, challenge):
+        raise NotAllowed("the challenge's owners only")
+    if not changing and not await may_follow_reviews(actor, challenge):
+        raise NotAllowed("the challenge's owners and operators only")
+
+
+async def may_see_review_links(actor: Actor, challenge: Challenge) -> bool:
+    """The links to the review pages on the challenge page: owners and operators, once it is published."""
+    return challenge.status in (ChallengeStatus.PUBLISHED, ChallengeStatus.CLOSED, ChallengeStatus.DECIDED) and \
+        await may_follow_reviews(actor, challenge)

@@ -69,3 +69,8 @@ async def results(challenge: Challenge) -> list[dict[str, Any]]:
     selected = await Proposal.filter(challenge_id=challenge.id, status=P.SELECTED.value).order_by("id").prefetch_related("company")
     titles = await shown_of(selected)
     return [{"title": titles[p.id].title, "company": p.company} for p in selected]
+
+
+async def proposal_of(challenge: Challenge, proposal_id: int) -> Proposal | None:
+    """One of the challenge's proposals, or None."""
+    return await Proposal.get_or_none(id=proposal_id, challenge_id=challenge.id)

@@ -11,8 +11,8 @@ from starlette.datastructures import FormData
 from models.review.closing import Feedback
 from models.review.conflicts import CONFLICT_KINDS, reason_of
 from models.review.models import Assignment, Conflict, Review
+from models.review.reviewing import ReviewChanges
 from models.review.scoring import ProposalScore
-from models.review.workflow import ReviewChanges
 from server.i18n import TOKYO
 
 Score = Annotated[StrictInt, Field(ge=1, le=5)]
