@@ -23,7 +23,8 @@ from models.identity.accounts import Membership, Role, User
 from models.identity.orgs import Organisation
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
 from models.proposals.shown import shown
-from models.review.models import Assignment, AssignmentStatus
+from models.review.models import Assignment, AssignmentStatus, Review, ReviewRound, SubjectKind
+from models.review.rubric import COMPANY, TEXT, RubricField, fields_of, visible_to
 from models.review.scoring import ReviewRecord, can_finalise
 
 TOPIC = "review"  # outbox: {"kind": "begin" | "assign", "challenge": id}
@@ -41,6 +42,20 @@ async def queue_assignment(challenge_id: int, *, begin: bool = False, using_db: 
 
 async def criteria_of(challenge_id: int) -> list[Criterion]:
     return await Criterion.filter(challenge_id=challenge_id).order_by("position", "id")
+
+
+async def rubric_of(challenge_id: int, subject_kind: str = SubjectKind.PROPOSAL.value) -> tuple[RubricField, ...]:
+    """The fields of the challenge's review round of that kind (beside the scored criteria)."""
+    stored = await ReviewRound.filter(challenge_id=challenge_id, subject_kind=subject_kind).values_list("rubric", flat=True)
+    return fields_of(stored[0] if stored else None, subject_kind)
+
+
+def value_of(review: Review, key: str) -> Any:
+    """A rubric field's value in a review: its column if it has one, else its entry in `answers`."""
+    return getattr(review, key) if key in REVIEW_COLUMNS else (review.answers or {}).get(key)
+
+
+REVIEW_COLUMNS = frozenset({"strengths", "weaknesses", "feedback", "confidence"})
 
 
 async def review_records(proposal_ids: list[int]) -> list[ReviewRecord]:
@@ -100,6 +115,7 @@ class Feedback:
 
 async def feedback_of(proposal: Proposal) -> Feedback:
     criteria = await criteria_of(proposal.challenge_id)
+    told = [f for f in visible_to(await rubric_of(proposal.challenge_id), COMPANY) if f.kind == TEXT]
     rows = await Assignment.filter(proposal_id=proposal.id, status=AssignmentStatus.SUBMITTED.value).order_by(
         "id").prefetch_related("review")
     reviews = [a.review for a in rows]
@@ -114,7 +130,7 @@ async def feedback_of(proposal: Proposal) -> Feedback:
     totals = [r.total for r in reviews if r.total is not None]
     return Feedback(proposal_id=proposal.id, status=proposal.status, reason=proposal.status_reason,
                     total=round(statistics.fmean(totals), 1) if totals else None, criteria=out,
-                    feedback=[r.feedback for r in reviews if r.feedback])
+                    feedback=[text for r in reviews for f in told if (text := value_of(r, f.key))])
 
 
 def mail_context(feedback: Feedback, locale: str) -> dict[str, Any]:

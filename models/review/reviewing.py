@@ -25,10 +25,11 @@ from models.policy import Actor, owns_challenge
 from models.policy.review import assignment_filter, may_declare_conflicts, may_see_reviews
 from models.proposals.models import Proposal, ProposalStatus
 from models.proposals.shown import shown_of
-from models.review import conflicts
-from models.review.closing import REVIEWABLE, criteria_of, queue_assignment
+from models.review import conflicts, rubric
+from models.review.closing import REVIEW_COLUMNS, REVIEWABLE, criteria_of, queue_assignment, rubric_of, value_of
 from models.review.common import CONFLICT_DECLARED, challenge_of, get_assignment, notify, owner_people
 from models.review.models import Assignment, AssignmentStatus, Conflict, Review, ReviewStatus
+from models.review.rubric import RubricField
 from models.review.scoring import MAX_SCORE, MIN_SCORE, review_total
 
 A = AssignmentStatus
@@ -195,6 +196,11 @@ class ReviewChanges:
     feedback: str | None = None
     confidence: int | None = None
     no_conflict: bool | None = None
+    answers: dict[str, Any] | None = None  # the round's other rubric fields (models.review.rubric), by key
+
+    def field_values(self) -> dict[str, Any]:
+        """The rubric fields' values given (None: not changed)."""
+        return {key: getattr(self, key) for key in REVIEW_COLUMNS} | (self.answers or {})
 
 
 def weights(criteria: list[Criterion]) -> dict[str, int]:
@@ -205,7 +211,7 @@ async def review_of(assignment: Assignment) -> Review | None:
     return await Review.get_or_none(assignment_id=assignment.id)
 
 
-def _check_changes(changes: ReviewChanges, criteria: list[Criterion]) -> None:
+def _check_changes(changes: ReviewChanges, criteria: list[Criterion], fields: tuple[RubricField, ...]) -> None:
     known = {str(c.id) for c in criteria}
     errors = {}
     if changes.scores is not None:
@@ -216,8 +222,9 @@ def _check_changes(changes: ReviewChanges, criteria: list[Criterion]) -> None:
             errors["scores"] = N_("Each score is a whole number from 1 to 5.")
     if changes.comments is not None and set(changes.comments) - known:
         errors["comments"] = N_("Comment only on the challenge's criteria.")
-    if changes.confidence is not None and not MIN_SCORE <= changes.confidence <= MAX_SCORE:
-        errors["confidence"] = N_("Confidence is a whole number from 1 to 5.")
+    if changes.answers and set(changes.answers) - {f.key for f in fields}:
+        errors["answers"] = N_("Answer only the fields of the review form.")
+    errors |= rubric.field_errors(fields, changes.field_values())
     if errors:
         raise ValidationFailed(errors)
 
@@ -237,7 +244,7 @@ async def save_review(actor: Actor, assignment: Assignment, changes: ReviewChang
     """Save the reviewer's draft; partial scores are fine until it is submitted."""
     challenge = await challenge_of(assignment.proposal)
     _own_open(actor, assignment, challenge)
-    _check_changes(changes, await criteria_of(challenge.id))
+    _check_changes(changes, await criteria_of(challenge.id), await rubric_of(challenge.id))
     try:
         async with in_transaction() as connection:
             return await _write_draft(actor, assignment, changes, connection)
@@ -251,10 +258,13 @@ async def _write_draft(actor: Actor, assignment: Assignment, changes: ReviewChan
         review = Review(assignment_id=assignment.id)
     if review.status == ReviewStatus.SUBMITTED:
         raise InvalidTransition(N_("This review is submitted; an owner can reopen it."), allowed=[])
-    for name in ("scores", "strengths", "weaknesses", "feedback", "confidence", "no_conflict"):
+    for name in ("scores", *sorted(REVIEW_COLUMNS), "no_conflict"):
         value = getattr(changes, name)
         if value is not None:
             setattr(review, name, value.strip() if isinstance(value, str) else value)
+    if changes.answers:
+        review.answers = (review.answers or {}) | {k: v.strip() if isinstance(v, str) else v
+                                                   for k, v in changes.answers.items() if v is not None}
     if changes.comments is not None:
         review.comments = {k: v.strip() for k, v in changes.comments.items() if v and v.strip()}
     await review.save(using_db=connection)
@@ -263,13 +273,12 @@ async def _write_draft(actor: Actor, assignment: Assignment, changes: ReviewChan
     return review
 
 
-def _missing(review: Review | None, criteria: list[Criterion]) -> dict[str, str]:
+def _missing(review: Review | None, criteria: list[Criterion], fields: tuple[RubricField, ...]) -> dict[str, str]:
     errors = {}
     scores = review.scores if review else {}
     if not criteria or any(str(c.id) not in scores for c in criteria):
         errors["scores"] = N_("Score every criterion from 1 to 5.")
-    if review is None or review.confidence is None:
-        errors["confidence"] = N_("Say how confident you are, from 1 to 5.")
+    errors |= rubric.missing(fields, {f.key: value_of(review, f.key) for f in fields} if review else {})
     if review is None or not review.no_conflict:
         errors["no_conflict"] = N_("Confirm that you have no conflict of interest with this proposal.")
     return errors
@@ -281,8 +290,9 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
     challenge = await challenge_of(assignment.proposal)
     _own_open(actor, assignment, challenge)
     criteria = await criteria_of(challenge.id)
+    fields = await rubric_of(challenge.id)
     if changes is not None:
-        _check_changes(changes, criteria)
+        _check_changes(changes, criteria, fields)
     if await conflicts.is_conflicted(actor.user, assignment.proposal):
         raise InvalidTransition(N_("You have a conflict of interest with this proposal; withdraw from it."),
                                 allowed=[A.RECUSED.value])
@@ -292,7 +302,7 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
             review = await _write_draft(actor, assignment, changes, connection)
         else:
             review = await Review.filter(assignment_id=assignment.id).select_for_update().using_db(connection).first()
-        errors = _missing(review, criteria)
+        errors = _missing(review, criteria, fields)
         if errors:
             raise ValidationFailed(errors)
         try:

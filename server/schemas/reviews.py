@@ -60,16 +60,23 @@ class PanelOut(BaseModel):
 # --- assignments -----------------------------------------------------------------------------
 
 
+class SubjectRef(BaseModel):
+    kind: Literal["proposal", "pilot"]
+    id: int
+
+
 class AssignmentItem(BaseModel):
     id: int
     proposal_id: int
     challenge_id: int
+    subject: SubjectRef = Field(description="what the assignment reviews (today always the proposal)")
     status: Literal["assigned", "submitted", "recused"]
     due_at: datetime | None = Field(description="the review deadline")
 
     @classmethod
     def of(cls, assignment: Assignment) -> AssignmentItem:
         return cls(id=assignment.id, proposal_id=assignment.proposal_id, challenge_id=assignment.proposal.challenge_id,
+                   subject=SubjectRef(kind="proposal", id=assignment.proposal_id),
                    status=assignment.status, due_at=_tokyo(assignment.due_at))
 
 
