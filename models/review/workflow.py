@@ -41,6 +41,7 @@ from models.review.closing import RANKED, REVIEWABLE, queue_assignment
 from models.review.closing import TOPIC as TOPIC
 from models.review.common import REMOVED_BY_OWNER, challenge_of, notify
 from models.review.models import Assignment, AssignmentStatus, PanelMember
+from models.review.rounds import Round, normalised_tags, proposal_round
 
 A = AssignmentStatus
 MAX_REVIEWS_PER_PROPOSAL = 20
@@ -62,13 +63,6 @@ async def begin_review(challenge_id: int) -> AssignmentResult | None:
     """After closing: the submitted proposals go under review (each in its own transaction), then assignment."""
     await start_review(challenge_id)
     return await run_assignment(challenge_id)
-
-
-# --- people ------------------------------------------------------------------------------------
-
-
-def _norm(tags: list[Any] | None) -> frozenset[str]:
-    return frozenset(str(t).strip().lower() for t in tags or [] if str(t).strip())
 
 
 # --- the panel ---------------------------------------------------------------------------------
@@ -127,7 +121,7 @@ async def set_panel(actor: Actor, challenge: Challenge, reviewer_ids: list[int],
 
 @dataclass
 class Plan:
-    challenge: Challenge
+    round: Round
     proposals: list[Proposal]
     result: AssignmentResult
     detected: set[conflicts.Found]
@@ -135,7 +129,7 @@ class Plan:
 
 async def plan(challenge: Challenge, statuses: tuple[str, ...] = REVIEWABLE, using_db: Any = None) -> Plan:
     """What the assignment algorithm gives for the current data (reads only)."""
-    await challenge.fetch_related("category", using_db=using_db)
+    round_ = await proposal_round(challenge, using_db=using_db)
     proposals = await Proposal.filter(challenge_id=challenge.id, status__in=list(statuses)).order_by("id").using_db(using_db)
     panel = await User.filter(panels__challenge_id=challenge.id, is_reviewer=True, is_active=True).order_by("id").using_db(using_db)
     counted = await Assignment.filter(proposal__challenge_id=challenge.id).exclude(
@@ -152,11 +146,11 @@ async def plan(challenge: Challenge, statuses: tuple[str, ...] = REVIEWABLE, usi
             held.setdefault(proposal_id, set()).add(reviewer_id)
     detected = await conflicts.detect(panel, proposals)
     excluded = {(f.user_id, f.proposal_id) for f in detected} | await conflicts.stored_pairs([u.id for u in panel], proposals)
-    tags = _norm(challenge.tags) | (_norm([challenge.category.slug]) if challenge.category else frozenset())
-    reviewers = [Reviewer(u.id, _norm(u.expertise), load.get(u.id, 0)) for u in panel]
-    slots = [ProposalSlot(p.id, tags, challenge.reviews_per_proposal, frozenset(held.get(p.id, ()))) for p in proposals]
-    result = reassign_after_recusal(reviewers, slots, recused, excluded, challenge.max_per_reviewer)
-    return Plan(challenge, proposals, result, detected)
+    reviewers = [Reviewer(u.id, normalised_tags(u.expertise), load.get(u.id, 0)) for u in panel]
+    slots = [ProposalSlot(p.id, round_.tags, round_.reviews_per_subject, frozenset(held.get(p.id, ())))
+             for p in proposals]
+    result = reassign_after_recusal(reviewers, slots, recused, excluded, round_.max_per_reviewer)
+    return Plan(round_, proposals, result, detected)
 
 
 async def run_assignment(challenge_id: int) -> AssignmentResult | None:
@@ -169,7 +163,7 @@ async def run_assignment(challenge_id: int) -> AssignmentResult | None:
         stored = await conflicts.record_detected(found.detected, using_db=connection)
         if not found.result.assignments and not stored:
             return found.result
-        await _write_assignments(challenge, found.result, connection)
+        await _write_assignments(found.round, found.result, connection)
         await audit.record("challenge.assigned", target=challenge, using_db=connection, after={
             "assignments": [list(pair) for pair in found.result.assignments], "conflicts_recorded": stored,
             "shortfalls": [{"proposal": s.proposal_id, "missing": s.missing, "eligible": s.eligible,
@@ -177,23 +171,25 @@ async def run_assignment(challenge_id: int) -> AssignmentResult | None:
     return found.result
 
 
-async def _write_assignments(challenge: Challenge, result: AssignmentResult, connection: Any) -> None:
+async def _write_assignments(round_: Round, result: AssignmentResult, connection: Any) -> None:
+    challenge = round_.challenge
     by_reviewer: dict[int, int] = {}
     for proposal_id, reviewer_id in result.assignments:
         assignment = await Assignment.create(proposal_id=proposal_id, reviewer_id=reviewer_id,
-                                             due_at=challenge.review_deadline, using_db=connection)
+                                             due_at=round_.due_at, using_db=connection)
         await Notification.create(user_id=reviewer_id, kind="review.assigned", using_db=connection, payload={
             "challenge": challenge.id, "assignment": assignment.id})
         by_reviewer[reviewer_id] = by_reviewer.get(reviewer_id, 0) + 1
     for reviewer in await User.filter(id__in=list(by_reviewer)).using_db(connection):
-        await _assignment_mail(challenge, reviewer, by_reviewer[reviewer.id], connection)
+        await _assignment_mail(round_, reviewer, by_reviewer[reviewer.id], connection)
 
 
-async def _assignment_mail(challenge: Challenge, reviewer: User, count: int, connection: Any) -> None:
+async def _assignment_mail(round_: Round, reviewer: User, count: int, connection: Any) -> None:
+    challenge = round_.challenge
     await queue_mail("assignment", to=reviewer.email, locale=reviewer.locale, key=f"review:{challenge.id}:{reviewer.id}",
                      using_db=connection, context={
                          "challenge_title": translated(challenge.title, reviewer.locale), "challenge_id": challenge.id,
-                         "count": count, "due_at": challenge.review_deadline.isoformat() if challenge.review_deadline else ""})
+                         "count": count, "due_at": round_.due_at.isoformat() if round_.due_at else ""})
 
 
 async def _owned_closed(actor: Actor, challenge: Challenge) -> None:
@@ -223,12 +219,13 @@ async def add_assignment(actor: Actor, challenge: Challenge, proposal_id: int, r
         async with in_transaction() as connection:
             if not await PanelMember.filter(challenge_id=challenge.id, reviewer_id=reviewer.id).using_db(connection).exists():
                 await PanelMember.create(challenge_id=challenge.id, reviewer_id=reviewer.id, using_db=connection)
-            assignment = await Assignment.create(proposal=proposal, reviewer=reviewer, due_at=challenge.review_deadline,
+            round_ = await proposal_round(challenge, using_db=connection)
+            assignment = await Assignment.create(proposal=proposal, reviewer=reviewer, due_at=round_.due_at,
                                                  using_db=connection)
             await audit.record("assignment.added", actor=actor.user, target=assignment, using_db=connection,
                                after={"proposal": proposal.id, "reviewer": reviewer.id})
             await notify([reviewer], "review.assigned", {"challenge": challenge.id, "assignment": assignment.id}, connection)
-            await _assignment_mail(challenge, reviewer, 1, connection)
+            await _assignment_mail(round_, reviewer, 1, connection)
     except IntegrityError:  # assigned by someone else at the same moment
         raise ValidationFailed({"reviewer_id": N_("This reviewer is already assigned to this proposal.")}) from None
     return assignment
