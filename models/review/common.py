@@ -10,7 +10,6 @@ from models.challenges.models import Challenge, CoOwner
 from models.core.errors import N_, NotFound
 from models.core.notifications import Notification
 from models.identity.accounts import Membership, Role, User
-from models.identity.orgs import Organisation
 from models.policy import Actor
 from models.policy.review import may_follow_reviews
 from models.proposals.models import Proposal
@@ -24,10 +23,6 @@ SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED)  # recusal reasons writte
 
 async def challenge_of(proposal: Proposal) -> Challenge:
     return await Challenge.get(id=proposal.challenge_id)
-
-
-async def company_of(proposal: Proposal) -> Organisation:
-    return await Organisation.get(id=proposal.company_id)
 
 
 async def owner_people(challenge: Challenge) -> list[User]:
