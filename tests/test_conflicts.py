@@ -10,8 +10,7 @@ from models.core.outbox import OutboxMessage
 from models.identity.accounts import Membership
 from models.policy import actor_for
 from models.proposals.models import Proposal
-from models.review import conflicts
-from models.review import workflow as review_workflow
+from models.review import conflicts, reviewing
 from models.review.models import Assignment, Conflict
 from tests.test_review_flow import (
     RUN,
@@ -150,9 +149,9 @@ async def test_declaring_a_conflict_after_assignment_recuses_and_reassigns(clien
     first = await Assignment.filter(proposal_id=proposal["id"]).order_by("reviewer_id").first()
     declarer = next(r for r in reviewers if r.id == first.reviewer_id)
 
-    await conflicts.declare(await actor_for(declarer), kind="financial_interest", organisation_id=kou.id)
+    await reviewing.declare_conflict(await actor_for(declarer), kind="financial_interest", organisation_id=kou.id)
     await first.refresh_from_db()
-    assert first.status == "recused" and first.recusal_reason == review_workflow.CONFLICT_DECLARED
+    assert first.status == "recused" and first.recusal_reason == reviewing.CONFLICT_DECLARED
     assert await OutboxMessage.exists(topic="review", key=f"review:{challenge['id']}", processed_at=None)
     await run_job(migrated, "drain_outbox")
     active = set(await Assignment.filter(proposal_id=proposal["id"]).exclude(status="recused").values_list(

@@ -197,7 +197,7 @@ async def test_the_review_flow_from_closing_to_one_decision_mail_per_company(cli
     mine = {}
     for reviewer_id in reviewers:
         listed = (await client.get("/api/v1/assignments", headers=h[reviewer_id])).json()
-        assert all(sorted(item) == ["challenge_id", "due_at", "id", "proposal_id", "status"] for item in listed["items"])
+        assert all(sorted(item) == ["challenge_id", "due_at", "id", "proposal_id", "status", "subject"] for item in listed["items"])
         mine[reviewer_id] = {item["proposal_id"]: item["id"] for item in listed["items"]}
         assert all(item["due_at"].endswith("+09:00") for item in listed["items"])
     first, second = sorted(r for p, r in pairs if p == kou_proposal["id"])

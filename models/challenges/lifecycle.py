@@ -22,6 +22,7 @@ from models.identity.accounts import User
 from models.identity.orgs import Category
 from models.policy import Actor, may_draft_challenges, may_view_challenge, owns_challenge
 from models.proposals.models import Proposal
+from models.review.closing import finalise_problem, queue_assignment, tell_companies
 
 S = ChallengeStatus
 
@@ -250,8 +251,6 @@ def missing_for_review(challenge: Challenge, criteria: list[Criterion]) -> dict[
 async def allowed_transitions(actor: Actor, challenge: Challenge) -> list[str]:
     """The states this person may move the challenge to now (TRANSITIONS, plus closing and deciding,
     whose conditions the table cannot express: the proposals deadline; every review in, every proposal decided)."""
-    from models.review.decisions import finalise_problem  # the review workflow builds on this module
-
     is_owner = await owns_challenge(actor, challenge)
     roles = ({"operator"} if actor.is_operator else set()) | ({"owner"} if is_owner else set())
     allowed = next_states(TRANSITIONS, S(challenge.status), roles)
@@ -324,8 +323,6 @@ async def publish_due(now: datetime | None = None) -> list[int]:
 
 async def close(user: User | None, challenge: Challenge, reason: str = "") -> bool:
     """published → closed, with the review's start queued in the same transaction; False if already closed."""
-    from models.review.workflow import queue_assignment  # the review workflow builds on this module
-
     async with in_transaction() as connection:
         locked = await Challenge.filter(id=challenge.id).select_for_update().using_db(connection).first()
         if locked is None or locked.status != S.PUBLISHED:
@@ -356,18 +353,16 @@ def _deadline_passed(challenge: Challenge, now: datetime | None = None) -> bool:
 
 
 async def _close_or_decide(actor: Actor, challenge: Challenge, to: str, reason: str) -> Challenge:
-    """Owners close once the proposals deadline has passed, and decide only through
-    `models.review.decisions.finalise` (every review in, every proposal decided)."""
+    """Owners close once the proposals deadline has passed, and decide once every review is in and every
+    proposal decided (`models.review.closing.finalise_problem`)."""
     if not await owns_challenge(actor, challenge):
         if not actor.is_operator:
             raise NotAllowed("not an owner of this challenge")
         raise InvalidTransition(N_("This change of state is not possible now."),
                                 allowed=await allowed_transitions(actor, challenge))
     if to == S.DECIDED.value:
-        from models.review.decisions import finalise
-
         try:
-            return await finalise(actor, challenge, reason)
+            return await _decide(actor, challenge, reason)
         except InvalidTransition as exc:  # say what is possible instead
             raise InvalidTransition(exc.message, allowed=await allowed_transitions(actor, challenge)) from None
     if challenge.status != S.PUBLISHED or not _deadline_passed(challenge):
@@ -375,3 +370,16 @@ async def _close_or_decide(actor: Actor, challenge: Challenge, to: str, reason: 
                                 allowed=await allowed_transitions(actor, challenge))
     await close(actor.user, challenge, reason)
     return await Challenge.get(id=challenge.id).prefetch_related("owner", "category")
+
+
+async def _decide(actor: Actor, challenge: Challenge, reason: str) -> Challenge:
+    """closed → decided, by an owner, when `finalise_problem` finds nothing; every company is told once."""
+    async with in_transaction() as connection:
+        locked = await Challenge.filter(id=challenge.id).select_for_update().using_db(connection).first()
+        problem = await finalise_problem(locked)
+        if problem is not None:
+            raise InvalidTransition(problem, allowed=[])
+        await challenge.fetch_related("owner", using_db=connection)
+        await _move(actor.user, challenge, S.DECIDED, reason)
+        await tell_companies(challenge, connection)
+    return challenge

@@ -15,6 +15,7 @@ from models.challenges.models import PUBLIC_STATUSES, Challenge, ChallengeStatus
 from models.core.errors import NotAllowed
 from models.identity.accounts import Membership, Role, User
 from models.identity.orgs import Organisation, OrgKind
+from models.proposals.models import Proposal
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,6 @@ def require_user(actor: Actor) -> User:
 
 # --- proposals: what the review rules share with models.policy.proposals --------------------------
 
-from models.proposals.models import Proposal  # noqa: E402
-from models.review.models import Assignment, AssignmentStatus  # noqa: E402
-
 
 def is_proposal_company_member(actor: Actor, proposal: Proposal) -> bool:
     return proposal.company_id in actor.organisation_ids(OrgKind.COMPANY)
@@ -138,41 +136,3 @@ async def owns_proposal_challenge(actor: Actor, proposal: Proposal) -> bool:
     return await owns_challenge(actor, challenge)
 
 
-# --- reviews ------------------------------------------------------------------------------------
-# A challenge's panel, assignments and ranking are managed by its owners and seen by operators.
-# A proposal's reviews are seen by the challenge's owners and operators, and by a reviewer of the
-# proposal once they have submitted their own; never by anyone with a conflict of interest with the
-# proposal (declared or detected, see models.review.conflicts), never by the company. Companies never see
-# assignments or who reviewed them; they get the feedback meant for them once the challenge is decided.
-
-
-def may_declare_conflicts(actor: Actor) -> bool:
-    return actor.user is not None and (actor.is_reviewer or actor.is_operator or may_draft_challenges(actor))
-
-
-async def may_follow_reviews(actor: Actor, challenge: Challenge) -> bool:
-    """Read the panel, the assignments and the ranking: owners and operators."""
-    return actor.is_operator or await owns_challenge(actor, challenge)
-
-
-def assignment_filter(actor: Actor) -> Q:
-    """The assignments a person lists as theirs: only their own."""
-    return Q(reviewer_id=actor.user.id) if actor.user else Q(id__in=[])
-
-
-async def may_see_reviews(actor: Actor, proposal: Proposal) -> bool:
-    from models.review.conflicts import is_conflicted  # reads memberships and proposals: imported when needed
-
-    if actor.user is None or is_proposal_company_member(actor, proposal) or proposal.submitted_at is None:
-        return False
-    if await is_conflicted(actor.user, proposal):
-        return False
-    if actor.is_operator or await owns_proposal_challenge(actor, proposal):
-        return True
-    return await Assignment.exists(proposal_id=proposal.id, reviewer_id=actor.user.id,
-                                   status=AssignmentStatus.SUBMITTED.value)
-
-
-def may_see_feedback(actor: Actor, proposal: Proposal) -> bool:
-    """The decision's feedback: the company's members, and operators."""
-    return actor.is_operator or is_proposal_company_member(actor, proposal)

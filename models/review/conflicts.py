@@ -25,14 +25,11 @@ from enum import StrEnum
 from typing import Any
 
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
-from models.core import audit
-from models.core.errors import N_, NotAllowed, ValidationFailed
+from models.core.errors import N_
 from models.identity.accounts import Membership, User
-from models.identity.orgs import Organisation
-from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
-from models.review.models import Assignment, AssignmentStatus, Conflict, ConflictKind
+from models.proposals.models import Proposal, ProposalVersion
+from models.review.models import Conflict, ConflictKind
 
 # Addresses anyone can get: sharing one of these domains says nothing about an employer.
 FREE_MAIL_DOMAINS = frozenset({
@@ -216,54 +213,6 @@ def _note(item: Found) -> str:
 def reason_of(conflict: Conflict) -> str:
     """The `Reason` value of a stored conflict."""
     return conflict.note.split(":", 1)[0] if conflict.detected else Reason.DECLARED.value
-
-
-# --- declaring ---------------------------------------------------------------------------------
-
-
-async def declare(actor: Any, *, kind: str, organisation_id: int, note: str = "") -> Conflict:
-    """A person declares a conflict with an organisation; it excludes them from its proposals at once.
-
-    Their open assignments to the organisation's proposals are recused in the same transaction and a
-    reassignment is queued for each challenge concerned. Declaring the same conflict again changes nothing.
-    """
-    from models.policy import may_declare_conflicts  # policy reads conflicts: imported when called
-    from models.review.workflow import CONFLICT_DECLARED, queue_assignment
-
-    if not may_declare_conflicts(actor):
-        raise NotAllowed("reviewers, agency members and operators declare conflicts")
-    user = actor.user
-    if kind not in CONFLICT_KINDS:
-        raise ValidationFailed({"kind": N_("Choose one of the kinds of conflict.")})
-    organisation = await Organisation.get_or_none(id=organisation_id)
-    if organisation is None:
-        raise ValidationFailed({"organisation_id": N_("One of the organisations does not exist.")})
-    note = (note or "").strip()
-    existing = await Conflict.filter(reviewer_id=user.id, organisation_id=organisation.id, proposal_id__isnull=True,
-                                     detected=False, kind=kind).first()
-    if existing is not None:
-        return existing
-    async with in_transaction() as connection:
-        conflict = await Conflict.create(reviewer_id=user.id, organisation=organisation, kind=kind, note=note,
-                                         detected=False, using_db=connection)
-        affected = await Assignment.filter(
-            reviewer_id=user.id, proposal__company_id=organisation.id,
-            status__in=[AssignmentStatus.ASSIGNED.value, AssignmentStatus.SUBMITTED.value],
-        ).using_db(connection).prefetch_related("proposal")
-        challenges = set()
-        for assignment in affected:
-            await Assignment.filter(id=assignment.id).using_db(connection).update(
-                status=AssignmentStatus.RECUSED.value, recusal_reason=CONFLICT_DECLARED)
-            await audit.record("assignment.recused", actor=user, target=assignment, using_db=connection,
-                               before={"status": assignment.status},
-                               after={"status": AssignmentStatus.RECUSED.value, "reason": CONFLICT_DECLARED})
-            if assignment.proposal.status in (ProposalStatus.UNDER_REVIEW.value, ProposalStatus.SHORTLISTED.value):
-                challenges.add(assignment.proposal.challenge_id)
-        for challenge_id in sorted(challenges):
-            await queue_assignment(challenge_id, using_db=connection)
-        await audit.record("conflict.declared", actor=user, target=conflict, using_db=connection,
-                           after={"kind": kind, "organisation": organisation.id, "recused": [a.id for a in affected]})
-    return conflict
 
 
 async def conflicts_of(user: User) -> list[Conflict]:

@@ -75,6 +75,7 @@ class Review(TimestampedModel):
     weaknesses = fields.TextField(default="")
     feedback = fields.TextField(default="")
     confidence = fields.IntField(null=True)
+    answers = fields.JSONField(default=dict)  # the round's rubric fields that are not columns: key -> value
     no_conflict = fields.BooleanField(default=False)
     status = fields.CharField(max_length=16, default=ReviewStatus.DRAFT.value)
     total = fields.FloatField(null=True)
@@ -93,3 +94,21 @@ class ReminderSent(TimestampedModel):
     class Meta:
         table = "reminder_sent"
         unique_together = (("assignment", "moment"),)
+
+
+class SubjectKind(StrEnum):
+    PROPOSAL = "proposal"
+    PILOT = "pilot"
+
+
+class ReviewRound(TimestampedModel):
+    # A round reviews a set of subjects of one kind for a challenge (today its proposals; next its pilots) with
+    # its own rubric: the review form's fields as data (models.review.rubric). No row: the kind's default.
+
+    challenge = fields.ForeignKeyField("models.Challenge", related_name="review_rounds", on_delete=fields.CASCADE)
+    subject_kind = fields.CharField(max_length=16, default=SubjectKind.PROPOSAL.value)
+    rubric = fields.JSONField(default=list)  # [{"key", "kind", "label", "visible_to", "required", "low", "high"}]
+
+    class Meta:
+        table = "review_round"
+        unique_together = (("challenge", "subject_kind"),)

@@ -13,8 +13,10 @@ from tortoise.transactions import in_transaction
 from models.challenges.models import Challenge, ChallengeStatus
 from models.core.base import translated
 from models.core.mail import queue_mail
+from models.proposals.shown import shown
+from models.review.closing import REVIEWABLE
+from models.review.common import JST, escalation_contact, notify, owner_people
 from models.review.models import Assignment, AssignmentStatus, ReminderSent
-from models.review.workflow import JST, REVIEWABLE, _notify, escalation_contact, owner_people
 
 A = AssignmentStatus
 REMINDER_MOMENTS = ("3_days_before", "due_day", "overdue")
@@ -62,14 +64,14 @@ async def _remind(assignment: Assignment, moment: str, connection: Any) -> None:
     challenge = await Challenge.get(id=assignment.proposal.challenge_id).using_db(connection)
     reviewer = assignment.reviewer
     payload = {"challenge": challenge.id, "assignment": assignment.id, "moment": moment}
-    await _notify([reviewer], "review.reminder", payload, connection)
-    context = {"challenge_title": translated(challenge.title, reviewer.locale), "proposal_title": assignment.proposal.title,
+    await notify([reviewer], "review.reminder", payload, connection)
+    context = {"challenge_title": translated(challenge.title, reviewer.locale), "proposal_title": (await shown(assignment.proposal_id, using_db=connection)).title,
                "assignment_id": assignment.id, "moment": moment, "due_at": assignment.due_at.isoformat()}
     await queue_mail("reminder", to=reviewer.email, locale=reviewer.locale, key=f"assignment:{assignment.id}",
                      context=context, using_db=connection)
     if moment != "overdue":
         return
-    await _notify(await owner_people(challenge), "review.overdue", payload, connection)
+    await notify(await owner_people(challenge), "review.overdue", payload, connection)
     contact = await escalation_contact(challenge)
     if contact is not None:
         await queue_mail("review_overdue", to=contact.email, locale=contact.locale, key=f"assignment:{assignment.id}",

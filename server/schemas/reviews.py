@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.datastructures import FormData
 
+from models.review.closing import Feedback
 from models.review.conflicts import CONFLICT_KINDS, reason_of
-from models.review.decisions import Feedback
 from models.review.models import Assignment, Conflict, Review
+from models.review.reviewing import ReviewChanges
 from models.review.scoring import ProposalScore
-from models.review.workflow import ReviewChanges
 from server.i18n import TOKYO
 
 Score = Annotated[StrictInt, Field(ge=1, le=5)]
@@ -60,16 +60,23 @@ class PanelOut(BaseModel):
 # --- assignments -----------------------------------------------------------------------------
 
 
+class SubjectRef(BaseModel):
+    kind: Literal["proposal", "pilot"]
+    id: int
+
+
 class AssignmentItem(BaseModel):
     id: int
     proposal_id: int
     challenge_id: int
+    subject: SubjectRef = Field(description="what the assignment reviews (today always the proposal)")
     status: Literal["assigned", "submitted", "recused"]
     due_at: datetime | None = Field(description="the review deadline")
 
     @classmethod
     def of(cls, assignment: Assignment) -> AssignmentItem:
         return cls(id=assignment.id, proposal_id=assignment.proposal_id, challenge_id=assignment.proposal.challenge_id,
+                   subject=SubjectRef(kind="proposal", id=assignment.proposal_id),
                    status=assignment.status, due_at=_tokyo(assignment.due_at))
 
 

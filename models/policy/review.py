@@ -1,0 +1,108 @@
+"""Who may see and do what in the review (panel, assignments, reviews, ranking, feedback).
+
+A challenge's panel, assignments and ranking are managed by its owners and seen by operators.
+A proposal's reviews are seen by the challenge's owners and operators, and by a reviewer of the
+proposal once they have submitted their own; never by anyone with a conflict of interest with the
+proposal (declared or detected, see models.review.conflicts), never by the company. Companies never see
+assignments or who reviewed them; they get the feedback meant for them once the challenge is decided.
+"""
+
+from __future__ import annotations
+
+from tortoise.expressions import Q
+
+from models.challenges.models import Challenge, ChallengeStatus
+from models.core.errors import NotAllowed
+from models.policy import (
+    Actor,
+    is_proposal_company_member,
+    may_draft_challenges,
+    owns_challenge,
+    owns_proposal_challenge,
+)
+from models.proposals.lifecycle import TRANSITIONS
+from models.proposals.models import Proposal, ProposalStatus
+from models.review.conflicts import is_conflicted
+from models.review.models import Assignment, AssignmentStatus
+
+
+def may_declare_conflicts(actor: Actor) -> bool:
+    return actor.user is not None and (actor.is_reviewer or actor.is_operator or may_draft_challenges(actor))
+
+
+async def may_follow_reviews(actor: Actor, challenge: Challenge) -> bool:
+    """Read the panel, the assignments and the ranking: owners and operators."""
+    return actor.is_operator or await owns_challenge(actor, challenge)
+
+
+def assignment_filter(actor: Actor) -> Q:
+    """The assignments a person lists as theirs: only their own."""
+    return Q(reviewer_id=actor.user.id) if actor.user else Q(id__in=[])
+
+
+async def may_see_reviews(actor: Actor, proposal: Proposal) -> bool:
+    if actor.user is None or is_proposal_company_member(actor, proposal) or proposal.submitted_at is None:
+        return False
+    if await is_conflicted(actor.user, proposal):
+        return False
+    if actor.is_operator or await owns_proposal_challenge(actor, proposal):
+        return True
+    return await Assignment.exists(proposal_id=proposal.id, reviewer_id=actor.user.id,
+                                   status=AssignmentStatus.SUBMITTED.value)
+
+
+def may_see_feedback(actor: Actor, proposal: Proposal) -> bool:
+    """The decision's feedback: the company's members, and operators."""
+    return actor.is_operator or is_proposal_company_member(actor, proposal)
+
+
+async def decision_moves(actor: Actor, challenge: Challenge, statuses: dict[int, str]) -> dict[int, list[str]]:
+    """Proposal id -> the decisions the actor may take on it now (the owners' moves of the proposal
+    transitions), for proposals of `challenge` that were submitted; one check for them all."""
+    if not await owns_challenge(actor, challenge):
+        return {proposal_id: [] for proposal_id in statuses}
+    return {proposal_id: [str(target) for target, who in TRANSITIONS[ProposalStatus(status)].items() if who == "owner"]
+            for proposal_id, status in statuses.items()}
+
+
+# --- what the review pages offer -----------------------------------------------------------------
+# The pages show a form or a button only for what the person may do; the domain checks again on submit.
+
+CHANGE_PANEL, ADJUST_ASSIGNMENTS, FINALISE = "change_panel", "adjust_assignments", "finalise"
+REMOVE, REOPEN = "remove", "reopen"
+
+
+async def review_actions(actor: Actor, challenge: Challenge) -> set[str]:
+    """What the person may do on the challenge's review pages: change the panel (owners, until the challenge
+    is decided or cancelled); adjust the assignments and finalise (owners, while it is under review)."""
+    if not await owns_challenge(actor, challenge):
+        return set()
+    allowed = set()
+    if challenge.status not in (ChallengeStatus.DECIDED, ChallengeStatus.CANCELLED):
+        allowed.add(CHANGE_PANEL)
+    if challenge.status == ChallengeStatus.CLOSED:
+        allowed |= {ADJUST_ASSIGNMENTS, FINALISE}
+    return allowed
+
+
+def assignment_actions(challenge_actions: set[str], statuses: dict[int, str]) -> dict[int, list[str]]:
+    """Assignment id -> what an owner may do with it on the assignments page: take off a reviewer who has
+    not submitted, reopen a submitted review."""
+    if ADJUST_ASSIGNMENTS not in challenge_actions:
+        return {assignment_id: [] for assignment_id in statuses}
+    moves = {AssignmentStatus.ASSIGNED.value: [REMOVE], AssignmentStatus.SUBMITTED.value: [REOPEN]}
+    return {assignment_id: moves.get(status, []) for assignment_id, status in statuses.items()}
+
+
+async def require_review_access(actor: Actor, challenge: Challenge, *, changing: bool = False) -> None:
+    """The review pages of a challenge: its owners change them; its owners and operators read them."""
+    if changing and not await owns_challenge(actor, challenge):
+        raise NotAllowed("the challenge's owners only")
+    if not changing and not await may_follow_reviews(actor, challenge):
+        raise NotAllowed("the challenge's owners and operators only")
+
+
+async def may_see_review_links(actor: Actor, challenge: Challenge) -> bool:
+    """The links to the review pages on the challenge page: owners and operators, once it is published."""
+    return challenge.status in (ChallengeStatus.PUBLISHED, ChallengeStatus.CLOSED, ChallengeStatus.DECIDED) and \
+        await may_follow_reviews(actor, challenge)

@@ -1,0 +1,61 @@
+"""What the review's modules share: who is told (owners, the escalation contact), notifications, reading an
+assignment with its access check, and the recusal reasons Kyoso writes itself."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from models.challenges.models import Challenge, CoOwner
+from models.core.errors import N_, NotFound
+from models.core.notifications import Notification
+from models.identity.accounts import Membership, Role, User
+from models.policy import Actor
+from models.policy.review import may_follow_reviews
+from models.proposals.models import Proposal
+from models.review.models import Assignment
+
+JST = ZoneInfo("Asia/Tokyo")
+REMOVED_BY_OWNER = N_("Taken off the proposal by an owner.")
+CONFLICT_DECLARED = N_("Conflict of interest declared.")
+SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED)  # recusal reasons written by Kyoso: message ids
+
+
+async def challenge_of(proposal: Proposal) -> Challenge:
+    return await Challenge.get(id=proposal.challenge_id)
+
+
+async def owner_people(challenge: Challenge) -> list[User]:
+    """Active members of the owner agency and of accepted co-owners: the people told about the review."""
+    agencies = {challenge.owner_id} | set(await CoOwner.filter(
+        challenge_id=challenge.id, accepted_at__not_isnull=True).values_list("organisation_id", flat=True))
+    return await User.filter(memberships__organisation_id__in=list(agencies), is_active=True).distinct().order_by("id")
+
+
+async def escalation_contact(challenge: Challenge) -> User | None:
+    """Who gets the owners' e-mails: the challenge's author while active and still an owner, else an admin."""
+    if challenge.created_by_id is not None:
+        author = await User.get_or_none(id=challenge.created_by_id, is_active=True)
+        if author is not None and await Membership.exists(user_id=author.id, organisation_id=challenge.owner_id):
+            return author
+    return await User.filter(memberships__organisation_id=challenge.owner_id, memberships__role=Role.ADMIN.value,
+                             is_active=True).order_by("id").first()
+
+
+async def notify(users: list[User] | list[int], kind: str, payload: dict[str, Any], using_db: Any) -> None:
+    for user in users:
+        await Notification.create(user_id=user if isinstance(user, int) else user.id, kind=kind, payload=payload,
+                                  using_db=using_db)
+
+
+async def get_assignment(actor: Actor, assignment_id: int) -> Assignment:
+    """The assignment, for its reviewer and the challenge's owners and operators; NotFound for anyone else."""
+    assignment = await Assignment.get_or_none(id=assignment_id).prefetch_related("proposal", "reviewer")
+    if assignment is None or actor.user is None:
+        raise NotFound("no such assignment")
+    if assignment.reviewer_id == actor.user.id:
+        return assignment
+    challenge = await Challenge.get(id=assignment.proposal.challenge_id)
+    if not await may_follow_reviews(actor, challenge):
+        raise NotFound("no such assignment")
+    return assignment

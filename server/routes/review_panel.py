@@ -1,0 +1,203 @@
+"""The owners' side of the review, pages and API: the reviewer panel and the assignments.
+
+Every change is a call to `models.review.workflow`; access is decided in `models.policy.review`, and the
+pages offer only what it allows (`review_actions`, `assignment_actions`).
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from models.challenges import lifecycle as challenge_lifecycle
+from models.challenges.models import Challenge
+from models.core.errors import InvalidTransition, ValidationFailed
+from models.policy import Actor
+from models.policy.review import assignment_actions, review_actions
+from models.review import workflow
+from models.review.closing import REVIEWABLE
+from models.review.common import SYSTEM_REASONS, challenge_of, get_assignment
+from server.api import api
+from server.forms import errors_from
+from server.i18n import TOKYO, ngettext
+from server.i18n import gettext as _
+from server.labels import assignment_status_name
+from server.problems import page_message, signed_in
+from server.routes.review_common import SEE_OTHER, owned
+from server.schemas.reviews import (
+    AssignedReviewer,
+    AssignmentAddIn,
+    AssignmentOut,
+    ChallengeAssignmentsOut,
+    PanelIn,
+    PanelOut,
+    PanelReviewer,
+    PersonRef,
+    ProposalAssignments,
+    ShortfallOut,
+)
+from server.templating import templates
+
+# --- API ---------------------------------------------------------------------------------------
+
+
+async def _panel_out(actor: Actor, challenge: Challenge) -> PanelOut:
+    members = await workflow.panel_of(actor, challenge)
+    return PanelOut(reviewers=[PanelReviewer(id=u.id, name=u.name, expertise=u.expertise or []) for u in members],
+                    reviews_per_proposal=challenge.reviews_per_proposal, max_per_reviewer=challenge.max_per_reviewer)
+
+
+@api.operation("/challenges/{challenge_id:int}/panel", summary="A challenge's reviewer panel", response=PanelOut,
+               tags=["reviews"])
+async def get_panel(request: Request, actor: Actor, challenge_id: int) -> PanelOut:
+    return await _panel_out(actor, await challenge_lifecycle.get_challenge(actor, challenge_id))
+
+
+@api.operation("/challenges/{challenge_id:int}/panel", "PUT",
+               summary="Choose the reviewers, the reviews per proposal and the cap per reviewer (owners)",
+               body=PanelIn, response=PanelOut, tags=["reviews"])
+async def put_panel(request: Request, actor: Actor, challenge_id: int, body: PanelIn) -> PanelOut:
+    challenge = await challenge_lifecycle.get_challenge(actor, challenge_id)
+    await workflow.set_panel(actor, challenge, body.reviewers, body.reviews_per_proposal, body.max_per_reviewer)
+    return await _panel_out(actor, challenge)
+
+
+def _recusal_reason(reason: str) -> str:
+    return _(reason) if reason in SYSTEM_REASONS else reason
+
+
+async def assignments_overview(actor: Actor, challenge: Challenge) -> ChallengeAssignmentsOut:
+    """Who reviews what, and what the assignment cannot fill and why (before closing: a preview)."""
+    found = await workflow.overview(actor, challenge)
+    items = [ProposalAssignments(proposal_id=p.id, title=found.titles[p.id], status=p.status, assignments=[
+        AssignedReviewer(id=a.id, reviewer=PersonRef(id=a.reviewer.id, name=a.reviewer.name), status=a.status,
+                         due_at=a.due_at.astimezone(TOKYO) if a.due_at else None,
+                         recusal_reason=_recusal_reason(a.recusal_reason))
+        for a in found.assignments.get(p.id, [])]) for p in found.proposals]
+    shortfalls = [ShortfallOut(proposal_id=s.proposal_id, missing=s.missing, eligible=s.eligible,
+                               limited_by=s.limited_by) for s in found.plan.result.shortfalls]
+    return ChallengeAssignmentsOut(items=items, feasible=not shortfalls, shortfalls=shortfalls,
+                                   pending=len(found.plan.result.assignments))
+
+
+@api.operation("/challenges/{challenge_id:int}/assignments",
+               summary="Who reviews which proposal, and which proposals lack how many eligible reviewers",
+               response=ChallengeAssignmentsOut, tags=["reviews"])
+async def get_assignments(request: Request, actor: Actor, challenge_id: int) -> ChallengeAssignmentsOut:
+    return await assignments_overview(actor, await challenge_lifecycle.get_challenge(actor, challenge_id))
+
+
+@api.operation("/challenges/{challenge_id:int}/assignments", "POST",
+               summary="Assign a reviewer by hand (owners; never one with a conflict of interest)",
+               body=AssignmentAddIn, response=AssignmentOut, status=201, tags=["reviews"])
+async def add_assignment(request: Request, actor: Actor, challenge_id: int, body: AssignmentAddIn) -> AssignmentOut:
+    challenge = await challenge_lifecycle.get_challenge(actor, challenge_id)
+    assignment = await workflow.add_assignment(actor, challenge, body.proposal_id, body.reviewer_id)
+    await assignment.fetch_related("proposal")
+    return AssignmentOut.of(assignment)
+
+
+@api.operation("/assignments/{assignment_id:int}", "DELETE", summary="Take a reviewer off a proposal (owners)",
+               response=AssignmentOut, tags=["reviews"])
+async def delete_assignment(request: Request, actor: Actor, assignment_id: int) -> AssignmentOut:
+    assignment = await get_assignment(actor, assignment_id)
+    return AssignmentOut.of(await workflow.remove_assignment(actor, assignment))
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+async def panel_page(request: Request, challenge: Challenge | None = None, errors: dict | None = None,
+                     values: dict | None = None, status: int = 200) -> Response:
+    actor = signed_in(request)
+    if challenge is None:
+        actor, challenge = await owned(request)
+    members = await workflow.panel_of(actor, challenge)
+    if values is None:
+        values = {"reviewers": {u.id for u in members}, "reviews_per_proposal": challenge.reviews_per_proposal,
+                  "max_per_reviewer": challenge.max_per_reviewer or ""}
+    context = {"challenge": challenge, "pool": await workflow.reviewer_pool(), "members": members, "values": values,
+               "errors": errors or {}, "allowed": await review_actions(actor, challenge),
+               "saved": request.query_params.get("saved") == "1"}
+    return templates.TemplateResponse(request, "reviews/panel.html", context, status_code=status)
+
+
+async def save_panel_page(request: Request) -> Response:
+    actor, challenge = await owned(request, changing=True)
+    form = await request.form()
+    values = {"reviewers": {int(v) for v in form.getlist("reviewers") if str(v).isdigit()},
+              "reviews_per_proposal": str(form.get("reviews_per_proposal", "")),
+              "max_per_reviewer": str(form.get("max_per_reviewer", ""))}
+    try:
+        body = PanelIn.model_validate({"reviewers": sorted(values["reviewers"]),
+                                       "reviews_per_proposal": values["reviews_per_proposal"] or 3,
+                                       "max_per_reviewer": values["max_per_reviewer"].strip() or None})
+        await workflow.set_panel(actor, challenge, body.reviewers, body.reviews_per_proposal, body.max_per_reviewer)
+    except (ValidationError, ValidationFailed) as exc:
+        return await panel_page(request, challenge, errors_from(exc), values, 400)
+    return RedirectResponse(f"/challenges/{challenge.id}/panel?saved=1", status_code=SEE_OTHER)
+
+
+async def assignments_page(request: Request, challenge: Challenge | None = None, errors: dict | None = None,
+                           message: str = "", status: int = 200) -> Response:
+    actor = signed_in(request)
+    if challenge is None:
+        actor, challenge = await owned(request)
+    overview = await assignments_overview(actor, challenge)
+    titles = {item.proposal_id: item.title for item in overview.items}
+    allowed = await review_actions(actor, challenge)
+    statuses = {a.id: a.status for item in overview.items for a in item.assignments}
+    context = {"challenge": challenge, "overview": overview, "errors": errors or {},
+               "shortfall_texts": [shortfall_text(s, titles.get(s.proposal_id) or _("(untitled)")) for s in overview.shortfalls],
+               "message": message, "allowed": allowed, "assignment_allowed": assignment_actions(allowed, statuses),
+               "panel": await workflow.panel_of(actor, challenge), "assignment_status_name": assignment_status_name,
+               "reviewable": [i for i in overview.items if i.status in REVIEWABLE]}
+    return templates.TemplateResponse(request, "reviews/assignments.html", context, status_code=status)
+
+
+def shortfall_text(shortfall: ShortfallOut, title: str) -> str:
+    """Why the assignment cannot fill a proposal's places, in the reader's language."""
+    if shortfall.limited_by == "eligibility":
+        return ngettext(
+            "“%(title)s” lacks %(num)d reviewer: besides those assigned, %(eligible)d panel members can review it without a conflict of interest.",
+            "“%(title)s” lacks %(num)d reviewers: besides those assigned, %(eligible)d panel members can review it without a conflict of interest.",
+            shortfall.missing, title=title, eligible=shortfall.eligible)
+    return ngettext(
+        "“%(title)s” lacks %(num)d reviewer: the %(eligible)d other panel members who could review it have reached their maximum number of reviews.",
+        "“%(title)s” lacks %(num)d reviewers: the %(eligible)d other panel members who could review it have reached their maximum number of reviews.",
+        shortfall.missing, title=title, eligible=shortfall.eligible)
+
+
+async def add_assignment_page(request: Request) -> Response:
+    actor, challenge = await owned(request, changing=True)
+    form = await request.form()
+    try:
+        body = AssignmentAddIn.model_validate({k: v for k, v in form.items() if k != "csrftoken"})
+        await workflow.add_assignment(actor, challenge, body.proposal_id, body.reviewer_id)
+    except (ValidationError, ValidationFailed) as exc:
+        return await assignments_page(request, challenge, errors_from(exc), "", 400)
+    except InvalidTransition as exc:
+        return await assignments_page(request, challenge, {}, page_message(exc), exc.status)
+    return RedirectResponse(f"/challenges/{challenge.id}/assignments", status_code=SEE_OTHER)
+
+
+async def remove_assignment_page(request: Request) -> Response:
+    actor = signed_in(request)
+    assignment = await get_assignment(actor, request.path_params["assignment_id"])
+    challenge = await challenge_of(assignment.proposal)
+    try:
+        await workflow.remove_assignment(actor, assignment)
+    except InvalidTransition as exc:
+        return await assignments_page(request, challenge, {}, page_message(exc), exc.status)
+    return RedirectResponse(f"/challenges/{challenge.id}/assignments", status_code=SEE_OTHER)
+
+
+routes: list[BaseRoute] = [
+    Route("/assignments/{assignment_id:int}/remove", remove_assignment_page, methods=["POST"]),
+    Route("/challenges/{challenge_id:int}/panel", panel_page, methods=["GET"], name="review_panel"),
+    Route("/challenges/{challenge_id:int}/panel", save_panel_page, methods=["POST"]),
+    Route("/challenges/{challenge_id:int}/assignments", assignments_page, methods=["GET"], name="review_assignments"),
+    Route("/challenges/{challenge_id:int}/assignments", add_assignment_page, methods=["POST"]),
+]
