@@ -21,7 +21,8 @@ from tortoise.transactions import in_transaction
 from models.challenges.models import Attachment, Challenge, ChallengeStatus
 from models.core import audit
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from models.policy import Actor, may_view_challenge, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import may_view_challenge, owns_challenge
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_FILENAME = 200

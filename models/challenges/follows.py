@@ -22,7 +22,8 @@ from models.challenges.models import Challenge, ChallengeStatus, Follow
 from models.core.errors import N_, NotFound, ValidationFailed
 from models.core.notifications import Notification
 from models.core.outbox import OutboxMessage
-from models.policy import Actor, public_challenge_filter, require_user
+from models.policy import Actor, require_user
+from models.policy.challenges import public_challenge_filter
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Joint challenges: co-owner agencies, and agencies saying "we have this problem too".
 
 An invited co-owner is a `CoOwner` row without `accepted_at`; once a member of the invited agency
-accepts, its members act as owners (`models.policy.owns_challenge`). Interest is one row per agency,
+accepts, its members act as owners (`models.policy.challenges.owns_challenge`). Interest is one row per agency,
 public with its note, and the owners can invite an interested agency as a co-owner.
 """
 
@@ -16,7 +16,8 @@ from models.core import audit
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.identity.accounts import Membership
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, is_public, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import is_public, owns_challenge
 
 NOTE_MAX = 2000
 CLOSED_FOR_CO_OWNERS = (ChallengeStatus.DECIDED.value, ChallengeStatus.CANCELLED.value)

@@ -19,7 +19,8 @@ from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, Vali
 from models.core.notifications import Notification
 from models.identity.accounts import User
 from models.identity.orgs import Category
-from models.policy import Actor, may_draft_challenges, may_view_challenge, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import may_draft_challenges, may_view_challenge, owns_challenge
 from models.proposals.models import Proposal
 
 S = ChallengeStatus

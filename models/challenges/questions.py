@@ -19,7 +19,8 @@ from models.challenges.models import Challenge, ChallengeStatus, Question
 from models.core import audit
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, may_view_challenge, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import may_view_challenge, owns_challenge
 from models.proposals.models import Proposal
 
 QUESTION_MAX = 4000

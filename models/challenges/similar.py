@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from models.challenges.models import Challenge, ChallengeStatus, CoOwner
 from models.identity.orgs import Category
-from models.policy import public_challenge_filter
+from models.policy.challenges import public_challenge_filter
 
 LIMIT = 5
 CANDIDATES_PER_QUERY = 300

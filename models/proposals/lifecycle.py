@@ -30,13 +30,8 @@ from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, Vali
 from models.core.mail import queue_mail
 from models.core.notifications import Notification
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import (
-    Actor,
-    is_proposal_company_member,
-    may_view_challenge,
-    may_view_proposal,
-    owns_proposal_challenge,
-)
+from models.policy import Actor, is_proposal_company_member, may_view_proposal, owns_proposal_challenge
+from models.policy.challenges import may_view_challenge
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
 
 S = ProposalStatus

@@ -22,7 +22,8 @@ from models.core.mail import queue_mail
 from models.core.notifications import Notification
 from models.identity.accounts import Membership, Role, User
 from models.identity.orgs import Organisation
-from models.policy import Actor, may_follow_reviews, may_see_feedback, owns_challenge
+from models.policy import Actor, may_follow_reviews, may_see_feedback
+from models.policy.challenges import owns_challenge
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
 from models.review import conflicts
 from models.review.models import Assignment, AssignmentStatus

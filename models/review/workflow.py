@@ -29,7 +29,8 @@ from models.core.mail import queue_mail
 from models.core.notifications import Notification
 from models.identity.accounts import Membership, Role, User
 from models.identity.orgs import Organisation
-from models.policy import Actor, may_follow_reviews, owns_challenge
+from models.policy import Actor, may_follow_reviews
+from models.policy.challenges import owns_challenge
 from models.proposals.models import Proposal, ProposalStatus
 from models.review import conflicts
 from models.review.assignment import AssignmentResult, ProposalSlot, Reviewer, reassign_after_recusal

@@ -12,7 +12,8 @@ from models.challenges import lifecycle as lifecycle
 from models.challenges.models import Challenge, ChallengeKpi, Criterion
 from models.core.errors import NotAllowed, ValidationFailed
 from models.identity.orgs import Category, OrgKind
-from models.policy import Actor, may_draft_challenges, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import may_draft_challenges, owns_challenge
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO

@@ -42,7 +42,8 @@ FACET_LABELS = {
     "status": N_("Status"),
 }
 VALUE_LABELS = {
-    "status": {"published": N_("Open for proposals"), "closed": N_("Closed for proposals"), "decided": N_("Decided")},
+    "status": {"published": N_("Open for proposals"), "closed": N_("Closed for proposals"), "decided": N_("Decided"),
+               "cancelled": N_("Cancelled")},
     "municipality_type": {
         "prefecture": N_("Metropolitan government"),
         "ward": N_("Special ward"),

@@ -1,6 +1,6 @@
 """Feeds to follow: new challenges as Atom, deadlines as iCalendar; and similar challenges elsewhere.
 
-Everything here is public: only what `models.policy.public_challenge_filter()` lets a visitor list
+Everything here is public: only what `models.policy.challenges.public_challenge_filter()` lets a visitor list
 ever appears in a feed (one challenge's calendar follows `may_view_challenge`, like its page).
 """
 
@@ -25,7 +25,8 @@ from models.challenges.similar import similar_to
 from models.core.base import translated
 from models.core.errors import N_
 from models.identity.orgs import OrgKind
-from models.policy import Actor, is_public, public_challenge_filter
+from models.policy import Actor
+from models.policy.challenges import is_public, public_challenge_filter
 from server import atom, ical
 from server.i18n import get_locale
 from server.i18n import gettext as _

@@ -14,7 +14,8 @@ from models.challenges import lifecycle as lifecycle
 from models.challenges.models import Challenge, ChallengeStatus, CoOwner, Follow, Interest
 from models.core.errors import NotAllowed, NotFound
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, is_public, owns_challenge, public_challenge_filter
+from models.policy import Actor
+from models.policy.challenges import is_public, owns_challenge, public_challenge_filter
 from server.api import api
 from server.i18n import gettext as _
 from server.routes.discovery import VALUE_LABELS

@@ -18,7 +18,8 @@ from models.core.base import translated
 from models.core.errors import N_, ValidationFailed
 from models.core.notifications import Notification
 from models.identity.orgs import Category, Organisation, OrgKind
-from models.policy import Actor, is_public
+from models.policy import Actor
+from models.policy.challenges import is_public
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, get_locale

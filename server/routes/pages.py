@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from models.challenges.models import Challenge
-from models.policy import challenge_filter
+from models.policy.challenges import challenge_filter
 from server.templating import templates
 
 HOME_CHALLENGES = 10

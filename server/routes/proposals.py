@@ -19,7 +19,8 @@ from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge, ChallengeKpi
 from models.core.errors import N_, DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, owns_challenge, proposal_filter
+from models.policy import Actor, proposal_filter
+from models.policy.challenges import owns_challenge
 from models.proposals import lifecycle as lifecycle
 from models.proposals.lifecycle import AlreadyProposed, CompanyNotApproved, DeadlinePassed, NotOpen
 from models.proposals.models import Proposal

@@ -14,7 +14,8 @@ from models.challenges import lifecycle as lifecycle
 from models.challenges import questions as qa
 from models.challenges.models import Challenge, ChallengeStatus, Question
 from models.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from models.policy import Actor, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import owns_challenge
 from server.api import api
 from server.forms import errors_from, read_form
 from server.i18n import get_locale

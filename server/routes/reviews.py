@@ -18,7 +18,8 @@ from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge, Criterion
 from models.core.errors import N_, DomainError, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.identity.orgs import Organisation
-from models.policy import Actor, assignment_filter, may_declare_conflicts, may_follow_reviews, owns_challenge
+from models.policy import Actor, assignment_filter, may_declare_conflicts, may_follow_reviews
+from models.policy.challenges import owns_challenge
 from models.proposals import lifecycle as proposal_lifecycle
 from models.proposals.models import Proposal
 from models.review import conflicts, decisions

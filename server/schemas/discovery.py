@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from starlette.datastructures import QueryParams
 
-from models.challenges.models import PUBLIC_STATUSES
 from models.core.errors import N_
 from models.identity.orgs import MunicipalityType
+from models.policy.challenges import VISIBLE_STATUSES
 from search.backend import SORTS, SearchQuery
 from server.i18n import TOKYO
 
-PublicStatus = Literal[tuple(str(status) for status in PUBLIC_STATUSES)]  # type: ignore[valid-type]
+PublicStatus = Literal[tuple(str(status) for status in VISIBLE_STATUSES)]  # type: ignore[valid-type]
 MunicipalityKind = Literal[tuple(kind.value for kind in MunicipalityType)]  # type: ignore[valid-type]
 SortName = Literal[SORTS]  # type: ignore[valid-type]
 Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
@@ -33,7 +33,7 @@ class ChallengeSearchQuery(BaseModel):
     category: list[Slug] = Field(default=[], max_length=20, description="category slugs")
     agency: list[Annotated[int, Field(ge=1)]] = Field(default=[], max_length=50, description="agency (organisation) ids")
     municipality_type: list[MunicipalityKind] = Field(default=[], max_length=5)
-    status: list[PublicStatus] = Field(default=[], max_length=3)
+    status: list[PublicStatus] = Field(default=[], max_length=len(VISIBLE_STATUSES))
     budget_min: Yen | None = Field(default=None, description="the budget range reaches at least this many yen")
     budget_max: Yen | None = Field(default=None, description="the budget range starts at no more than this")
     tag: list[Tag] = Field(default=[], max_length=10, description="tags that must all be present")
