@@ -81,3 +81,10 @@ async def may_view_challenge(actor: Actor, challenge: Challenge) -> bool:
 
 def may_draft_challenges(actor: Actor) -> bool:
     return bool(actor.organisation_ids(OrgKind.AGENCY))
+
+
+async def may_edit_challenge(actor: Actor, challenge: Challenge) -> bool:
+    """Owners edit drafts and amend published challenges; operators may amend a published one too."""
+    if actor.is_operator and challenge.status == ChallengeStatus.PUBLISHED:
+        return True
+    return await owns_challenge(actor, challenge)

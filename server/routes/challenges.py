@@ -13,7 +13,7 @@ from models.challenges.models import Challenge, ChallengeKpi, Criterion
 from models.core.errors import NotAllowed, ValidationFailed
 from models.identity.orgs import Category, OrgKind
 from models.policy import Actor
-from models.policy.challenges import may_draft_challenges, owns_challenge
+from models.policy.challenges import may_draft_challenges, may_edit_challenge, owns_challenge
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO
@@ -143,7 +143,7 @@ async def new_challenge(request: Request) -> Response:
 async def edit_challenge_form(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    if not await owns_challenge(actor, challenge):
+    if not await may_edit_challenge(actor, challenge):
         raise NotAllowed("owners only")
     criteria, kpis = await Criterion.filter(challenge=challenge), await ChallengeKpi.filter(challenge=challenge)
     return await _form_page(request, challenge, _values_of(challenge, criteria, kpis), {})
