@@ -142,3 +142,27 @@ async def test_owners_bring_a_public_deadline_forward_only_with_three_days_notic
                                headers=cast["operator"])).status_code == 200  # operators may
     assert (await client.patch(url, json={"proposals_deadline": at(1.5), "reason": "延長"},
                                headers=cast["agency"])).status_code == 200  # later again: not forward
+
+
+async def test_closing_starts_the_review_once_through_the_outbox(app, cast):
+    from models.challenges.models import Challenge
+    from models.core.audit import AuditEvent
+    from models.identity.accounts import Membership
+    from models.proposals.models import Proposal
+    from models.review import workflow
+
+    challenge = await _published_challenge()
+    await Challenge.filter(id=challenge.id).update(proposals_deadline=timezone.now() - timedelta(seconds=1))
+    company = cast["users"]["company"]
+    membership = await Membership.get(user=company)
+    proposal = await Proposal.create(challenge_id=challenge.id, company_id=membership.organisation_id,
+                                     created_by=company, status="submitted", title="提案", submitted_at=timezone.now())
+
+    assert challenge.id in await jobs.close_due_challenges({})
+    assert (await Proposal.get(id=proposal.id)).status == "submitted"  # the job itself starts nothing
+    queued = await OutboxMessage.filter(topic=workflow.TOPIC, key=f"review:{challenge.id}", processed_at=None)
+    assert [message.payload["kind"] for message in queued] == ["begin"]
+
+    await outbox.drain({workflow.TOPIC: workflow.consume})
+    assert (await Proposal.get(id=proposal.id)).status == "under_review"
+    assert await AuditEvent.filter(action="proposal.under_review", target_id=str(proposal.id)).count() == 1
