@@ -220,3 +220,14 @@ async def test_drafting_through_the_pages(client, cast):
     assert "図書館の利用者を増やしたい" in mine.text
     edit = await client.get(f"/challenges/{challenge.id}/edit")
     assert 'value="70"' in edit.text
+
+
+async def test_api_clients_learn_the_category_slugs(client):
+    response = await client.get("/api/v1/categories")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == len(body["items"]) and body["page"] == 1
+    assert {"slug": "childcare", "name": {"ja": "子育て", "en": "Childcare"}} in body["items"]
+    assert [item["slug"] for item in body["items"]][:1] == [
+        (await client.get("/api/v1/categories", params={"per_page": 1})).json()["items"][0]["slug"]]
+    assert "/api/v1/categories" in (await client.get("/api/v1/openapi.json")).json()["paths"]

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from models.challenges import listing
 from models.core.base import translated
 from models.core.errors import N_
 from models.identity.orgs import Category, Organisation, OrgKind
@@ -28,6 +29,9 @@ from server.api import api
 from server.forms import errors_from
 from server.schemas.discovery import (
     AgencyRef,
+    CategoryListOut,
+    CategoryOut,
+    CategoryQuery,
     ChallengeHit,
     ChallengeSearchOut,
     ChallengeSearchQuery,
@@ -144,6 +148,15 @@ async def search_challenges(request: Request, actor: Actor, query: ChallengeSear
     query = ChallengeSearchQuery.from_params(request.query_params)  # keeps repeated filters
     result = await search_backend(request).search(query.to_search_query())
     return await search_output(result, query)
+
+
+@api.operation("/categories", summary="The categories, with the slugs challenges and searches use",
+               query=CategoryQuery, response=CategoryListOut, public=True, tags=["challenges"])
+async def list_categories(request: Request, actor: Actor, query: CategoryQuery) -> CategoryListOut:
+    every = await listing.categories()
+    page = every[(query.page - 1) * query.per_page:query.page * query.per_page]
+    return CategoryListOut(items=[CategoryOut(slug=c.slug, name={"ja": c.name_ja, "en": c.name_en}) for c in page],
+                           total=len(every), page=query.page, per_page=query.per_page)
 
 
 # --- the page --------------------------------------------------------------------------------

@@ -150,3 +150,22 @@ class ChallengeSearchOut(BaseModel):
     per_page: int
     facets: dict[str, list[FacetValue]] = Field(description="category, agency, municipality_type, status: value counts")
     degraded: bool = Field(description="true while the search engine is unavailable and the database answers")
+
+
+class CategoryOut(BaseModel):
+    slug: str
+    name: dict[str, str]
+
+
+class CategoryListOut(BaseModel):
+    items: list[CategoryOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class CategoryQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    page: int = Field(default=1, ge=1, le=1000)
+    per_page: int = Field(default=100, ge=1, le=MAX_PER_PAGE)
