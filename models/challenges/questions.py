@@ -20,7 +20,7 @@ from models.core import audit
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.policy import Actor
-from models.policy.challenges import may_view_challenge, owns_challenge
+from models.policy.challenges import may_see_askers, may_view_challenge, owns_challenge
 from models.proposals.models import Proposal
 
 QUESTION_MAX = 4000
@@ -69,11 +69,6 @@ async def ask(actor: Actor, challenge: Challenge, body: str) -> Question:
     return question
 
 
-async def may_see_askers(actor: Actor, challenge: Challenge) -> bool:
-    """Owners and operators see who asked; nobody else ever does."""
-    return actor.is_operator or await owns_challenge(actor, challenge)
-
-
 async def questions_visible_to(actor: Actor, challenge: Challenge) -> list[Question]:
     """Answered questions for everyone; unanswered ones only for the asking company, owners and operators."""
     visible = Question.filter(challenge_id=challenge.id)
@@ -83,6 +78,11 @@ async def questions_visible_to(actor: Actor, challenge: Challenge) -> list[Quest
             mine |= Q(asker_id=actor.user.id)
         visible = visible.filter(Q(answered_at__not_isnull=True) | mine)
     return await visible.order_by("created_at", "id").prefetch_related("asker", "asker_organisation")
+
+
+async def with_asker(question: Question) -> Question:
+    await question.fetch_related("asker", "asker_organisation")
+    return question
 
 
 def asked_by(actor: Actor, question: Question) -> bool:

@@ -88,3 +88,46 @@ async def may_edit_challenge(actor: Actor, challenge: Challenge) -> bool:
     if actor.is_operator and challenge.status == ChallengeStatus.PUBLISHED:
         return True
     return await owns_challenge(actor, challenge)
+
+
+async def may_see_askers(actor: Actor, challenge: Challenge) -> bool:
+    """Who asked a question: owners and operators see it; nobody else ever does."""
+    return actor.is_operator or await owns_challenge(actor, challenge)
+
+
+async def may_answer_questions(actor: Actor, challenge: Challenge) -> bool:
+    return challenge.status != ChallengeStatus.CANCELLED and await owns_challenge(actor, challenge)
+
+
+# Co-owners can be invited and accept until the challenge is decided or cancelled.
+CLOSED_FOR_CO_OWNERS = (ChallengeStatus.DECIDED.value, ChallengeStatus.CANCELLED.value)
+
+
+def may_invite_co_owners(is_owner: bool, challenge: Challenge) -> bool:
+    """`is_owner`: `owns_challenge(actor, challenge)`, asked once per page."""
+    return is_owner and challenge.status not in CLOSED_FOR_CO_OWNERS
+
+
+def may_register_interest(actor: Actor, challenge: Challenge, owner_ids: set[int]) -> bool:
+    """An agency other than the owners says "we have this problem too" on a published or past challenge."""
+    agency = next((m.organisation for m in actor.memberships if m.organisation.kind == OrgKind.AGENCY), None)
+    return (agency is not None and agency.id not in owner_ids and is_public(challenge)
+            and challenge.status != ChallengeStatus.CANCELLED)
+
+
+async def challenge_actions(actor: Actor, challenge: Challenge, is_owner: bool) -> set[str]:
+    """What the person may do from the challenge's page, for its template: "manage" (see the owners'
+    panel and messages), "edit" (a draft), "amend" (a published challenge), "follow"."""
+    actions = {"follow"} if may_follow(actor) else set()
+    if is_owner:
+        actions.add("manage")
+    if challenge.status in (ChallengeStatus.DRAFT, ChallengeStatus.CHANGES_REQUESTED) and is_owner:
+        actions.add("edit")
+    if challenge.status == ChallengeStatus.PUBLISHED and (is_owner or actor.is_operator):
+        actions.add("amend")
+    return actions
+
+
+def may_follow(actor: Actor) -> bool:
+    """Follow a challenge or save a search: anyone signed in."""
+    return actor.user is not None

@@ -19,8 +19,8 @@ from starlette.routing import Route
 from models.challenges import listing
 from models.core.base import translated
 from models.core.errors import N_
-from models.identity.orgs import Category, Organisation, OrgKind
 from models.policy import Actor
+from models.policy.challenges import may_follow
 from search.backend import FACETS, SORTS, SearchBackend, SearchResult
 from search.documents import from_timestamp
 from search.documents import translated as document_text
@@ -83,11 +83,8 @@ async def _names(facets: dict[str, dict[str, int]], query: ChallengeSearchQuery)
         if age < NAMES_TTL and (wanted <= _names_cache[1]["agency"].keys() or age < NAMES_RETRY):
             return _names_cache[1]
     names = {
-        "category": {slug: {"ja": ja, "en": en} for slug, ja, en in await Category.all().values_list("slug", "name_ja", "name_en")},
-        "agency": {
-            str(org_id): {"ja": ja, "en": en}
-            for org_id, ja, en in await Organisation.filter(kind=OrgKind.AGENCY.value).values_list("id", "name_ja", "name_en")
-        },
+        "category": await listing.category_names(),
+        "agency": {str(org_id): name for org_id, name in (await listing.agency_names()).items()},
     }
     _names_cache = (time.monotonic(), names)
     return names
@@ -225,6 +222,7 @@ async def search_page(request: Request) -> Response:
         "result": result,
         "sorts": [(name, i18n.gettext(SORT_LABELS[name])) for name in SORTS],
         "facet_labels": {facet: i18n.gettext(label) for facet, label in FACET_LABELS.items()},
+        "may_follow": may_follow(request.state.actor),
     }
     if result is not None:
         names = await _names(result.facets, query)
