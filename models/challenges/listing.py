@@ -55,11 +55,11 @@ class Details:
     kpis: list[ChallengeKpi]
 
 
-async def details(challenge: Challenge) -> Details:
+async def details(challenge: Challenge, *, amendments: bool = False) -> Details:
     """What the page and the API show of one challenge beyond its row: owner, category, co-owners (with
-    their organisations), amendments (all fetched onto the challenge), criteria and KPIs."""
+    their organisations) and, for the page, amendments (all fetched onto the challenge); criteria and KPIs."""
     missing = [name for name in ("owner", "category") if not _fetched(challenge, name)]
-    await challenge.fetch_related(*missing, "co_owners__organisation", "amendments")
+    await challenge.fetch_related(*missing, "co_owners__organisation", *(["amendments"] if amendments else []))
     criteria, kpis = await criteria_and_kpis(challenge)
     return Details(criteria, kpis)
 

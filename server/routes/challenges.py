@@ -170,7 +170,7 @@ async def challenge_page(request: Request) -> Response:
 
 
 async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: dict, status: int = 200) -> Response:
-    details = await listing.details(challenge)
+    details = await listing.details(challenge, amendments=True)
     is_owner = await owns_challenge(actor, challenge)
     context = {
         "challenge": challenge,
