@@ -131,3 +131,11 @@ async def challenge_actions(actor: Actor, challenge: Challenge, is_owner: bool) 
 def may_follow(actor: Actor) -> bool:
     """Follow a challenge or save a search: anyone signed in."""
     return actor.user is not None
+
+
+# Owners add and remove a challenge's attachments while it is a draft, sent back, or open.
+ATTACHMENTS_CHANGEABLE = (ChallengeStatus.DRAFT, ChallengeStatus.CHANGES_REQUESTED, ChallengeStatus.PUBLISHED)
+
+
+async def may_change_attachments(actor: Actor, challenge: Challenge) -> bool:
+    return challenge.status in ATTACHMENTS_CHANGEABLE and await owns_challenge(actor, challenge)

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from models.challenges import lifecycle as lifecycle
 from models.challenges import questions as qa
-from models.challenges.models import Challenge, Question
+from models.challenges.models import Challenge, ChallengeStatus, Question
 from models.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import may_answer_questions, may_see_askers, owns_challenge
@@ -142,6 +142,7 @@ async def detail_context(actor: Actor, challenge: Challenge) -> dict:
         "qa_is_company": is_company,
         "qa_refusal": _(refusal) if refusal and challenge.status in ("published", "closed", "decided") else "",
         "qa_deadline": qa.questions_deadline(challenge),
+        "qa_sign_in_to_ask": challenge.status == ChallengeStatus.PUBLISHED.value and actor.is_visitor,
     }
 
 
