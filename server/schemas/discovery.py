@@ -33,7 +33,8 @@ class ChallengeSearchQuery(BaseModel):
     category: list[Slug] = Field(default=[], max_length=20, description="category slugs")
     agency: list[Annotated[int, Field(ge=1)]] = Field(default=[], max_length=50, description="agency (organisation) ids")
     municipality_type: list[MunicipalityKind] = Field(default=[], max_length=5)
-    status: list[PublicStatus] = Field(default=[], max_length=len(VISIBLE_STATUSES))
+    status: list[PublicStatus] = Field(default=[], max_length=len(VISIBLE_STATUSES),
+                                       description="published, closed, decided, or cancelled (after publication)")
     budget_min: Yen | None = Field(default=None, description="the budget range reaches at least this many yen")
     budget_max: Yen | None = Field(default=None, description="the budget range starts at no more than this")
     tag: list[Tag] = Field(default=[], max_length=10, description="tags that must all be present")
