@@ -2,7 +2,7 @@
 
 Two backends implement it: Meilisearch (search.meili) when MEILI_URL is set, and the database
 (search.database), which is the embedded default and the fallback while Meilisearch is unreachable.
-Both index only what a visitor may list (models.challenges.models.PUBLIC_STATUSES), so results are public.
+Both index only what a visitor may list (models.policy.challenges.is_public), so results are public.
 """
 
 from __future__ import annotations

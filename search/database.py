@@ -14,9 +14,10 @@ from tortoise import connections, timezone
 from tortoise.expressions import Q, RawSQL, Subquery
 from tortoise.functions import Coalesce, Count
 
-from models.challenges.models import Challenge
+from models.challenges.models import Challenge, ChallengeStatus
 from models.identity.orgs import Category, Organisation, OrgKind
-from models.policy import VISITOR, challenge_filter
+from models.policy import VISITOR
+from models.policy.challenges import challenge_filter
 from search.backend import FACETS, Document, Documents, SearchQuery, SearchResult
 from search.documents import RELATED, TEXT_FIELDS, challenge_document
 
@@ -111,8 +112,8 @@ class DatabaseBackend:
             conditions.append(Q(proposals_deadline__gte=query.deadline_after))
         if query.deadline_before is not None:
             conditions.append(Q(proposals_deadline__lt=query.deadline_before))
-        if query.sort == "deadline":
-            conditions.append(Q(proposals_deadline__gt=query.now or timezone.now()))
+        if query.sort == "deadline":  # open ones only
+            conditions.append(Q(status=ChallengeStatus.PUBLISHED.value, proposals_deadline__gt=query.now or timezone.now()))
         if (matching := await self._matching(query)) is not None:
             conditions.append(matching)
         return conditions

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from models.challenges.models import PUBLIC_STATUSES, Challenge
+from models.challenges.models import Challenge
 
 LANGUAGES = ("ja", "en")
 TEXT_FIELDS = ("title", "summary", "situation", "problem", "outcome")
@@ -56,10 +56,6 @@ def index_settings() -> dict[str, Any]:
         "faceting": {"maxValuesPerFacet": MAX_FACET_VALUES, "sortFacetValuesBy": {"*": "count"}},
         "pagination": {"maxTotalHits": MAX_TOTAL_HITS},
     }
-
-
-def is_public(challenge: Challenge) -> bool:
-    return challenge.status in {str(status) for status in PUBLIC_STATUSES}
 
 
 def timestamp(moment: datetime | None) -> int | None:

@@ -19,7 +19,8 @@ from meilisearch_python_sdk import AsyncClient
 from meilisearch_python_sdk.errors import MeilisearchError
 from tortoise import timezone
 
-from models.challenges.models import PUBLIC_STATUSES
+from models.challenges.models import PUBLIC_STATUSES, ChallengeStatus
+from models.policy.challenges import PUBLIC_ONCE_PUBLISHED
 from search.backend import FACETS, Document, Documents, SearchQuery, SearchResult, SearchUnavailable
 from search.documents import (
     HIGHLIGHT_END,
@@ -55,8 +56,12 @@ def _any_of(attribute: str, values: Sequence[Any]) -> str:
 
 
 def filters(query: SearchQuery) -> list[str]:
-    """Meilisearch filter expressions, ANDed; the public-status rule is repeated here as a safeguard."""
-    expressions = [_any_of("status", [str(status) for status in PUBLIC_STATUSES])]
+    """Meilisearch filter expressions, ANDed; the public rule (models.policy.challenges.is_public) is
+    repeated here as a safeguard."""
+    expressions = [
+        f"({_any_of('status', [str(s) for s in PUBLIC_STATUSES])} OR "
+        f"({_any_of('status', [str(s) for s in PUBLIC_ONCE_PUBLISHED])} AND published_at IS NOT NULL))"
+    ]
     for facet, attribute in FACETS.items():
         if values := query.facet_values(facet):
             expressions.append(_any_of(attribute, values))
@@ -69,7 +74,8 @@ def filters(query: SearchQuery) -> list[str]:
         expressions.append(f"proposals_deadline >= {timestamp(query.deadline_after)}")
     if query.deadline_before is not None:
         expressions.append(f"proposals_deadline < {timestamp(query.deadline_before)}")
-    if query.sort == "deadline":
+    if query.sort == "deadline":  # open ones only
+        expressions.append(f"status = {_literal(ChallengeStatus.PUBLISHED.value)}")
         expressions.append(f"proposals_deadline > {timestamp(query.now or timezone.now())}")
     return expressions
 

@@ -16,9 +16,10 @@ from tortoise import timezone
 
 from models.challenges.models import Challenge
 from models.core.outbox import Consumer, OutboxMessage
-from models.policy import VISITOR, challenge_filter
+from models.policy import VISITOR
+from models.policy.challenges import challenge_filter, is_public
 from search.backend import Document, SearchBackend
-from search.documents import RELATED, challenge_document, is_public
+from search.documents import RELATED, challenge_document
 
 log = logging.getLogger("kyoso.search")
 

@@ -94,13 +94,13 @@ async def publish_due_challenges(ctx: dict[str, Any], now: str | None = None) ->
 
 
 async def close_due_challenges(ctx: dict[str, Any], now: str | None = None) -> list[int]:
-    """Close the challenges whose proposals deadline has passed, then start their review and assignment.
-    (Each closing also queued the same start in the outbox, so a crash here loses nothing.)"""
+    """Close the challenges whose proposals deadline has passed. Each closing queues the start of its
+    review and assignment in the outbox, in the same transaction; `drain_outbox` runs it, once."""
     closed = await challenge_lifecycle.close_due(_moment(now))
-    for challenge_id in closed:
-        await review_workflow.begin_review(challenge_id)
     if closed:
-        log.info("review: closed and started assignment for challenges %s", closed)
+        log.info("review: closed challenges %s; their review starts through the outbox", closed)
+        if (queue := ctx.get("redis")) is not None:
+            await queue.enqueue_job("drain_outbox")  # now, rather than at the next scheduled drain
     return closed
 
 

@@ -31,7 +31,8 @@ CHALLENGE_ACTIONS = {
     "decided": N_("Mark as decided"),
 }
 # What a visitor filters search results by (a closed challenge is "closed for proposals" to them).
-SEARCH_STATUSES = {"published": N_("Open for proposals"), "closed": N_("Closed for proposals"), "decided": N_("Decided")}
+SEARCH_STATUSES = {"published": N_("Open for proposals"), "closed": N_("Closed for proposals"), "decided": N_("Decided"),
+                   "cancelled": N_("Cancelled")}
 
 PROPOSAL_STATUSES = {
     "draft": N_("Draft"),

@@ -220,3 +220,102 @@ async def test_drafting_through_the_pages(client, cast):
     assert "図書館の利用者を増やしたい" in mine.text
     edit = await client.get(f"/challenges/{challenge.id}/edit")
     assert 'value="70"' in edit.text
+
+
+async def test_api_clients_learn_the_category_slugs(client):
+    response = await client.get("/api/v1/categories")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == len(body["items"]) and body["page"] == 1
+    assert {"slug": "childcare", "name": {"ja": "子育て", "en": "Childcare"}} in body["items"]
+    assert [item["slug"] for item in body["items"]][:1] == [
+        (await client.get("/api/v1/categories", params={"per_page": 1})).json()["items"][0]["slug"]]
+    assert "/api/v1/categories" in (await client.get("/api/v1/openapi.json")).json()["paths"]
+
+
+# --- how many statements the hot pages and calls make ---------------------------------------------
+
+
+async def _public_challenges(cast, tag: str, count: int) -> list[Challenge]:
+    from models.identity.orgs import Category, Organisation
+
+    owner = await Organisation.get(municipality_code="131041")
+    category = await Category.get(slug="childcare")
+    now = timezone.now()
+    return [await Challenge.create(owner=owner, category=category, status="published", title={"ja": f"件数 {tag} {i}"},
+                                   tags=[tag], published_at=now, proposals_deadline=now + timedelta(days=20))
+            for i in range(count)]
+
+
+async def _count(queries, call) -> tuple[int, str]:
+    with queries() as log:
+        response = await call()
+    assert response.status_code == 200, response.text
+    return log.count, str(log)
+
+
+async def test_the_challenge_list_and_search_make_as_many_statements_for_many_challenges_as_for_few(
+        app, client, cast, queries, monkeypatch):
+    import uuid
+
+    from search.database import DatabaseBackend
+
+    monkeypatch.setattr(app.state.services, "search", DatabaseBackend())  # the default backend reads the rows
+    tag = f"count-{uuid.uuid4().hex[:8]}"
+    await _public_challenges(cast, tag, 2)
+    calls = {  # name -> (call, at most this many statements)
+        "page": (lambda: client.get("/challenges", params={"tag": tag}), 5),
+        "api": (lambda: client.get("/api/v1/challenges", params={"tag": tag}), 5),
+        # and 5 to know who calls: the token, its use, the person, their memberships and organisations
+        "api, signed in": (lambda: client.get("/api/v1/challenges", params={"tag": tag}, headers=cast["agency"]), 10),
+    }
+    for call, _ in calls.values():
+        await call()  # the facets' category and agency names are cached for a minute
+    few = {name: await _count(queries, call) for name, (call, _) in calls.items()}
+    await _public_challenges(cast, tag, 8)
+    for name, (call, most) in calls.items():
+        count, log = await _count(queries, call)
+        assert count == few[name][0], f"{name}: {few[name][1]}\n---\n{log}"
+        assert count <= most, f"{name}: {log}"
+
+
+async def test_the_challenge_page_makes_as_many_statements_for_many_related_rows_as_for_few(
+        client, cast, queries):
+    from models.challenges.models import Interest
+    from models.identity.orgs import Organisation
+
+    draft = await _draft(client, cast)
+    await _publish(client, cast, draft["id"])
+    company = cast["users"]["company"]
+    agencies = await Organisation.filter(kind="agency").exclude(municipality_code="131041").limit(5)
+
+    async def more(count: int) -> None:
+        """More of what the page lists: answered questions, interested agencies, similar challenges."""
+        for _ in range(count):
+            await Question.create(challenge_id=draft["id"], asker=company, body="質問", answer="回答",
+                                  answered_at=timezone.now())
+            await Interest.create(challenge_id=draft["id"], organisation=agencies.pop())
+            similar = await client.post("/api/v1/challenges", json=complete_challenge(), headers=cast["other_agency"])
+            path = f"/api/v1/challenges/{similar.json()['id']}/transitions"
+            await client.post(path, json={"to": "in_review"}, headers=cast["other_agency"])
+            await client.post(path, json={"to": "published"}, headers=cast["operator"])
+
+    url, api_url = f"/challenges/{draft['id']}", f"/api/v1/challenges/{draft['id']}"
+
+    async def counts() -> dict[str, tuple[int, str]]:
+        found = {"visitor page": await _count(queries, lambda: client.get(url)),
+                 "visitor api": await _count(queries, lambda: client.get(api_url))}
+        await sign_in_as(client, cast["users"]["agency"])
+        found["owner page"] = await _count(queries, lambda: client.get(url))
+        client.cookies.clear()
+        return found
+
+    await more(1)
+    few = await counts()
+    await more(3)
+    many = await counts()
+    for name, (count, log) in many.items():
+        assert count == few[name][0], f"{name}: {few[name][1]}\n---\n{log}"
+    assert many["visitor page"][0] <= 18, many["visitor page"][1]
+    assert many["visitor api"][0] <= 6, many["visitor api"][1]
+    assert many["owner page"][0] <= 28, many["owner page"][1]

@@ -60,15 +60,16 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/me"): SIGNED_IN,
     ("GET", "/challenges"): EVERYONE,  # search: published-and-later challenges only, for everyone alike
     ("GET", "/api/v1/challenges"): EVERYONE,
+    ("GET", "/api/v1/categories"): EVERYONE,
     ("GET", "/challenges/{challenge_id}"): EVERYONE,
     ("GET", "/api/v1/challenges/{challenge_id}"): EVERYONE,
     ("POST", "/api/v1/challenges"): AGENCIES,
     ("GET", "/challenges/new"): AGENCIES,
     ("POST", "/challenges/new"): AGENCIES,
     ("GET", "/challenges/mine"): AGENCIES,
-    ("PATCH", "/api/v1/challenges/{challenge_id}"): {"agency"},
-    ("GET", "/challenges/{challenge_id}/edit"): {"agency"},
-    ("POST", "/challenges/{challenge_id}/edit"): {"agency"},
+    ("PATCH", "/api/v1/challenges/{challenge_id}"): {"agency", "operator"},  # operators amend published ones
+    ("GET", "/challenges/{challenge_id}/edit"): {"agency", "operator"},
+    ("POST", "/challenges/{challenge_id}/edit"): {"agency", "operator"},
     ("POST", "/api/v1/challenges/{challenge_id}/transitions"): {"agency", "operator"},
     ("POST", "/challenges/{challenge_id}/transitions"): {"agency", "operator"},
     ("GET", "/organisation"): SIGNED_IN - {"reviewer"},  # the reviewer belongs to no organisation

@@ -76,6 +76,11 @@ async def corpus(app) -> Corpus:
                   title=_text(en="Online permit application for small shops"),
                   summary=_text(en="Shop owners apply on paper today."),
                   tags=["申請"], budget=(2_000_000, 8_000_000), deadline=60, published=-5),
+        # Cancelled after publication: public, with its status, as on its page (models.policy.challenges).
+        "F": dict(owner="tokyo", category="mobility", status="cancelled",
+                  title=_text("粗大ごみの収集受付を自動化", "Automating bulky waste collection requests"),
+                  summary=_text("電話受付をやめたい。", "Stop taking requests by phone."),
+                  tags=["ごみ"], budget=(None, None), deadline=15, published=-20),
         # Never found: not (or never) published.
         "draft": dict(owner="chiyoda", category="childcare", status="draft",
                       title=_text("子育て 下書き オンライン申請", "Childcare draft online"), summary={}, tags=[],
@@ -154,14 +159,23 @@ async def test_one_typo_in_english_still_finds_it(backend, corpus):
 
 async def test_unpublished_challenges_are_never_returned(backend, corpus):
     everything = await backend.search(corpus.query(per_page=100))
-    assert sorted(corpus.names(everything.hits)) == ["A", "B", "C", "D", "E"]
-    assert everything.total == 5
+    assert sorted(corpus.names(everything.hits)) == ["A", "B", "C", "D", "E", "F"]
+    assert everything.total == 6
     for q in ("下書き", "中止", "審査中", "draft", "cancelled", "review"):
         assert await found(backend, corpus, q=q) == []
-    # not even when asked for by status
+    # not even when asked for by status: only the one cancelled after publication
     result = await backend.search(corpus.query(statuses=("draft", "cancelled", "in_review")))
-    assert result.hits == [] and result.total == 0
-    assert sum(result.facets["status"].values()) == 5  # the status facet ignores its own filter
+    assert corpus.names(result.hits) == ["F"] and result.total == 1
+    assert sum(result.facets["status"].values()) == 6  # the status facet ignores its own filter
+
+
+async def test_a_challenge_cancelled_after_publication_is_found_with_its_status(backend, corpus):
+    assert await found(backend, corpus, q="粗大ごみ") == ["F"]
+    assert await found(backend, corpus, statuses=("cancelled",)) == ["F"]
+    result = await backend.search(corpus.query(q="bulky"))
+    assert result.hits[0]["status"] == "cancelled"
+    assert result.facets["status"] == {"cancelled": 1}
+    assert "F" not in await found(backend, corpus, sort="deadline")  # not open, whatever its deadline
 
 
 # --- facets and filters ----------------------------------------------------------------------
@@ -171,10 +185,10 @@ async def test_facets_count_every_match(backend, corpus):
     result = await backend.search(corpus.query())
     agencies = corpus.agencies
     assert result.facets == {
-        "category": {"childcare": 2, "health": 1, "mobility": 1, "administrative-procedures": 1},
-        "agency": {str(agencies["chiyoda"]): 2, str(agencies["hachioji"]): 2, str(agencies["tokyo"]): 1},
-        "municipality_type": {"ward": 2, "city": 2, "prefecture": 1},
-        "status": {"published": 3, "closed": 1, "decided": 1},
+        "category": {"childcare": 2, "health": 1, "mobility": 2, "administrative-procedures": 1},
+        "agency": {str(agencies["chiyoda"]): 2, str(agencies["hachioji"]): 2, str(agencies["tokyo"]): 2},
+        "municipality_type": {"ward": 2, "city": 2, "prefecture": 2},
+        "status": {"published": 3, "closed": 1, "decided": 1, "cancelled": 1},
     }
 
 
@@ -182,7 +196,7 @@ async def test_facet_counts_follow_the_other_filters_but_not_their_own(backend, 
     result = await backend.search(corpus.query(categories=("childcare",)))
     assert sorted(corpus.names(result.hits)) == ["A", "B"] and result.total == 2
     # choosing another category would add these:
-    assert result.facets["category"] == {"childcare": 2, "health": 1, "mobility": 1, "administrative-procedures": 1}
+    assert result.facets["category"] == {"childcare": 2, "health": 1, "mobility": 2, "administrative-procedures": 1}
     assert result.facets["status"] == {"published": 1, "closed": 1}
     assert result.facets["municipality_type"] == {"ward": 1, "city": 1}
 
@@ -196,7 +210,7 @@ async def test_facet_counts_follow_the_other_filters_but_not_their_own(backend, 
         ({"categories": ("childcare", "health")}, {"A", "B", "C"}),
         ({"agencies": "chiyoda"}, {"A", "D"}),
         ({"municipality_types": ("city",)}, {"B", "E"}),
-        ({"municipality_types": ("ward", "prefecture")}, {"A", "C", "D"}),
+        ({"municipality_types": ("ward", "prefecture")}, {"A", "C", "D", "F"}),
         ({"statuses": ("closed", "decided")}, {"B", "C"}),
         ({"budget_min": 6_000_000}, {"C", "E"}),
         ({"budget_max": 1_500_000}, {"A", "B"}),
@@ -207,7 +221,7 @@ async def test_facet_counts_follow_the_other_filters_but_not_their_own(backend, 
         ({"tags": ("D",)}, set()),
         ({"deadline_after": 20}, {"A", "E"}),
         ({"deadline_before": 0}, {"B", "C"}),
-        ({"deadline_after": 0, "deadline_before": 45}, {"A", "D"}),
+        ({"deadline_after": 0, "deadline_before": 45}, {"A", "D", "F"}),
         ({"q": "online", "categories": ("administrative-procedures",)}, {"E"}),
         ({"q": "申請", "statuses": ("published",), "agencies": "hachioji"}, {"E"}),
     ],
@@ -228,10 +242,10 @@ async def test_filters(backend, corpus, filters, expected):
 @pytest.mark.parametrize(
     ("sort", "expected"),
     [
-        ("newest", ["D", "E", "A", "B", "C"]),
-        ("relevance", ["D", "E", "A", "B", "C"]),  # with no words, newest first
-        ("deadline", ["D", "A", "E"]),  # soonest first, only deadlines still ahead
-        ("budget", ["C", "E", "A", "B", "D"]),  # highest first, no budget last
+        ("newest", ["D", "E", "A", "F", "B", "C"]),
+        ("relevance", ["D", "E", "A", "F", "B", "C"]),  # with no words, newest first
+        ("deadline", ["D", "A", "E"]),  # soonest first, only open ones with deadlines still ahead
+        ("budget", ["C", "E", "A", "B", "D", "F"]),  # highest first, no budget last
     ],
 )
 async def test_sorts(backend, corpus, sort, expected):
@@ -247,9 +261,9 @@ async def test_pages(backend, corpus):
     pages = []
     for page in (1, 2, 3, 4):
         result = await backend.search(corpus.query(sort="newest", page=page, per_page=2))
-        assert result.total == 5 and result.page == page and result.per_page == 2
+        assert result.total == 6 and result.page == page and result.per_page == 2
         pages.append(corpus.names(result.hits))
-    assert pages == [["D", "E"], ["A", "B"], ["C"], []]
+    assert pages == [["D", "E"], ["A", "F"], ["B", "C"], []]
 
 
 async def test_documents_carry_what_a_result_list_shows(backend, corpus):
@@ -281,13 +295,17 @@ async def test_a_challenge_leaving_the_public_states_leaves_the_index(backend, c
     challenge = await Challenge.get(id=corpus.ids["D"])
     challenge.status = "cancelled"
     await challenge.save(update_fields=["status"])
+    await sync_challenge(backend, challenge.id)
+    assert "D" in await found(backend, corpus, statuses=("cancelled",))  # cancelled after publication: stays
+    challenge.status, published_at, challenge.published_at = "draft", challenge.published_at, None
+    await challenge.save(update_fields=["status", "published_at"])
     try:
         await sync_challenge(backend, challenge.id)
         await sync_challenge(backend, challenge.id)  # idempotent
         assert "D" not in await found(backend, corpus)
     finally:
-        challenge.status = "published"
-        await challenge.save(update_fields=["status"])
+        challenge.status, challenge.published_at = "published", published_at
+        await challenge.save(update_fields=["status", "published_at"])
         await sync_challenge(backend, challenge.id)
     assert "D" in await found(backend, corpus)
 
@@ -299,9 +317,9 @@ async def test_reindex_builds_a_new_index_and_swaps_it_in(corpus, meili):
         stale = {"id": 2_000_000_000, "title_ja": "古い文書", "status": "published", "tags": [corpus.marker]}
         await backend.upsert([stale])
         documents = [d async for d in documents_for_reindex() if corpus.marker in d["tags"]]
-        assert await backend.reindex(documents) == 5
+        assert await backend.reindex(documents) == 6
         result = await backend.search(corpus.query(per_page=100))
-        assert sorted(corpus.names(result.hits)) == ["A", "B", "C", "D", "E"]
+        assert sorted(corpus.names(result.hits)) == ["A", "B", "C", "D", "E", "F"]
         assert await backend.get_document(stale["id"]) is None
         indexes = await backend.client.get_indexes(limit=1000) or []
         assert not [i.uid for i in indexes if i.uid.startswith(backend.index_uid + "__rebuild")]

@@ -88,9 +88,20 @@ async def test_an_outbox_message_drained_by_the_worker_makes_a_challenge_searcha
     assert "1 challenge found" in page.text
     assert 'id="search-degraded"' not in page.text
 
-    # Cancelled: the next message takes it out of the index.
+    # Cancelled after publication: still public (its page says why), so it stays, and its status is a filter.
     challenge.status = "cancelled"
     await challenge.save(update_fields=["status"])
+    await outbox.enqueue("search", f"challenge:{challenge.id}", {"kind": "challenge", "id": challenge.id})
+    await run_worker_once(migrated)
+    body = await search_api(client, q=word, status="cancelled")
+    assert [item["id"] for item in body["items"]] == [challenge.id] and body["items"][0]["status"] == "cancelled"
+    assert body["facets"]["status"] == [{"value": "cancelled", "count": 1, "name": None}]
+    page = await client.get("/challenges", params={"q": word, "status": "cancelled", "lang": "en"})
+    assert page.status_code == 200 and f'href="/challenges/{challenge.id}"' in page.text
+
+    # Back to a state only owners see: the next message takes it out of the index.
+    challenge.status, challenge.published_at = "draft", None
+    await challenge.save(update_fields=["status", "published_at"])
     await outbox.enqueue("search", f"challenge:{challenge.id}", {"kind": "challenge", "id": challenge.id})
     await run_worker_once(migrated)
     assert (await search_api(client, q=word))["items"] == []

@@ -19,14 +19,14 @@ from xml.etree import ElementTree as ET
 from tortoise.transactions import in_transaction
 
 from models.challenges import lifecycle as challenge_lifecycle
-from models.challenges.models import Attachment, Challenge, ChallengeStatus
+from models.challenges.models import Attachment, Challenge
 from models.core import audit
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from models.policy import Actor, may_view_challenge, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import ATTACHMENTS_CHANGEABLE, may_view_challenge, owns_challenge
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_FILENAME = 200
-CHANGEABLE = (ChallengeStatus.DRAFT, ChallengeStatus.CHANGES_REQUESTED, ChallengeStatus.PUBLISHED)
 
 PDF = "application/pdf"
 PNG = "image/png"
@@ -189,15 +189,11 @@ async def check_may_change(actor: Actor, challenge: Challenge) -> None:
     """Owners add and remove attachments while the challenge is a draft, sent back, or open."""
     if not await owns_challenge(actor, challenge):
         raise NotAllowed("only the challenge's owners change its attachments")
-    if challenge.status not in CHANGEABLE:
+    if challenge.status not in ATTACHMENTS_CHANGEABLE:
         raise InvalidTransition(
             N_("Attachments can only be changed while the challenge is a draft, sent back for changes, or open for proposals."),
             allowed=await challenge_lifecycle.allowed_transitions(actor, challenge),
         )
-
-
-async def may_change(actor: Actor, challenge: Challenge) -> bool:
-    return challenge.status in CHANGEABLE and await owns_challenge(actor, challenge)
 
 
 async def attachments_of(challenge: Challenge) -> list[Attachment]:

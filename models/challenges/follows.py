@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from tortoise import connections
+from tortoise import connections, timezone
 from tortoise.expressions import RawSQL
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -22,7 +22,8 @@ from models.challenges.models import Challenge, ChallengeStatus, Follow
 from models.core.errors import N_, NotFound, ValidationFailed
 from models.core.notifications import Notification
 from models.core.outbox import OutboxMessage
-from models.policy import Actor, public_challenge_filter, require_user
+from models.policy import Actor, require_user
+from models.policy.challenges import public_challenge_filter
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,48 @@ def follows_of(actor: Actor) -> QuerySet[Follow]:
     """The caller's follows, newest first, with their challenges."""
     user = require_user(actor)
     return Follow.filter(user=user).order_by("-created_at", "-id").prefetch_related("challenge")
+
+
+async def follows_page(actor: Actor, offset: int = 0, limit: int | None = None) -> tuple[list[Follow], int]:
+    """A page of the caller's follows (every one without a limit), and how many there are."""
+    mine = follows_of(actor)
+    page = mine.offset(offset).limit(limit) if limit is not None else mine
+    return list(await page), await follows_of(actor).count()
+
+
+async def current_follow(actor: Actor, challenge: Challenge) -> Follow | None:
+    """The person's follow of this challenge, if any."""
+    if actor.user is None:
+        return None
+    return await Follow.get_or_none(user_id=actor.user.id, challenge_id=challenge.id)
+
+
+async def with_challenge(follow: Follow) -> Follow:
+    await follow.fetch_related("challenge")
+    return follow
+
+
+# --- the notifications one reads -------------------------------------------------------------
+
+
+def _notifications_of(actor: Actor) -> QuerySet[Notification]:
+    return Notification.filter(user_id=actor.user.id) if actor.user else Notification.filter(id=-1)
+
+
+async def notifications_page(actor: Actor, offset: int, limit: int, unread_only: bool = False,
+                             ) -> tuple[list[Notification], int, int]:
+    """A page of the person's notifications, newest first; how many there are (of those shown); how many unread."""
+    mine = _notifications_of(actor)
+    shown = mine.filter(read_at__isnull=True) if unread_only else mine
+    page = await shown.order_by("-created_at", "-id").offset(offset).limit(limit)
+    total = await shown.count()
+    unread = total if unread_only else await mine.filter(read_at__isnull=True).count()
+    return list(page), total, unread
+
+
+async def mark_read(actor: Actor) -> int:
+    """Mark all the person's notifications read; returns how many were unread."""
+    return await _notifications_of(actor).filter(read_at__isnull=True).update(read_at=timezone.now())
 
 
 # --- new challenges for saved searches -------------------------------------------------------

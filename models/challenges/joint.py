@@ -1,7 +1,7 @@
 """Joint challenges: co-owner agencies, and agencies saying "we have this problem too".
 
 An invited co-owner is a `CoOwner` row without `accepted_at`; once a member of the invited agency
-accepts, its members act as owners (`models.policy.owns_challenge`). Interest is one row per agency,
+accepts, its members act as owners (`models.policy.challenges.owns_challenge`). Interest is one row per agency,
 public with its note, and the owners can invite an interested agency as a co-owner.
 """
 
@@ -12,23 +12,15 @@ from tortoise.transactions import in_transaction
 
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.follows import notify
-from models.challenges.models import Challenge, ChallengeStatus, CoOwner, Interest
+from models.challenges.models import Challenge, CoOwner, Interest
 from models.core import audit
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.identity.accounts import Membership
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, is_public, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import CLOSED_FOR_CO_OWNERS, may_register_interest, owner_organisation_ids, owns_challenge
 
 NOTE_MAX = 2000
-CLOSED_FOR_CO_OWNERS = (ChallengeStatus.DECIDED.value, ChallengeStatus.CANCELLED.value)
-
-
-async def owner_organisation_ids(challenge: Challenge) -> set[int]:
-    """The owner agency and the co-owners that accepted."""
-    accepted = await CoOwner.filter(challenge_id=challenge.id, accepted_at__not_isnull=True).values_list(
-        "organisation_id", flat=True
-    )
-    return {challenge.owner_id, *accepted}
 
 
 async def members_of(organisation_ids: set[int]) -> set[int]:
@@ -74,7 +66,18 @@ async def invite_co_owner(actor: Actor, challenge: Challenge, organisation_id: i
         await audit.record("challenge.co_owner_invited", actor=actor.user, organisation=acting_agency(actor),
                            target=challenge, after={"organisation": agency.id})
         await notify(await members_of({agency.id}), "co_owner.invited", {"challenge": challenge.id, "organisation": agency.id})
+    co_owner.organisation = agency
     return co_owner
+
+
+async def waiting_invitations(actor: Actor, challenge_ids: set[int]) -> set[int]:
+    """Which of these challenges one of the actor's agencies is invited to co-own and has not yet accepted."""
+    agencies = actor.organisation_ids(OrgKind.AGENCY)
+    if not agencies or not challenge_ids:
+        return set()
+    return set(await CoOwner.filter(
+        challenge_id__in=list(challenge_ids), organisation_id__in=list(agencies), accepted_at__isnull=True
+    ).values_list("challenge_id", flat=True))
 
 
 async def pending_invitation(actor: Actor, challenge_id: int) -> CoOwner | None:
@@ -99,6 +102,7 @@ async def accept_co_ownership(actor: Actor, challenge_id: int) -> CoOwner:
             challenge_id=challenge_id, organisation_id__in=list(agencies), accepted_at__not_isnull=True
         ).first()
         if accepted:
+            await accepted.fetch_related("organisation")
             return accepted  # accepting twice changes nothing
         raise NotFound("no invitation to co-own this challenge")
     challenge = await Challenge.get(id=challenge_id)
@@ -128,9 +132,10 @@ async def register_interest(actor: Actor, challenge: Challenge, note: str = "") 
     agency = acting_agency(actor)
     if agency is None:
         raise NotAllowed(N_("Only agency members can say their agency has this problem too."))
-    if agency.id in await owner_organisation_ids(challenge):
+    owners = await owner_organisation_ids(challenge)
+    if agency.id in owners:
         raise NotAllowed(N_("Your agency already owns this challenge."))
-    if not is_public(challenge) or challenge.status == ChallengeStatus.CANCELLED.value:
+    if not may_register_interest(actor, challenge, owners):
         raise InvalidTransition(N_("Interest can only be registered on a published challenge."),
                                 allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
     note = note.strip()
@@ -144,10 +149,12 @@ async def register_interest(actor: Actor, challenge: Challenge, note: str = "") 
             await interest.save(update_fields=["note", "updated_at"])
             await audit.record("challenge.interest_updated", actor=actor.user, organisation=agency, target=challenge,
                                before=before, after={"note": note})
+            interest.organisation = agency
             return interest
         interest = await Interest.create(challenge_id=challenge.id, organisation=agency, note=note)
         await audit.record("challenge.interest_registered", actor=actor.user, organisation=agency, target=challenge,
                            after={"note": note})
         await notify(await owner_member_ids(challenge), "interest.registered",
                      {"challenge": challenge.id, "organisation": agency.id})
+    interest.organisation = agency
     return interest

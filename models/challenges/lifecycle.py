@@ -7,7 +7,7 @@ the outbox rows (search index, notifications) in one transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise import timezone
@@ -20,7 +20,8 @@ from models.core.notifications import Notification
 from models.core.transitions import next_states
 from models.identity.accounts import User
 from models.identity.orgs import Category
-from models.policy import Actor, may_draft_challenges, may_view_challenge, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import may_draft_challenges, may_edit_challenge, may_view_challenge, owns_challenge
 from models.proposals.models import Proposal
 from models.review.closing import finalise_problem, queue_assignment, tell_companies
 
@@ -38,6 +39,8 @@ TRANSITIONS: dict[ChallengeStatus, dict[ChallengeStatus, str]] = {
     S.CANCELLED: {},
 }
 EDITABLE = (S.DRAFT, S.CHANGES_REQUESTED)
+DEADLINES = ("questions_deadline", "proposals_deadline", "review_deadline")
+MINIMUM_NOTICE = timedelta(days=3)  # for owners bringing a deadline forward; the message says "3 days"
 AMENDABLE_FIELDS = ("questions_deadline", "proposals_deadline", "review_deadline", "criteria")
 TEXT_FIELDS = ("title", "summary", "situation", "problem", "outcome")
 PLAIN_FIELDS = ("tags", "languages", "budget_min_yen", "budget_max_yen", "pilot_months",
@@ -157,7 +160,7 @@ async def get_challenge(actor: Actor, challenge_id: int) -> Challenge:
 
 async def update_challenge(actor: Actor, challenge: Challenge, changes: ChallengeChanges, reason: str = "") -> Challenge:
     """Edit a draft freely; on a published challenge only deadlines and criteria, as a recorded amendment."""
-    if not (await owns_challenge(actor, challenge)):
+    if not await may_edit_challenge(actor, challenge):
         raise NotAllowed("only the challenge's owners edit it")
     status = S(challenge.status)
     if status == S.PUBLISHED:
@@ -195,6 +198,8 @@ async def _amend(actor: Actor, challenge: Challenge, changes: ChallengeChanges, 
     deadline = merged.get("proposals_deadline")
     if deadline is None or deadline <= timezone.now():
         errors["proposals_deadline"] = N_("The proposals deadline must be in the future.")
+    if not actor.is_operator:
+        errors = _too_short_notice(challenge, changes.values) | errors
     if errors:
         raise ValidationFailed(errors)
     async with in_transaction():
@@ -212,6 +217,16 @@ async def _amend(actor: Actor, challenge: Challenge, changes: ChallengeChanges, 
                                       payload={"challenge": challenge.id, "amendment": amendment.id})
         await _index_later(challenge)
     return challenge
+
+
+def _too_short_notice(challenge: Challenge, values: dict[str, Any]) -> dict[str, str]:
+    """Owners may bring a public deadline forward only to at least MINIMUM_NOTICE from now."""
+    errors: dict[str, str] = {}
+    for name in DEADLINES:
+        before, after = getattr(challenge, name), values.get(name)
+        if before and after and after < before and after < timezone.now() + MINIMUM_NOTICE:
+            errors[name] = N_("A deadline can be brought forward only to at least 3 days from now.")
+    return errors
 
 
 async def _people_involved(challenge: Challenge) -> set[int]:

@@ -20,7 +20,8 @@ from models.challenges.models import Challenge, ChallengeStatus, Question
 from models.core import audit
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, may_view_challenge, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import may_see_askers, may_view_challenge, owns_challenge
 from models.proposals.models import Proposal
 
 QUESTION_MAX = 4000
@@ -69,20 +70,21 @@ async def ask(actor: Actor, challenge: Challenge, body: str) -> Question:
     return question
 
 
-async def may_see_askers(actor: Actor, challenge: Challenge) -> bool:
-    """Owners and operators see who asked; nobody else ever does."""
-    return actor.is_operator or await owns_challenge(actor, challenge)
-
-
 async def questions_visible_to(actor: Actor, challenge: Challenge) -> list[Question]:
-    """Answered questions for everyone; unanswered ones only for the asking company, owners and operators."""
-    visible = Question.filter(challenge_id=challenge.id)
-    if not await may_see_askers(actor, challenge):
-        mine = Q(asker_organisation_id__in=list(actor.organisation_ids(OrgKind.COMPANY)))
-        if actor.user is not None:
-            mine |= Q(asker_id=actor.user.id)
-        visible = visible.filter(Q(answered_at__not_isnull=True) | mine)
-    return await visible.order_by("created_at", "id").prefetch_related("asker", "asker_organisation")
+    """Answered questions for everyone; unanswered ones only for the asking company, owners and operators.
+    Who asked is fetched only for those who may see it (`may_see_askers`)."""
+    visible = Question.filter(challenge_id=challenge.id).order_by("created_at", "id")
+    if await may_see_askers(actor, challenge):
+        return await visible.prefetch_related("asker", "asker_organisation")
+    mine = Q(asker_organisation_id__in=list(actor.organisation_ids(OrgKind.COMPANY)))
+    if actor.user is not None:
+        mine |= Q(asker_id=actor.user.id)
+    return await visible.filter(Q(answered_at__not_isnull=True) | mine)
+
+
+async def with_asker(question: Question) -> Question:
+    await question.fetch_related("asker", "asker_organisation")
+    return question
 
 
 def asked_by(actor: Actor, question: Question) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from models.challenges.models import Challenge, ChallengeStatus, CoOwner
 from models.identity.orgs import Category
-from models.policy import public_challenge_filter
+from models.policy.challenges import accepted_co_owner_filter, public_challenge_filter
 
 LIMIT = 5
 CANDIDATES_PER_QUERY = 300
@@ -145,9 +145,7 @@ async def similar_to(
     excluded = {exclude_owner_id} if isinstance(exclude_owner_id, int) else set(exclude_owner_id or ())
     query = Challenge.filter(public_challenge_filter(), status__in=[s.value for s in SIMILAR_STATUSES])
     if excluded:
-        co_owned = await CoOwner.filter(organisation_id__in=excluded, accepted_at__not_isnull=True).values_list(
-            "challenge_id", flat=True
-        )
+        co_owned = await CoOwner.filter(accepted_co_owner_filter(excluded)).values_list("challenge_id", flat=True)
         query = query.exclude(owner_id__in=excluded).exclude(id__in=list(co_owned) or [0])
     if own_id is not None:
         query = query.exclude(id=own_id)
@@ -160,6 +158,6 @@ async def similar_to(
             found[candidate.id] = candidate
     ranked = rank(target, [(c, challenge_profile(c), c.published_at) for c in found.values()], limit)
     chosen = [challenge for challenge, _ in ranked]
-    for challenge in chosen:
-        await challenge.fetch_related("owner", "category")
+    if chosen:
+        await Challenge.fetch_for_list(chosen, "owner", "category")
     return chosen

@@ -11,9 +11,24 @@ from tortoise.expressions import Q, Subquery
 
 from models.challenges.models import Challenge, CoOwner
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, is_proposal_company_member, owns_challenge, owns_proposal_challenge
+from models.policy import Actor
+from models.policy.challenges import owns_challenge
 from models.proposals.models import Proposal
 from models.review.models import Assignment, AssignmentStatus, Conflict
+
+
+def is_proposal_company_member(actor: Actor, proposal: Proposal) -> bool:
+    return proposal.company_id in actor.organisation_ids(OrgKind.COMPANY)
+
+
+async def owns_proposal_challenge(actor: Actor, proposal: Proposal) -> bool:
+    """Whether the actor is among the owners of the challenge the proposal answers."""
+    if not actor.organisation_ids(OrgKind.AGENCY):
+        return False
+    loaded = proposal.challenge  # loaded with the proposal by `get_proposal` and the lists, else read now
+    challenge = loaded if isinstance(loaded, Challenge) else await Challenge.get(id=proposal.challenge_id)
+    return await owns_challenge(actor, challenge)
+
 
 
 def company_of(actor: Actor) -> Organisation | None:

@@ -13,13 +13,9 @@ from tortoise.expressions import Q
 
 from models.challenges.models import Challenge, ChallengeStatus
 from models.core.errors import NotAllowed
-from models.policy import (
-    Actor,
-    is_proposal_company_member,
-    may_draft_challenges,
-    owns_challenge,
-    owns_proposal_challenge,
-)
+from models.policy import Actor
+from models.policy.challenges import may_draft_challenges, owns_challenge
+from models.policy.proposals import is_proposal_company_member, owns_proposal_challenge
 from models.proposals.lifecycle import TRANSITIONS
 from models.proposals.models import Proposal, ProposalStatus
 from models.review.conflicts import is_conflicted

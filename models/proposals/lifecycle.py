@@ -32,9 +32,11 @@ from models.core.mail import queue_mail
 from models.core.notifications import Notification
 from models.core.transitions import next_states
 from models.identity.orgs import Organisation, OrgStatus
-from models.policy import Actor, is_proposal_company_member, may_view_challenge
+from models.policy import Actor
+from models.policy.challenges import may_view_challenge
 from models.policy.proposals import (
     company_of,
+    is_proposal_company_member,
     may_draft_proposals,
     may_edit_proposal,
     may_see_receipts,

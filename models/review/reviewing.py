@@ -22,7 +22,8 @@ from models.core.mail import queue_mail
 from models.core.transitions import next_states
 from models.identity.accounts import User
 from models.identity.orgs import Organisation
-from models.policy import Actor, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import owns_challenge
 from models.policy.review import assignment_filter, may_declare_conflicts, may_see_reviews
 from models.proposals.models import Proposal, ProposalStatus
 from models.proposals.shown import shown_of

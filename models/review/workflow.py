@@ -31,7 +31,8 @@ from models.core.mail import queue_mail
 from models.core.notifications import Notification
 from models.identity.accounts import User
 from models.identity.orgs import Organisation
-from models.policy import Actor, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import owns_challenge
 from models.policy.review import may_follow_reviews
 from models.proposals.lifecycle import start_review
 from models.proposals.models import Proposal, ProposalStatus

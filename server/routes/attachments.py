@@ -27,6 +27,7 @@ from models.challenges import lifecycle as lifecycle
 from models.challenges.models import Attachment, Challenge
 from models.core.errors import NotFound, ValidationFailed
 from models.policy import Actor
+from models.policy.challenges import may_change_attachments
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, get_locale
@@ -205,7 +206,7 @@ async def detail_context(actor: Actor, challenge: Challenge) -> dict:
             }
             for attachment in await domain.attachments_of(challenge)
         ],
-        "may_attach": await domain.may_change(actor, challenge),
+        "may_attach": await may_change_attachments(actor, challenge),
     }
 
 

@@ -6,13 +6,13 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
-from tortoise.expressions import Q
 
 from models.challenges import lifecycle as lifecycle
+from models.challenges import listing
 from models.challenges.models import Challenge, ChallengeKpi, Criterion
 from models.core.errors import NotAllowed, ValidationFailed
-from models.identity.orgs import Category, OrgKind
-from models.policy import Actor, may_draft_challenges, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import challenge_actions, may_draft_challenges, may_edit_challenge, owns_challenge
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO
@@ -73,7 +73,7 @@ async def _form_page(request: Request, challenge: Challenge | None, values: dict
         "challenge": challenge,
         "values": values,
         "errors": errors,
-        "categories": await Category.all(),
+        "categories": await listing.categories(),
         "criteria_rows": CRITERIA_ROWS,
         "kpi_rows": KPI_ROWS,
         "amending": challenge is not None and challenge.status == "published",
@@ -142,9 +142,9 @@ async def new_challenge(request: Request) -> Response:
 async def edit_challenge_form(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    if not await owns_challenge(actor, challenge):
+    if not await may_edit_challenge(actor, challenge):
         raise NotAllowed("owners only")
-    criteria, kpis = await Criterion.filter(challenge=challenge), await ChallengeKpi.filter(challenge=challenge)
+    criteria, kpis = await listing.criteria_and_kpis(challenge)
     return await _form_page(request, challenge, _values_of(challenge, criteria, kpis), {})
 
 
@@ -170,12 +170,14 @@ async def challenge_page(request: Request) -> Response:
 
 
 async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: dict, status: int = 200) -> Response:
-    await challenge.fetch_related("co_owners__organisation", "amendments")
+    details = await listing.details(challenge, amendments=True)
+    is_owner = await owns_challenge(actor, challenge)
     context = {
         "challenge": challenge,
-        "criteria": await Criterion.filter(challenge=challenge),
-        "kpis": await ChallengeKpi.filter(challenge=challenge),
-        "is_owner": await owns_challenge(actor, challenge),
+        "criteria": details.criteria,
+        "kpis": details.kpis,
+        "is_owner": is_owner,  # the review area's panels still read it
+        "allowed": await challenge_actions(actor, challenge, is_owner),
         "transitions": await lifecycle.allowed_transitions(actor, challenge),
         "errors": errors,
     }
@@ -200,15 +202,7 @@ async def my_challenges(request: Request) -> Response:
     actor = signed_in(request)
     if not may_draft_challenges(actor):
         raise NotAllowed("agency members only")
-    agencies = actor.organisation_ids(OrgKind.AGENCY)
-    challenges = (
-        await Challenge.filter(
-            Q(owner_id__in=agencies) | Q(co_owners__organisation_id__in=agencies, co_owners__accepted_at__not_isnull=True)
-        )
-        .distinct()
-        .order_by("-updated_at")
-        .prefetch_related("category", "owner")
-    )
+    challenges = await listing.own_challenges(actor)
     return templates.TemplateResponse(request, "challenges/mine.html", {"challenges": challenges})
 
 

@@ -16,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from models.challenges import listing
 from models.core.base import translated
 from models.core.errors import N_
-from models.identity.orgs import Category, Organisation, OrgKind
 from models.policy import Actor
+from models.policy.challenges import may_follow
 from search.backend import FACETS, SORTS, SearchBackend, SearchResult
 from search.documents import from_timestamp
 from search.documents import translated as document_text
@@ -28,6 +29,9 @@ from server.api import api
 from server.forms import errors_from
 from server.schemas.discovery import (
     AgencyRef,
+    CategoryListOut,
+    CategoryOut,
+    CategoryQuery,
     ChallengeHit,
     ChallengeSearchOut,
     ChallengeSearchQuery,
@@ -78,11 +82,8 @@ async def _names(facets: dict[str, dict[str, int]], query: ChallengeSearchQuery)
         if age < NAMES_TTL and (wanted <= _names_cache[1]["agency"].keys() or age < NAMES_RETRY):
             return _names_cache[1]
     names = {
-        "category": {slug: {"ja": ja, "en": en} for slug, ja, en in await Category.all().values_list("slug", "name_ja", "name_en")},
-        "agency": {
-            str(org_id): {"ja": ja, "en": en}
-            for org_id, ja, en in await Organisation.filter(kind=OrgKind.AGENCY.value).values_list("id", "name_ja", "name_en")
-        },
+        "category": await listing.category_names(),
+        "agency": {str(org_id): name for org_id, name in (await listing.agency_names()).items()},
     }
     _names_cache = (time.monotonic(), names)
     return names
@@ -143,6 +144,15 @@ async def search_challenges(request: Request, actor: Actor, query: ChallengeSear
     query = ChallengeSearchQuery.from_params(request.query_params)  # keeps repeated filters
     result = await search_backend(request).search(query.to_search_query())
     return await search_output(result, query)
+
+
+@api.operation("/categories", summary="The categories, with the slugs challenges and searches use",
+               query=CategoryQuery, response=CategoryListOut, public=True, tags=["challenges"])
+async def list_categories(request: Request, actor: Actor, query: CategoryQuery) -> CategoryListOut:
+    every = await listing.categories()
+    page = every[(query.page - 1) * query.per_page:query.page * query.per_page]
+    return CategoryListOut(items=[CategoryOut(slug=c.slug, name={"ja": c.name_ja, "en": c.name_en}) for c in page],
+                           total=len(every), page=query.page, per_page=query.per_page)
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -211,6 +221,7 @@ async def search_page(request: Request) -> Response:
         "result": result,
         "sorts": [(name, i18n.gettext(SORT_LABELS[name])) for name in SORTS],
         "facet_labels": {facet: i18n.gettext(label) for facet, label in FACET_LABELS.items()},
+        "may_follow": may_follow(request.state.actor),
     }
     if result is not None:
         names = await _names(result.facets, query)

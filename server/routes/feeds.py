@@ -1,14 +1,13 @@
 """Feeds to follow: new challenges as Atom, deadlines as iCalendar; and similar challenges elsewhere.
 
-Everything here is public: only what `models.policy.public_challenge_filter()` lets a visitor list
+Everything here is public: only what `models.policy.challenges.is_public` lets a visitor see
 ever appears in a feed (one challenge's calendar follows `may_view_challenge`, like its page).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -16,16 +15,16 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from tortoise import timezone
-from tortoise.expressions import Q
 
 from models.challenges import lifecycle as lifecycle
-from models.challenges.models import Challenge, ChallengeStatus, CoOwner
+from models.challenges import listing
+from models.challenges.models import Challenge, ChallengeStatus
 from models.challenges.similar import similar_to
 from models.core.base import translated
 from models.core.errors import N_
 from models.identity.orgs import OrgKind
-from models.policy import Actor, is_public, public_challenge_filter
+from models.policy import Actor
+from models.policy.challenges import is_public, owner_organisation_ids
 from server import atom, ical
 from server.i18n import get_locale
 from server.i18n import gettext as _
@@ -58,33 +57,10 @@ def _filter_pairs(filters: ChallengeSearchQuery) -> list[tuple[str, str]]:
     return [(name, value) for name, value in filters.params() if name in FILTERS]
 
 
-async def _public_challenges(filters: ChallengeSearchQuery, *, order: tuple[str, ...], limit: int,
-                             condition: Q | None = None) -> list[Challenge]:
-    query = Challenge.filter(public_challenge_filter())
-    if filters.category:
-        query = query.filter(category__slug__in=list(filters.category))
-    if filters.agency:
-        query = query.filter(owner_id__in=list(filters.agency))
-    if filters.municipality_type:
-        query = query.filter(owner__municipality_type__in=list(filters.municipality_type))
-    if condition is not None:
-        query = query.filter(condition)
-    query = query.order_by(*order)
-    if filters.tag:
-        # Tags are a JSON list; matched here rather than in SQL that differs between the databases.
-        wanted = {tag.casefold() for tag in filters.tag}
-        matching = [
-            challenge_id for challenge_id, tags in await query.values_list("id", "tags")
-            if wanted <= {str(tag).casefold() for tag in _tag_list(tags)}
-        ][:limit]
-        query = Challenge.filter(id__in=matching or [0]).order_by(*order)
-    return list(await query.limit(limit).prefetch_related("owner", "category"))
-
-
-def _tag_list(value: Any) -> list:
-    if isinstance(value, str):
-        value = json.loads(value or "[]")
-    return value if isinstance(value, list) else []
+def _public_filter(filters: ChallengeSearchQuery, deadline_from: datetime | None = None) -> listing.PublicFilter:
+    return listing.PublicFilter(categories=tuple(filters.category), agencies=tuple(filters.agency),
+                                municipality_types=tuple(filters.municipality_type), tags=tuple(filters.tag),
+                                deadline_from=deadline_from)
 
 
 def _title(challenge: Challenge, lang: str) -> str:
@@ -101,7 +77,8 @@ async def challenges_feed(request: Request) -> Response:
     filters = _filters(request)
     lang = get_locale()
     base = _base_url(request)
-    challenges = await _public_challenges(filters, order=("-published_at", "-id"), limit=FEED_ENTRIES)
+    challenges = await listing.public_challenges(_public_filter(filters), order=("-published_at", "-id"),
+                                                 limit=FEED_ENTRIES)
     pairs = _filter_pairs(filters)
     self_url = f"{base}/feeds/challenges.atom?{urlencode([*pairs, ('lang', lang)])}"
     entries = []
@@ -122,7 +99,7 @@ async def challenges_feed(request: Request) -> Response:
         id=self_url,
         title=_("Kyoso: new challenges"),
         subtitle=_("Challenges published on Kyoso by Tokyo's public agencies, newest first."),
-        updated=max((c.updated_at for c in challenges), default=timezone.now()),
+        updated=max((c.updated_at for c in challenges), default=datetime.now(UTC)),
         self_url=self_url,
         alternate_url=f"{base}/challenges" + (f"?{urlencode(pairs)}" if pairs else ""),
         language=lang,
@@ -170,10 +147,9 @@ async def deadlines_calendar(request: Request) -> Response:
     """Every public challenge's upcoming deadlines (a cancelled challenge's, marked cancelled)."""
     filters = _filters(request)
     lang = get_locale()
-    now = timezone.now()
-    upcoming = Q(questions_deadline__gte=now) | Q(proposals_deadline__gte=now) | Q(review_deadline__gte=now)
-    challenges = await _public_challenges(filters, order=("proposals_deadline", "id"), limit=CALENDAR_CHALLENGES,
-                                          condition=upcoming)
+    now = datetime.now(UTC)
+    challenges = await listing.public_challenges(_public_filter(filters, deadline_from=now),
+                                                 order=("proposals_deadline", "id"), limit=CALENDAR_CHALLENGES)
     base = _base_url(request)
     events = [event for challenge in challenges for event in _events(challenge, base, lang, after=now)]
     return _calendar_response(events, _("Kyoso: challenge deadlines"))
@@ -191,20 +167,13 @@ async def challenge_calendar(request: Request) -> Response:
 # --- the challenge page and the draft form ---------------------------------------------------
 
 
-async def _owner_ids(challenge: Challenge) -> set[int]:
-    co_owners = await CoOwner.filter(challenge_id=challenge.id, accepted_at__not_isnull=True).values_list(
-        "organisation_id", flat=True
-    )
-    return {challenge.owner_id, *co_owners}
-
-
 async def detail_context(actor: Actor, challenge: Challenge) -> dict:
     """Similar challenges of other agencies, and where to follow this one's deadlines."""
     lang = get_locale()
-    category = await challenge.category if challenge.category_id else None
+    category = challenge.category  # fetched by lifecycle.get_challenge
     has_deadlines = any(getattr(challenge, field) for field, _kind, _label in DEADLINES)
     return {
-        "similar": await similar_to(challenge, exclude_owner_id=await _owner_ids(challenge)),
+        "similar": await similar_to(challenge, exclude_owner_id=await owner_organisation_ids(challenge)),
         "ics_url": f"/challenges/{challenge.id}/deadlines.ics?lang={lang}" if is_public(challenge) and has_deadlines else None,
         "category_feed_url": f"/feeds/challenges.atom?{urlencode({'category': category.slug, 'lang': lang})}" if category else None,
     }
@@ -212,7 +181,7 @@ async def detail_context(actor: Actor, challenge: Challenge) -> dict:
 
 async def similar_for_form(actor: Actor, challenge: Challenge | None, values: Mapping[str, Any]) -> list[Challenge]:
     """Similar challenges of other agencies beside the draft form, from what has been typed so far."""
-    owners = await _owner_ids(challenge) if challenge else actor.organisation_ids(OrgKind.AGENCY)
+    owners = await owner_organisation_ids(challenge) if challenge else actor.organisation_ids(OrgKind.AGENCY)
     return await similar_to(values, exclude_owner_id=owners)
 
 

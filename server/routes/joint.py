@@ -9,12 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from models.challenges import follows, joint
+from models.challenges import follows, joint, listing
 from models.challenges import lifecycle as lifecycle
-from models.challenges.models import Challenge, ChallengeStatus, CoOwner, Follow, Interest
+from models.challenges.models import Challenge
 from models.core.errors import NotAllowed, NotFound
-from models.identity.orgs import Organisation, OrgKind, OrgStatus
-from models.policy import Actor, is_public, owns_challenge, public_challenge_filter
+from models.policy import Actor
+from models.policy.challenges import may_invite_co_owners, may_register_interest, owner_organisation_ids, owns_challenge
 from server.api import api
 from server.i18n import gettext as _
 from server.routes.discovery import VALUE_LABELS
@@ -39,9 +39,7 @@ async def list_interest(request: Request, actor: Actor, challenge_id: int, query
                body=InterestIn, response=InterestOut, tags=["joint challenges"])
 async def register_interest(request: Request, actor: Actor, challenge_id: int, body: InterestIn) -> InterestOut:
     challenge = await lifecycle.get_challenge(actor, challenge_id)
-    interest = await joint.register_interest(actor, challenge, body.note)
-    await interest.fetch_related("organisation")
-    return InterestOut.of(interest)
+    return InterestOut.of(await joint.register_interest(actor, challenge, body.note))
 
 
 @api.operation("/challenges/{challenge_id:int}/co-owners", "POST", summary="Invite an agency to co-own the challenge (owners)",
@@ -49,7 +47,7 @@ async def register_interest(request: Request, actor: Actor, challenge_id: int, b
 async def invite_co_owner(request: Request, actor: Actor, challenge_id: int, body: CoOwnerIn) -> CoOwnerOut:
     challenge = await lifecycle.get_challenge(actor, challenge_id)
     co_owner = await joint.invite_co_owner(actor, challenge, body.organisation_id)
-    return CoOwnerOut.of(co_owner, await Organisation.get(id=co_owner.organisation_id))
+    return CoOwnerOut.of(co_owner, co_owner.organisation)
 
 
 @api.operation("/challenges/{challenge_id:int}/co-owners/accept", "POST",
@@ -57,40 +55,31 @@ async def invite_co_owner(request: Request, actor: Actor, challenge_id: int, bod
                response=CoOwnerOut, tags=["joint challenges"])
 async def accept_co_ownership(request: Request, actor: Actor, challenge_id: int) -> CoOwnerOut:
     co_owner = await joint.accept_co_ownership(actor, challenge_id)
-    return CoOwnerOut.of(co_owner, await Organisation.get(id=co_owner.organisation_id))
+    return CoOwnerOut.of(co_owner, co_owner.organisation)
 
 
 # --- the challenge page ----------------------------------------------------------------------
-
-
-async def _invitable(taken: set[int]) -> list[Organisation]:
-    agencies = await Organisation.filter(kind=OrgKind.AGENCY.value, status=OrgStatus.APPROVED.value).order_by(
-        "municipality_code", "id"
-    )
-    return [agency for agency in agencies if agency.id not in taken]
 
 
 async def detail_context(actor: Actor, challenge: Challenge) -> dict:
     """What this area adds to the challenge page's template context."""
     is_owner = await owns_challenge(actor, challenge)
     interests = await joint.interests_of(challenge)
-    owners = await joint.owner_organisation_ids(challenge)
+    owners = await owner_organisation_ids(challenge)
     agency = joint.acting_agency(actor)
-    open_for_co_owners = challenge.status not in joint.CLOSED_FOR_CO_OWNERS
     co_owners = await joint.co_owners_of(challenge) if is_owner else []
     taken = owners | {c.organisation_id for c in co_owners}
-    may_invite = is_owner and open_for_co_owners
+    may_invite = may_invite_co_owners(is_owner, challenge)
     return {
         "joint_interests": interests,
         "joint_my_interest": next((i for i in interests if agency and i.organisation_id == agency.id), None),
-        "joint_may_register": agency is not None and agency.id not in owners and is_public(challenge)
-        and challenge.status != ChallengeStatus.CANCELLED.value,
+        "joint_may_register": may_register_interest(actor, challenge, owners),
         "joint_co_owners": co_owners,
         "joint_taken": taken,
         "joint_may_invite": may_invite,
-        "joint_invitable": await _invitable(taken) if may_invite else [],
+        "joint_invitable": await listing.invitable_agencies(taken) if may_invite else [],
         "joint_invitation": await joint.pending_invitation(actor, challenge.id),
-        "follow_current": await Follow.get_or_none(user_id=actor.user.id, challenge_id=challenge.id) if actor.user else None,
+        "follow_current": await follows.current_follow(actor, challenge),
     }
 
 
@@ -138,24 +127,16 @@ async def unfollow_page(request: Request) -> Response:
 
 
 async def agency_page(request: Request) -> Response:
-    agency = await Organisation.get_or_none(id=request.path_params["org_id"], kind=OrgKind.AGENCY.value)
-    if agency is None:
+    found = await listing.agency_challenges(request.path_params["org_id"])
+    if found is None:
         raise NotFound("no such agency")
-    public = Challenge.filter(public_challenge_filter())
-    owned = await public.filter(owner_id=agency.id).order_by("-published_at", "-id").prefetch_related("category")
-    co_owned_ids = await CoOwner.filter(organisation_id=agency.id, accepted_at__not_isnull=True).values_list(
-        "challenge_id", flat=True
-    )
-    co_owned = await Challenge.filter(public_challenge_filter(), id__in=list(co_owned_ids)).order_by(
-        "-published_at", "-id"
-    ).prefetch_related("category", "owner") if co_owned_ids else []
-    type_label = VALUE_LABELS["municipality_type"].get(agency.municipality_type or "")
+    type_label = VALUE_LABELS["municipality_type"].get(found.agency.municipality_type or "")
     context: dict[str, Any] = {
-        "agency": agency,
+        "agency": found.agency,
         "municipality_type": _(type_label) if type_label else "",
-        "owned": owned,
-        "co_owned": co_owned,
-        "interest_count": await Interest.filter(organisation_id=agency.id).count(),
+        "owned": found.owned,
+        "co_owned": found.co_owned,
+        "interest_count": found.interest_count,
     }
     return templates.TemplateResponse(request, "agencies/detail.html", context)
 

@@ -9,16 +9,15 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
-from tortoise import timezone
 
-from models.challenges import follows
+from models.challenges import follows, joint, listing
 from models.challenges import lifecycle as lifecycle
-from models.challenges.models import Challenge, CoOwner, Follow
+from models.challenges.models import Follow
 from models.core.base import translated
 from models.core.errors import N_, ValidationFailed
 from models.core.notifications import Notification
-from models.identity.orgs import Category, Organisation, OrgKind
-from models.policy import Actor, is_public
+from models.policy import Actor
+from models.policy.challenges import is_public
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, get_locale
@@ -77,13 +76,9 @@ async def _views(actor: Actor, notifications: list[Notification]) -> list[dict[s
         return {n.payload[key] for n in notifications if isinstance(n.payload.get(key), int)}
 
     challenge_ids = ids("challenge")
-    challenges = {c.id: c for c in await Challenge.filter(id__in=list(challenge_ids))} if challenge_ids else {}
-    org_ids = ids("organisation")
-    agencies = {o.id: o for o in await Organisation.filter(id__in=list(org_ids))} if org_ids else {}
-    agency_ids = actor.organisation_ids(OrgKind.AGENCY)
-    waiting = set(await CoOwner.filter(
-        challenge_id__in=list(challenge_ids), organisation_id__in=list(agency_ids), accepted_at__isnull=True
-    ).values_list("challenge_id", flat=True)) if challenge_ids and agency_ids else set()
+    challenges = await listing.challenges_by_id(challenge_ids)
+    agencies = await listing.organisations(ids("organisation"))
+    waiting = await joint.waiting_invitations(actor, challenge_ids)
     views = []
     for n in notifications:
         challenge = challenges.get(n.payload.get("challenge"))
@@ -105,17 +100,10 @@ async def _views(actor: Actor, notifications: list[Notification]) -> list[dict[s
     return views
 
 
-def _mine(actor: Actor):
-    return Notification.filter(user_id=actor.user.id) if actor.user else Notification.filter(id=-1)
-
-
 @api.operation("/notifications", summary="The caller's notifications, newest first", query=NotificationQuery,
                response=NotificationListOut, tags=["notifications"])
 async def list_notifications(request: Request, actor: Actor, query: NotificationQuery) -> NotificationListOut:
-    mine = _mine(actor)
-    shown = mine.filter(read_at__isnull=True) if query.unread else mine
-    total = await shown.count()
-    page = await shown.order_by("-created_at", "-id").offset(query.offset).limit(query.per_page)
+    page, total, unread = await follows.notifications_page(actor, query.offset, query.per_page, query.unread)
     items = [
         NotificationOut(id=v["notification"].id, kind=v["notification"].kind, payload=v["notification"].payload,
                         message=v["message"], link=v["link"], created_at=v["notification"].created_at.astimezone(TOKYO),
@@ -123,22 +111,17 @@ async def list_notifications(request: Request, actor: Actor, query: Notification
                         unread=v["notification"].read_at is None)
         for v in await _views(actor, page)
     ]
-    return NotificationListOut(items=items, total=total, page=query.page, per_page=query.per_page,
-                               unread=await mine.filter(read_at__isnull=True).count())
-
-
-async def _mark_read(actor: Actor) -> int:
-    return await _mine(actor).filter(read_at__isnull=True).update(read_at=timezone.now())
+    return NotificationListOut(items=items, total=total, page=query.page, per_page=query.per_page, unread=unread)
 
 
 @api.operation("/notifications/read", "POST", summary="Mark all the caller's notifications read", response=ReadOut,
                tags=["notifications"])
 async def mark_notifications_read(request: Request, actor: Actor) -> ReadOut:
-    return ReadOut(marked=await _mark_read(actor))
+    return ReadOut(marked=await follows.mark_read(actor))
 
 
 async def read_page(request: Request) -> Response:
-    await _mark_read(signed_in(request))
+    await follows.mark_read(signed_in(request))
     return RedirectResponse("/notifications", status_code=SEE_OTHER)
 
 
@@ -148,9 +131,8 @@ async def read_page(request: Request) -> Response:
 @api.operation("/follows", summary="What the caller follows: challenges and saved searches", query=PageQuery,
                response=FollowListOut, tags=["follows"])
 async def list_follows(request: Request, actor: Actor, query: PageQuery) -> FollowListOut:
-    mine = follows.follows_of(actor)
-    return FollowListOut(items=[FollowOut.of(f) for f in await mine.offset(query.offset).limit(query.per_page)],
-                         total=await follows.follows_of(actor).count(), page=query.page, per_page=query.per_page)
+    page, total = await follows.follows_page(actor, query.offset, query.per_page)
+    return FollowListOut(items=[FollowOut.of(f) for f in page], total=total, page=query.page, per_page=query.per_page)
 
 
 async def _follow(actor: Actor, body: FollowIn) -> Follow:
@@ -163,9 +145,7 @@ async def _follow(actor: Actor, body: FollowIn) -> Follow:
 @api.operation("/follows", "POST", summary="Follow a challenge, or save a search to hear of new challenges matching it",
                body=FollowIn, response=FollowOut, status=201, tags=["follows"])
 async def create_follow(request: Request, actor: Actor, body: FollowIn) -> FollowOut:
-    follow = await _follow(actor, body)
-    await follow.fetch_related("challenge")
-    return FollowOut.of(follow)
+    return FollowOut.of(await follows.with_challenge(await _follow(actor, body)))
 
 
 @api.operation("/follows/{follow_id:int}", "DELETE", summary="Stop following", status=204, tags=["follows"])
@@ -177,9 +157,9 @@ async def delete_follow(request: Request, actor: Actor, follow_id: int) -> Respo
 async def _search_views(searches: list[Follow]) -> list[dict[str, Any]]:
     """A saved search described in words, with a link to the search page showing it."""
     locale = get_locale()
-    categories = {c.slug: c.name(locale) for c in await Category.all()}
+    categories = {slug: translated(name, locale) for slug, name in (await listing.category_names()).items()}
     agency_ids = {a for f in searches for a in (f.saved_query or {}).get("agency", [])}
-    agencies = {o.id: o.name(locale) for o in await Organisation.filter(id__in=list(agency_ids))} if agency_ids else {}
+    agencies = {i: translated(name, locale) for i, name in (await listing.agency_names(agency_ids)).items()} if agency_ids else {}
     types = VALUE_LABELS["municipality_type"]
     views = []
     for f in searches:
@@ -207,18 +187,16 @@ async def _page(request: Request, actor: Actor, errors: dict[str, str], values: 
         query = PageQuery.model_validate(dict(request.query_params))
     except ValidationError:
         query = PageQuery()
-    notifications = _mine(actor)
-    total = await notifications.count()
-    page = await notifications.order_by("-created_at", "-id").offset(query.offset).limit(query.per_page)
-    followed = await follows.follows_of(actor)
+    page, total, unread = await follows.notifications_page(actor, query.offset, query.per_page)
+    followed, _count = await follows.follows_page(actor)
     context = {
         "items": await _views(actor, page),
-        "unread": await notifications.filter(read_at__isnull=True).count(),
+        "unread": unread,
         "page": query.page,
         "has_next": query.offset + query.per_page < total,
         "followed_challenges": [f for f in followed if f.challenge_id],
         "searches": await _search_views([f for f in followed if not f.challenge_id]),
-        "categories": await Category.all(),
+        "categories": await listing.categories(),
         "municipality_types": [(value, _(label)) for value, label in VALUE_LABELS["municipality_type"].items()],
         "errors": errors,
         "values": values,

@@ -6,21 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from models.challenges.models import Challenge
-from models.policy import challenge_filter
+from models.challenges import listing
 from server.templating import templates
 
 HOME_CHALLENGES = 10
 
 
 async def home(request: Request) -> Response:
-    challenges = (
-        await Challenge.filter(challenge_filter(request.state.actor), published_at__not_isnull=True)
-        .distinct()
-        .order_by("-published_at")
-        .limit(HOME_CHALLENGES)
-        .prefetch_related("owner", "category")
-    )
+    challenges = await listing.home_challenges(request.state.actor, HOME_CHALLENGES)
     return templates.TemplateResponse(request, "home.html", {"challenges": challenges})
 
 

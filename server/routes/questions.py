@@ -14,7 +14,8 @@ from models.challenges import lifecycle as lifecycle
 from models.challenges import questions as qa
 from models.challenges.models import Challenge, ChallengeStatus, Question
 from models.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from models.policy import Actor, owns_challenge
+from models.policy import Actor
+from models.policy.challenges import may_answer_questions, may_see_askers, owns_challenge
 from server.api import api
 from server.forms import errors_from, read_form
 from server.i18n import get_locale
@@ -63,9 +64,9 @@ async def submit_one_field(request: Request, challenge: Challenge, field: str, s
 
 async def _out(actor: Actor, challenge: Challenge, question: Question, show_asker: bool | None = None) -> QuestionOut:
     if show_asker is None:
-        show_asker = await qa.may_see_askers(actor, challenge)
+        show_asker = await may_see_askers(actor, challenge)
     if show_asker:
-        await question.fetch_related("asker", "asker_organisation")
+        question = await qa.with_asker(question)
     return QuestionOut.of(question, mine=qa.asked_by(actor, question), show_asker=show_asker)
 
 
@@ -75,7 +76,7 @@ async def list_questions(request: Request, actor: Actor, challenge_id: int, quer
     """Answered questions for everyone (never who asked); unanswered ones for the asking company, owners, operators."""
     challenge = await lifecycle.get_challenge(actor, challenge_id)
     questions = await qa.questions_visible_to(actor, challenge)
-    show_asker = await qa.may_see_askers(actor, challenge)
+    show_asker = await may_see_askers(actor, challenge)
     page = questions[query.offset:query.offset + query.per_page]
     return QuestionListOut(
         items=[QuestionOut.of(q, mine=qa.asked_by(actor, q), show_asker=show_asker) for q in page],
@@ -124,7 +125,7 @@ def _view(actor: Actor, question: Question, show_asker: bool) -> dict[str, Any]:
 async def detail_context(actor: Actor, challenge: Challenge) -> dict:
     """What this area adds to the challenge page's template context."""
     questions = await qa.questions_visible_to(actor, challenge)
-    show_askers = await qa.may_see_askers(actor, challenge)
+    show_askers = await may_see_askers(actor, challenge)
     views = [_view(actor, q, show_askers) for q in questions]
     try:
         qa.asking_company(actor)
@@ -136,11 +137,12 @@ async def detail_context(actor: Actor, challenge: Challenge) -> dict:
         "qa_answered": [v for v in views if v["answered_at"]],
         "qa_waiting": [v for v in views if not v["answered_at"]],
         "qa_show_askers": show_askers,
-        "qa_may_answer": await owns_challenge(actor, challenge) and challenge.status != ChallengeStatus.CANCELLED.value,
+        "qa_may_answer": await may_answer_questions(actor, challenge),
         "qa_may_ask": is_company and refusal is None,
         "qa_is_company": is_company,
         "qa_refusal": _(refusal) if refusal and challenge.status in ("published", "closed", "decided") else "",
         "qa_deadline": qa.questions_deadline(challenge),
+        "qa_sign_in_to_ask": challenge.status == ChallengeStatus.PUBLISHED.value and actor.is_visitor,
     }
 
 

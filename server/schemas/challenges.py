@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from starlette.datastructures import FormData
 
+from models.challenges import listing
 from models.challenges.lifecycle import ChallengeChanges, CriterionInput, KpiInput
-from models.challenges.models import Challenge, ChallengeKpi, Criterion
+from models.challenges.models import Challenge
 from models.core.errors import N_
 from server.i18n import TOKYO
 
@@ -160,9 +161,8 @@ class ChallengeOut(BaseModel):
 
     @classmethod
     async def of(cls, challenge: Challenge, allowed: list[str]) -> ChallengeOut:
-        await challenge.fetch_related("owner", "category", "co_owners__organisation")
-        criteria = await Criterion.filter(challenge=challenge)
-        kpis = await ChallengeKpi.filter(challenge=challenge)
+        details = await listing.details(challenge)
+        criteria, kpis = details.criteria, details.kpis
 
         def to_tokyo(moment: datetime | None) -> datetime | None:
             return moment.astimezone(TOKYO) if moment else None

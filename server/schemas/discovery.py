@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from starlette.datastructures import QueryParams
 
-from models.challenges.models import PUBLIC_STATUSES
 from models.core.errors import N_
 from models.identity.orgs import MunicipalityType
+from models.policy.challenges import VISIBLE_STATUSES
 from search.backend import SORTS, SearchQuery
 from server.i18n import TOKYO
 
-PublicStatus = Literal[tuple(str(status) for status in PUBLIC_STATUSES)]  # type: ignore[valid-type]
+PublicStatus = Literal[tuple(str(status) for status in VISIBLE_STATUSES)]  # type: ignore[valid-type]
 MunicipalityKind = Literal[tuple(kind.value for kind in MunicipalityType)]  # type: ignore[valid-type]
 SortName = Literal[SORTS]  # type: ignore[valid-type]
 Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
@@ -33,7 +33,8 @@ class ChallengeSearchQuery(BaseModel):
     category: list[Slug] = Field(default=[], max_length=20, description="category slugs")
     agency: list[Annotated[int, Field(ge=1)]] = Field(default=[], max_length=50, description="agency (organisation) ids")
     municipality_type: list[MunicipalityKind] = Field(default=[], max_length=5)
-    status: list[PublicStatus] = Field(default=[], max_length=3)
+    status: list[PublicStatus] = Field(default=[], max_length=len(VISIBLE_STATUSES),
+                                       description="published, closed, decided, or cancelled (after publication)")
     budget_min: Yen | None = Field(default=None, description="the budget range reaches at least this many yen")
     budget_max: Yen | None = Field(default=None, description="the budget range starts at no more than this")
     tag: list[Tag] = Field(default=[], max_length=10, description="tags that must all be present")
@@ -150,3 +151,22 @@ class ChallengeSearchOut(BaseModel):
     per_page: int
     facets: dict[str, list[FacetValue]] = Field(description="category, agency, municipality_type, status: value counts")
     degraded: bool = Field(description="true while the search engine is unavailable and the database answers")
+
+
+class CategoryOut(BaseModel):
+    slug: str
+    name: dict[str, str]
+
+
+class CategoryListOut(BaseModel):
+    items: list[CategoryOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class CategoryQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    page: int = Field(default=1, ge=1, le=1000)
+    per_page: int = Field(default=100, ge=1, le=MAX_PER_PAGE)
