@@ -27,13 +27,13 @@ async def owner_organisation_ids(challenge: Challenge) -> set[int]:
     accepted = await CoOwner.filter(challenge_id=challenge.id, accepted_at__not_isnull=True).values_list(
         "organisation_id", flat=True
     )
-    return {challenge.owner_id, *accepted}
+    return {challenge.owner_id, *accepted}  # type: ignore[arg-type]  # Tortoise types values_list(flat=True) as tuples
 
 
 async def members_of(organisation_ids: set[int]) -> set[int]:
     if not organisation_ids:
         return set()
-    return set(await Membership.filter(organisation_id__in=list(organisation_ids)).values_list("user_id", flat=True))
+    return set(await Membership.filter(organisation_id__in=list(organisation_ids)).values_list("user_id", flat=True))  # type: ignore[arg-type]  # Tortoise types values_list(flat=True) as tuples
 
 
 async def owner_member_ids(challenge: Challenge) -> set[int]:

@@ -216,7 +216,7 @@ async def _people_involved(challenge: Challenge) -> set[int]:
     askers = await Question.filter(challenge=challenge, asker_id__not_isnull=True).values_list("asker_id", flat=True)
     authors = await Proposal.filter(challenge=challenge, created_by_id__not_isnull=True).values_list("created_by_id", flat=True)
     followers = await challenge.followers.all().values_list("user_id", flat=True)
-    return set(askers) | set(authors) | set(followers)
+    return set(askers) | set(authors) | set(followers)  # type: ignore[arg-type,return-value]  # Tortoise types values_list(flat=True) as tuples
 
 
 def missing_for_review(challenge: Challenge, criteria: list[Criterion]) -> dict[str, str]:

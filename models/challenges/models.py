@@ -68,6 +68,7 @@ class Challenge(TimestampedModel):
     blind_review = fields.BooleanField(default=False)
     reviews_per_proposal = fields.IntField(default=3)
     max_per_reviewer = fields.IntField(null=True)
+    followers: fields.ReverseRelation[Follow]
 
     class Meta:
         table = "challenge"

@@ -13,6 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.core import audit
@@ -240,7 +241,7 @@ async def revoke_invitation(actor: Actor, invitation: Invitation, *, client_addr
         await invitation.delete(using_db=connection)
 
 
-async def _admins_left_besides(membership: Membership, connection: object) -> bool:
+async def _admins_left_besides(membership: Membership, connection: BaseDBAsyncClient) -> bool:
     # Locks the organisation's admin rows (PostgreSQL), so two admins demoting each other cannot both win.
     admins = (
         await Membership.filter(organisation_id=membership.organisation_id, role=Role.ADMIN.value)
@@ -250,7 +251,7 @@ async def _admins_left_besides(membership: Membership, connection: object) -> bo
     return any(admin.id != membership.id for admin in admins)
 
 
-async def _locked(membership: Membership, connection: object) -> Membership:
+async def _locked(membership: Membership, connection: BaseDBAsyncClient) -> Membership:
     current = await Membership.filter(id=membership.id).select_for_update().using_db(connection).first()
     if current is None:
         raise NotFound("no such membership")

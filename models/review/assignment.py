@@ -189,7 +189,7 @@ class _Solver:
         # of proposal indices (heaps may hold stale entries, checked when read).
         size = self.levels * self.CL
         self.open = [[0] * size for _ in range(R)]
-        self.heaps = [[[] for _ in range(size)] for _ in range(R)]
+        self.heaps: list[list[list[int]]] = [[[] for _ in range(size)] for _ in range(R)]
         index = {r.id: i for i, r in enumerate(reviewers)}
         excluded: dict[int, set[int]] = {}
         for reviewer_id, proposal_id in conflicts:
@@ -300,8 +300,8 @@ class _Solver:
         if dist_sink == _INF:
             return False
         for r in range(R):
-            pot[r] += min(dist[r], dist_sink)
-        self.pot_sink += dist_sink
+            pot[r] += int(min(dist[r], dist_sink))  # finite: dist_sink is, and costs are integers
+        self.pot_sink += int(dist_sink)
         return True
 
     def _source_arc(self, r: int) -> int:

@@ -60,7 +60,7 @@ async def finalise_problem(challenge: Challenge) -> str | None:
     if challenge.status != ChallengeStatus.CLOSED:
         return N_("This change of state is not possible now.")
     ranked = await Proposal.filter(challenge_id=challenge.id, status__in=list(RANKED)).values_list("id", flat=True)
-    records = await _records(list(ranked))
+    records = await _records(list(ranked))  # type: ignore[arg-type]  # Tortoise types values_list(flat=True) as tuples
     if not can_finalise(records):
         return N_("Every assigned review must be submitted or withdrawn before the challenge is decided.")
     if await Proposal.filter(challenge_id=challenge.id, status__in=list(REVIEWABLE)).exists():
@@ -178,7 +178,7 @@ async def finalise(actor: Actor, challenge: Challenge, reason: str = "") -> Chal
             raise InvalidTransition(N_("This change of state is not possible now."), allowed=[])
         raise NotAllowed("only the challenge's owners decide it")
     async with in_transaction() as connection:
-        locked = await Challenge.filter(id=challenge.id).select_for_update().using_db(connection).first()
+        locked = await Challenge.filter(id=challenge.id).select_for_update().using_db(connection).get()
         problem = await finalise_problem(locked)
         if problem is not None:
             raise InvalidTransition(problem, allowed=[])
@@ -199,7 +199,7 @@ async def _tell(challenge: Challenge, proposal: Proposal, connection: Any) -> No
     contact = await _company_contact(proposal)
     if contact is None:
         return
-    company = await Organisation.get(id=proposal.company_id).using_db(connection)
+    company = await Organisation.get(id=proposal.company_id, using_db=connection)
     version = await ProposalVersion.filter(proposal_id=proposal.id).order_by("-version").using_db(connection).first()
     title = (version.content.get("title") if version else None) or proposal.title
     context = {

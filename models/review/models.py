@@ -75,6 +75,7 @@ class Assignment(TimestampedModel):
     status = fields.CharField(max_length=16, default=AssignmentStatus.ASSIGNED.value, db_index=True)
     due_at = fields.DatetimeField(null=True)
     recusal_reason = fields.TextField(default="")
+    review: fields.BackwardOneToOneRelation[Review]
 
     class Meta:
         table = "assignment"

@@ -147,7 +147,7 @@ async def set_panel(actor: Actor, challenge: Challenge, reviewer_ids: list[int],
         await _notify(added, "review.panel_added", {"challenge": challenge.id}, connection)
         after = {"reviewers": wanted, "reviews_per_proposal": reviews_per_proposal, "max_per_reviewer": max_per_reviewer}
         await audit.record("challenge.panel_changed", actor=actor.user,
-                           organisation=await Organisation.get(id=challenge.owner_id).using_db(connection), target=challenge, before=before, after=after, using_db=connection)
+                           organisation=await Organisation.get(id=challenge.owner_id, using_db=connection), target=challenge, before=before, after=after, using_db=connection)
         if challenge.status == ChallengeStatus.CLOSED:
             await queue_assignment(challenge.id, using_db=connection)
     return list(found)
@@ -460,11 +460,11 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
     now = timezone.now()
     async with in_transaction() as connection:
         if changes is not None:
-            review = await _write_draft(actor, assignment, changes, connection)
+            review: Review | None = await _write_draft(actor, assignment, changes, connection)
         else:
             review = await Review.filter(assignment_id=assignment.id).select_for_update().using_db(connection).first()
         errors = _missing(review, criteria)
-        if errors:
+        if errors or review is None:  # no review is one of the errors
             raise ValidationFailed(errors)
         try:
             total = review_total(review.scores, weights(criteria))
@@ -502,7 +502,7 @@ async def reopen_review(actor: Actor, assignment: Assignment, reason: str) -> As
         await audit.record("review.reopened", actor=actor.user, target=review, using_db=connection,
                            before={"status": ReviewStatus.SUBMITTED.value, "total": review.total},
                            after={"status": ReviewStatus.DRAFT.value, "reason": reason})
-        reviewer = await User.get(id=assignment.reviewer_id).using_db(connection)
+        reviewer = await User.get(id=assignment.reviewer_id, using_db=connection)
         await _notify([reviewer], "review.reopened", {"challenge": challenge.id, "assignment": assignment.id}, connection)
         await queue_mail("review_reopened", to=reviewer.email, locale=reviewer.locale, key=f"assignment:{assignment.id}",
                          using_db=connection, context={
