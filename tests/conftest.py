@@ -11,8 +11,6 @@ import os
 os.environ.setdefault("KYOSO_FAST_PASSWORD_HASHING", "1")  # real argon2id, cheapest parameters: see models/accounts.py
 import contextvars
 import functools
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,14 +26,12 @@ from models.identity.people import create_person
 from server.app import create_app
 from server.cli import migrate_database
 from server.settings import Settings
+from tests.helpers import REPO_ROOT, run_kyoso  # noqa: F401  (branches in flight still import them from here)
 from tests.services import MeiliServer, new_postgres_database_url, postgres_admin_url, redis_server
 from tests.services.oidc import oidc_providers
 from tests.services.smtp import SmtpServer, smtp_server
 
 TEST_DB = os.environ.get("KYOSO_TEST_DB", "postgres")
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
 @pytest.fixture(scope="session")
 def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("kyoso")
@@ -142,18 +138,6 @@ async def app(migrated: Settings) -> AsyncIterator:
 async def client(app) -> AsyncIterator[httpx2.AsyncClient]:
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as c:
         yield c
-
-
-def run_kyoso(env: dict[str, str], *args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd or REPO_ROOT,
-        timeout=120,
-    )
 
 
 class People:

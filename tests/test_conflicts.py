@@ -13,7 +13,7 @@ from models.proposals.models import Proposal
 from models.review import conflicts
 from models.review import workflow as review_workflow
 from models.review.models import Assignment, Conflict
-from tests.test_review_flow import (
+from tests.review_helpers import (
     RUN,
     agency,
     company,

@@ -9,7 +9,7 @@ from models.core.audit import AuditEvent
 from models.core.notifications import Notification
 from models.review.models import Assignment, Conflict, Review
 from server import mail
-from tests.test_review_flow import (
+from tests.review_helpers import (
     RUN,
     agency,
     company,
