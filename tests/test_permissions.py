@@ -26,6 +26,8 @@ from models.review.models import Assignment
 from server.auth.sessions import SESSION_COOKIE
 from tests.helpers import permission_world, stored_attachment
 
+pytestmark = pytest.mark.usefixtures("oidc_servers")  # /login/oidc/idp reaches the provider
+
 ROLES = ("visitor", "other_company", "company", "other_agency", "agency", "reviewer", "operator")
 EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {"visitor"}
