@@ -42,9 +42,7 @@ TOO_LONG = "This text is too long."
 
 
 class InvitationRefused(InvalidTransition):
-    """An invitation that cannot be accepted; `reason` is one of REFUSALS."""
-
-    REFUSALS = ("used", "expired", "wrong_account", "already_member")
+    """An invitation that cannot be accepted; `reason` is used, expired, wrong_account or already_member."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"invitation cannot be accepted: {reason}", allowed=[])

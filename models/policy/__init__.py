@@ -14,7 +14,7 @@ from tortoise.expressions import Q
 from models.challenges.models import PUBLIC_STATUSES, Challenge, ChallengeStatus, CoOwner
 from models.core.errors import NotAllowed
 from models.identity.accounts import Membership, Role, User
-from models.identity.orgs import Organisation, OrgKind, OrgStatus
+from models.identity.orgs import Organisation, OrgKind
 
 
 @dataclass(frozen=True)
@@ -121,13 +121,6 @@ def require_user(actor: Actor) -> User:
 
 def may_manage_organisation(actor: Actor, organisation: Organisation) -> bool:
     return actor.is_operator or actor.is_admin_of(organisation.id)
-
-
-def may_submit_proposals(actor: Actor) -> bool:
-    return any(
-        m.organisation.kind == OrgKind.COMPANY and m.organisation.status == OrgStatus.APPROVED
-        for m in actor.memberships
-    )
 
 
 # --- proposals ----------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from models.review.models import Assignment, AssignmentStatus, ReminderSent
 from models.review.workflow import JST, REVIEWABLE, _notify, escalation_contact, owner_people
 
 A = AssignmentStatus
-REMINDER_MOMENTS = ("3_days_before", "due_day", "overdue")
 
 
 def moment_starts(due_at: datetime) -> dict[str, datetime]:
