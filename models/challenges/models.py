@@ -186,6 +186,7 @@ class Attachment(TimestampedModel):
         "models.Challenge", related_name="attachments", null=True, on_delete=fields.CASCADE
     )
     challenge_id: int | None
+    # A Proposal; plain Model since proposals import challenges, not the other way round.
     proposal: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
         "models.Proposal", related_name="attachments", null=True, on_delete=fields.CASCADE
     )

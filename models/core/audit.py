@@ -11,6 +11,7 @@ from tortoise.models import Model
 class AuditEvent(Model):
     id = fields.BigIntField(primary_key=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    # Typed as plain models: core imports no area (the areas import core).
     actor: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField("models.User", related_name="audit_events", null=True, on_delete=fields.SET_NULL)
     actor_id: int | None
     organisation: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
