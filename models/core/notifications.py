@@ -10,7 +10,8 @@ from tortoise.models import Model
 
 class Notification(Model):
     id = fields.IntField(primary_key=True)
-    user: fields.ForeignKeyRelation[Model]  # a User; plain Model since core imports no area = fields.ForeignKeyField("models.User", related_name="notifications", on_delete=fields.CASCADE)
+    # A User, typed as a plain model: core imports no area (the areas import core).
+    user: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField("models.User", related_name="notifications", on_delete=fields.CASCADE)
     user_id: int
     kind = fields.CharField(max_length=64)
     payload: dict[str, Any] = fields.JSONField(default=dict)
