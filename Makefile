@@ -24,10 +24,11 @@ tests/services/node_modules/.installed: tests/services/package-lock.json
 	npm ci --prefix tests/services --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Code checks: lint and import order, the layers' import contracts (pyproject.toml).
+# Code checks: lint and import order, the layers' import contracts, types of models/ and search/ (pyproject.toml).
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The code checks, then the whole suite on PostgreSQL, then again on SQLite, with real Redis and Meilisearch.
 test: check tests/services/node_modules/.installed

@@ -65,7 +65,8 @@ class SearchQuery:
         """The same query without one facet's own filter: its counts show what choosing another value gives."""
         name = {"category": "categories", "agency": "agencies", "municipality_type": "municipality_types",
                 "status": "statuses"}[facet]
-        return replace(self, **{name: ()})
+        no_filter: dict[str, Any] = {name: ()}
+        return replace(self, **no_filter)
 
     @property
     def offset(self) -> int:

@@ -145,8 +145,8 @@ class DatabaseBackend:
         for facet in FACETS:
             counts: dict[str, int] = {}
             for values, count in combinations:
-                if values[facet] is not None and passes(values, ignoring=facet):
-                    counts[values[facet]] = counts.get(values[facet], 0) + count
+                if (value := values[facet]) is not None and passes(values, ignoring=facet):
+                    counts[value] = counts.get(value, 0) + count
             facets[facet] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
         return total, facets
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -105,11 +105,11 @@ def _highlights(hit: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 async def _documents(documents: Documents) -> AsyncIterator[Document]:
-    if hasattr(documents, "__aiter__"):
-        async for document in documents:  # type: ignore[union-attr]
+    if isinstance(documents, AsyncIterable):
+        async for document in documents:
             yield document
     else:
-        for document in documents:  # type: ignore[union-attr]
+        for document in documents:
             yield document
 
 
@@ -232,7 +232,7 @@ class MeiliBackend:
 
     def _facet_request(self, query: SearchQuery, facet: str) -> dict[str, Any]:
         narrower = query.without_facet(facet)
-        request = {
+        request: dict[str, Any] = {
             "indexUid": self.index_uid,
             "q": query.q.strip(),
             "filter": filters(narrower),

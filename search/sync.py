@@ -89,7 +89,7 @@ async def rebuild_index(backend: SearchBackend) -> int:
     recent = await OutboxMessage.filter(topic=TOPIC, created_at__gte=started - REPLAY_MARGIN).values_list(
         "payload", flat=True
     )
-    ids = sorted({int(p["id"]) for p in recent if isinstance(p, dict) and p.get("kind") == "challenge" and "id" in p})
+    ids = sorted({int(p["id"]) for p in recent if isinstance(p, dict) and p.get("kind") == "challenge" and "id" in p})  # type: ignore[call-overload]  # Tortoise types values_list(flat=True) as tuples
     for challenge_id in ids:
         await sync_challenge(backend, challenge_id)
     return count

@@ -2,6 +2,11 @@
 
 The database is chosen by KYOSO_TEST_DB (postgres, the default, or sqlite); each run gets its own
 fresh database, migrated with `kyoso migrate`'s own code.
+
+Services start only for the tests that need them: a test of pure functions starts none (and imports no app,
+so it runs in a second); the app starts the database, Redis, Meilisearch and SMTP (in-process, instant);
+the OpenID providers' processes start only for tests using `oidc_servers` (their addresses are configured
+from the start, the way a provider that is down would be).
 """
 
 from __future__ import annotations
@@ -11,29 +16,23 @@ import os
 os.environ.setdefault("KYOSO_FAST_PASSWORD_HASHING", "1")  # real argon2id, cheapest parameters: see models/accounts.py
 import contextvars
 import functools
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
-import httpx2
 import pytest
-from tortoise.backends.base.client import BaseDBAsyncClient
 
-from models.identity.accounts import Role, User, create_api_token
-from models.identity.orgs import Organisation
-from models.identity.people import create_person
-from server.app import create_app
-from server.cli import migrate_database
-from server.settings import Settings
-from tests.services import MeiliServer, new_postgres_database_url, postgres_admin_url, redis_server
-from tests.services.oidc import oidc_providers
-from tests.services.smtp import SmtpServer, smtp_server
+if TYPE_CHECKING:  # the app and the services are imported by the fixtures that start them
+    import httpx2
+
+    from models.identity.accounts import Role, User
+    from models.identity.orgs import Organisation
+    from server.settings import Settings
+    from tests.services import MeiliServer
+    from tests.services.oidc import OidcProviders
+    from tests.services.smtp import SmtpServer
 
 TEST_DB = os.environ.get("KYOSO_TEST_DB", "postgres")
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -43,12 +42,16 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def redis_url(work_dir: Path) -> Iterator[str]:
+    from tests.services import redis_server
+
     with redis_server(work_dir / "redis") as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def meili(work_dir: Path) -> Iterator[MeiliServer]:
+    from tests.services import MeiliServer
+
     server = MeiliServer(work_dir / "meili")
     server.start()
     yield server
@@ -56,6 +59,10 @@ def meili(work_dir: Path) -> Iterator[MeiliServer]:
 
 
 async def _drop_postgres(url: str) -> None:
+    import asyncpg
+
+    from tests.services import postgres_admin_url
+
     name = url.rsplit("/", 1)[1]
     connection = await asyncpg.connect(postgres_admin_url().replace("postgres://", "postgresql://") + "/postgres")
     try:
@@ -69,20 +76,40 @@ async def database_url(work_dir: Path) -> AsyncIterator[str]:
     if TEST_DB == "sqlite":
         yield f"sqlite://{work_dir / 'kyoso.sqlite3'}"
         return
+    from tests.services import new_postgres_database_url
+
     url = new_postgres_database_url()
     yield url
     await _drop_postgres(url)
 
 
 @pytest.fixture(scope="session")
-def oidc_provider_settings(work_dir: Path) -> Iterator[list[dict[str, str]]]:
-    with oidc_providers(work_dir / "oidc", "http://testserver") as providers:
-        yield providers
+def oidc_providers(work_dir: Path) -> Iterator[OidcProviders]:
+    """The test OpenID providers, configured but not running (see `oidc_servers`)."""
+    from tests.services.oidc import OidcProviders
+
+    providers = OidcProviders(work_dir / "oidc", "http://testserver")
+    yield providers
+    providers.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider_settings(oidc_providers: OidcProviders) -> list[dict[str, str]]:
+    return oidc_providers.settings
+
+
+@pytest.fixture
+def oidc_servers(oidc_providers: OidcProviders) -> OidcProviders:
+    """The test OpenID providers, running (started by the first test that needs them, for the session)."""
+    oidc_providers.start()
+    return oidc_providers
 
 
 @pytest.fixture(scope="session")
 def smtp() -> Iterator[SmtpServer]:
     """A real SMTP server on loopback collecting every mail sent (see tests/services/smtp.py)."""
+    from tests.services.smtp import smtp_server
+
     with smtp_server() as server:
         yield server
 
@@ -96,6 +123,8 @@ def settings(
     oidc_provider_settings: list[dict[str, str]],
     smtp: SmtpServer,
 ) -> Settings:
+    from server.settings import Settings
+
     return Settings(
         kyoso_env="dev",
         database_url=database_url,
@@ -127,12 +156,16 @@ def env(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 async def migrated(settings: Settings) -> Settings:
+    from server.cli import migrate_database
+
     await migrate_database(settings)
     return settings
 
 
 @pytest.fixture(scope="session")
 async def app(migrated: Settings) -> AsyncIterator:
+    from server.app import create_app
+
     application = create_app(migrated)
     async with application.router.lifespan_context(application):
         yield application
@@ -140,20 +173,10 @@ async def app(migrated: Settings) -> AsyncIterator:
 
 @pytest.fixture
 async def client(app) -> AsyncIterator[httpx2.AsyncClient]:
+    import httpx2
+
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as c:
         yield c
-
-
-def run_kyoso(env: dict[str, str], *args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd or REPO_ROOT,
-        timeout=120,
-    )
 
 
 class People:
@@ -165,22 +188,27 @@ class People:
         self,
         *,
         org: Organisation | None = None,
-        role: Role = Role.MEMBER,
+        role: Role | None = None,
         reviewer: bool = False,
         operator: bool = False,
     ) -> User:
+        from models.identity.accounts import Role
+        from models.identity.people import create_person
+
         People.counter += 1
         return await create_person(
             email=f"person{People.counter}-{os.getpid()}@example.jp",
             name=f"Person {People.counter}",
             password="correct horse battery",
             organisation=org,
-            role=role,
+            role=role or Role.MEMBER,
             reviewer=reviewer,
             operator=operator,
         )
 
     async def token(self, user: User) -> dict[str, str]:
+        from models.identity.accounts import create_api_token
+
         _, raw = await create_api_token(user)
         return {"Authorization": f"Bearer {raw}"}
 
@@ -193,6 +221,9 @@ def people(app) -> People:
 @pytest.fixture
 async def cast(people):
     """The people a challenge meets: its agency, another agency, a company, an operator."""
+    from models.identity.accounts import Role
+    from models.identity.orgs import Organisation
+
     agency = await Organisation.get(municipality_code="131041")  # Shinjuku
     other_agency = await Organisation.get(municipality_code="131059")  # Bunkyo
     company, _ = await Organisation.get_or_create(
@@ -235,6 +266,8 @@ class QueryLog:
         return counted
 
     def __enter__(self) -> QueryLog:
+        from tortoise.backends.base.client import BaseDBAsyncClient
+
         pending = [BaseDBAsyncClient]
         while pending:
             cls = pending.pop()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from models.identity.accounts import ApiToken
-from tests.conftest import run_kyoso
+from tests.helpers import run_kyoso
 
 PROBLEM = "application/problem+json"
 

@@ -17,8 +17,8 @@ from models.challenges.models import Attachment, Challenge
 from models.core.audit import AuditEvent
 from server.routes.attachments import content_disposition
 from server.storage import FileStore
-from tests.test_challenges import _draft as _challenge_draft
-from tests.test_challenges import _publish
+from tests.helpers import _draft as _challenge_draft
+from tests.helpers import _publish, pdf
 from tests.web import csrf_token, sign_in_as
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -29,10 +29,6 @@ MAIN = {
     XLSX: ("xl/workbook.xml", XLSX + ".main+xml"),
     PPTX: ("ppt/presentation.xml", PPTX + ".main+xml"),
 }
-
-
-def pdf(extra: bytes = b"") -> bytes:
-    return b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + extra + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
 
 
 def png() -> bytes:
@@ -356,13 +352,3 @@ async def test_a_browser_form_upload_passes_the_csrf_check(client, cast):
     assert missing.status_code == 403
 
 
-async def stored_attachment(challenge_id: int, attachments_dir: Path | None) -> Attachment:
-    """A PDF attached to a challenge, its bytes in the store under `attachments_dir` when one is given
-    (the permission matrix's world)."""
-    content = pdf(b"% the permission matrix\n")
-    digest = hashlib.sha256(content).hexdigest()
-    if attachments_dir is not None:
-        store = FileStore(attachments_dir)
-        store.keep(store.spool(io.BytesIO(content), limit=MAX_BYTES))
-    return await Attachment.create(challenge_id=challenge_id, filename="matrix.pdf", content_type="application/pdf",
-                                   size=len(content), sha256=digest)

@@ -12,50 +12,8 @@ from models.core.audit import AuditEvent
 from models.core.notifications import Notification
 from models.core.outbox import OutboxMessage
 from server.i18n import TOKYO
+from tests.helpers import _at, _draft, _publish, complete_challenge
 from tests.web import post_form, sign_in_as
-
-
-def _at(days: int) -> str:
-    return (timezone.now() + timedelta(days=days)).astimezone(TOKYO).isoformat()
-
-
-def complete_challenge(**overrides) -> dict:
-    levels = [{"ja": f"{n}点", "en": f"{n} points"} for n in range(1, 6)]
-    body = {
-        "title": {"ja": "窓口の待ち時間を短くしたい", "en": "Shorter waiting times at the counter"},
-        "summary": {"ja": "**繁忙期**の待ち時間が長い。", "en": "Long waits in busy months."},
-        "problem": {"ja": "予約ができない。", "en": "No reservations."},
-        "outcome": {"ja": "待ち時間を半分に。", "en": "Halve the wait."},
-        "category": "administrative-procedures",
-        "tags": ["窓口", "予約"],
-        "languages": ["ja", "en"],
-        "budget_min_yen": 1_000_000,
-        "budget_max_yen": 3_000_000,
-        "pilot_months": 3,
-        "questions_deadline": _at(10),
-        "proposals_deadline": _at(20),
-        "review_deadline": _at(30),
-        "criteria": [
-            {"name": {"ja": "効果", "en": "Impact"}, "weight": 60, "levels": levels},
-            {"name": {"ja": "費用", "en": "Cost"}, "weight": 40, "levels": levels},
-        ],
-        "kpis": [{"name": {"ja": "平均待ち時間", "en": "Average wait"}, "unit": "min", "baseline": 40, "target": 20}],
-    }
-    body.update(overrides)
-    return body
-
-
-async def _draft(client, cast, **overrides) -> dict:
-    response = await client.post("/api/v1/challenges", json=complete_challenge(**overrides), headers=cast["agency"])
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def _publish(client, cast, challenge_id: int) -> dict:
-    assert (await client.post(f"/api/v1/challenges/{challenge_id}/transitions", json={"to": "in_review"}, headers=cast["agency"])).status_code == 200
-    response = await client.post(f"/api/v1/challenges/{challenge_id}/transitions", json={"to": "published"}, headers=cast["operator"])
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 async def test_an_agency_drafts_and_an_operator_publishes(client, cast):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_kyoso
+from tests.helpers import run_kyoso
 
 CONTRACT_COMMANDS = ["serve", "worker", "migrate", "seed-demo", "reindex", "create-user", "create-token", "run"]
 

@@ -12,7 +12,7 @@ from models.policy import actor_for
 from models.proposals.models import Proposal
 from models.review import conflicts, reviewing
 from models.review.models import Assignment, Conflict
-from tests.test_review_flow import (
+from tests.review_helpers import (
     RUN,
     agency,
     company,

@@ -37,7 +37,7 @@ def test_kyoso_run_stops_everything_it_started_on_sigterm(env, tmp_path):
     import time
 
     from server.devrun import wait_for_port
-    from tests.conftest import REPO_ROOT
+    from tests.helpers import REPO_ROOT
     from tests.services import port_is_open
 
     run_env = {k: v for k, v in env.items() if k not in ("REDIS_URL", "MEILI_URL")}

@@ -12,7 +12,7 @@ from models.challenges.models import Challenge
 from models.identity.orgs import Organisation
 from server import ical
 from server.atom import Entry, Feed, render
-from tests.test_challenges import _draft, _publish, complete_challenge
+from tests.helpers import _draft, _publish, complete_challenge
 from tests.web import sign_in_as
 
 A = "{http://www.w3.org/2005/Atom}"

@@ -12,8 +12,7 @@ from models.challenges.lifecycle import publish_due
 from models.challenges.models import Follow
 from models.core.notifications import Notification
 from models.core.outbox import OutboxMessage
-from tests.test_challenges import _at, _draft, _publish
-from tests.test_organisations import browser, english
+from tests.helpers import _at, _draft, _publish, browser, english
 from tests.web import post_form
 from tests.workers import run_worker_once
 

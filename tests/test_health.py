@@ -5,7 +5,7 @@ import time
 import httpx2
 
 from server.devrun import free_port
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 
 async def test_healthz_says_the_process_is_alive(client):

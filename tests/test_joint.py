@@ -6,8 +6,7 @@ from models.challenges.models import CoOwner, Interest
 from models.core.audit import AuditEvent
 from models.core.notifications import Notification
 from models.identity.orgs import Organisation
-from tests.test_challenges import _draft, _publish
-from tests.test_organisations import browser, english, make_company
+from tests.helpers import _draft, _publish, browser, english, make_company
 from tests.web import post_form
 
 NOTE = "本区でも繁忙期の窓口混雑が課題です"

@@ -5,7 +5,7 @@ from tortoise import Tortoise, connections
 from models.database import MODEL_MODULES
 from models.identity.orgs import Category, Organisation, OrgKind
 from models.seed.data import CATEGORIES, MUNICIPALITIES
-from tests.conftest import run_kyoso
+from tests.helpers import run_kyoso
 
 
 async def test_an_empty_database_gets_every_table(app):

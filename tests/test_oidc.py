@@ -19,6 +19,8 @@ from server.auth.oidc import FLOW_COOKIE, configured_providers
 from server.auth.sessions import SESSION_COOKIE
 from server.settings import ConfigError, load_settings
 
+pytestmark = pytest.mark.usefixtures("oidc_servers")
+
 KYOSO = "http://testserver/"
 
 

@@ -4,9 +4,6 @@ real worker and a real SMTP server), who may do what, and the audit trail of eve
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx2
@@ -14,14 +11,13 @@ from tortoise import timezone
 
 from models.core.audit import AuditEvent
 from models.core.errors import MessageId
-from models.core.identifiers import corporate_number_check_digit
 from models.core.outbox import OutboxMessage
 from models.identity import invitations
-from models.identity.accounts import Invitation, Membership, Role, User, hash_secret
+from models.identity.accounts import Invitation, Membership, Role, hash_secret
 from models.identity.orgs import Organisation
-from models.identity.sessions import open_session
 from models.policy import actor_for
 from server import i18n
+from tests.helpers import browser, english, make_company
 from tests.workers import run_worker_once
 
 CSRF_INPUT = re.compile(r'name="csrftoken" value="([^"]+)"')
@@ -31,34 +27,8 @@ LINK = re.compile(r"http://testserver(/invitations/[A-Za-z0-9_-]+)")
 # --- helpers -------------------------------------------------------------------------------
 
 
-async def make_company(status: str = "approved") -> Organisation:
-    base = f"{secrets.randbelow(10**12):012d}"
-    suffix = secrets.token_hex(3)
-    return await Organisation.create(
-        kind="company",
-        status=status,
-        corporate_number=f"{corporate_number_check_digit(base)}{base}",
-        name_ja=f"テスト株式会社{suffix}",
-        name_en=f"Test Corp {suffix}",
-    )
-
-
 async def agency(code: str = "131130") -> Organisation:
     return await Organisation.get(municipality_code=code)
-
-
-async def english(user: User) -> User:
-    user.locale = "en"
-    await user.save(update_fields=["locale"])
-    return user
-
-
-@asynccontextmanager
-async def browser(app, user: User | None = None) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as client:
-        if user is not None:
-            client.cookies.set("kyoso_session", await open_session(user))
-        yield client
 
 
 async def post_form(client: httpx2.AsyncClient, page: str, action: str, data: dict[str, str]) -> httpx2.Response:

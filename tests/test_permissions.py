@@ -24,8 +24,9 @@ from models.identity.sessions import open_session
 from models.policy import actor_for
 from models.review.models import Assignment
 from server.auth.sessions import SESSION_COOKIE
-from tests.test_attachments import stored_attachment
-from tests.test_proposals import permission_world
+from tests.helpers import permission_world, stored_attachment
+
+pytestmark = pytest.mark.usefixtures("oidc_servers")  # /login/oidc/idp reaches the provider
 
 ROLES = ("visitor", "other_company", "company", "other_agency", "agency", "reviewer", "operator")
 EVERYONE = set(ROLES)

@@ -22,20 +22,9 @@ from models.review.models import Assignment, Conflict
 from server import mail
 from server.i18n import TOKYO, format_datetime, using_locale
 from server.routes.proposals import detail_context
-from tests.test_challenges import _draft, _publish
+from tests.helpers import COMPLETE, _draft, _publish
 from tests.web import post_form, sign_in_as
 from tests.workers import run_worker_once
-
-COMPLETE = {
-    "title": "予約システムで待ち時間を半分に",
-    "summary": "オンライン予約と呼び出し通知を導入します。",
-    "approach": "既存の窓口システムと連携し、3か月で導入します。",
-    "cost_yen": 2_400_000,
-    "schedule": "1か月目: 設計、2か月目: 導入、3か月目: 評価",
-    "team": "PM 1名、エンジニア 2名",
-    "track_record": "他区で2件の導入実績",
-    "kpis": [{"kpi": 0, "value": 18}],
-}
 
 
 async def _open_challenge(client, cast) -> dict:  # noqa: F811
@@ -489,21 +478,6 @@ async def test_the_challenge_page_panel_offers_a_proposal(client, cast):  # noqa
     assert (await detail_context(company, challenge))["proposal_cta"]["proposal"] is not None
     owner = (await detail_context(await actor_for(cast["users"]["agency"]), challenge))["proposal_cta"]
     assert owner["kind"] == "owner" and owner["received"] == 0
-
-
-# --- the permission matrix's world (tests/test_permissions.py) ------------------------------
-
-
-async def permission_world(members: dict[str, User], challenge: Challenge) -> dict[str, object]:
-    """The world company's submitted proposal to the world's published challenge, which the world's
-    reviewer is assigned to review: the id the matrix's proposal routes use."""
-    company = await actor_for(members["company"])
-    challenge = await Challenge.get(id=challenge.id)  # as published by the world (a direct update)
-    proposal = await proposal_lifecycle.create_proposal(company, challenge, ProposalChanges(values={
-        "title": "行列の提案", "summary": "s", "approach": "a", "cost_yen": 1, "schedule": "s", "team": "t"}))
-    await proposal_lifecycle.submit(company, proposal)
-    await Assignment.create(proposal=proposal, reviewer=members["reviewer"])
-    return {"proposal_id": proposal.id}
 
 
 # --- how many statements the hot paths run ------------------------------------------------------

@@ -11,8 +11,7 @@ from models.challenges.models import Challenge, Follow, Question
 from models.core.audit import AuditEvent
 from models.core.notifications import Notification
 from models.proposals.models import Proposal
-from tests.test_challenges import _draft, _publish
-from tests.test_organisations import browser, english, make_company
+from tests.helpers import _draft, _publish, browser, english, make_company
 from tests.web import post_form
 
 SECRET_QUESTION = "既存の予約システムのベンダー名を教えてください"

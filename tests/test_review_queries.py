@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.test_review_flow import (
+from tests.review_helpers import (
     RUN,
     agency,
     company,

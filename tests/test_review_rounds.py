@@ -11,8 +11,7 @@ from models.review import reviewing
 from models.review.closing import feedback_of, rubric_of
 from models.review.models import Assignment, ReviewRound
 from models.review.rubric import COMPANY, PROPOSAL_FIELDS, visible_to
-from tests.test_review_flow import scores_for
-from tests.test_reviews import closed_world
+from tests.review_helpers import closed_world, scores_for
 
 
 async def test_a_round_without_a_rubric_of_its_own_uses_the_proposal_review_form(client, migrated):

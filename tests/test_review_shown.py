@@ -8,7 +8,7 @@ from models.core.outbox import OutboxMessage
 from models.proposals.models import Proposal
 from models.review import reminders
 from models.review.models import Assignment
-from tests.test_reviews import closed_world
+from tests.review_helpers import closed_world
 from tests.web import sign_in_as
 
 EDITED = "作業中の題名（未提出）"

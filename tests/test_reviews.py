@@ -2,61 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from models.challenges.models import Challenge
 from models.core.audit import AuditEvent
 from models.core.notifications import Notification
 from models.review.models import Assignment, Conflict, Review
 from server import mail
-from tests.test_review_flow import (
+from tests.review_helpers import (
     RUN,
-    agency,
-    company,
-    headers,
-    open_challenge,
-    pass_deadline,
-    person,
+    closed_world,
     review,
     run_job,
     scores_for,
-    submit,
 )
 from tests.web import post_form, sign_in_as
-
-
-@dataclass
-class World:
-    challenge_id: int
-    owner: object
-    operator: object
-    kou_member: object
-    otsu_member: object
-    reviewers: list
-    proposals: dict  # "kou"/"otsu" -> proposal id
-    h: dict  # user id -> API headers
-
-    def assignments(self, proposal: str):
-        return Assignment.filter(proposal_id=self.proposals[proposal]).exclude(status="recused").order_by("reviewer_id")
-
-
-async def closed_world(client, migrated, *, reviewers: int = 3, per_proposal: int = 2, blind: bool = False) -> World:
-    """A closed challenge whose two proposals (Kou's and Otsu's) are under review, each assigned to reviewers."""
-    owner = await person("owner", org=await agency())
-    operator = await person("operator", operator=True)
-    kou_member = await person("kou", org=await company(f"甲 {RUN}"))
-    otsu_member = await person("otsu", org=await company(f"乙 {RUN}"))
-    panel = [await person(f"reviewer{i}", reviewer=True) for i in range(reviewers)]
-    h = {u.id: await headers(u) for u in (owner, operator, kou_member, otsu_member, *panel)}
-    challenge = await open_challenge(client, h[owner.id], h[operator.id], blind_review=blind)
-    await client.put(f"/api/v1/challenges/{challenge['id']}/panel", headers=h[owner.id],
-                     json={"reviewers": [r.id for r in panel], "reviews_per_proposal": per_proposal})
-    kou = await submit(client, h[kou_member.id], challenge["id"], title="甲の提案")
-    otsu = await submit(client, h[otsu_member.id], challenge["id"], title="乙の提案")
-    await pass_deadline(challenge["id"])
-    await run_job(migrated, "close_due_challenges")
-    return World(challenge["id"], owner, operator, kou_member, otsu_member, panel,
-                 {"kou": kou["id"], "otsu": otsu["id"]}, h)
 
 
 async def test_who_sees_the_reviews(client, migrated):

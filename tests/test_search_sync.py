@@ -22,7 +22,7 @@ from models.core.outbox import OutboxMessage
 from models.identity.orgs import Category, Organisation
 from search.backend import FallbackBackend, open_backend
 from server import jobs
-from tests.conftest import run_kyoso
+from tests.helpers import run_kyoso
 from tests.services import MeiliServer
 from tests.workers import run_worker_once as run_workers_once
 

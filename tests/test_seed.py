@@ -4,7 +4,7 @@ from models.challenges.models import Challenge
 from models.identity.accounts import User
 from models.identity.orgs import Organisation
 from models.seed.demo import DEMO_PEOPLE
-from tests.conftest import run_kyoso
+from tests.helpers import run_kyoso
 
 
 async def _counts() -> tuple[int, int, int]:

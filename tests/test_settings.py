@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from server.settings import ConfigError, load_settings
-from tests.conftest import run_kyoso
+from tests.helpers import run_kyoso
 
 
 @pytest.mark.parametrize(

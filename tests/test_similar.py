@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from models.challenges.models import Challenge
 from models.challenges.similar import Profile, profile, rank, score, similar_to, title_words
 from models.identity.orgs import Category, Organisation
-from tests.test_challenges import _draft, _publish, complete_challenge
+from tests.helpers import _draft, _publish, complete_challenge
 from tests.web import sign_in_as
 
 NOW = datetime(2026, 4, 1, tzinfo=UTC)

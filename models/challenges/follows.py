@@ -36,7 +36,7 @@ MATCHED = "search.matched"  # the notification kind for a new challenge matching
 # --- notifications ---------------------------------------------------------------------------
 
 
-async def notify(user_ids: Iterable[int], kind: str, payload: dict[str, Any]) -> int:
+async def notify(user_ids: Iterable[int | None], kind: str, payload: dict[str, Any]) -> int:
     """Tell each person once: nobody gets a second notification with the same kind and payload."""
     wanted = {int(user_id) for user_id in user_ids if user_id is not None}
     if not wanted:
@@ -49,7 +49,7 @@ async def notify(user_ids: Iterable[int], kind: str, payload: dict[str, Any]) ->
 
 
 async def followers_of(challenge: Challenge) -> set[int]:
-    return set(await Follow.filter(challenge_id=challenge.id).values_list("user_id", flat=True))
+    return set(await Follow.filter(challenge_id=challenge.id).values_list("user_id", flat=True))  # type: ignore[arg-type]  # Tortoise types values_list(flat=True) as tuples
 
 
 # --- following -------------------------------------------------------------------------------

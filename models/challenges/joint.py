@@ -26,7 +26,7 @@ NOTE_MAX = 2000
 async def members_of(organisation_ids: set[int]) -> set[int]:
     if not organisation_ids:
         return set()
-    return set(await Membership.filter(organisation_id__in=list(organisation_ids)).values_list("user_id", flat=True))
+    return set(await Membership.filter(organisation_id__in=list(organisation_ids)).values_list("user_id", flat=True))  # type: ignore[arg-type]  # Tortoise types values_list(flat=True) as tuples
 
 
 async def owner_member_ids(challenge: Challenge) -> set[int]:
@@ -77,7 +77,7 @@ async def waiting_invitations(actor: Actor, challenge_ids: set[int]) -> set[int]
         return set()
     return set(await CoOwner.filter(
         challenge_id__in=list(challenge_ids), organisation_id__in=list(agencies), accepted_at__isnull=True
-    ).values_list("challenge_id", flat=True))
+    ).values_list("challenge_id", flat=True))  # type: ignore[arg-type]  # Tortoise types values_list(flat=True) as tuples
 
 
 async def pending_invitation(actor: Actor, challenge_id: int) -> CoOwner | None:

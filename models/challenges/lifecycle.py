@@ -234,7 +234,7 @@ async def _people_involved(challenge: Challenge) -> set[int]:
     askers = await Question.filter(challenge=challenge, asker_id__not_isnull=True).values_list("asker_id", flat=True)
     authors = await Proposal.filter(challenge=challenge, created_by_id__not_isnull=True).values_list("created_by_id", flat=True)
     followers = await challenge.followers.all().values_list("user_id", flat=True)
-    return set(askers) | set(authors) | set(followers)
+    return set(askers) | set(authors) | set(followers)  # type: ignore[arg-type,return-value]  # Tortoise types values_list(flat=True) as tuples
 
 
 def missing_for_review(challenge: Challenge, criteria: list[Criterion]) -> dict[str, str]:
@@ -390,7 +390,7 @@ async def _close_or_decide(actor: Actor, challenge: Challenge, to: str, reason: 
 async def _decide(actor: Actor, challenge: Challenge, reason: str) -> Challenge:
     """closed → decided, by an owner, when `finalise_problem` finds nothing; every company is told once."""
     async with in_transaction() as connection:
-        locked = await Challenge.filter(id=challenge.id).select_for_update().using_db(connection).first()
+        locked = await Challenge.filter(id=challenge.id).select_for_update().using_db(connection).get()
         problem = await finalise_problem(locked)
         if problem is not None:
             raise InvalidTransition(problem, allowed=[])

@@ -138,4 +138,4 @@ async def _people_to_tell(challenge: Challenge, question: Question) -> set[int |
     proposers = await Proposal.filter(challenge_id=challenge.id, created_by_id__not_isnull=True).values_list(
         "created_by_id", flat=True
     )
-    return {question.asker_id, *proposers, *await followers_of(challenge)}
+    return {question.asker_id, *proposers, *await followers_of(challenge)}  # type: ignore[arg-type]  # Tortoise types values_list(flat=True) as tuples

@@ -11,15 +11,18 @@ from tortoise.models import Model
 class AuditEvent(Model):
     id = fields.BigIntField(primary_key=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
-    actor = fields.ForeignKeyField("models.User", related_name="audit_events", null=True, on_delete=fields.SET_NULL)
-    organisation = fields.ForeignKeyField(
+    # Typed as plain models: core imports no area (the areas import core).
+    actor: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField("models.User", related_name="audit_events", null=True, on_delete=fields.SET_NULL)
+    actor_id: int | None
+    organisation: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
         "models.Organisation", related_name="audit_events", null=True, on_delete=fields.SET_NULL
     )
+    organisation_id: int | None
     action = fields.CharField(max_length=64, db_index=True)
     target_type = fields.CharField(max_length=32, default="")
     target_id = fields.CharField(max_length=64, default="")
-    before = fields.JSONField(null=True)
-    after = fields.JSONField(null=True)
+    before: dict[str, Any] | None = fields.JSONField(null=True)
+    after: dict[str, Any] | None = fields.JSONField(null=True)
     client_address = fields.CharField(max_length=64, default="")
 
     class Meta:

@@ -20,6 +20,8 @@ twelve base digits is never detected.  A code that passes is only
 well-formed; it is not necessarily an existing body.
 """
 
+from typing import TypeGuard
+
 __all__ = [
     "InvalidIdentifier",
     "corporate_number_check_digit",
@@ -50,7 +52,7 @@ _HYPHENS = (
     "\u2212"  # minus sign
     "\uff0d"  # full-width hyphen-minus
 )
-_TRANSLATION = {0xFF10 + i: ord("0") + i for i in range(10)}
+_TRANSLATION: dict[int, int | None] = {0xFF10 + i: ord("0") + i for i in range(10)}
 _TRANSLATION.update({ord(ch): None for ch in _HYPHENS})
 
 
@@ -107,7 +109,7 @@ def _normalized_or_none(value: object) -> str | None:
     return normalize_digits(value)
 
 
-def is_valid_municipality_code(code: str) -> bool:
+def is_valid_municipality_code(code: object) -> TypeGuard[str]:
     """True if ``code`` is 6 digits (after normalisation) with a correct check digit."""
     normalized = _normalized_or_none(code)
     if normalized is None or not _is_ascii_digits(normalized, MUNICIPALITY_CODE_LENGTH):
@@ -115,7 +117,7 @@ def is_valid_municipality_code(code: str) -> bool:
     return municipality_check_digit(normalized[:5]) == int(normalized[5])
 
 
-def is_valid_corporate_number(number: str) -> bool:
+def is_valid_corporate_number(number: object) -> TypeGuard[str]:
     """True if ``number`` is 13 digits (after normalisation) with a correct check digit."""
     normalized = _normalized_or_none(number)
     if normalized is None or not _is_ascii_digits(normalized, CORPORATE_NUMBER_LENGTH):
@@ -125,15 +127,15 @@ def is_valid_corporate_number(number: str) -> bool:
 
 def parse_municipality_code(value: object) -> str:
     """Return the canonical 6-digit code or raise :class:`InvalidIdentifier`."""
-    if is_valid_municipality_code(value):  # type: ignore[arg-type]
-        return normalize_digits(value)  # type: ignore[arg-type]
+    if is_valid_municipality_code(value):
+        return normalize_digits(value)
     raise InvalidIdentifier("not a valid municipality code (6 digits with check digit)")
 
 
 def parse_corporate_number(value: object) -> str:
     """Return the canonical 13-digit number or raise :class:`InvalidIdentifier`."""
-    if is_valid_corporate_number(value):  # type: ignore[arg-type]
-        return normalize_digits(value)  # type: ignore[arg-type]
+    if is_valid_corporate_number(value):
+        return normalize_digits(value)
     raise InvalidIdentifier("not a valid corporate number (13 digits with check digit)")
 
 
@@ -142,8 +144,8 @@ def identifier_kind(value: object) -> str | None:
 
     The two formats have different lengths, so a value can never be both.
     """
-    if is_valid_municipality_code(value):  # type: ignore[arg-type]
+    if is_valid_municipality_code(value):
         return "municipality"
-    if is_valid_corporate_number(value):  # type: ignore[arg-type]
+    if is_valid_corporate_number(value):
         return "corporate"
     return None

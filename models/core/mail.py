@@ -24,7 +24,7 @@ Plain = str | int | float | bool | None
 def _check_plain(context: dict[str, Any]) -> None:
     for name, value in context.items():
         values = value.values() if isinstance(value, dict) else [value]
-        if not all(isinstance(item, Plain) for item in values):  # type: ignore[arg-type]
+        if not all(isinstance(item, Plain) for item in values):
             raise TypeError(f"mail context {name!r} must be a plain value (ids and strings), got {type(value).__name__}")
 
 

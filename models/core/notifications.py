@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 
 class Notification(Model):
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="notifications", on_delete=fields.CASCADE)
+    # A User, typed as a plain model: core imports no area (the areas import core).
+    user: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField("models.User", related_name="notifications", on_delete=fields.CASCADE)
+    user_id: int
     kind = fields.CharField(max_length=64)
-    payload = fields.JSONField(default=dict)
+    payload: dict[str, Any] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)
 

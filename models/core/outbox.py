@@ -20,7 +20,7 @@ class OutboxMessage(Model):
     id = fields.BigIntField(primary_key=True)
     topic = fields.CharField(max_length=32, db_index=True)  # e.g. "search", "mail"
     key = fields.CharField(max_length=64, default="")  # the object it is about, e.g. "challenge:12"
-    payload = fields.JSONField(default=dict)
+    payload: dict[str, Any] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     available_at = fields.DatetimeField(db_index=True)
     processed_at = fields.DatetimeField(null=True, db_index=True)

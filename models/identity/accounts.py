@@ -6,6 +6,7 @@ import hashlib
 import os
 import secrets
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -14,6 +15,9 @@ from tortoise.models import Model
 
 from models.core import audit
 from models.core.base import TimestampedModel
+
+if TYPE_CHECKING:
+    from models.identity.orgs import Organisation
 
 
 class Role(StrEnum):
@@ -31,8 +35,8 @@ class User(TimestampedModel):
     is_operator = fields.BooleanField(default=False)
     is_reviewer = fields.BooleanField(default=False)
     # Reviewer profile: expertise tags and declared affiliations (organisation ids) for conflict checks.
-    expertise = fields.JSONField(default=list)
-    affiliations = fields.JSONField(default=list)
+    expertise: list[str] = fields.JSONField(default=list)
+    affiliations: list[int] = fields.JSONField(default=list)
     last_login_at = fields.DatetimeField(null=True)
 
     memberships: fields.ReverseRelation[Membership]
@@ -42,10 +46,12 @@ class User(TimestampedModel):
 
 
 class Membership(TimestampedModel):
-    user = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.CASCADE)
-    organisation = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.CASCADE)
+    user_id: int
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="memberships", on_delete=fields.CASCADE
     )
+    organisation_id: int
     role = fields.CharField(max_length=16, default=Role.MEMBER.value)
 
     class Meta:
@@ -56,7 +62,8 @@ class Membership(TimestampedModel):
 class Identity(TimestampedModel):
     # A login at an OpenID provider, linked to one person.
 
-    user = fields.ForeignKeyField("models.User", related_name="identities", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="identities", on_delete=fields.CASCADE)
+    user_id: int
     issuer = fields.CharField(max_length=500)
     subject = fields.CharField(max_length=255)
     email = fields.CharField(max_length=254, default="")
@@ -71,7 +78,8 @@ class Session(Model):
 
     id = fields.IntField(primary_key=True)
     key_hash = fields.CharField(max_length=64, unique=True)
-    user = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE)
+    user_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
@@ -87,7 +95,8 @@ class ApiToken(Model):
     # A personal API token, stored as a SHA-256 hash and shown once.
 
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="api_tokens", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="api_tokens", on_delete=fields.CASCADE)
+    user_id: int
     name = fields.CharField(max_length=100, default="")
     token_hash = fields.CharField(max_length=64, unique=True)
     prefix = fields.CharField(max_length=12)
@@ -100,15 +109,17 @@ class ApiToken(Model):
 
 
 class Invitation(TimestampedModel):
-    organisation = fields.ForeignKeyField(
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="invitations", on_delete=fields.CASCADE
     )
+    organisation_id: int
     email = fields.CharField(max_length=254)
     role = fields.CharField(max_length=16, default=Role.MEMBER.value)
     token_hash = fields.CharField(max_length=64, unique=True)
-    invited_by = fields.ForeignKeyField(
+    invited_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="invitations_sent", null=True, on_delete=fields.SET_NULL
     )
+    invited_by_id: int | None
     expires_at = fields.DatetimeField()
     accepted_at = fields.DatetimeField(null=True)
 

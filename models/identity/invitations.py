@@ -13,6 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.core import audit
@@ -42,9 +43,7 @@ TOO_LONG = N_("This text is too long.")
 
 
 class InvitationRefused(InvalidTransition):
-    """An invitation that cannot be accepted; `reason` is one of REFUSALS."""
-
-    REFUSALS = ("used", "expired", "wrong_account", "already_member")
+    """An invitation that cannot be accepted; `reason` is used, expired, wrong_account or already_member."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"invitation cannot be accepted: {reason}", allowed=[])
@@ -262,7 +261,7 @@ async def revoke_invitation(actor: Actor, invitation: Invitation, *, client_addr
         await invitation.delete(using_db=connection)
 
 
-async def _admins_left_besides(membership: Membership, connection: object) -> bool:
+async def _admins_left_besides(membership: Membership, connection: BaseDBAsyncClient) -> bool:
     # Locks the organisation's admin rows (PostgreSQL), so two admins demoting each other cannot both win.
     admins = (
         await Membership.filter(organisation_id=membership.organisation_id, role=Role.ADMIN.value)
@@ -272,7 +271,7 @@ async def _admins_left_besides(membership: Membership, connection: object) -> bo
     return any(admin.id != membership.id for admin in admins)
 
 
-async def _locked(membership: Membership, connection: object) -> Membership:
+async def _locked(membership: Membership, connection: BaseDBAsyncClient) -> Membership:
     current = await Membership.filter(id=membership.id).select_for_update().using_db(connection).first()
     if current is None:
         raise NotFound("no such membership")

@@ -42,7 +42,7 @@ class Organisation(TimestampedModel):
     corporate_number = fields.CharField(max_length=13, null=True, unique=True)
     website = fields.CharField(max_length=500, default="")
     size = fields.CharField(max_length=32, default="")
-    description = fields.JSONField(default=dict)
+    description: dict[str, str] = fields.JSONField(default=dict)
     approved_at = fields.DatetimeField(null=True)
 
     class Meta:

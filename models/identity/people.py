@@ -146,7 +146,7 @@ async def set_person_access(actor: Actor, person: User, *, active: bool, reviewe
     """An operator (de)activates a person or changes their platform roles; deactivation ends sessions."""
     if not may_use_console(actor):
         raise NotAllowed("only operators manage people")
-    if person.id == actor.user.id and (not active or not operator):
+    if actor.user is not None and person.id == actor.user.id and (not active or not operator):
         raise ValidationFailed({"person": N_("You cannot remove your own operator access.")})
     before = {"active": person.is_active, "reviewer": person.is_reviewer, "operator": person.is_operator}
     person.is_active, person.is_reviewer, person.is_operator = active, reviewer, operator

@@ -58,7 +58,7 @@ def challenge_filter(actor: Actor) -> Q:
 async def owner_organisation_ids(challenge: Challenge) -> set[int]:
     """The owner agency and the co-owners that accepted."""
     accepted = await CoOwner.filter(accepted_co_owner_filter_for(challenge)).values_list("organisation_id", flat=True)
-    return {challenge.owner_id, *accepted}
+    return {challenge.owner_id, *accepted}  # type: ignore[arg-type]  # Tortoise types values_list(flat=True) as tuples
 
 
 def accepted_co_owner_filter_for(challenge: Challenge) -> Q:

@@ -79,7 +79,7 @@ async def owned_challenge_ids(actor: Actor, challenges: list[Challenge]) -> set[
     others = [challenge.id for challenge in challenges if challenge.id not in owned]
     if agencies and others:
         owned |= set(await CoOwner.filter(challenge_id__in=others, organisation_id__in=agencies,
-                                          accepted_at__not_isnull=True).values_list("challenge_id", flat=True))
+                                          accepted_at__not_isnull=True).values_list("challenge_id", flat=True))  # type: ignore[arg-type]  # Tortoise types values_list(flat=True) as tuples
     return owned
 
 

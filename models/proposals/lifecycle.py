@@ -574,7 +574,7 @@ async def transition(actor: Actor, proposal: Proposal, to: str, *, reason: str =
     if not roles:
         raise NotAllowed("neither the company nor an owner of the challenge")
     who = TRANSITIONS[S(proposal.status)].get(target) if target else None
-    if who is None or who not in roles:
+    if target is None or who is None or who not in roles:
         raise InvalidTransition(N_("This change of state is not possible now."),
                                 allowed=await allowed_transitions(actor, proposal))
     if target == S.SUBMITTED:

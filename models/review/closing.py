@@ -181,7 +181,7 @@ async def _tell(challenge: Challenge, proposal: Proposal, connection: Any) -> No
     contact = await _company_contact(proposal)
     if contact is None:
         return
-    company = await Organisation.get(id=proposal.company_id).using_db(connection)
+    company = await Organisation.get(id=proposal.company_id, using_db=connection)
     title = (await shown(proposal, using_db=connection)).title
     context = {
         "challenge_title": translated(challenge.title, contact.locale), "challenge_id": challenge.id,

@@ -57,13 +57,6 @@ class Reason(StrEnum):
     DECLARED_BY_COMPANY = "declared_by_company"
 
 
-REASON_NAMES = {
-    Reason.DECLARED.value: N_("Declared"),
-    Reason.SAME_ORGANISATION.value: N_("Member of the company"),
-    Reason.AFFILIATION.value: N_("Declared affiliation with the company"),
-    Reason.EMAIL_DOMAIN.value: N_("E-mail address at the company's domain"),
-    Reason.DECLARED_BY_COMPANY.value: N_("The company declared a conflict with your organisation"),
-}
 _DETECTED_KIND = {
     Reason.SAME_ORGANISATION: ConflictKind.EMPLOYED_BY,
     Reason.EMAIL_DOMAIN: ConflictKind.EMPLOYED_BY,

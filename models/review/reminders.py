@@ -19,7 +19,6 @@ from models.review.common import JST, escalation_contact, notify, owner_people
 from models.review.models import Assignment, AssignmentStatus, ReminderSent
 
 A = AssignmentStatus
-REMINDER_MOMENTS = ("3_days_before", "due_day", "overdue")
 
 
 def moment_starts(due_at: datetime) -> dict[str, datetime]:
@@ -45,6 +44,7 @@ async def send_reminders(now: datetime | None = None) -> int:
     ).order_by("id").prefetch_related("reviewer", "proposal")
     sent = 0
     for assignment in due:
+        assert assignment.due_at is not None  # filtered by due_at__not_isnull
         moment = current_moment(assignment.due_at, now)
         if moment is None or await ReminderSent.exists(assignment_id=assignment.id, moment=moment):
             continue
@@ -61,12 +61,12 @@ async def send_reminders(now: datetime | None = None) -> int:
 
 
 async def _remind(assignment: Assignment, moment: str, connection: Any) -> None:
-    challenge = await Challenge.get(id=assignment.proposal.challenge_id).using_db(connection)
+    challenge = await Challenge.get(id=assignment.proposal.challenge_id, using_db=connection)
     reviewer = assignment.reviewer
     payload = {"challenge": challenge.id, "assignment": assignment.id, "moment": moment}
     await notify([reviewer], "review.reminder", payload, connection)
     context = {"challenge_title": translated(challenge.title, reviewer.locale), "proposal_title": (await shown(assignment.proposal_id, using_db=connection)).title,
-               "assignment_id": assignment.id, "moment": moment, "due_at": assignment.due_at.isoformat()}
+               "assignment_id": assignment.id, "moment": moment, "due_at": assignment.due_at.isoformat() if assignment.due_at else ""}
     await queue_mail("reminder", to=reviewer.email, locale=reviewer.locale, key=f"assignment:{assignment.id}",
                      context=context, using_db=connection)
     if moment != "overdue":

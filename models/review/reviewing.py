@@ -22,7 +22,7 @@ from models.core.mail import queue_mail
 from models.core.transitions import next_states
 from models.identity.accounts import User
 from models.identity.orgs import Organisation
-from models.policy import Actor
+from models.policy import Actor, require_user
 from models.policy.challenges import owns_challenge
 from models.policy.review import assignment_filter, may_declare_conflicts, may_see_reviews
 from models.proposals.models import Proposal, ProposalStatus
@@ -98,7 +98,7 @@ async def declare_conflict(actor: Actor, *, kind: str, organisation_id: int, not
     """
     if not may_declare_conflicts(actor):
         raise NotAllowed("reviewers, agency members and operators declare conflicts")
-    user = actor.user
+    user = require_user(actor)
     if kind not in conflicts.CONFLICT_KINDS:
         raise ValidationFailed({"kind": N_("Choose one of the kinds of conflict.")})
     organisation = await Organisation.get_or_none(id=organisation_id)
@@ -320,7 +320,7 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
         if changes is not None:
             review = await _write_draft(actor, assignment, changes, connection)
         else:
-            review = await Review.filter(assignment_id=assignment.id).select_for_update().using_db(connection).first()
+            review = await Review.filter(assignment_id=assignment.id).select_for_update().using_db(connection).get()
         errors = _missing(review, criteria, fields)
         if errors:
             raise ValidationFailed(errors)
@@ -364,7 +364,7 @@ async def reopen_review(actor: Actor, assignment: Assignment, reason: str) -> As
         await audit.record("review.reopened", actor=actor.user, target=review, using_db=connection,
                            before={"status": ReviewStatus.SUBMITTED.value, "total": review.total},
                            after={"status": ReviewStatus.DRAFT.value, "reason": reason})
-        reviewer = await User.get(id=assignment.reviewer_id).using_db(connection)
+        reviewer = await User.get(id=assignment.reviewer_id, using_db=connection)
         await notify([reviewer], "review.reopened", {"challenge": challenge.id, "assignment": assignment.id}, connection)
         await queue_mail("review_reopened", to=reviewer.email, locale=reviewer.locale, key=f"assignment:{assignment.id}",
                          using_db=connection, context={

@@ -15,17 +15,19 @@ from __future__ import annotations
 import statistics
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 DISAGREEMENT_SPREAD = 25.0  # reviewers disagree strongly when their totals span this many points
 MIN_REVIEWS_FOR_CALIBRATION = 5
 MIN_SCORE, MAX_SCORE = 1, 5
 WEIGHTS_SUM = 100
+Criterion = TypeVar("Criterion", bound=Hashable)  # a criterion id (its key in scores and weights)
 
 # The assignment statuses of models.review.models.AssignmentStatus (not imported: this module has no ORM).
 ASSIGNED, SUBMITTED, RECUSED = "assigned", "submitted", "recused"
 
 
-def review_total(scores: Mapping[Hashable, int], weights: Mapping[Hashable, int]) -> float:
+def review_total(scores: Mapping[Criterion, int], weights: Mapping[Criterion, int]) -> float:
     """sum(weight × (score − 1) / 4) over the criteria: 0 to 100.
 
     Raises ValueError unless the weights are non-negative integers summing to 100 and every
@@ -109,7 +111,7 @@ def calibration(reviews: Iterable[ReviewRecord]) -> dict[int, Calibration | None
     totals: dict[int, list[float]] = {}
     for review in reviews:
         values = totals.setdefault(review.reviewer_id, [])
-        if review.status == SUBMITTED:
+        if review.status == SUBMITTED and review.total is not None:  # always set once submitted (_checked)
             values.append(review.total)
     return {
         reviewer_id: Calibration(reviewer_id, len(values), statistics.fmean(values), statistics.pstdev(values))
@@ -126,7 +128,7 @@ def aggregate(reviews: Iterable[ReviewRecord], proposal_ids: Iterable[int] = ())
     """
     reviews = _checked(reviews)
     calibrations = calibration(reviews)
-    submitted = [r.total for r in reviews if r.status == SUBMITTED]
+    submitted = [r.total for r in reviews if r.status == SUBMITTED and r.total is not None]
     panel_mean = statistics.fmean(submitted) if submitted else 0.0
     panel_sd = statistics.pstdev(submitted) if submitted else 0.0
     by_proposal: dict[int, list[ReviewRecord]] = {proposal_id: [] for proposal_id in proposal_ids}
@@ -136,8 +138,8 @@ def aggregate(reviews: Iterable[ReviewRecord], proposal_ids: Iterable[int] = ())
     scores = []
     for proposal_id, records in by_proposal.items():
         done = [r for r in records if r.status == SUBMITTED]
-        totals = [r.total for r in done]
-        zs = [calibrations[r.reviewer_id].z(r.total) for r in done if calibrations[r.reviewer_id]]
+        totals = [r.total for r in done if r.total is not None]
+        zs = [c.z(r.total) for r in done if (c := calibrations[r.reviewer_id]) and r.total is not None]
         calibrated = None
         if zs:
             calibrated = min(100.0, max(0.0, panel_mean + statistics.fmean(zs) * panel_sd))
@@ -150,7 +152,7 @@ def aggregate(reviews: Iterable[ReviewRecord], proposal_ids: Iterable[int] = ())
                 mean=mean,
                 median=statistics.median(totals) if totals else None,
                 spread=spread,
-                disagreement=len(totals) >= 2 and spread >= DISAGREEMENT_SPREAD,
+                disagreement=len(totals) >= 2 and spread is not None and spread >= DISAGREEMENT_SPREAD,
                 calibrated=calibrated,
                 reviews_done=len(done),
                 reviews_assigned=sum(r.status != RECUSED for r in records),

@@ -114,7 +114,7 @@ async def set_panel(actor: Actor, challenge: Challenge, reviewer_ids: list[int],
         await notify(added, "review.panel_added", {"challenge": challenge.id}, connection)
         after = {"reviewers": wanted, "reviews_per_proposal": reviews_per_proposal, "max_per_reviewer": max_per_reviewer}
         await audit.record("challenge.panel_changed", actor=actor.user,
-                           organisation=await Organisation.get(id=challenge.owner_id).using_db(connection), target=challenge, before=before, after=after, using_db=connection)
+                           organisation=await Organisation.get(id=challenge.owner_id, using_db=connection), target=challenge, before=before, after=after, using_db=connection)
         if challenge.status == ChallengeStatus.CLOSED:
             await queue_assignment(challenge.id, using_db=connection)
     return list(found)

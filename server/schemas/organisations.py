@@ -28,10 +28,6 @@ class InvitationOut(BaseModel):
     invited_by: int | None
 
 
-class RoleIn(BaseModel):
-    role: Role
-
-
 class ProfileIn(BaseModel):
     """The editable profile; the names only for companies (agencies' names are reference data)."""
 

@@ -6,8 +6,6 @@ import json
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from server.devrun import free_port, wait_for_port
@@ -72,22 +70,21 @@ class OidcServer:
             self.process = None
 
 
-@contextmanager
-def oidc_providers(log_dir: Path, base_url: str) -> Iterator[list[dict[str, str]]]:
-    """Start the test providers; yields the OIDC_PROVIDERS entries configuring Kyoso for them:
-    "idp" (honest), "forged" (its id_tokens fail signature checks), "wrong-secret" (the honest
-    provider, but Kyoso holds a wrong client secret) and "offline" (nothing listens there)."""
+class OidcProviders:
+    """The test providers: "idp" (honest), "forged" (its id_tokens fail signature checks), "wrong-secret" (the
+    honest provider, but Kyoso holds a wrong client secret) and "offline" (nothing listens there).
 
-    def callback(key: str) -> str:
-        return f"{base_url}/auth/oidc/{key}/callback"
+    Their ports are chosen at once, so that `settings` (the OIDC_PROVIDERS entries configuring Kyoso for them)
+    is known before anything runs; the node processes start only on `start()`, for the tests that log in."""
 
-    honest = OidcServer(log_dir / "idp.log", [callback("idp"), callback("wrong-secret")])
-    forged = OidcServer(log_dir / "forged.log", [callback("forged")], forge_signatures=True)
-    with ExitStack() as stack:
-        for server in (honest, forged):
-            stack.callback(server.stop)
-            server.start()
-        yield [
+    def __init__(self, log_dir: Path, base_url: str) -> None:
+        def callback(key: str) -> str:
+            return f"{base_url}/auth/oidc/{key}/callback"
+
+        honest = OidcServer(log_dir / "idp.log", [callback("idp"), callback("wrong-secret")])
+        forged = OidcServer(log_dir / "forged.log", [callback("forged")], forge_signatures=True)
+        self.servers = (honest, forged)
+        self.settings = [
             {"key": "idp", "name": "Test IdP", "issuer": honest.issuer,
              "client_id": honest.client_id, "client_secret": honest.client_secret},
             {"key": "forged", "name": "Forged IdP", "issuer": forged.issuer,
@@ -97,3 +94,14 @@ def oidc_providers(log_dir: Path, base_url: str) -> Iterator[list[dict[str, str]
             {"key": "offline", "name": "Offline IdP", "issuer": f"http://127.0.0.1:{free_port()}",
              "client_id": CLIENT_ID, "client_secret": "unused"},
         ]
+
+    def start(self) -> None:
+        """Start the providers that are not running yet (once per session in practice)."""
+        for server in self.servers:
+            if server.process is None:
+                server.start()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
