@@ -6,13 +6,19 @@ Keep arq-specific code in this module so the queue can be replaced.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import logging
+import signal
 from datetime import datetime
 from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
-from arq.worker import run_worker
+from arq.worker import Worker, create_worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise import Tortoise
 
 from models.challenges import follows
@@ -137,6 +143,74 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
+# Redis going away, as arq and redis-py report it.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+RECONNECT_FIRST = 1.0  # seconds; doubled after each failed attempt, up to RECONNECT_MAX
+RECONNECT_MAX = 30.0
+JOB_GRACE = 60.0  # how long jobs running when Redis went away may take to finish (they need no Redis)
+
+
 def run(settings: Settings) -> None:
+    """`kyoso worker`: arq's worker, started again with back-off whenever Redis goes away, until SIGTERM or
+    Ctrl-C. The database and search stay open across reconnections."""
     logging.getLogger("arq.worker").setLevel(logging.WARNING)  # not a line per 3-second drain; failures still show
-    run_worker(WorkerSettings, redis_settings=redis_settings(settings), ctx={"settings": settings})  # type: ignore[arg-type]
+    # Reconnecting is done by _work, with back-off, rather than by arq's few quick retries at start.
+    redis = dataclasses.replace(redis_settings(settings), conn_retries=0)
+    asyncio.run(_run(settings, redis))
+
+
+async def _run(settings: Settings, redis: RedisSettings) -> None:
+    ctx: dict[str, Any] = {"settings": settings}
+    await startup(ctx)
+    try:
+        work = asyncio.create_task(_work(redis, ctx))
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, work.cancel)
+        await asyncio.wait([work])
+        if not work.cancelled():
+            work.result()
+    finally:
+        await shutdown(ctx)
+
+
+async def _work(redis: RedisSettings, ctx: dict[str, Any]) -> None:
+    delay = RECONNECT_FIRST
+    while True:
+        worker = create_worker(
+            WorkerSettings,  # type: ignore[arg-type]
+            redis_settings=redis, ctx=ctx, on_startup=None, on_shutdown=None, handle_signals=False,
+        )
+        try:
+            await worker.async_run()
+            return
+        except REDIS_DOWN as exc:
+            if worker._pool is not None:  # it had connected: a new outage, start the back-off again
+                delay = RECONNECT_FIRST
+            log.warning("worker: Redis is unavailable (%s); reconnecting in %.0fs", exc, delay)
+            await _discard(worker)
+        except asyncio.CancelledError:
+            log.info("worker: stopping")
+            try:
+                await worker.close()  # arq's own stop: running jobs are cancelled and retried at the next start
+            except REDIS_DOWN:
+                await _discard(worker)
+            raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RECONNECT_MAX)
+        log.info("worker: connecting to Redis again")
+
+
+async def _discard(worker: Worker) -> None:
+    """Let the jobs that were running finish their work (their results cannot be stored: arq runs them
+    again, and they are idempotent), then drop the broken connections."""
+    tasks = list(worker.tasks.values())
+    if tasks:
+        await asyncio.wait(tasks, timeout=JOB_GRACE)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if worker._pool is not None:
+        with contextlib.suppress(*REDIS_DOWN):
+            await worker._pool.close(close_connection_pool=True)
+        worker._pool = None

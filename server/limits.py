@@ -89,7 +89,7 @@ class BodyLimit:
         `Connection: close` tells the server not to read the rest of the body."""
         response = self.response(scope, limit)
         response.headers["connection"] = "close"
-        await SecureASGIMiddleware(response, secure=self.secure)(scope, receive, send)
+        await SecureASGIMiddleware(response, secure=self.secure)(scope, receive, send)  # type: ignore[arg-type]
 
     def response(self, scope: Scope, limit: int) -> Response:
         size = f"{max(1, round(limit / MEGABYTE))} MB"
