@@ -1,4 +1,4 @@
-"""Security headers and CSRF protection, wrapped around the whole app."""
+"""Security headers and CSRF protection, wrapped around the whole app (see server/app.py for the order)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from asgi_csrf import FileBeforeToken, TokenFound, asgi_csrf
 from python_multipart import FormParser
 from secure import (
     ContentSecurityPolicy,
+    PermissionsPolicy,
     ReferrerPolicy,
     Secure,
     StrictTransportSecurity,
@@ -40,6 +41,8 @@ def security_headers(dev: bool) -> Secure:
     return Secure(
         csp=csp,
         hsts=None if dev else StrictTransportSecurity().max_age(63072000).include_subdomains(),
+        # No page uses these browser features; nothing embedded may either.
+        permissions=PermissionsPolicy().camera().microphone().geolocation().payment().usb().browsing_topics(),
         referrer=ReferrerPolicy().strict_origin_when_cross_origin(),
         xcto=XContentTypeOptions().nosniff(),
         xfo=XFrameOptions().deny(),
@@ -89,12 +92,16 @@ async def _csrf_token_from_multipart(boundary: bytes, receive):
 asgi_csrf_module._parse_multipart_form_data = _csrf_token_from_multipart
 
 
+def with_security_headers(app: ASGIApp, *, dev: bool) -> ASGIApp:
+    """Outside everything that may answer on its own (a refused bearer token, a CSRF failure)."""
+    return SecureASGIMiddleware(app, secure=security_headers(dev))
+
+
 def protect(app: ASGIApp, *, secret_key: str, dev: bool) -> ASGIApp:
-    with_csrf = asgi_csrf(
+    return asgi_csrf(
         app,
         signing_secret=secret_key,
         always_protect=ALWAYS_PROTECTED,
         cookie_secure=not dev,
         send_csrf_failed=_csrf_failed,
     )
-    return SecureASGIMiddleware(with_csrf, secure=security_headers(dev))
