@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import signal
 from datetime import datetime
@@ -123,11 +124,30 @@ async def send_review_reminders(ctx: dict[str, Any], now: str | None = None) -> 
     return sent
 
 
+def _skipped_while_running(job: Any) -> Any:
+    """arq starts a cron job on time even while its last run goes on (a backlog, or the runs queued
+    during a Redis outage). Two outbox drains at once would hand the same message over twice (a mail
+    sent twice): in this process, a drain that finds another running leaves the work to it."""
+    running = asyncio.Lock()
+
+    @functools.wraps(job)
+    async def alone(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if running.locked():
+            return 0
+        async with running:
+            return await job(ctx, *args, **kwargs)
+
+    return alone
+
+
+_drain_outbox_alone = _skipped_while_running(drain_outbox)
+
+
 class WorkerSettings:
-    functions = [drain_outbox, publish_due_challenges, close_due_challenges, assign_reviewers, send_review_reminders]
+    functions = [_drain_outbox_alone, publish_due_challenges, close_due_challenges, assign_reviewers, send_review_reminders]
     cron_jobs = [
         # Often, so that a published challenge is searchable and a mail sent within seconds.
-        cron(drain_outbox, second=set(range(0, 60, 3)), run_at_startup=True),
+        cron(_drain_outbox_alone, second=set(range(0, 60, 3)), run_at_startup=True),
         cron(publish_due_challenges, second=15, run_at_startup=True),
         cron(close_due_challenges, second=30, run_at_startup=True),
         cron(send_review_reminders, minute={5, 35}, second=45),

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from models.core.mail import queue_mail
+from server import jobs
 from server.devrun import free_port, start_embedded_redis, wait_for_port
 from tests.conftest import REPO_ROOT
 from tests.services import port_is_open
@@ -75,6 +76,17 @@ async def test_the_worker_rides_out_a_redis_outage_and_sends_what_was_queued_mea
     finally:
         _stop(worker)
         _stop(redis)
+
+
+async def test_two_outbox_drains_at_once_send_a_mail_once(app, migrated, smtp):
+    # arq starts a cron drain every 3 seconds even while the last one still runs (a backlog, or
+    # the queued drains after an outage): the worker's drains must not hand a message over twice.
+    [drain] = [function for function in jobs.WorkerSettings.functions if function.__name__ == "drain_outbox"]
+    jobs.register_consumers(migrated)
+    to = await _queue("twice")
+    await asyncio.gather(*(drain({}) for _ in range(4)))
+    await jobs.drain_outbox({})
+    assert len(smtp.messages_to(to)) == 1
 
 
 def _children(pid: int) -> dict[int, str]:
