@@ -186,3 +186,30 @@ async def test_a_live_server_refuses_50_mb_bodies_quickly_with_memory_flat(env, 
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+async def test_the_limits_are_configurable(monkeypatch):
+    from server.limits import BodyLimit
+    from server.settings import Settings
+
+    monkeypatch.setenv("MAX_BODY_BYTES", "2048")
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "4096")
+    settings = Settings()
+    assert (settings.max_body_bytes, settings.max_upload_bytes) == (2048, 4096)
+
+    async def echo(scope, receive, send):
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(len(body)).encode()})
+
+    limited = BodyLimit(echo, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes, dev=True)
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=limited), base_url="http://testserver") as c:
+        assert (await c.post("/api/v1/x", content=b"a" * 2048)).text == "2048"
+        assert (await c.post("/api/v1/x", content=b"a" * 2049)).status_code == 413
+        assert (await c.post("/challenges/1/attachments", content=b"a" * (4096 + UPLOAD_ENVELOPE))).status_code == 200
+        assert (await c.post("/challenges/1/attachments", content=b"a" * (4097 + UPLOAD_ENVELOPE))).status_code == 413
