@@ -56,3 +56,10 @@ async def test_a_quoted_or_unspaced_boundary_still_finds_the_token(browser):
     for content_type in ('multipart/form-data; boundary="kyoso"', "multipart/form-data;boundary=kyoso"):
         response = await _post(browser, "/account/profile", _multipart(token), content_type)
         assert response.status_code != 403 and response.status_code < 500, (content_type, response.status_code)
+
+
+async def test_a_bearer_header_does_not_spare_a_cookie_signed_form_its_csrf_check(browser, people):
+    # Pages are signed in by the session cookie alone: an Authorization header must not skip their check.
+    response = await browser.post("/account/profile", data={"name": "Mallory", "locale": "en"},
+                                  headers={"Authorization": "Bearer anything"})
+    assert response.status_code == 403

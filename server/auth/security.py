@@ -128,18 +128,24 @@ asgi_csrf_module._parse_form_urlencoded = _csrf_token_from_urlencoded
 asgi_csrf_module._parse_multipart_form_data = _csrf_token_from_multipart
 
 
-def _with_plain_boundary(scope: Scope) -> Scope:
-    """asgi-csrf finds the boundary by splitting on b"; boundary=" (an IndexError, so a 500, without
-    one): give it the header in that form, or refuse a multipart body that has no boundary."""
-    headers = [(name, value) for name, value in scope["headers"] if name != b"content-type"]
-    content_type = Headers(scope=scope).get("content-type", "")
-    media_type, options = parse_options_header(content_type)
-    if media_type != b"multipart/form-data":
-        return scope
-    boundary = options.get(b"boundary", b"")
-    if not boundary:
-        raise UnreadableForm()
-    return {**scope, "headers": [*headers, (b"content-type", b"multipart/form-data; boundary=" + boundary)]}
+def _for_csrf_check(scope: Scope) -> Scope:
+    """The request as asgi-csrf should see it.
+
+    Pages are signed in by the session cookie alone, so an Authorization header, which makes asgi-csrf
+    skip its check, is dropped there. And asgi-csrf finds a multipart boundary by splitting on
+    b"; boundary=" (an IndexError, so a 500, without one): it gets the header in that form, and a
+    multipart body without a boundary is refused."""
+    headers = scope["headers"]
+    if not scope["path"].startswith("/api/"):
+        headers = [(name, value) for name, value in headers if name != b"authorization"]
+    media_type, options = parse_options_header(Headers(scope=scope).get("content-type", ""))
+    if media_type == b"multipart/form-data":
+        boundary = options.get(b"boundary", b"")
+        if not boundary:
+            raise UnreadableForm()
+        headers = [(name, value) for name, value in headers if name != b"content-type"]
+        headers.append((b"content-type", b"multipart/form-data; boundary=" + boundary))
+    return {**scope, "headers": headers}
 
 
 async def _unreadable(scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,7 +177,7 @@ def protect(app: ASGIApp, *, secret_key: str, dev: bool) -> ASGIApp:
             await with_csrf(scope, receive, send)
             return
         try:
-            await with_csrf(_with_plain_boundary(scope), receive, send)
+            await with_csrf(_for_csrf_check(scope), receive, send)
         except UnreadableForm:  # raised only while the CSRF check reads the body, before the app runs
             await _unreadable(scope, receive, send)
         except ClientGone:
