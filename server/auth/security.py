@@ -150,11 +150,10 @@ def _for_csrf_check(scope: Scope) -> Scope:
 
 async def _unreadable(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope)
-    message = "The form could not be read. Please go back, reload the page and try again."
     if is_api(request):
         response = problem(400, "The request body could not be read as a form.")
     else:
-        response = error_page(request, 400, _(message))
+        response = error_page(request, 400, _("The form could not be read. Please go back, reload the page and try again."))
     await response(scope, receive, send)
 
 
