@@ -5,16 +5,17 @@ its input and describe its output; the OpenAPI 3.1 document is generated from th
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from models.core.errors import ValidationFailed
 from models.policy import Actor
 from server.problems import Unauthenticated
 
@@ -83,12 +84,58 @@ class Api:
         return [Route(path, _endpoint(ops), methods=list(ops)) for path, ops in by_path.items()]
 
 
+MAX_JSON_DEPTH = 64
+
+
+def _unreadable(reason: str) -> HTTPException:
+    return HTTPException(400, f"The request body is not valid JSON: {reason}.")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _unreadable(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _unreadable(f"{text} is too large a number")
+    return number
+
+
 async def _read_json(request: Request) -> Any:
+    """The body as JSON, strictly: UTF-8, no NaN or Infinity, at most MAX_JSON_DEPTH levels deep."""
     raw = await request.body()
     try:
-        return json.loads(raw or b"null")
-    except ValueError:
-        raise ValidationFailed({"body": "The request body is not valid JSON."}) from None
+        text = raw.decode("utf-8") if raw else "null"
+    except UnicodeDecodeError as exc:
+        raise _unreadable(f"it is not UTF-8 (at byte {exc.start})") from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise _unreadable(f"it is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except json.JSONDecodeError as exc:
+        raise _unreadable(f"{exc.msg[:1].lower()}{exc.msg[1:]} at character {exc.pos}") from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise _unreadable("it has a number with too many digits") from None
+    _check_structure(value)
+    return value
+
+
+def _check_structure(value: Any) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH and strings that cannot be UTF-8 (lone surrogates)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _unreadable("it has a \\u escape that is not a character") from None
+        elif isinstance(item, (list, dict)):
+            if depth > MAX_JSON_DEPTH:
+                raise _unreadable(f"it is nested more than {MAX_JSON_DEPTH} levels deep")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
 
 
 def _endpoint(operations: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:

@@ -23,7 +23,8 @@ from search.backend import SearchBackend, SearchUnavailable, open_backend
 from server import i18n
 from server.api import api, openapi_document
 from server.auth.ratelimit import Limiter
-from server.auth.security import protect
+from server.auth.security import protect, with_security_headers
+from server.limits import BodyLimit
 from server.middleware import RequestContextMiddleware
 from server.problems import EXCEPTION_HANDLERS
 from server.routes import page_routes
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         debug=False,
         routes=routes,
         middleware=[
+            Middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes, dev=settings.is_dev),
+            Middleware(with_security_headers, dev=settings.is_dev),
             Middleware(RequestContextMiddleware),
             Middleware(protect, secret_key=settings.secret_key, dev=settings.is_dev),
         ],

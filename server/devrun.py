@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from server.settings import VAR_DIR, Settings
@@ -62,31 +64,97 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # so that a SIGTERM (a process manager, `timeout`) stops the children too
 
 
+RESTART_FIRST = 1.0  # seconds before a child that died is started again; doubled each time, up to RESTART_MAX
+RESTART_MAX = 30.0
+STABLE_AFTER = 60.0  # a child that had run this long before dying starts its back-off afresh
+GIVE_UP_AFTER = 5  # quick deaths in a row (a port taken, a broken configuration) before everything stops
+
+
+@dataclass
+class Child:
+    """A process `kyoso run` keeps running: started again, with back-off, whenever it dies."""
+
+    name: str
+    start: Callable[[], subprocess.Popen]
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    delay: float = RESTART_FIRST
+    failures: int = 0
+
+    def launch(self) -> None:
+        self.restart_at = None
+        self.started_at = time.monotonic()
+        try:
+            self.process = self.start()
+        except (RuntimeError, OSError) as exc:  # it did not come up (start_embedded_redis waits for its port)
+            print(f"kyoso: {self.name} did not start: {exc}", flush=True)
+            self.process = None
+
+    def exit_code(self) -> int | None:
+        """None while it runs (or waits to be started again), else how it ended."""
+        if self.restart_at is not None:
+            return None
+        return 1 if self.process is None else self.process.poll()
+
+    def schedule_restart(self, code: int) -> bool:
+        """Plan the next start and say so; False when it keeps dying and `kyoso run` should give up."""
+        now = time.monotonic()
+        if now - self.started_at >= STABLE_AFTER:
+            self.delay, self.failures = RESTART_FIRST, 0
+        self.failures += 1
+        if self.failures > GIVE_UP_AFTER:
+            print(f"kyoso: {self.name} exited with code {code} {self.failures} times in a row; stopping", flush=True)
+            return False
+        print(f"kyoso: {self.name} exited with code {code}; restarting in {self.delay:.0f}s", flush=True)
+        self.restart_at = now + self.delay
+        self.delay = min(self.delay * 2, RESTART_MAX)
+        return True
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 def run_all(settings: Settings, host: str, port: int) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    processes: list[subprocess.Popen] = []
+    children: list[Child] = []
     env = dict(os.environ)
     try:
         if not settings.redis_url:
             redis_port = free_port()
-            processes.append(start_embedded_redis(VAR_DIR / "redis", redis_port))
+            data_dir = VAR_DIR / "redis"
+            children.append(Child("redis", lambda: start_embedded_redis(data_dir, redis_port)))
+            children[-1].launch()
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-            print(f"kyoso: embedded Redis on 127.0.0.1:{redis_port} (data in {VAR_DIR / 'redis'})", flush=True)
+            print(f"kyoso: embedded Redis on 127.0.0.1:{redis_port} (data in {data_dir})", flush=True)
         kyoso = [sys.executable, "-m", "server.cli"]
-        processes.append(subprocess.Popen([*kyoso, "worker"], env=env))
-        processes.append(subprocess.Popen([*kyoso, "serve", "--host", host, "--port", str(port)], env=env))
-        print(f"kyoso: serving on http://{host}:{port}  (Ctrl-C stops everything)")
-        while all(process.poll() is None for process in processes):
+        children.append(Child("worker", lambda: subprocess.Popen([*kyoso, "worker"], env=env)))
+        serve = [*kyoso, "serve", "--host", host, "--port", str(port)]
+        children.append(Child("web server", lambda: subprocess.Popen(serve, env=env)))
+        for child in children[-2:]:
+            child.launch()
+        print(f"kyoso: serving on http://{host}:{port}  (Ctrl-C stops everything)", flush=True)
+        while True:
+            for child in children:
+                if child.restart_at is not None and time.monotonic() >= child.restart_at:
+                    child.launch()
+                code = child.exit_code()
+                if code is not None and not child.schedule_restart(code):
+                    return code or 1
             time.sleep(0.5)
-        return next(process.returncode for process in processes if process.returncode is not None) or 1
     except KeyboardInterrupt:
         return 0
     finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in reversed(processes):
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        for child in reversed(children):
+            child.stop()
+        for child in reversed(children):
+            child.wait()

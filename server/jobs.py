@@ -6,13 +6,20 @@ Keep arq-specific code in this module so the queue can be replaced.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
+import functools
 import logging
+import signal
 from datetime import datetime
 from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
-from arq.worker import run_worker
+from arq.worker import Worker, create_worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise import Tortoise
 
 from models.challenges import follows
@@ -117,11 +124,30 @@ async def send_review_reminders(ctx: dict[str, Any], now: str | None = None) -> 
     return sent
 
 
+def _skipped_while_running(job: Any) -> Any:
+    """arq starts a cron job on time even while its last run goes on (a backlog, or the runs queued
+    during a Redis outage). Two outbox drains at once would hand the same message over twice (a mail
+    sent twice): in this process, a drain that finds another running leaves the work to it."""
+    running = asyncio.Lock()
+
+    @functools.wraps(job)
+    async def alone(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if running.locked():
+            return 0
+        async with running:
+            return await job(ctx, *args, **kwargs)
+
+    return alone
+
+
+_drain_outbox_alone = _skipped_while_running(drain_outbox)
+
+
 class WorkerSettings:
-    functions = [drain_outbox, publish_due_challenges, close_due_challenges, assign_reviewers, send_review_reminders]
+    functions = [_drain_outbox_alone, publish_due_challenges, close_due_challenges, assign_reviewers, send_review_reminders]
     cron_jobs = [
         # Often, so that a published challenge is searchable and a mail sent within seconds.
-        cron(drain_outbox, second=set(range(0, 60, 3)), run_at_startup=True),
+        cron(_drain_outbox_alone, second=set(range(0, 60, 3)), run_at_startup=True),
         cron(publish_due_challenges, second=15, run_at_startup=True),
         cron(close_due_challenges, second=30, run_at_startup=True),
         cron(send_review_reminders, minute={5, 35}, second=45),
@@ -137,6 +163,74 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
+# Redis going away, as arq and redis-py report it.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+RECONNECT_FIRST = 1.0  # seconds; doubled after each failed attempt, up to RECONNECT_MAX
+RECONNECT_MAX = 30.0
+JOB_GRACE = 60.0  # how long jobs running when Redis went away may take to finish (they need no Redis)
+
+
 def run(settings: Settings) -> None:
+    """`kyoso worker`: arq's worker, started again with back-off whenever Redis goes away, until SIGTERM or
+    Ctrl-C. The database and search stay open across reconnections."""
     logging.getLogger("arq.worker").setLevel(logging.WARNING)  # not a line per 3-second drain; failures still show
-    run_worker(WorkerSettings, redis_settings=redis_settings(settings), ctx={"settings": settings})  # type: ignore[arg-type]
+    # Reconnecting is done by _work, with back-off, rather than by arq's few quick retries at start.
+    redis = dataclasses.replace(redis_settings(settings), conn_retries=0)
+    asyncio.run(_run(settings, redis))
+
+
+async def _run(settings: Settings, redis: RedisSettings) -> None:
+    ctx: dict[str, Any] = {"settings": settings}
+    await startup(ctx)
+    try:
+        work = asyncio.create_task(_work(redis, ctx))
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, work.cancel)
+        await asyncio.wait([work])
+        if not work.cancelled():
+            work.result()
+    finally:
+        await shutdown(ctx)
+
+
+async def _work(redis: RedisSettings, ctx: dict[str, Any]) -> None:
+    delay = RECONNECT_FIRST
+    while True:
+        worker = create_worker(
+            WorkerSettings,  # type: ignore[arg-type]
+            redis_settings=redis, ctx=ctx, on_startup=None, on_shutdown=None, handle_signals=False,
+        )
+        try:
+            await worker.async_run()
+            return
+        except REDIS_DOWN as exc:
+            if worker._pool is not None:  # it had connected: a new outage, start the back-off again
+                delay = RECONNECT_FIRST
+            log.warning("worker: Redis is unavailable (%s); reconnecting in %.0fs", exc, delay)
+            await _discard(worker)
+        except asyncio.CancelledError:
+            log.info("worker: stopping")
+            try:
+                await worker.close()  # arq's own stop: running jobs are cancelled and retried at the next start
+            except REDIS_DOWN:
+                await _discard(worker)
+            raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RECONNECT_MAX)
+        log.info("worker: connecting to Redis again")
+
+
+async def _discard(worker: Worker) -> None:
+    """Let the jobs that were running finish their work (their results cannot be stored: arq runs them
+    again, and they are idempotent), then drop the broken connections."""
+    tasks = list(worker.tasks.values())
+    if tasks:
+        await asyncio.wait(tasks, timeout=JOB_GRACE)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if worker._pool is not None:
+        with contextlib.suppress(*REDIS_DOWN):
+            await worker._pool.close(close_connection_pool=True)
+        worker._pool = None

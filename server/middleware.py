@@ -14,9 +14,11 @@ from models.identity.sessions import session_for_key
 from models.policy import VISITOR, actor_for
 from server import i18n
 from server.auth.sessions import SESSION_COOKIE
+from server.problems import problem
 
 LANG_COOKIE = "kyoso_lang"
 ONE_YEAR = 365 * 24 * 3600
+INVALID_TOKEN = "The bearer token is not valid (unknown, revoked or of a deactivated account)."
 
 
 class RequestContextMiddleware:
@@ -34,7 +36,11 @@ class RequestContextMiddleware:
             # The API takes bearer tokens only: a session cookie there would open it to CSRF.
             scheme, _, credentials = headers.get("authorization", "").partition(" ")
             if scheme.lower() == "bearer" and credentials.strip():
-                actor = await actor_for(await user_for_token(credentials.strip()))
+                user = await user_for_token(credentials.strip())
+                if user is None:  # a client that means to sign in must learn that it did not
+                    await problem(401, INVALID_TOKEN)(scope, receive, send)
+                    return
+                actor = await actor_for(user)
         elif SESSION_COOKIE in cookies:
             session = await session_for_key(cookies[SESSION_COOKIE])
             actor = await actor_for(session.user if session else None)

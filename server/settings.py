@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     oidc_providers: Annotated[list[OidcProvider], NoDecode] = Field(default_factory=list)
     # Where attachment bytes are kept, content-addressed (<sha256[:2]>/<sha256>); back it up with the database.
     attachments_dir: Path = Field(default_factory=lambda: VAR_DIR / "attachments")
+    # Request bodies: forms and JSON at most MAX_BODY_BYTES, attachment uploads at most MAX_UPLOAD_BYTES
+    # (the file; its multipart envelope comes on top). Larger bodies are answered 413 (server/limits.py).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
 
     @field_validator("database_url")
     @classmethod

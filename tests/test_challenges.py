@@ -65,7 +65,7 @@ async def test_bad_input_is_a_422_problem_and_nothing_is_written(client, cast):
         response = await client.post("/api/v1/challenges", json=body, headers=cast["agency"])
         assert response.status_code == 422, (body, response.text)
         assert response.json()["errors"]
-    assert (await client.post("/api/v1/challenges", content=b"{not json", headers=cast["agency"])).status_code == 422
+    assert (await client.post("/api/v1/challenges", content=b"{not json", headers=cast["agency"])).status_code == 400
     assert await Challenge.all().count() == before
 
 

@@ -241,10 +241,10 @@ async def test_bad_input_is_a_422_problem_and_nothing_is_written(client, cast): 
         response = await client.post(f"/api/v1/challenges/{challenge['id']}/proposals", json=body, headers=cast["company"])
         assert response.status_code == 422, (body, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
-    assert (await client.post(f"/api/v1/challenges/{challenge['id']}/proposals", content=b"{nope", headers=cast["company"])).status_code == 422
+    assert (await client.post(f"/api/v1/challenges/{challenge['id']}/proposals", content=b"{nope", headers=cast["company"])).status_code == 400
     nan = await client.post(f"/api/v1/challenges/{challenge['id']}/proposals", content=b'{"title": "t", "kpis": [{"kpi": 0, "value": NaN}]}',
                             headers={**cast["company"], "content-type": "application/json"})
-    assert nan.status_code == 422
+    assert nan.status_code == 400
     assert await Proposal.all().count() == before
 
 

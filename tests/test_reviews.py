@@ -138,7 +138,7 @@ async def test_bad_review_input_is_refused_and_nothing_is_written(client, migrat
                  {"scores": {criterion: "five"}}):
         response = await client.put(url, json=body, headers=h)
         assert response.status_code == 422, (body, response.text)
-    assert (await client.put(url, content=b"{", headers=h)).status_code == 422
+    assert (await client.put(url, content=b"{", headers=h)).status_code == 400
     assert not await Review.exists(assignment_id=assignment.id)
     bad_to = await client.post(f"/api/v1/assignments/{assignment.id}/transitions", json={"to": "approved"}, headers=h)
     assert bad_to.status_code == 409 and set(bad_to.json()["allowed"]) == {"submitted", "recused"}

@@ -1,0 +1,30 @@
+"""A bearer token that is not valid is refused, never taken for a visitor; every answer carries the
+security headers, Permissions-Policy included."""
+
+from __future__ import annotations
+
+from models.identity.accounts import ApiToken, revoke_api_token
+
+
+async def test_pages_say_which_browser_features_are_off(client):
+    policy = (await client.get("/")).headers["permissions-policy"]
+    for feature in ("camera=()", "microphone=()", "geolocation=()", "payment=()"):
+        assert feature in policy
+
+
+async def test_an_invalid_or_revoked_bearer_token_is_a_401_not_a_visitor(client, people):
+    assert (await client.get("/api/v1/challenges")).status_code == 200  # a visitor may search
+    user = await people.make()
+    token = await people.token(user)
+    assert (await client.get("/api/v1/challenges", headers=token)).status_code == 200
+
+    [issued] = await ApiToken.filter(user=user)
+    await revoke_api_token(user, issued.id)
+    for headers in (token, {"Authorization": "Bearer not-a-token"}, {"Authorization": "bearer x"}):
+        response = await client.get("/api/v1/challenges", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert response.json()["detail"] == "The bearer token is not valid (unknown, revoked or of a deactivated account)."
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert "camera=()" in response.headers["permissions-policy"]
