@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
@@ -23,10 +23,10 @@ from search.backend import SearchBackend, SearchUnavailable, open_backend
 from server import i18n
 from server.api import api, openapi_document
 from server.auth.ratelimit import Limiter
-from server.auth.security import protect, with_security_headers
+from server.auth.security import protect, security_headers, with_security_headers
 from server.limits import BodyLimit
 from server.middleware import RequestContextMiddleware
-from server.problems import EXCEPTION_HANDLERS
+from server.problems import EXCEPTION_HANDLERS, handle_server_error
 from server.routes import page_routes
 from server.settings import Settings, get_settings
 
@@ -73,6 +73,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(openapi_document(api, settings.base_url))
 
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Starlette answers an unexpected error outside every middleware: the headers are added here.
+        response = await handle_server_error(request, exc)
+        response.headers.update(security_headers(settings.is_dev).headers)
+        return response
+
     routes = [
         *page_routes(),
         Route("/api/v1/openapi.json", openapi, name="openapi"),
@@ -88,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(RequestContextMiddleware),
             Middleware(protect, secret_key=settings.secret_key, dev=settings.is_dev),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, Exception: server_error},  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     app.state.settings = settings
