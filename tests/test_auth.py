@@ -167,3 +167,32 @@ async def test_sign_up_errors_are_shown_in_the_form_and_nothing_is_written(clien
     assert 'value="悪い株式会社"' in response.text  # what was typed is kept
     assert await Organisation.all().count() == before
     assert not await User.exists(email="x@bad.example")
+
+
+class _CountingHasher:
+    """The real argon2 hasher, counting how often a password is checked against a hash."""
+
+    def __init__(self, hasher) -> None:
+        self.hasher, self.verifications = hasher, 0
+
+    def __getattr__(self, name):
+        return getattr(self.hasher, name)
+
+    def verify(self, hash, password):
+        self.verifications += 1
+        return self.hasher.verify(hash, password)
+
+
+async def test_unknown_and_known_addresses_cost_the_same_argon2_work(client, people, monkeypatch):
+    from models.identity import accounts
+
+    counting = _CountingHasher(accounts._password_hasher)
+    monkeypatch.setattr(accounts, "_password_hasher", counting)
+    known, inactive = await people.make(), await people.make()
+    await User.filter(id=inactive.id).update(is_active=False)
+    work = {}
+    for label, email in (("known", known.email), ("unknown", "nobody-here@example.jp"), ("inactive", inactive.email)):
+        counting.verifications = 0
+        assert (await _login(client, email, "not the password")).status_code == 400
+        work[label] = counting.verifications
+    assert work == {"known": 1, "unknown": 1, "inactive": 1}

@@ -6,6 +6,7 @@ import hashlib
 import os
 import secrets
 from enum import StrEnum
+from functools import lru_cache
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -135,13 +136,20 @@ def hash_password(password: str) -> str:
     return _password_hasher.hash(password)
 
 
-def verify_password(user: User, password: str) -> bool:
-    if not user.password_hash:
-        return False
+def verify_password(user: User | None, password: str) -> bool:
+    """Check `password`; for nobody (or a person without a password) it is checked against a dummy
+    hash, so that an unknown address costs as much time as a wrong password (no user enumeration)."""
+    stored = user.password_hash if user is not None and user.password_hash else None
     try:
-        return _password_hasher.verify(user.password_hash, password)
+        matches = _password_hasher.verify(stored or _dummy_hash(), password)
     except (VerifyMismatchError, InvalidHashError):
         return False
+    return matches and stored is not None
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _password_hasher.hash(secrets.token_urlsafe(16))
 
 
 async def create_api_token(user: User, name: str = "") -> tuple[ApiToken, str]:

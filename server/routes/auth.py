@@ -50,7 +50,8 @@ async def login(request: Request) -> Response:
         message = _("Too many login attempts. Please wait 15 minutes and try again.")
         return _login_page(request, {"email": form.email, "next": form.next}, {"form": message}, 429)
     user = await user_with_email(email)
-    if user is None or not user.is_active or not verify_password(user, form.password):
+    password_matches = verify_password(user, form.password)  # checked for unknown and inactive people too
+    if user is None or not user.is_active or not password_matches:
         await record_failed_sign_in(
             request, email=email, method="password",
             reason="unknown_email" if user is None else ("inactive" if not user.is_active else "wrong_password"),
