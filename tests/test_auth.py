@@ -8,7 +8,9 @@ import httpx2
 from tortoise import timezone
 
 from models.core.audit import AuditEvent
-from models.identity.accounts import Session, User
+from models.core.outbox import OutboxMessage
+from models.identity.accounts import Session, SignInLink, User
+from models.identity.links import send_sign_in_link
 from models.identity.orgs import Organisation
 from server.auth.sessions import SESSION_COOKIE
 from tests.web import post_form
@@ -196,3 +198,61 @@ async def test_unknown_and_known_addresses_cost_the_same_argon2_work(client, peo
         assert (await _login(client, email, "not the password")).status_code == 400
         work[label] = counting.verifications
     assert work == {"known": 1, "unknown": 1, "inactive": 1}
+
+
+def _browser(app, address: str) -> httpx2.AsyncClient:
+    """A browser at another client address."""
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app, client=(address, 4321)), base_url="http://testserver")
+
+
+async def _sign_in_link_token(user: User) -> str:
+    message = await OutboxMessage.filter(topic="mail", payload__contains={"to": user.email}).order_by("-id").first()
+    assert message is not None and message.payload["template"] == "sign_in_link"
+    return message.payload["context"]["token"]
+
+
+async def test_wrong_passwords_from_elsewhere_do_not_lock_the_owner_out(app, client, people, limits):
+    user = await people.make(operator=True)
+    async with _browser(app, "203.0.113.7") as attacker:
+        statuses = [(await _login(attacker, user.email, "guess")).status_code for _ in range(12)]
+        assert statuses[:10] == [400] * 10 and statuses[10:] == [429, 429]
+    assert (await _login(client, user.email, PASSWORD)).status_code == 303  # the owner, at their own address
+
+
+async def test_successful_logins_do_not_count_against_the_limit(app, people, limits):
+    user = await people.make()
+    async with _browser(app, "198.51.100.9") as ward_office:  # a whole office behind one address at 9 am
+        statuses = [(await _login(ward_office, user.email, PASSWORD)).status_code for _ in range(35)]
+    assert set(statuses) == {303}
+
+
+async def test_many_failures_from_everywhere_make_the_right_password_send_a_one_time_link(app, client, people, limits):
+    user = await people.make()
+    for attacker in range(6):
+        async with _browser(app, f"192.0.2.{attacker + 10}") as browser:
+            for _ in range(9):
+                await _login(browser, user.email, "guess")
+    response = await _login(client, user.email, PASSWORD)
+    assert response.status_code == 200 and SESSION_COOKIE not in client.cookies  # the password alone is not enough
+    assert "ログイン用のリンク" in response.text
+    token = await _sign_in_link_token(user)
+    assert not await SignInLink.exists(token_hash=token)  # only the hash is stored
+    page = await client.get(f"/login/link/{token}")
+    assert page.status_code == 200
+    signed_in = await post_form(client, "/login/link", {"token": token}, page=f"/login/link/{token}")
+    assert signed_in.status_code == 303 and SESSION_COOKIE in client.cookies
+    assert (await client.get("/account")).status_code == 200
+    client.cookies.clear()
+    again = await post_form(client, "/login/link", {"token": token}, page=f"/login/link/{token}")
+    assert again.status_code == 400 and SESSION_COOKIE not in client.cookies  # the link works once
+    wrong = await _login(client, user.email, "guess")  # a wrong password gets the same answer
+    assert wrong.status_code == 200 and "ログイン用のリンク" in wrong.text
+
+
+async def test_an_expired_sign_in_link_does_not_sign_in(client, people, limits):
+    user = await people.make()
+    await send_sign_in_link(user)
+    token = await _sign_in_link_token(user)
+    await SignInLink.filter(user=user).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = await post_form(client, "/login/link", {"token": token}, page=f"/login/link/{token}")
+    assert response.status_code == 400 and SESSION_COOKIE not in client.cookies

@@ -117,6 +117,21 @@ class Invitation(TimestampedModel):
         table = "invitation"
 
 
+class SignInLink(Model):
+    # A one-time link sent by e-mail that signs its person in (and proves they own the address).
+    # Stored only as a hash; it works once, for a short while.
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="sign_in_links", on_delete=fields.CASCADE)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sign_in_link"
+
+
 # --- tokens and passwords -------------------------------------------------------------------
 
 TOKEN_PREFIX = "kyo_"

@@ -19,7 +19,7 @@ def client_address(request: Request) -> str:
 async def sign_in(request: Request, response: Response, user: User, *, method: str) -> None:
     """Open a new session for `user`, set its cookie on `response` and record the sign-in.
 
-    `method` says how the person proved who they are: "password" or "oidc".
+    `method` says how the person proved who they are: "password", "link" or "oidc".
     """
     previous: Session | None = request.state.session
     if previous is not None:  # one browser, one session: the old one ends with the new sign-in
