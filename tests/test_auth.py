@@ -206,8 +206,10 @@ def _browser(app, address: str) -> httpx2.AsyncClient:
 
 
 async def _sign_in_link_token(user: User) -> str:
-    message = await OutboxMessage.filter(topic="mail", payload__contains={"to": user.email}).order_by("-id").first()
-    assert message is not None and message.payload["template"] == "sign_in_link"
+    link = await SignInLink.filter(user=user).order_by("-id").first()
+    assert link is not None
+    message = await OutboxMessage.get(topic="mail", key=f"sign_in_link:{link.id}")
+    assert message.payload["template"] == "sign_in_link" and message.payload["to"] == user.email
     return message.payload["context"]["token"]
 
 
