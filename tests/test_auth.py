@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx2
@@ -133,23 +134,54 @@ async def test_security_headers_are_set(client):
     assert "strict-transport-security" not in response.headers  # dev only runs on http
 
 
-async def test_company_sign_up_creates_a_pending_company_with_its_admin(client):
-    response = await post_form(
-        client,
-        "/signup",
-        {
-            "company_name_ja": "テスト株式会社", "company_name_en": "Test KK", "corporate_number": "4010001000003",
-            "person_name": "試験 太郎", "email": "taro@test-kk.example", "password": "a much better password", "locale": "en",
-        },
-        page="/signup",
-    )
-    assert response.status_code == 303, response.text
+def _sign_up_form(email: str, corporate_number: str = "4010001000003", locale: str = "en") -> dict:
+    return {
+        "company_name_ja": "テスト株式会社", "company_name_en": "Test KK", "corporate_number": corporate_number,
+        "person_name": "試験 太郎", "email": email, "password": "a much better password", "locale": locale,
+    }
+
+
+async def test_company_sign_up_creates_a_pending_company_with_its_admin(client, limits):
+    response = await post_form(client, "/signup", _sign_up_form("taro@test-kk.example"), page="/signup")
+    assert response.status_code == 200, response.text
+    assert "メールを確認してください" in response.text and SESSION_COOKIE not in client.cookies
     company = await Organisation.get(corporate_number="4010001000003")
     assert company.status == "pending" and company.kind == "company"
+    assert await AuditEvent.exists(action="organisation.signed_up", organisation_id=company.id)
+    user = await User.get(email="taro@test-kk.example")
+    assert not user.email_verified
+    token = await _sign_in_link_token(user)  # the link confirms the address and signs in
+    assert (await post_form(client, "/login/link", {"token": token}, page=f"/login/link/{token}")).status_code == 303
     me = await client.get("/account")
     assert "taro@test-kk.example" in me.text
     assert '<html lang="en">' in me.text  # the language chosen at sign-up
-    assert await AuditEvent.exists(action="organisation.signed_up", organisation_id=company.id)
+    await user.refresh_from_db()
+    assert user.email_verified
+
+
+async def test_sign_up_answers_the_same_for_a_registered_address_and_tells_its_owner(client, people, limits):
+    owner = await people.make()
+    fresh = await post_form(client, "/signup", _sign_up_form("new-person@sign-up.example", "2010001000005"), page="/signup")
+    taken = await post_form(client, "/signup", _sign_up_form(owner.email, "3010001000004"), page="/signup")
+    assert taken.status_code == fresh.status_code == 200
+    assert _without_csrf(taken.text) == _without_csrf(fresh.text)
+    assert not await Organisation.exists(corporate_number="3010001000004")  # nothing is created for it
+    [notice] = await OutboxMessage.filter(topic="mail", key=f"mail:{owner.email}"[:64])
+    assert notice.payload["template"] == "sign_up_existing" and notice.payload["to"] == owner.email
+    assert await AuditEvent.exists(action="sign_up.existing_address", target_id=str(owner.id))
+
+
+async def test_sign_ups_to_one_address_are_limited_with_a_clear_message(client, people, limits):
+    owner = await people.make()
+    for _attempt in range(5):
+        assert (await post_form(client, "/signup", _sign_up_form(owner.email, "3010001000004"), page="/signup")).status_code == 200
+    over = await post_form(client, "/signup", _sign_up_form(owner.email, "3010001000004"), page="/signup")
+    assert over.status_code == 429 and "このメールアドレスに送ったメールが多すぎます" in over.text
+    assert await OutboxMessage.filter(topic="mail", key=f"mail:{owner.email}"[:64]).count() == 5
+
+
+def _without_csrf(page: str) -> str:
+    return re.sub(r'name="csrftoken" value="[^"]*"', "", page)
 
 
 async def test_sign_up_errors_are_shown_in_the_form_and_nothing_is_written(client):

@@ -131,11 +131,16 @@ async def signup(request: Request) -> Response:
     form, values, errors = await parse_form(request, SignupForm)
     if form is None:
         return _signup_page(request, values, errors, 400)
-    if not await request.app.state.services.limiter.allow(SIGNUP_PER_ADDRESS, "signup", client_address(request)):
+    limiter = request.app.state.services.limiter
+    if not await limiter.allow(SIGNUP_PER_ADDRESS, "signup", client_address(request)):
         message = _("Too many sign-ups from your network. Please try again in an hour.")
         return _signup_page(request, values, {"form": message}, 429)
+    email = form.email.strip().lower()
+    # Counted per address whether or not it has an account, so the limit gives nothing away either.
+    if await limiter.used_up(MAILS_PER_RECIPIENT, "mail-to", email):
+        return _signup_page(request, values, {"form": _too_many_mails()}, 429)
     try:
-        user = await sign_up_company(
+        await sign_up_company(
             CompanySignUp(
                 company_name_ja=form.company_name_ja,
                 company_name_en=form.company_name_en,
@@ -149,9 +154,13 @@ async def signup(request: Request) -> Response:
         )
     except ValidationFailed as exc:
         return _signup_page(request, values, errors_from(exc), 400)
-    response = RedirectResponse(safe_next(form.next, "/account"), status_code=SEE_OTHER)
-    await sign_in(request, response, user, method="password")
-    return response
+    await limiter.count(MAILS_PER_RECIPIENT, "mail-to", email)
+    # The same page whether the address was new (a confirmation link) or taken (a notice to its owner).
+    return templates.TemplateResponse(request, "account/signup_sent.html", {})
+
+
+def _too_many_mails() -> str:
+    return _("Too many e-mails have been sent to this address recently. Please try again in an hour.")
 
 
 routes = [
