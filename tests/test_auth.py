@@ -290,3 +290,12 @@ async def test_an_expired_sign_in_link_does_not_sign_in(client, people, limits):
     await SignInLink.filter(user=user).update(expires_at=timezone.now() - timedelta(seconds=1))
     response = await post_form(client, "/login/link", {"token": token}, page=f"/login/link/{token}")
     assert response.status_code == 400 and SESSION_COOKIE not in client.cookies
+
+
+async def test_the_csrf_token_is_rotated_at_login(client, people):
+    user = await people.make()
+    await client.get("/login")
+    before = client.cookies["csrftoken"]
+    await _login(client, user.email, PASSWORD)
+    await client.get("/account")
+    assert client.cookies["csrftoken"] != before

@@ -191,6 +191,13 @@ async def revoke_api_token(user: User, token_id: int) -> bool:
     return bool(revoked)
 
 
+async def revoke_all_api_tokens(user: User, *, using_db: object = None) -> int:
+    revoked = await ApiToken.filter(user=user, revoked_at=None).using_db(using_db).update(revoked_at=timezone.now())
+    if revoked:
+        await audit.record("api_token.revoked_all", target=user, after={"tokens": revoked}, using_db=using_db)
+    return revoked
+
+
 async def live_api_tokens(user: User) -> list[ApiToken]:
     """The person's tokens not revoked, newest first (the account page lists them)."""
     return await ApiToken.filter(user=user, revoked_at=None).order_by("-created_at")

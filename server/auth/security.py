@@ -15,7 +15,7 @@ from secure import (
 )
 from secure.middleware import SecureASGIMiddleware
 from starlette.requests import Request
-from starlette.types import ASGIApp, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from models.core import audit
 from server.i18n import gettext as _
@@ -89,6 +89,18 @@ async def _csrf_token_from_multipart(boundary: bytes, receive):
 asgi_csrf_module._parse_multipart_form_data = _csrf_token_from_multipart
 
 
+def _bearer_only_for_the_api(app: ASGIApp) -> ASGIApp:
+    """asgi-csrf skips its check for any request with "Authorization: Bearer". Pages ignore that header and
+    act on the session cookie, so there it must not switch the check off: pages never see the header."""
+
+    async def without_bearer_on_pages(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/api/"):
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"authorization"]}
+        await app(scope, receive, send)
+
+    return without_bearer_on_pages
+
+
 def protect(app: ASGIApp, *, secret_key: str, dev: bool) -> ASGIApp:
     with_csrf = asgi_csrf(
         app,
@@ -97,4 +109,4 @@ def protect(app: ASGIApp, *, secret_key: str, dev: bool) -> ASGIApp:
         cookie_secure=not dev,
         send_csrf_failed=_csrf_failed,
     )
-    return SecureASGIMiddleware(with_csrf, secure=security_headers(dev))
+    return SecureASGIMiddleware(_bearer_only_for_the_api(with_csrf), secure=security_headers(dev))
