@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import httpx2
+import pytest
 from tortoise import timezone
 
 from models.core.audit import AuditEvent
@@ -13,10 +14,16 @@ from models.core.outbox import OutboxMessage
 from models.identity.accounts import Session, SignInLink, User
 from models.identity.links import send_sign_in_link
 from models.identity.orgs import Organisation
+from server import mail
 from server.auth.sessions import SESSION_COOKIE
 from tests.web import post_form
 
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+async def _no_earlier_attempts(limits):
+    """Each test starts with no failed logins or sign-ups counted (the counts live in Redis)."""
 
 
 async def _login(client: httpx2.AsyncClient, email: str, password: str, next: str = "") -> httpx2.Response:
@@ -178,6 +185,22 @@ async def test_sign_ups_to_one_address_are_limited_with_a_clear_message(client, 
     over = await post_form(client, "/signup", _sign_up_form(owner.email, "3010001000004"), page="/signup")
     assert over.status_code == 429 and "このメールアドレスに送ったメールが多すぎます" in over.text
     assert await OutboxMessage.filter(topic="mail", key=f"mail:{owner.email}"[:64]).count() == 5
+
+
+async def test_the_confirmation_link_leads_back_to_where_sign_up_started(client, limits):
+    form = {**_sign_up_form("invitee@sign-up.example", "5010001000002"), "next": "/invitations/some-token"}
+    assert (await post_form(client, "/signup", form, page="/signup")).status_code == 200
+    user = await User.get(email="invitee@sign-up.example")
+    link = await SignInLink.get(user=user)
+    message = await OutboxMessage.get(topic="mail", key=f"sign_in_link:{link.id}")
+    rendered = mail.render("sign_in_link", "en", message.payload["context"], base_url="http://testserver")
+    path = re.search(r"http://testserver(/login/link/\S+)", rendered.body).group(1)
+    page = await client.get(path)
+    next_field = re.search(r'name="next" value="([^"]*)"', page.text).group(1)
+    assert next_field == "/invitations/some-token"
+    token = message.payload["context"]["token"]
+    response = await post_form(client, "/login/link", {"token": token, "next": next_field}, page=path)
+    assert response.status_code == 303 and response.headers["location"] == "/invitations/some-token"
 
 
 def _without_csrf(page: str) -> str:

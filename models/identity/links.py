@@ -21,8 +21,11 @@ CONFIRMATION_LINK_LIFETIME = timedelta(hours=24)
 PURPOSES = ("sign_in", "confirm_sign_up")
 
 
-async def send_sign_in_link(user: User, *, purpose: str = "sign_in", client_address: str = "") -> None:
-    """Queue a mail to `user` with a new one-time sign-in link (`purpose` picks the mail's wording)."""
+async def send_sign_in_link(
+    user: User, *, purpose: str = "sign_in", next_path: str = "", client_address: str = ""
+) -> None:
+    """Queue a mail to `user` with a new one-time sign-in link (`purpose` picks the mail's wording;
+    `next_path` is the page the link leads to once signed in, e.g. the invitation they came from)."""
     assert purpose in PURPOSES
     lifetime = CONFIRMATION_LINK_LIFETIME if purpose == "confirm_sign_up" else SIGN_IN_LINK_LIFETIME
     token = secrets.token_urlsafe(32)
@@ -39,7 +42,10 @@ async def send_sign_in_link(user: User, *, purpose: str = "sign_in", client_addr
             "sign_in_link",
             to=user.email,
             locale=user.locale,
-            context={"name": user.name, "purpose": purpose, "token": token, "expires_at": expires_at.isoformat()},
+            context={
+                "name": user.name, "purpose": purpose, "token": token, "next": next_path,
+                "expires_at": expires_at.isoformat(),
+            },
             key=f"sign_in_link:{link.id}",
             secret=["token"],
             using_db=connection,

@@ -29,7 +29,7 @@ class CompanySignUp:
     locale: str = "ja"
 
 
-async def sign_up_company(form: CompanySignUp, *, client_address: str = "") -> User | None:
+async def sign_up_company(form: CompanySignUp, *, next_path: str = "", client_address: str = "") -> User | None:
     """Create a pending company and its first member (its admin), all or nothing, and e-mail them a link
     that confirms the address and signs them in.
 
@@ -79,7 +79,7 @@ async def sign_up_company(form: CompanySignUp, *, client_address: str = "") -> U
             after={"corporate_number": number, "name_ja": company.name_ja, "admin": email},
             client_address=client_address,
         )
-    await send_sign_in_link(user, purpose="confirm_sign_up", client_address=client_address)
+    await send_sign_in_link(user, purpose="confirm_sign_up", next_path=next_path, client_address=client_address)
     return user
 
 

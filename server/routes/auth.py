@@ -96,7 +96,8 @@ def _link_sent() -> str:
 
 async def link_page(request: Request) -> Response:
     """The page a one-time link opens: a button, so that mail scanners that follow links do not use it up."""
-    return templates.TemplateResponse(request, "account/link.html", {"token": request.path_params["token"]})
+    context = {"token": request.path_params["token"], "next": safe_next(request.query_params.get("next", ""), "")}
+    return templates.TemplateResponse(request, "account/link.html", context)
 
 
 async def use_link(request: Request) -> Response:
@@ -105,7 +106,7 @@ async def use_link(request: Request) -> Response:
     if user is None:
         message = _("This login link has expired or has already been used. Log in again to get a new one.")
         return templates.TemplateResponse(request, "account/link.html", {"token": "", "error": message}, status_code=400)
-    response = RedirectResponse("/account", status_code=SEE_OTHER)
+    response = RedirectResponse(safe_next(form.next if form else "", "/account"), status_code=SEE_OTHER)
     await sign_in(request, response, user, method="link")
     return response
 
@@ -150,6 +151,7 @@ async def signup(request: Request) -> Response:
                 password=form.password,
                 locale=form.locale,
             ),
+            next_path=safe_next(form.next, ""),
             client_address=client_address(request),
         )
     except ValidationFailed as exc:

@@ -15,6 +15,7 @@ class LoginForm(BaseModel):
 
 class LinkForm(BaseModel):
     token: str = Field(min_length=1, max_length=100)
+    next: str = ""
 
 
 class SignupForm(BaseModel):
