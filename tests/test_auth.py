@@ -322,3 +322,20 @@ async def test_the_csrf_token_is_rotated_at_login(client, people):
     await _login(client, user.email, PASSWORD)
     await client.get("/account")
     assert client.cookies["csrftoken"] != before
+
+
+async def test_sign_in_links_are_limited_per_address_and_sign_ups_cannot_use_them_up(app, client, people):
+    user = await people.make()
+    for attacker in range(6):
+        async with _browser(app, f"192.0.2.{attacker + 40}") as browser:
+            for _ in range(9):
+                await _login(browser, user.email, "guess")
+    for _attempt in range(5):  # someone signs up with the owner's address again and again
+        await post_form(client, "/signup", _sign_up_form(user.email, "3010001000004"), page="/signup")
+    for _attempt in range(5):
+        assert (await _login(client, user.email, PASSWORD)).status_code == 200
+    assert await SignInLink.filter(user=user).count() == 5
+    over = await _login(client, user.email, PASSWORD)
+    assert over.status_code == 429 and "このメールアドレスに送ったメールが多すぎます" in over.text
+    assert (await _login(client, user.email, "guess")).status_code == 429  # the same answer for a wrong password
+    assert await SignInLink.filter(user=user).count() == 5

@@ -72,8 +72,12 @@ async def login(request: Request) -> Response:
         )
     if under_attack:
         # Many wrong passwords for this account from everywhere: the right password alone does not sign in,
-        # a one-time link goes to the address instead. Every attempt gets the same answer.
-        if signed_in and user is not None and await limiter.allow(MAILS_PER_RECIPIENT, "mail-to", email):
+        # a one-time link goes to the address instead. Every attempt gets the same answer, right password
+        # or not; only links actually sent are counted, so guessing cannot use up the owner's links.
+        if await limiter.used_up(MAILS_PER_RECIPIENT, "sign-in-link-mail", email):
+            return _login_page(request, shown, {"form": _too_many_mails()}, 429)
+        if signed_in and user is not None:
+            await limiter.count(MAILS_PER_RECIPIENT, "sign-in-link-mail", email)
             await send_sign_in_link(user, client_address=address)
         return _login_page(request, shown, {}, 200, notice=_link_sent())
     if not signed_in or user is None:
@@ -89,8 +93,7 @@ async def login(request: Request) -> Response:
 def _link_sent() -> str:
     return _(
         "Many wrong passwords were recently tried for this account, so for its safety we have sent a one-time "
-        "login link to its e-mail address instead, if the password was right. "
-        "If no e-mail arrives, try again in an hour."
+        "login link to its e-mail address instead, if the password was right."
     )
 
 
@@ -138,7 +141,7 @@ async def signup(request: Request) -> Response:
         return _signup_page(request, values, {"form": message}, 429)
     email = form.email.strip().lower()
     # Counted per address whether or not it has an account, so the limit gives nothing away either.
-    if await limiter.used_up(MAILS_PER_RECIPIENT, "mail-to", email):
+    if await limiter.used_up(MAILS_PER_RECIPIENT, "sign-up-mail", email):
         return _signup_page(request, values, {"form": _too_many_mails()}, 429)
     try:
         await sign_up_company(
@@ -156,7 +159,7 @@ async def signup(request: Request) -> Response:
         )
     except ValidationFailed as exc:
         return _signup_page(request, values, errors_from(exc), 400)
-    await limiter.count(MAILS_PER_RECIPIENT, "mail-to", email)
+    await limiter.count(MAILS_PER_RECIPIENT, "sign-up-mail", email)
     # The same page whether the address was new (a confirmation link) or taken (a notice to its owner).
     return templates.TemplateResponse(request, "account/signup_sent.html", {})
 
