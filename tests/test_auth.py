@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
 
 import httpx2
@@ -10,6 +11,7 @@ import pytest
 from tortoise import timezone
 
 from models.core.audit import AuditEvent
+from models.core.identifiers import corporate_number_check_digit
 from models.core.outbox import OutboxMessage
 from models.identity.accounts import Session, SignInLink, User
 from models.identity.links import send_sign_in_link
@@ -168,11 +170,12 @@ async def test_company_sign_up_creates_a_pending_company_with_its_admin(client, 
 
 async def test_sign_up_answers_the_same_for_a_registered_address_and_tells_its_owner(client, people, limits):
     owner = await people.make()
-    fresh = await post_form(client, "/signup", _sign_up_form("new-person@sign-up.example", "2010001000005"), page="/signup")
-    taken = await post_form(client, "/signup", _sign_up_form(owner.email, "3010001000004"), page="/signup")
+    fresh = await post_form(client, "/signup", _sign_up_form("new-person@sign-up.example", _unused_corporate_number()), page="/signup")
+    number = _unused_corporate_number()
+    taken = await post_form(client, "/signup", _sign_up_form(owner.email, number), page="/signup")
     assert taken.status_code == fresh.status_code == 200
     assert _without_csrf(taken.text) == _without_csrf(fresh.text)
-    assert not await Organisation.exists(corporate_number="3010001000004")  # nothing is created for it
+    assert not await Organisation.exists(corporate_number=number)  # nothing is created for it
     [notice] = await OutboxMessage.filter(topic="mail", key=f"mail:{owner.email}"[:64])
     assert notice.payload["template"] == "sign_up_existing" and notice.payload["to"] == owner.email
     assert await AuditEvent.exists(action="sign_up.existing_address", target_id=str(owner.id))
@@ -181,14 +184,14 @@ async def test_sign_up_answers_the_same_for_a_registered_address_and_tells_its_o
 async def test_sign_ups_to_one_address_are_limited_with_a_clear_message(client, people, limits):
     owner = await people.make()
     for _attempt in range(5):
-        assert (await post_form(client, "/signup", _sign_up_form(owner.email, "3010001000004"), page="/signup")).status_code == 200
-    over = await post_form(client, "/signup", _sign_up_form(owner.email, "3010001000004"), page="/signup")
+        assert (await post_form(client, "/signup", _sign_up_form(owner.email, _unused_corporate_number()), page="/signup")).status_code == 200
+    over = await post_form(client, "/signup", _sign_up_form(owner.email, _unused_corporate_number()), page="/signup")
     assert over.status_code == 429 and "このメールアドレスに送ったメールが多すぎます" in over.text
     assert await OutboxMessage.filter(topic="mail", key=f"mail:{owner.email}"[:64]).count() == 5
 
 
 async def test_the_confirmation_link_leads_back_to_where_sign_up_started(client, limits):
-    form = {**_sign_up_form("invitee@sign-up.example", "5010001000002"), "next": "/invitations/some-token"}
+    form = {**_sign_up_form("invitee@sign-up.example", _unused_corporate_number()), "next": "/invitations/some-token"}
     assert (await post_form(client, "/signup", form, page="/signup")).status_code == 200
     user = await User.get(email="invitee@sign-up.example")
     link = await SignInLink.get(user=user)
@@ -201,6 +204,11 @@ async def test_the_confirmation_link_leads_back_to_where_sign_up_started(client,
     token = message.payload["context"]["token"]
     response = await post_form(client, "/login/link", {"token": token, "next": next_field}, page=path)
     assert response.status_code == 303 and response.headers["location"] == "/invitations/some-token"
+
+
+def _unused_corporate_number() -> str:
+    base = f"{secrets.randbelow(10**12):012d}"
+    return f"{corporate_number_check_digit(base)}{base}"
 
 
 def _without_csrf(page: str) -> str:
@@ -331,7 +339,7 @@ async def test_sign_in_links_are_limited_per_address_and_sign_ups_cannot_use_the
             for _ in range(9):
                 await _login(browser, user.email, "guess")
     for _attempt in range(5):  # someone signs up with the owner's address again and again
-        await post_form(client, "/signup", _sign_up_form(user.email, "3010001000004"), page="/signup")
+        await post_form(client, "/signup", _sign_up_form(user.email, _unused_corporate_number()), page="/signup")
     for _attempt in range(5):
         assert (await _login(client, user.email, PASSWORD)).status_code == 200
     assert await SignInLink.filter(user=user).count() == 5
