@@ -11,6 +11,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from tortoise import fields, timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 from models.core import audit
@@ -191,7 +192,7 @@ async def revoke_api_token(user: User, token_id: int) -> bool:
     return bool(revoked)
 
 
-async def revoke_all_api_tokens(user: User, *, using_db: object = None) -> int:
+async def revoke_all_api_tokens(user: User, *, using_db: BaseDBAsyncClient | None = None) -> int:
     revoked = await ApiToken.filter(user=user, revoked_at=None).using_db(using_db).update(revoked_at=timezone.now())
     if revoked:
         await audit.record("api_token.revoked_all", target=user, after={"tokens": revoked}, using_db=using_db)

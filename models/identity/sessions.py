@@ -10,6 +10,7 @@ import secrets
 from datetime import timedelta
 
 from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.core import audit
 from models.identity.accounts import Session, User, hash_secret
@@ -56,7 +57,7 @@ async def end_session(session: Session) -> None:
     await Session.filter(id=session.id, ended_at=None).update(ended_at=timezone.now())
 
 
-async def end_all_sessions(user: User, *, keep: Session | None = None, using_db: object = None) -> int:
+async def end_all_sessions(user: User, *, keep: Session | None = None, using_db: BaseDBAsyncClient | None = None) -> int:
     """End the person's sessions, all of them or all but `keep` (the browser they are using)."""
     sessions = Session.filter(user=user, ended_at=None)
     if keep is not None:

@@ -59,9 +59,9 @@ async def login(request: Request) -> Response:
         return _login_page(request, shown, {"form": message}, 429)
     user = await user_with_email(email)
     password_matches = verify_password(user, form.password)  # checked for unknown and inactive people too
-    signed_in = user is not None and user.is_active and password_matches
+    credentials_ok = user is not None and user.is_active and password_matches
     under_attack = await limiter.used_up(LOGIN_FAILURES_BEFORE_LINK, "login-failures-account", email)
-    if not signed_in:
+    if not credentials_ok:
         # Only failures count: an office behind one address signs in many times a morning.
         await limiter.count(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, "login-failures", email, address)
         await limiter.count(LOGIN_FAILURES_PER_ADDRESS, "login-failures-address", address)
@@ -76,11 +76,11 @@ async def login(request: Request) -> Response:
         # or not; only links actually sent are counted, so guessing cannot use up the owner's links.
         if await limiter.used_up(MAILS_PER_RECIPIENT, "sign-in-link-mail", email):
             return _login_page(request, shown, {"form": _too_many_mails()}, 429)
-        if signed_in and user is not None:
+        if credentials_ok and user is not None:
             await limiter.count(MAILS_PER_RECIPIENT, "sign-in-link-mail", email)
             await send_sign_in_link(user, client_address=address)
         return _login_page(request, shown, {}, 200, notice=_link_sent())
-    if not signed_in or user is None:
+    if not credentials_ok or user is None:
         # The same message whether the address is unknown or the password wrong.
         message = _("The e-mail address or password is incorrect.")
         return _login_page(request, shown, {"form": message}, 400)

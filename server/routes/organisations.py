@@ -22,7 +22,7 @@ from models.identity import invitations
 from models.identity.accounts import Invitation, Membership, Role
 from models.identity.invitations import InvitationRefused, invitation_state
 from models.identity.orgs import Organisation, find_organisation
-from models.policy import Actor
+from models.policy import Actor, require_user
 from models.policy.identity import (
     may_invite,
     may_manage_organisation,
@@ -250,7 +250,7 @@ async def edit_profile(request: Request) -> Response:
 async def _invitations_used_up(request: Request, actor: Actor, organisation: Organisation) -> str | None:
     """Why no more invitations may be sent now (each is an e-mail to a stranger), or None."""
     limiter = request.app.state.services.limiter
-    if await limiter.used_up(INVITATIONS_PER_PERSON, "invite-person", str(actor.user.id)):
+    if await limiter.used_up(INVITATIONS_PER_PERSON, "invite-person", str(require_user(actor).id)):
         return _("You have sent too many invitations in the last hour. Please try again later.")
     if await limiter.used_up(INVITATIONS_PER_ORGANISATION, "invite-organisation", str(organisation.id)):
         return _("Your organisation has sent its maximum number of invitations for today. Please try again tomorrow.")
@@ -259,7 +259,7 @@ async def _invitations_used_up(request: Request, actor: Actor, organisation: Org
 
 async def _count_invitation(request: Request, actor: Actor, organisation: Organisation) -> None:
     limiter = request.app.state.services.limiter
-    await limiter.count(INVITATIONS_PER_PERSON, "invite-person", str(actor.user.id))
+    await limiter.count(INVITATIONS_PER_PERSON, "invite-person", str(require_user(actor).id))
     await limiter.count(INVITATIONS_PER_ORGANISATION, "invite-organisation", str(organisation.id))
 
 
