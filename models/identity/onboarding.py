@@ -79,7 +79,7 @@ async def sign_up_company(form: CompanySignUp, *, next_path: str = "", client_ad
             after={"corporate_number": number, "name_ja": company.name_ja, "admin": email},
             client_address=client_address,
         )
-    await send_sign_in_link(user, purpose="confirm_sign_up", next_path=next_path, client_address=client_address)
+        await send_sign_in_link(user, purpose="confirm_sign_up", next_path=next_path, client_address=client_address)
     return user
 
 
