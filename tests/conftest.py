@@ -172,6 +172,13 @@ async def app(migrated: Settings) -> AsyncIterator:
 
 
 @pytest.fixture
+async def limits(app):
+    """The app's rate limiter with every count forgotten (counts are kept in Redis across tests)."""
+    await app.state.services.limiter.reset_all()
+    return app.state.services.limiter
+
+
+@pytest.fixture
 async def client(app) -> AsyncIterator[httpx2.AsyncClient]:
     import httpx2
 

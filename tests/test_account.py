@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+import httpx2
+
 from models.core.audit import AuditEvent
 from models.identity.accounts import ApiToken, Session, verify_password
 from tests.web import post_form, sign_in_as
@@ -73,3 +75,58 @@ async def test_log_out_everywhere_ends_every_session(client, people):
     assert await Session.filter(user=user, ended_at=None).count() == 0
     client.cookies.set("kyoso_session", other_device)
     assert (await client.get("/account")).status_code == 303
+
+
+async def test_changing_the_password_ends_every_other_session_and_revokes_tokens_by_default(client, people):
+    from models.identity.sessions import open_session
+
+    user = await people.make()
+    await sign_in_as(client, user)
+    other_device = await open_session(user)
+    api = await people.token(user)
+    page = await client.get("/account")
+    assert re.search(r'<input[^>]*name="revoke_tokens"[^>]*checked', page.text)  # offered, on by default
+    response = await post_form(client, "/account/password", {
+        "current_password": "correct horse battery", "new_password": "a new strong password", "revoke_tokens": "on",
+    })
+    assert response.status_code == 303
+    assert (await client.get("/account")).status_code == 200  # this browser stays signed in
+    assert await Session.filter(user=user, ended_at=None).count() == 1
+    assert (await client.get("/api/v1/me", headers=api)).status_code == 401
+    other = httpx2.AsyncClient(transport=client._transport, base_url="http://testserver", cookies={"kyoso_session": other_device})
+    assert (await other.get("/account")).status_code == 303
+
+
+async def test_api_tokens_can_be_kept_when_changing_the_password(client, people):
+    user = await people.make()
+    await sign_in_as(client, user)
+    api = await people.token(user)
+    response = await post_form(client, "/account/password", {
+        "current_password": "correct horse battery", "new_password": "a new strong password",
+    })  # the box unticked
+    assert response.status_code == 303
+    assert (await client.get("/api/v1/me", headers=api)).status_code == 200
+
+
+async def test_deactivation_revokes_api_tokens(people):
+    from models.identity.people import set_person_access
+    from models.policy import actor_for
+
+    operator, person = await people.make(operator=True), await people.make()
+    await people.token(person)
+    await set_person_access(await actor_for(operator), person, active=False, reviewer=False, operator=False)
+    assert not await ApiToken.filter(user=person, revoked_at=None).exists()
+    await set_person_access(await actor_for(operator), person, active=True, reviewer=False, operator=False)
+    assert not await ApiToken.filter(user=person, revoked_at=None).exists()  # reactivation brings none back
+
+
+async def test_a_page_post_with_the_session_cookie_is_csrf_checked_even_with_a_bearer_header(client, people):
+    user = await people.make()
+    await sign_in_as(client, user)
+    await client.get("/account")  # the CSRF cookie is set
+    response = await client.post(
+        "/account/profile", data={"name": "Mallory", "locale": "ja"}, headers={"Authorization": "Bearer anything"}
+    )
+    assert response.status_code == 403
+    await user.refresh_from_db()
+    assert user.name != "Mallory"

@@ -145,3 +145,16 @@ async def test_mail_context_must_be_plain_values(app, migrated):
         await queue_mail("invitation", to="x@example.jp", locale="en", context={"when": timezone.now()})
     with pytest.raises(ValueError):
         await queue_mail("invitation", to="x@example.jp", locale="en", context={}, secret=["token"])
+
+
+def test_sign_in_links_and_sign_up_notices_are_written_in_both_languages():
+    link = {"name": "Hanako", "purpose": "sign_in", "token": "the-token", "expires_at": "2026-03-31T15:30:00+00:00"}
+    english = mail.render("sign_in_link", "en", link, base_url="http://testserver")
+    assert english.subject == "Your one-time sign-in link for Kyoso"
+    assert "http://testserver/login/link/the-token\n" in english.body and "wrong passwords" in english.body
+    confirm = mail.render("sign_in_link", "ja", {**link, "purpose": "confirm_sign_up"}, base_url="http://testserver")
+    assert confirm.subject == "Kyoso のメールアドレスの確認" and "ご登録ありがとうございます" in confirm.body
+    notice = mail.render("sign_up_existing", "ja", {"name": "花子"}, base_url="http://testserver")
+    assert notice.subject == "あなたのメールアドレスで Kyoso への登録が試みられました"
+    assert "http://testserver/login\n" in notice.body
+    assert "already have an account" in mail.render("sign_up_existing", "en", {"name": "Hanako"}, base_url="http://x").body

@@ -10,13 +10,14 @@ import httpx2
 from tortoise import timezone
 
 from models.core.audit import AuditEvent
-from models.core.errors import MessageId
+from models.core.errors import MessageId, NotAllowed
 from models.core.outbox import OutboxMessage
 from models.identity import invitations
 from models.identity.accounts import Invitation, Membership, Role, hash_secret
 from models.identity.orgs import Organisation
 from models.policy import actor_for
 from server import i18n
+from server.auth.ratelimit import INVITATIONS_PER_ORGANISATION, INVITATIONS_PER_PERSON
 from tests.helpers import browser, english, make_company
 from tests.workers import run_worker_once
 
@@ -456,3 +457,68 @@ async def test_api_invitations_by_admins_and_operators_only(client, people):
     response = await client.post(path, json={"email": "x@example.jp", "role": "owner"}, headers=await people.token(admin))
     assert response.status_code == 422
     assert not await Invitation.exists(email="a@example.jp")
+
+
+# --- invitation spam -----------------------------------------------------------------------
+
+
+async def test_a_pending_company_cannot_invite(app, client, people):
+    pending = await make_company(status="pending")
+    admin = await people.make(org=pending, role=Role.ADMIN)
+    async with browser(app, admin) as page_client:
+        page = await page_client.get("/organisation")
+        assert page.status_code == 200
+        assert 'action="/organisation/invitations"' not in page.text
+        assert "承認されると" in page.text  # says why, in Japanese
+        response = await post_form(page_client, "/organisation", "/organisation/invitations", {"email": "spam@example.jp", "role": "member"})
+        assert response.status_code == 403
+    response = await client.post(
+        f"/api/v1/organisations/{pending.id}/invitations", json={"email": "spam@example.jp", "role": "member"},
+        headers=await people.token(admin),
+    )
+    assert response.status_code == 403
+    assert not await Invitation.exists(organisation=pending)
+    with_pending = await actor_for(admin)
+    try:
+        await invitations.invite(with_pending, pending, "spam@example.jp", "member")
+    except NotAllowed:
+        pass
+    else:
+        raise AssertionError("a pending organisation invited someone")
+
+
+async def test_invitations_are_limited_per_person_with_a_clear_message(app, client, people, limits):
+    company = await make_company()
+    admin = await english(await people.make(org=company, role=Role.ADMIN))
+    headers = await people.token(admin)
+    for number in range(INVITATIONS_PER_PERSON.amount):
+        response = await client.post(
+            f"/api/v1/organisations/{company.id}/invitations", json={"email": f"batch{number}@example.jp"}, headers=headers
+        )
+        assert response.status_code == 201
+    response = await client.post(
+        f"/api/v1/organisations/{company.id}/invitations", json={"email": "one-more@example.jp"}, headers=headers
+    )
+    assert response.status_code == 429 and "too many invitations" in response.json()["detail"]
+    async with browser(app, admin) as page_client:
+        response = await post_form(page_client, "/organisation", "/organisation/invitations", {"email": "one-more@example.jp", "role": "member"})
+    assert response.status_code == 429 and "You have sent too many invitations" in response.text
+    assert not await Invitation.exists(email="one-more@example.jp")
+    other_admin = await people.make(org=company, role=Role.ADMIN)  # the limit is the person's
+    async with browser(app, other_admin) as page_client:
+        response = await post_form(page_client, "/organisation", "/organisation/invitations", {"email": "one-more@example.jp", "role": "member"})
+    assert response.status_code == 303
+
+
+async def test_invitations_are_limited_per_organisation_in_both_languages(app, people, limits):
+    company = await make_company()
+    for _sent in range(INVITATIONS_PER_ORGANISATION.amount):
+        await limits.count(INVITATIONS_PER_ORGANISATION, "invite-organisation", str(company.id))
+    admin = await people.make(org=company, role=Role.ADMIN)
+    async with browser(app, admin) as page_client:
+        response = await post_form(page_client, "/organisation", "/organisation/invitations", {"email": "late@example.jp", "role": "member"})
+        assert response.status_code == 429 and "本日の招待の上限" in response.text
+        await english(admin)
+        response = await post_form(page_client, "/organisation", "/organisation/invitations", {"email": "late@example.jp", "role": "member"})
+        assert response.status_code == 429 and "has sent its maximum number of invitations for today" in response.text
+    assert not await Invitation.exists(email="late@example.jp")

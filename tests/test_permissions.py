@@ -42,6 +42,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/readyz"): EVERYONE,
     ("GET", "/login"): EVERYONE,
     ("POST", "/login"): EVERYONE,
+    ("GET", "/login/link/not-a-real-link"): EVERYONE,  # the page only offers a button
+    ("POST", "/login/link"): EVERYONE,  # an unknown link is a 400 for anyone
     ("POST", "/logout"): EVERYONE,
     ("GET", "/signup"): EVERYONE,
     ("POST", "/signup"): EVERYONE,
@@ -173,6 +175,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
 PATH_ALIASES = {
     "/account/tokens/{token_id:int}/revoke": "/account/tokens/{token_id}/revoke",
+    "/login/link/{token}": "/login/link/not-a-real-link",
     "/admin/organisations/{org_id:int}/{decision:str}": "/admin/organisations/{pending_org_id}/{decision}",
     "/admin/people/{user_id:int}/access": "/admin/people/{throwaway_user_id}/access",
     "/organisations/{org_id:int}": "/organisations/{company_org_id}",

@@ -6,11 +6,13 @@ import hashlib
 import os
 import secrets
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from tortoise import fields, timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 from models.core import audit
@@ -127,6 +129,22 @@ class Invitation(TimestampedModel):
         table = "invitation"
 
 
+class SignInLink(Model):
+    # A one-time link sent by e-mail that signs its person in (and proves they own the address).
+    # Stored only as a hash; it works once, for a short while.
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="sign_in_links", on_delete=fields.CASCADE)
+    user_id: int
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sign_in_link"
+
+
 # --- tokens and passwords -------------------------------------------------------------------
 
 TOKEN_PREFIX = "kyo_"
@@ -146,13 +164,20 @@ def hash_password(password: str) -> str:
     return _password_hasher.hash(password)
 
 
-def verify_password(user: User, password: str) -> bool:
-    if not user.password_hash:
-        return False
+def verify_password(user: User | None, password: str) -> bool:
+    """Check `password`; for nobody (or a person without a password) it is checked against a dummy
+    hash, so that an unknown address costs as much time as a wrong password (no user enumeration)."""
+    stored = user.password_hash if user is not None and user.password_hash else None
     try:
-        return _password_hasher.verify(user.password_hash, password)
+        matches = _password_hasher.verify(stored or _dummy_hash(), password)
     except (VerifyMismatchError, InvalidHashError):
         return False
+    return matches and stored is not None
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _password_hasher.hash(secrets.token_urlsafe(16))
 
 
 async def create_api_token(user: User, name: str = "") -> tuple[ApiToken, str]:
@@ -177,6 +202,13 @@ async def revoke_api_token(user: User, token_id: int) -> bool:
     if revoked:
         await audit.record("api_token.revoked", actor=user, target=user, after={"token": token_id})
     return bool(revoked)
+
+
+async def revoke_all_api_tokens(user: User, *, using_db: BaseDBAsyncClient | None = None) -> int:
+    revoked = await ApiToken.filter(user=user, revoked_at=None).using_db(using_db).update(revoked_at=timezone.now())
+    if revoked:
+        await audit.record("api_token.revoked_all", target=user, after={"tokens": revoked}, using_db=using_db)
+    return revoked
 
 
 async def live_api_tokens(user: User) -> list[ApiToken]:

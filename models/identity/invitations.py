@@ -22,7 +22,7 @@ from models.core.mail import cancel_queued, queue_mail
 from models.identity.accounts import Invitation, Membership, Role, User, hash_secret
 from models.identity.orgs import Organisation
 from models.policy import Actor, require_user
-from models.policy.identity import may_manage_organisation, may_rename_organisation
+from models.policy.identity import may_invite, may_manage_organisation, may_rename_organisation
 
 INVITATION_LIFETIME = timedelta(days=7)
 ROLES = tuple(role.value for role in Role)
@@ -132,6 +132,8 @@ async def invite(
     `locale` (the inviter's choice), else Japanese.
     """
     inviter = _require_manager(actor, organisation)
+    if not may_invite(actor, organisation):
+        raise NotAllowed("Only approved organisations may invite people.")
     email = normalise_email(email)
     errors = {}
     if len(email) > 254 or not _EMAIL.match(email):

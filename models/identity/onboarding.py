@@ -12,6 +12,7 @@ from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFail
 from models.core.identifiers import InvalidIdentifier, parse_corporate_number
 from models.core.transitions import next_states
 from models.identity.accounts import Membership, Role, User, hash_password
+from models.identity.links import notify_sign_up_attempt, send_sign_in_link
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.identity.people import password_problem
 from models.policy import Actor
@@ -34,8 +35,13 @@ class CompanySignUp:
     locale: str = "ja"
 
 
-async def sign_up_company(form: CompanySignUp, *, client_address: str = "") -> User:
-    """Create a pending company and its first member (its admin), all or nothing."""
+async def sign_up_company(form: CompanySignUp, *, next_path: str = "", client_address: str = "") -> User | None:
+    """Create a pending company and its first member (its admin), all or nothing, and e-mail them a link
+    that confirms the address and signs them in.
+
+    When the address already has an account, nothing is created and its owner is told by e-mail instead
+    (None is returned): the visitor sees the same answer either way, so sign-up reveals no addresses.
+    """
     errors: dict[str, str] = {}
     try:
         number = parse_corporate_number(form.corporate_number)
@@ -47,12 +53,15 @@ async def sign_up_company(form: CompanySignUp, *, client_address: str = "") -> U
         errors["corporate_number"] = N_(
             "This company is already registered. Ask its administrator to invite you."
         )
-    if await User.exists(email=email):
-        errors["email"] = N_("A person with this e-mail address already exists.")
     if problem := password_problem(form.password):
         errors["password"] = problem
     if errors:
         raise ValidationFailed(errors)
+    password_hash = hash_password(form.password)  # before the branch: both answers take as long
+    existing = await User.get_or_none(email=email)
+    if existing is not None:
+        await notify_sign_up_attempt(existing, client_address=client_address)
+        return None
     async with in_transaction():
         company = await Organisation.create(
             kind=OrgKind.COMPANY.value,
@@ -64,7 +73,7 @@ async def sign_up_company(form: CompanySignUp, *, client_address: str = "") -> U
         user = await User.create(
             email=email,
             name=form.person_name.strip(),
-            password_hash=hash_password(form.password),
+            password_hash=password_hash,
             locale=form.locale,
         )
         await Membership.create(user=user, organisation=company, role=Role.ADMIN.value)
@@ -76,6 +85,7 @@ async def sign_up_company(form: CompanySignUp, *, client_address: str = "") -> U
             after={"corporate_number": number, "name_ja": company.name_ja, "admin": email},
             client_address=client_address,
         )
+        await send_sign_in_link(user, purpose="confirm_sign_up", next_path=next_path, client_address=client_address)
     return user
 
 

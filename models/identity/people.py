@@ -12,7 +12,15 @@ from tortoise.transactions import in_transaction
 from models.core import audit
 from models.core.errors import N_, NotAllowed, NotFound, ValidationFailed
 from models.core.identifiers import identifier_kind, normalize_digits
-from models.identity.accounts import Membership, Role, User, hash_password, verify_password
+from models.identity.accounts import (
+    Membership,
+    Role,
+    Session,
+    User,
+    hash_password,
+    revoke_all_api_tokens,
+    verify_password,
+)
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.identity.sessions import end_all_sessions
 from models.policy import Actor
@@ -121,14 +129,21 @@ async def create_person(
     return user
 
 
-async def change_password(user: User, current: str, new: str) -> None:
+async def change_password(
+    user: User, current: str, new: str, *, current_session: Session | None = None, revoke_tokens: bool = False
+) -> None:
+    """A new password ends every session but `current_session` (whoever knew the old one is signed out),
+    and revokes the person's API tokens too when they ask."""
     if not verify_password(user, current):
         raise ValidationFailed({"current_password": N_("The current password is not correct.")})
     check_password(new, field="new_password")
     user.password_hash = hash_password(new)
-    async with in_transaction():
-        await user.save(update_fields=["password_hash"])
-        await audit.record("user.password_changed", actor=user, target=user)
+    async with in_transaction() as connection:
+        await user.save(update_fields=["password_hash"], using_db=connection)
+        ended = await end_all_sessions(user, keep=current_session, using_db=connection)
+        revoked = await revoke_all_api_tokens(user, using_db=connection) if revoke_tokens else 0
+        await audit.record("user.password_changed", actor=user, target=user,
+                           after={"sessions_ended": ended, "tokens_revoked": revoked}, using_db=connection)
 
 
 async def update_profile(user: User, *, name: str, locale: str, expertise: list[str]) -> None:
@@ -152,8 +167,9 @@ async def set_person_access(actor: Actor, person: User, *, active: bool, reviewe
     person.is_active, person.is_reviewer, person.is_operator = active, reviewer, operator
     async with in_transaction():
         await person.save(update_fields=["is_active", "is_reviewer", "is_operator"])
-        if not active:
+        if not active:  # and a person let back in later does not find their old tokens working again
             await end_all_sessions(person)
+            await revoke_all_api_tokens(person)
         await audit.record("user.access_changed", actor=actor.user, target=person, before=before,
                            after={"active": active, "reviewer": reviewer, "operator": operator})
 

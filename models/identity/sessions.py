@@ -10,6 +10,7 @@ import secrets
 from datetime import timedelta
 
 from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.core import audit
 from models.identity.accounts import Session, User, hash_secret
@@ -56,8 +57,12 @@ async def end_session(session: Session) -> None:
     await Session.filter(id=session.id, ended_at=None).update(ended_at=timezone.now())
 
 
-async def end_all_sessions(user: User) -> int:
-    return await Session.filter(user=user, ended_at=None).update(ended_at=timezone.now())
+async def end_all_sessions(user: User, *, keep: Session | None = None, using_db: BaseDBAsyncClient | None = None) -> int:
+    """End the person's sessions, all of them or all but `keep` (the browser they are using)."""
+    sessions = Session.filter(user=user, ended_at=None)
+    if keep is not None:
+        sessions = sessions.exclude(id=keep.id)
+    return await sessions.using_db(using_db).update(ended_at=timezone.now())
 
 
 async def live_sessions(user: User) -> list[Session]:

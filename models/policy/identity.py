@@ -24,6 +24,11 @@ def may_manage_organisation(actor: Actor, organisation: Organisation) -> bool:
     return actor.is_operator or actor.is_admin_of(organisation.id)
 
 
+def may_invite(actor: Actor, organisation: Organisation) -> bool:
+    """Invitations carry the organisation's name to strangers: only approved organisations send them."""
+    return may_manage_organisation(actor, organisation) and organisation.status == OrgStatus.APPROVED
+
+
 def may_rename_organisation(actor: Actor, organisation: Organisation) -> bool:
     """Only companies change their own name: agencies' names are reference data."""
     return may_manage_organisation(actor, organisation) and organisation.kind == OrgKind.COMPANY

@@ -28,7 +28,7 @@ from server.i18n import gettext as _
 from server.problems import error_page, is_api, problem
 
 # Forms that must be protected even before the visitor has any cookie (login CSRF).
-ALWAYS_PROTECTED = {"/login", "/signup"}
+ALWAYS_PROTECTED = {"/login", "/login/link", "/signup"}
 
 
 def security_headers(dev: bool) -> Secure:

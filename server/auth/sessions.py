@@ -10,6 +10,7 @@ from models.identity.accounts import Session, User
 from models.identity.sessions import ABSOLUTE_TIMEOUT, end_session, open_session
 
 SESSION_COOKIE = "kyoso_session"
+CSRF_COOKIE = "csrftoken"  # asgi-csrf's cookie
 
 
 def client_address(request: Request) -> str:
@@ -19,7 +20,7 @@ def client_address(request: Request) -> str:
 async def sign_in(request: Request, response: Response, user: User, *, method: str) -> None:
     """Open a new session for `user`, set its cookie on `response` and record the sign-in.
 
-    `method` says how the person proved who they are: "password" or "oidc".
+    `method` says how the person proved who they are: "password", "link" or "oidc".
     """
     previous: Session | None = request.state.session
     if previous is not None:  # one browser, one session: the old one ends with the new sign-in
@@ -37,6 +38,8 @@ async def sign_in(request: Request, response: Response, user: User, *, method: s
         secure=not settings.is_dev,
         path="/",
     )
+    # A new CSRF token with the new session: the next page sets a fresh one (a planted token is useless).
+    response.delete_cookie(CSRF_COOKIE, path="/")
     await audit.record(
         "login.succeeded", actor=user, target=user, after={"method": method}, client_address=client_address(request)
     )

@@ -43,7 +43,7 @@ async def _account_page(request: Request, *, errors: dict | None = None, values:
 
 
 async def account(request: Request) -> Response:
-    notices = {"saved": _("Your changes have been saved."), "password": _("Your password has been changed.")}
+    notices = {"saved": _("Your changes have been saved."), "password": _("Your password has been changed. You have been logged out everywhere else.")}
     return await _account_page(request, notice=notices.get(request.query_params.get("done", ""), ""))
 
 
@@ -65,7 +65,10 @@ async def save_password(request: Request) -> Response:
     if form is None:
         return await _account_page(request, errors=errors, status=400)
     try:
-        await change_password(user, form.current_password, form.new_password)
+        await change_password(
+            user, form.current_password, form.new_password,
+            current_session=request.state.session, revoke_tokens=form.revoke_tokens,
+        )
     except ValidationFailed as exc:
         return await _account_page(request, errors=errors_from(exc), status=400)
     return RedirectResponse("/account?done=password", status_code=SEE_OTHER)

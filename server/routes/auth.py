@@ -8,24 +8,31 @@ from starlette.routing import Route
 
 from models.core.errors import ValidationFailed
 from models.identity.accounts import user_with_email, verify_password
+from models.identity.links import send_sign_in_link, use_sign_in_link
 from models.identity.onboarding import CompanySignUp, sign_up_company
 from server.auth import oidc
-from server.auth.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS, SIGNUP_PER_ADDRESS
+from server.auth.ratelimit import (
+    LOGIN_FAILURES_BEFORE_LINK,
+    LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS,
+    LOGIN_FAILURES_PER_ADDRESS,
+    MAILS_PER_RECIPIENT,
+    SIGNUP_PER_ADDRESS,
+)
 from server.auth.sessions import client_address, record_failed_sign_in, sign_in, sign_out
 from server.forms import errors_from, parse_form
 from server.i18n import gettext as _
-from server.schemas.auth import LoginForm, SignupForm, safe_next
+from server.schemas.auth import LinkForm, LoginForm, SignupForm, safe_next
 from server.templating import templates
 
 SEE_OTHER = 303
 
 
-def _login_page(request: Request, values: dict, errors: dict, status: int = 200) -> Response:
+def _login_page(request: Request, values: dict, errors: dict, status: int = 200, notice: str = "") -> Response:
     providers = oidc.configured_providers(request.app.state.settings)
     return templates.TemplateResponse(
         request,
         "account/login.html",
-        {"values": values, "errors": errors, "providers": providers, "next": values.get("next", "")},
+        {"values": values, "errors": errors, "providers": providers, "next": values.get("next", ""), "notice": notice},
         status_code=status,
     )
 
@@ -44,23 +51,66 @@ async def login(request: Request) -> Response:
     email = form.email.strip().lower()
     limiter = request.app.state.services.limiter
     address = client_address(request)
-    if not (await limiter.allow(LOGIN_PER_ACCOUNT, "login-account", email)
-            and await limiter.allow(LOGIN_PER_ADDRESS, "login-address", address)):
+    shown = {"email": form.email, "next": form.next}
+    if (await limiter.used_up(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, "login-failures", email, address)
+            or await limiter.used_up(LOGIN_FAILURES_PER_ADDRESS, "login-failures-address", address)):
         await record_failed_sign_in(request, email=email, method="password", reason="rate_limited")
         message = _("Too many login attempts. Please wait 15 minutes and try again.")
-        return _login_page(request, {"email": form.email, "next": form.next}, {"form": message}, 429)
+        return _login_page(request, shown, {"form": message}, 429)
     user = await user_with_email(email)
-    if user is None or not user.is_active or not verify_password(user, form.password):
+    password_matches = verify_password(user, form.password)  # checked for unknown and inactive people too
+    credentials_ok = user is not None and user.is_active and password_matches
+    under_attack = await limiter.used_up(LOGIN_FAILURES_BEFORE_LINK, "login-failures-account", email)
+    if not credentials_ok:
+        # Only failures count: an office behind one address signs in many times a morning.
+        await limiter.count(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, "login-failures", email, address)
+        await limiter.count(LOGIN_FAILURES_PER_ADDRESS, "login-failures-address", address)
+        await limiter.count(LOGIN_FAILURES_BEFORE_LINK, "login-failures-account", email)
         await record_failed_sign_in(
             request, email=email, method="password",
             reason="unknown_email" if user is None else ("inactive" if not user.is_active else "wrong_password"),
         )
+    if under_attack:
+        # Many wrong passwords for this account from everywhere: the right password alone does not sign in,
+        # a one-time link goes to the address instead. Every attempt gets the same answer, right password
+        # or not; only links actually sent are counted, so guessing cannot use up the owner's links.
+        if await limiter.used_up(MAILS_PER_RECIPIENT, "sign-in-link-mail", email):
+            return _login_page(request, shown, {"form": _too_many_mails()}, 429)
+        if credentials_ok and user is not None:
+            await limiter.count(MAILS_PER_RECIPIENT, "sign-in-link-mail", email)
+            await send_sign_in_link(user, client_address=address)
+        return _login_page(request, shown, {}, 200, notice=_link_sent())
+    if not credentials_ok or user is None:
         # The same message whether the address is unknown or the password wrong.
         message = _("The e-mail address or password is incorrect.")
-        return _login_page(request, {"email": form.email, "next": form.next}, {"form": message}, 400)
-    await limiter.reset(LOGIN_PER_ACCOUNT, "login-account", email)
+        return _login_page(request, shown, {"form": message}, 400)
+    await limiter.reset(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, "login-failures", email, address)
     response = RedirectResponse(safe_next(form.next, "/account"), status_code=SEE_OTHER)
     await sign_in(request, response, user, method="password")
+    return response
+
+
+def _link_sent() -> str:
+    return _(
+        "Many wrong passwords were recently tried for this account, so for its safety we have sent a one-time "
+        "login link to its e-mail address instead, if the password was right."
+    )
+
+
+async def link_page(request: Request) -> Response:
+    """The page a one-time link opens: a button, so that mail scanners that follow links do not use it up."""
+    context = {"token": request.path_params["token"], "next": safe_next(request.query_params.get("next", ""), "")}
+    return templates.TemplateResponse(request, "account/link.html", context)
+
+
+async def use_link(request: Request) -> Response:
+    form, _values, _errors = await parse_form(request, LinkForm)
+    user = await use_sign_in_link(form.token, client_address=client_address(request)) if form else None
+    if user is None:
+        message = _("This login link has expired or has already been used. Log in again to get a new one.")
+        return templates.TemplateResponse(request, "account/link.html", {"token": "", "error": message}, status_code=400)
+    response = RedirectResponse(safe_next(form.next if form else "", "/account"), status_code=SEE_OTHER)
+    await sign_in(request, response, user, method="link")
     return response
 
 
@@ -85,11 +135,16 @@ async def signup(request: Request) -> Response:
     form, values, errors = await parse_form(request, SignupForm)
     if form is None:
         return _signup_page(request, values, errors, 400)
-    if not await request.app.state.services.limiter.allow(SIGNUP_PER_ADDRESS, "signup", client_address(request)):
+    limiter = request.app.state.services.limiter
+    if not await limiter.allow(SIGNUP_PER_ADDRESS, "signup", client_address(request)):
         message = _("Too many sign-ups from your network. Please try again in an hour.")
         return _signup_page(request, values, {"form": message}, 429)
+    email = form.email.strip().lower()
+    # Counted per address whether or not it has an account, so the limit gives nothing away either.
+    if await limiter.used_up(MAILS_PER_RECIPIENT, "sign-up-mail", email):
+        return _signup_page(request, values, {"form": _too_many_mails()}, 429)
     try:
-        user = await sign_up_company(
+        await sign_up_company(
             CompanySignUp(
                 company_name_ja=form.company_name_ja,
                 company_name_en=form.company_name_en,
@@ -99,18 +154,25 @@ async def signup(request: Request) -> Response:
                 password=form.password,
                 locale=form.locale,
             ),
+            next_path=safe_next(form.next, ""),
             client_address=client_address(request),
         )
     except ValidationFailed as exc:
         return _signup_page(request, values, errors_from(exc), 400)
-    response = RedirectResponse(safe_next(form.next, "/account"), status_code=SEE_OTHER)
-    await sign_in(request, response, user, method="password")
-    return response
+    await limiter.count(MAILS_PER_RECIPIENT, "sign-up-mail", email)
+    # The same page whether the address was new (a confirmation link) or taken (a notice to its owner).
+    return templates.TemplateResponse(request, "account/signup_sent.html", {})
+
+
+def _too_many_mails() -> str:
+    return _("Too many e-mails have been sent to this address recently. Please try again in an hour.")
 
 
 routes = [
     Route("/login", login_form, methods=["GET"], name="login"),
     Route("/login", login, methods=["POST"]),
+    Route("/login/link/{token}", link_page, methods=["GET"]),
+    Route("/login/link", use_link, methods=["POST"]),
     Route("/logout", logout, methods=["POST"], name="logout"),
     Route("/signup", signup_form, methods=["GET"], name="signup"),
     Route("/signup", signup, methods=["POST"]),

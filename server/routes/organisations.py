@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -21,14 +22,17 @@ from models.identity import invitations
 from models.identity.accounts import Invitation, Membership, Role
 from models.identity.invitations import InvitationRefused, invitation_state
 from models.identity.orgs import Organisation, find_organisation
-from models.policy import Actor
+from models.policy import Actor, require_user
 from models.policy.identity import (
+    may_invite,
     may_manage_organisation,
     may_rename_organisation,
     may_see_members,
     may_view_organisation,
 )
+from server import i18n
 from server.api import api
+from server.auth.ratelimit import INVITATIONS_PER_ORGANISATION, INVITATIONS_PER_PERSON
 from server.auth.sessions import client_address
 from server.forms import errors_from
 from server.i18n import gettext as _
@@ -143,6 +147,7 @@ async def _render(
         "invitations": [(invitation, invitation_state(invitation)) for invitation in pending],
         "can_manage": may_manage_organisation(actor, organisation),
         "can_rename": may_rename_organisation(actor, organisation),
+        "can_invite": may_invite(actor, organisation),
         "profile": profile,
         "invite": values if form == "invite" and values else {"email": "", "role": Role.MEMBER.value, "locale": ""},
         "form": form,
@@ -195,11 +200,31 @@ async def edit_profile(request: Request) -> Response:
     return _done(base, "profile")
 
 
+async def _invitations_used_up(request: Request, actor: Actor, organisation: Organisation) -> str | None:
+    """Why no more invitations may be sent now (each is an e-mail to a stranger), or None."""
+    limiter = request.app.state.services.limiter
+    if await limiter.used_up(INVITATIONS_PER_PERSON, "invite-person", str(require_user(actor).id)):
+        return _("You have sent too many invitations in the last hour. Please try again later.")
+    if await limiter.used_up(INVITATIONS_PER_ORGANISATION, "invite-organisation", str(organisation.id)):
+        return _("Your organisation has sent its maximum number of invitations for today. Please try again tomorrow.")
+    return None
+
+
+async def _count_invitation(request: Request, actor: Actor, organisation: Organisation) -> None:
+    limiter = request.app.state.services.limiter
+    await limiter.count(INVITATIONS_PER_PERSON, "invite-person", str(require_user(actor).id))
+    await limiter.count(INVITATIONS_PER_ORGANISATION, "invite-organisation", str(organisation.id))
+
+
 @_page
 async def invite(request: Request) -> Response:
     actor, organisation, base = await _managed(request)
+    if not may_invite(actor, organisation):
+        raise NotAllowed("only approved organisations invite")
     form = await _form(request)
     values = {"email": form.get("email", ""), "role": form.get("role", ""), "locale": form.get("locale") or None}
+    if used_up := await _invitations_used_up(request, actor, organisation):
+        return await _render(request, actor, organisation, base, form="invite", errors={"email": used_up}, values=values, status=429)
     try:
         data = InvitationIn.model_validate(values)
         await invitations.invite(
@@ -210,6 +235,7 @@ async def invite(request: Request) -> Response:
     except ValidationFailed as exc:
         errors = errors_from(exc)
     else:
+        await _count_invitation(request, actor, organisation)
         return _done(base, "invited")
     return await _render(request, actor, organisation, base, form="invite", errors=errors, values=values, status=422)
 
@@ -381,9 +407,15 @@ async def list_organisation_members(request: Request, actor: Actor, id: str, que
 )
 async def create_organisation_invitation(request: Request, actor: Actor, id: str, body: InvitationIn) -> InvitationOut:
     organisation = await _visible_organisation(actor, id)
+    if may_invite(actor, organisation):  # else invite() refuses with 403, before any limit is looked at
+        with i18n.using_locale("en"):
+            used_up = await _invitations_used_up(request, actor, organisation)
+        if used_up:
+            raise HTTPException(429, used_up)
     invitation, _token = await invitations.invite(
         actor, organisation, body.email, body.role.value, locale=body.locale, client_address=client_address(request)
     )
+    await _count_invitation(request, actor, organisation)
     return InvitationOut(
         id=invitation.id,
         organisation_id=organisation.id,

@@ -21,6 +21,7 @@ class ProfileForm(BaseModel):
 class PasswordForm(BaseModel):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
+    revoke_tokens: bool = False  # a ticked checkbox sends "on"
 
 
 class TokenForm(BaseModel):

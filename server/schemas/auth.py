@@ -13,6 +13,11 @@ class LoginForm(BaseModel):
     next: str = ""
 
 
+class LinkForm(BaseModel):
+    token: str = Field(min_length=1, max_length=100)
+    next: str = ""
+
+
 class SignupForm(BaseModel):
     company_name_ja: str = Field(min_length=1, max_length=200)
     company_name_en: str = Field(default="", max_length=200)
