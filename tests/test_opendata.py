@@ -51,8 +51,10 @@ async def _proposal(challenge: Challenge, company: Organisation, status: str, wo
 async def open_world(people):
     """An agency of its own with a published, a draft and a decided challenge, proposals, reviews, questions."""
     n = next(counter)
+    while await Organisation.exists(municipality_code=f"19{n:04d}"):  # the fixture is also imported elsewhere
+        n = next(counter)
     agency = await Organisation.create(kind="agency", status="approved", name_ja=f"公開町{n}", name_en=f"Open Town {n}",
-                                       municipality_code=f"19{n:03d}{n % 10}", municipality_type="town")
+                                       municipality_code=f"19{n:04d}", municipality_type="town")
     company = await Organisation.create(kind="company", status="approved", name_ja=f"採択株式会社{n}",
                                         name_en=f"Chosen KK {n}")
     loser = await Organisation.create(kind="company", status="approved", name_ja=f"不採択{SECRET}株式会社{n}")

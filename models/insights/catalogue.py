@@ -22,9 +22,9 @@ from models.insights.datasets import (
     REGISTRY,
     Column,
     DatasetKind,
-    iso_jst,
 )
 from models.insights.models import DatasetRecord
+from models.insights.values import iso_jst
 from models.policy.insights import publishing_agency_filter
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # `modified` of a dataset that never had a row nor a record

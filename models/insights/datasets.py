@@ -11,18 +11,18 @@ streamed without holding the whole list. What may appear is decided by `models.p
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise.functions import Count, Max
 
 from models.challenges.models import Challenge, Question
 from models.identity.orgs import Organisation
+from models.insights.figures import figure_rows
 from models.insights.models import PLATFORM, InsightSnapshot
+from models.insights.values import decoded, iso_jst, text_of
 from models.policy.insights import (
     decided_challenge_filter,
     open_answer_filter,
@@ -31,7 +31,6 @@ from models.policy.insights import (
 )
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
 
-JST = ZoneInfo("Asia/Tokyo")
 BATCH = 1000
 LICENSE = {
     "id": "CC-BY-4.0",  # SPDX identifier
@@ -63,19 +62,6 @@ class DatasetKind:
     batches: Callable[[Organisation | None], AsyncIterator[list[Row]]]
     states: Callable[[], Awaitable[States]]
     per_agency: bool = True
-
-
-def iso_jst(moment: datetime | None) -> str | None:
-    return moment.astimezone(JST).isoformat(timespec="seconds") if moment else None
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
-
-
-def text_of(value: Any, lang: str) -> str:
-    value = _json(value)
-    return (value or {}).get(lang, "") if isinstance(value, dict) else ""
 
 
 def _with_total(rows: list[dict[str, Any]], key: str) -> States:
@@ -214,7 +200,7 @@ async def result_batches(agency: Organisation | None) -> AsyncIterator[list[Row]
         titles: dict[int, str] = {}  # the last submitted version's title, never the working copy
         versions = ProposalVersion.filter(proposal_id__in=[p["id"] for p in selected] or [0]).order_by("version")
         for proposal_id, content in await versions.values_list("proposal_id", "content"):
-            titles[proposal_id] = str((_json(content) or {}).get("title") or "")
+            titles[proposal_id] = str((decoded(content) or {}).get("title") or "")
         rows: list[Row] = []
         for c in chunk:
             chosen = [p for p in selected if p["challenge_id"] == c["id"]]
@@ -251,8 +237,6 @@ async def latest_snapshot(scope: str) -> InsightSnapshot | None:
 
 
 async def figure_batches(agency: Organisation | None) -> AsyncIterator[list[Row]]:
-    from models.insights.figures import figure_rows  # figures are computed from the other kinds' tables
-
     snapshot = await latest_snapshot(agency.municipality_code if agency and agency.municipality_code else PLATFORM)
     if snapshot is not None:
         yield [[*row, iso_jst(snapshot.computed_at)] for row in figure_rows(snapshot.figures)]

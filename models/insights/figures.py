@@ -19,8 +19,8 @@ from tortoise.functions import Count
 from models.challenges.models import Challenge
 from models.core.audit import AuditEvent
 from models.identity.orgs import Category, Organisation
-from models.insights.datasets import JST, text_of
 from models.insights.models import PLATFORM, InsightSnapshot
+from models.insights.values import JST, text_of
 from models.policy.insights import open_challenge_filter, publishing_agency_filter, received_proposal_filter
 from models.proposals.models import Proposal
 

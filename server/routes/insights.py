@@ -21,9 +21,10 @@ from starlette.routing import BaseRoute, Route
 
 from models.core.errors import N_, NotFound
 from models.identity.orgs import Organisation
-from models.insights.datasets import iso_jst, latest_snapshot
+from models.insights.datasets import latest_snapshot
 from models.insights.figures import SERIES
 from models.insights.models import PLATFORM, InsightSnapshot
+from models.insights.values import iso_jst
 from models.policy import Actor
 from models.policy.insights import publishing_agency_filter
 from server.api import api

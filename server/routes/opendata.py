@@ -33,7 +33,8 @@ from models.insights.catalogue import (
     dictionary,
     platform_publisher,
 )
-from models.insights.datasets import LICENSE, iso_jst
+from models.insights.datasets import LICENSE
+from models.insights.values import iso_jst
 from server.i18n import gettext as _
 from server.templating import templates
 
