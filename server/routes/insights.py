@@ -24,7 +24,7 @@ from models.identity.orgs import Organisation
 from models.insights.datasets import latest_snapshot
 from models.insights.figures import SERIES
 from models.insights.models import PLATFORM, InsightSnapshot
-from models.insights.values import iso_jst
+from models.insights.values import JST, iso_jst
 from models.policy import Actor
 from models.policy.insights import publishing_agency_filter
 from server.api import api
@@ -119,7 +119,8 @@ async def agency_csv(request: Request) -> Response:
 
 
 def insights_out(scope: str, snapshot: InsightSnapshot | None) -> InsightsOut:
-    return InsightsOut(scope=scope, computed_at=snapshot.computed_at if snapshot else None, **_figures(snapshot))
+    computed_at = snapshot.computed_at.astimezone(JST) if snapshot else None  # as every time the API gives
+    return InsightsOut(scope=scope, computed_at=computed_at, **_figures(snapshot))
 
 
 @api.operation("/insights", summary="The platform's figures, from the latest snapshot (public)", response=InsightsOut,
