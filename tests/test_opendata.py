@@ -286,3 +286,15 @@ async def test_ckanapi_lists_and_shows_the_datasets_of_the_catalogue(client, ope
     assert searched["count"] == 3
     resource = httpx2.get(shown["resources"][0]["url"], timeout=30)
     assert resource.status_code == 200 and f"採択提案OD{open_world['n']}" in resource.content.decode("utf-8-sig")
+
+
+async def test_an_export_reads_its_rows_batch_by_batch(client, open_world, monkeypatch, queries):
+    from models.insights import datasets
+
+    monkeypatch.setattr(datasets, "BATCH", 1)  # every row a batch of its own: keyset paging across the boundaries
+    with queries() as log:
+        response = await client.get(f"/data/challenges-{open_world['code']}.csv?bom=0")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["title_ja"] for row in rows] == [f"公開課題OD{open_world['n']}", f"決定課題OD{open_world['n']}"]
+    batches = [sql for sql in log.statements if "LIMIT" in sql.upper() and '"challenge"' in sql and "GROUP BY" not in sql.upper()]
+    assert len(batches) == 3, str(log)  # two rows, then an empty batch that ends the stream
