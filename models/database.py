@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "models.core.notifications",
     "models.core.audit",
     "models.core.outbox",
+    "models.insights.models",
 ]
 
 

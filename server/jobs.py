@@ -26,6 +26,8 @@ from models.challenges import follows
 from models.challenges import lifecycle as challenge_lifecycle
 from models.core import outbox
 from models.database import tortoise_config
+from models.insights import catalogue as open_catalogue
+from models.insights import figures as insight_figures
 from models.review import reminders
 from models.review import workflow as review_workflow
 from search import sync as search_sync
@@ -124,6 +126,15 @@ async def send_review_reminders(ctx: dict[str, Any], now: str | None = None) -> 
     return sent
 
 
+async def compute_insights(ctx: dict[str, Any], now: str | None = None) -> int:
+    """Snapshot the insights figures, and record which datasets the catalogue publishes (or withdrew)."""
+    snapshots = await insight_figures.compute_snapshots(_moment(now))
+    added, withdrawn = await open_catalogue.sync_records(_moment(now))
+    if added or withdrawn:
+        log.info("open data: datasets added %s, withdrawn %s", added, withdrawn)
+    return len(snapshots)
+
+
 def _skipped_while_running(job: Any) -> Any:
     """arq starts a cron job on time even while its last run goes on (a backlog, or the runs queued
     during a Redis outage). Two outbox drains at once would hand the same message over twice (a mail
@@ -144,13 +155,15 @@ _drain_outbox_alone = _skipped_while_running(drain_outbox)
 
 
 class WorkerSettings:
-    functions = [_drain_outbox_alone, publish_due_challenges, close_due_challenges, assign_reviewers, send_review_reminders]
+    functions = [_drain_outbox_alone, publish_due_challenges, close_due_challenges, assign_reviewers, send_review_reminders,
+                 compute_insights]
     cron_jobs = [
         # Often, so that a published challenge is searchable and a mail sent within seconds.
         cron(_drain_outbox_alone, second=set(range(0, 60, 3)), run_at_startup=True),
         cron(publish_due_challenges, second=15, run_at_startup=True),
         cron(close_due_challenges, second=30, run_at_startup=True),
         cron(send_review_reminders, minute={5, 35}, second=45),
+        cron(compute_insights, minute=20, second=50, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

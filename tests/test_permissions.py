@@ -170,6 +170,21 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/challenges/{challenge_id}/finalise"): {"agency"},
     ("GET", "/proposals/{proposal_id}/reviews"): {"agency", "operator"},
     ("GET", "/proposals/{proposal_id}/feedback"): {"company", "operator"},
+    # Open data and insights: public, the same for everyone (models/policy/insights.py).
+    ("GET", "/data/"): EVERYONE,
+    ("GET", "/data/catalog.jsonld"): EVERYONE,
+    ("GET", "/data/challenges.csv"): EVERYONE,
+    ("GET", "/data/challenges.json"): EVERYONE,
+    ("GET", "/api/3/action/package_list"): EVERYONE,
+    ("POST", "/api/3/action/package_list"): EVERYONE,  # read only: POST is CKAN's way of passing parameters
+    ("GET", "/api/action/package_search"): EVERYONE,
+    ("POST", "/api/action/package_search"): EVERYONE,
+    ("GET", "/insights"): EVERYONE,
+    ("GET", "/insights/per_month.csv"): EVERYONE,
+    ("GET", "/agencies/131016/insights"): EVERYONE,
+    ("GET", "/agencies/131016/insights/per_month.csv"): EVERYONE,
+    ("GET", "/api/v1/insights"): EVERYONE,
+    ("GET", "/api/v1/agencies/131016/insights"): EVERYONE,
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -193,6 +208,14 @@ PATH_ALIASES = {
     "/api/v1/organisations/{id}/members": "/api/v1/organisations/{company_org_id}/members",
     "/api/v1/organisations/{id}/invitations": "/api/v1/organisations/{company_org_id}/invitations",
     "/agencies/{org_id:int}": "/agencies/{agency_org_id}",
+    "/data/{dataset}.csv": "/data/challenges.csv",
+    "/data/{dataset}.json": "/data/challenges.json",
+    "/api/3/action/{action}": "/api/3/action/package_list",
+    "/api/action/{action}": "/api/action/package_search",
+    "/insights/{figure}.csv": "/insights/per_month.csv",
+    "/agencies/{code}/insights": "/agencies/131016/insights",
+    "/agencies/{code}/insights/{figure}.csv": "/agencies/131016/insights/per_month.csv",
+    "/api/v1/agencies/{code}/insights": "/api/v1/agencies/131016/insights",
 }
 
 

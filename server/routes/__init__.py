@@ -13,10 +13,12 @@ from server.routes import (
     discovery,
     feeds,
     health,
+    insights,
     joint,
     me,
     notifications,
     oidc,
+    opendata,
     organisations,
     pages,
     proposals,
@@ -43,6 +45,8 @@ def page_routes() -> list[BaseRoute]:
         *account.routes,
         *organisations.routes,
         *admin.routes,
+        *opendata.routes,
+        *insights.routes,
     ]
 
 

@@ -1,0 +1,289 @@
+"""The open datasets: a registry of kinds, each with its data dictionary and its rows read in batches.
+
+A kind is published once for the whole platform ("challenges") and, when `per_agency`, once per agency
+that has something to publish ("challenges-131016"). Pilots, solutions and partners are not built yet:
+each becomes one more `DatasetKind` in `REGISTRY` (its columns, a `batches` reader and a `states` query),
+and the files, the catalogue, the CKAN API and the withdrawal records pick it up with no other change.
+
+Rows are read with keyset pagination (`id > last`, BATCH at a time), so that an export of any size is
+streamed without holding the whole list. What may appear is decided by `models.policy.insights`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.functions import Count, Max
+
+from models.challenges.models import Challenge, Question
+from models.identity.orgs import Organisation
+from models.insights.figures import figure_rows
+from models.insights.models import PLATFORM, InsightSnapshot
+from models.insights.values import decoded, iso_jst, text_of
+from models.policy.insights import (
+    decided_challenge_filter,
+    open_answer_filter,
+    open_challenge_filter,
+    received_proposal_filter,
+)
+from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
+
+BATCH = 1000
+LICENSE = {
+    "id": "CC-BY-4.0",  # SPDX identifier
+    "ckan_id": "cc-by",
+    "title": "Creative Commons Attribution 4.0 International",
+    "url": "https://creativecommons.org/licenses/by/4.0/",
+}
+PLATFORM_ORGANISATION = "kyoso"  # the CKAN name of the platform operator; agencies are named by municipality code
+
+Row = list[Any]
+# agency id (None: the whole platform) -> (last modified, rows or a proxy of them), for ETags and `modified`.
+States = dict[int | None, tuple[datetime | None, int]]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # "integer", "number", "string", "datetime" (ISO 8601, Japan time)
+    ja: str
+    en: str
+
+
+@dataclass(frozen=True)
+class DatasetKind:
+    name: str
+    title: dict[str, str]
+    description: dict[str, str]
+    columns: tuple[Column, ...]
+    batches: Callable[[Organisation | None], AsyncIterator[list[Row]]]
+    states: Callable[[], Awaitable[States]]
+    per_agency: bool = True
+
+
+def _with_total(rows: list[dict[str, Any]], key: str) -> States:
+    states: States = {row[key]: (row["modified"], row["rows"]) for row in rows}
+    moments = [modified for modified, _n in states.values() if modified is not None]
+    states[None] = (max(moments, default=None), sum(n for _m, n in states.values()))
+    return states
+
+
+async def _pages(query: Any, fields: tuple[str, ...]) -> AsyncIterator[list[dict[str, Any]]]:
+    """Rows of `query` as dicts, BATCH at a time, by increasing id."""
+    last = 0
+    while True:
+        chunk = await query.filter(id__gt=last).order_by("id").limit(BATCH).values(*fields)
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]["id"]
+
+
+# --- published challenges ------------------------------------------------------------------------
+
+CHALLENGE_COLUMNS = (
+    Column("challenge_id", "integer", "課題ID", "Challenge id"),
+    Column("url", "string", "課題ページのURL（パス）", "The challenge's page (path)"),
+    Column("title_ja", "string", "課題名（日本語）", "Title in Japanese"),
+    Column("title_en", "string", "課題名（英語）", "Title in English"),
+    Column("summary_ja", "string", "概要（日本語）", "Summary in Japanese"),
+    Column("summary_en", "string", "概要（英語）", "Summary in English"),
+    Column("status", "string", "状態（published, closed, decided, cancelled）",
+           "Status (published, closed, decided, cancelled)"),
+    Column("category", "string", "分野（スラッグ）", "Category (slug)"),
+    Column("municipality_code", "string", "全国地方公共団体コード", "Local government code (全国地方公共団体コード)"),
+    Column("agency_ja", "string", "団体名（日本語）", "Agency name in Japanese"),
+    Column("agency_en", "string", "団体名（英語）", "Agency name in English"),
+    Column("municipality_type", "string", "団体の種類", "Type of municipality"),
+    Column("budget_min_yen", "integer", "予算の下限（円）", "Budget, lower bound (yen)"),
+    Column("budget_max_yen", "integer", "予算の上限（円）", "Budget, upper bound (yen)"),
+    Column("published_at", "datetime", "公開日時（日本時間）", "Published at (Japan time)"),
+    Column("questions_deadline", "datetime", "質問の締切（日本時間）", "Questions deadline (Japan time)"),
+    Column("proposals_deadline", "datetime", "提案の締切（日本時間）", "Proposals deadline (Japan time)"),
+    Column("updated_at", "datetime", "最終更新日時（日本時間）", "Last updated at (Japan time)"),
+)
+CHALLENGE_FIELDS = (
+    "id", "title", "summary", "status", "category__slug", "owner__municipality_code", "owner__name_ja",
+    "owner__name_en", "owner__municipality_type", "budget_min_yen", "budget_max_yen", "published_at",
+    "questions_deadline", "proposals_deadline", "updated_at",
+)
+
+
+async def challenge_batches(agency: Organisation | None) -> AsyncIterator[list[Row]]:
+    query = Challenge.filter(open_challenge_filter())
+    if agency is not None:
+        query = query.filter(owner_id=agency.id)
+    async for chunk in _pages(query, CHALLENGE_FIELDS):
+        yield [[
+            c["id"], f"/challenges/{c['id']}", text_of(c["title"], "ja"), text_of(c["title"], "en"),
+            text_of(c["summary"], "ja"), text_of(c["summary"], "en"), c["status"], c["category__slug"],
+            c["owner__municipality_code"], c["owner__name_ja"], c["owner__name_en"], c["owner__municipality_type"],
+            c["budget_min_yen"], c["budget_max_yen"], iso_jst(c["published_at"]), iso_jst(c["questions_deadline"]),
+            iso_jst(c["proposals_deadline"]), iso_jst(c["updated_at"]),
+        ] for c in chunk]
+
+
+async def challenge_states() -> States:
+    rows = await Challenge.filter(open_challenge_filter()).annotate(
+        modified=Max("updated_at"), rows=Count("id")).group_by("owner_id").values("owner_id", "modified", "rows")
+    return _with_total(rows, "owner_id")
+
+
+# --- published answers -----------------------------------------------------------------------------
+
+ANSWER_COLUMNS = (
+    Column("question_id", "integer", "質問ID", "Question id"),
+    Column("challenge_id", "integer", "課題ID", "Challenge id"),
+    Column("challenge_title_ja", "string", "課題名（日本語）", "Challenge title in Japanese"),
+    Column("challenge_title_en", "string", "課題名（英語）", "Challenge title in English"),
+    Column("municipality_code", "string", "全国地方公共団体コード", "Local government code (全国地方公共団体コード)"),
+    Column("question", "string", "質問（質問者は公開しない）", "The question (who asked is never published)"),
+    Column("answer", "string", "回答", "The answer"),
+    Column("answered_at", "datetime", "回答日時（日本時間）", "Answered at (Japan time)"),
+)
+ANSWER_FIELDS = ("id", "challenge_id", "challenge__title", "challenge__owner__municipality_code", "body", "answer",
+                 "answered_at")
+
+
+async def answer_batches(agency: Organisation | None) -> AsyncIterator[list[Row]]:
+    query = Question.filter(open_answer_filter())
+    if agency is not None:
+        query = query.filter(challenge__owner_id=agency.id)
+    async for chunk in _pages(query, ANSWER_FIELDS):
+        yield [[
+            q["id"], q["challenge_id"], text_of(q["challenge__title"], "ja"), text_of(q["challenge__title"], "en"),
+            q["challenge__owner__municipality_code"], q["body"], q["answer"], iso_jst(q["answered_at"]),
+        ] for q in chunk]
+
+
+async def answer_states() -> States:
+    rows = await Question.filter(open_answer_filter()).annotate(
+        modified=Max("answered_at"), rows=Count("id")).group_by("challenge__owner_id").values(
+        "challenge__owner_id", "modified", "rows")
+    return _with_total(rows, "challenge__owner_id")
+
+
+# --- results -------------------------------------------------------------------------------------
+
+RESULT_COLUMNS = (
+    Column("challenge_id", "integer", "課題ID", "Challenge id"),
+    Column("challenge_title_ja", "string", "課題名（日本語）", "Challenge title in Japanese"),
+    Column("challenge_title_en", "string", "課題名（英語）", "Challenge title in English"),
+    Column("municipality_code", "string", "全国地方公共団体コード", "Local government code (全国地方公共団体コード)"),
+    Column("proposals_received", "integer", "受け付けた提案の数（取り下げを除く）",
+           "Proposals received (withdrawn ones excluded)"),
+    Column("proposals_selected", "integer", "採択された提案の数", "Proposals selected"),
+    Column("proposal_title", "string", "採択された提案の題名（最後に提出された版）",
+           "Title of the selected proposal (its last submitted version)"),
+    Column("company_ja", "string", "提案した企業（日本語）", "Proposing company in Japanese"),
+    Column("company_en", "string", "提案した企業（英語）", "Proposing company in English"),
+    Column("corporate_number", "string", "法人番号", "Corporate number (法人番号)"),
+    Column("decided_at", "datetime", "結果の確定日時（日本時間）", "Result decided at (Japan time)"),
+)
+
+
+async def result_batches(agency: Organisation | None) -> AsyncIterator[list[Row]]:
+    """One row per selected proposal of a decided challenge (one row with no proposal when none was)."""
+    query = Challenge.filter(decided_challenge_filter())
+    if agency is not None:
+        query = query.filter(owner_id=agency.id)
+    async for chunk in _pages(query, ("id", "title", "owner__municipality_code", "updated_at")):
+        ids = [c["id"] for c in chunk]
+        received = dict(await Proposal.filter(received_proposal_filter(), challenge_id__in=ids).annotate(
+            n=Count("id")).group_by("challenge_id").values_list("challenge_id", "n"))
+        selected = await Proposal.filter(challenge_id__in=ids, status=ProposalStatus.SELECTED.value).order_by(
+            "challenge_id", "id").values("id", "challenge_id", "company__name_ja", "company__name_en",
+                                         "company__corporate_number")
+        titles: dict[int, str] = {}  # the last submitted version's title, never the working copy
+        versions = ProposalVersion.filter(proposal_id__in=[p["id"] for p in selected] or [0]).order_by("version")
+        for proposal_id, content in await versions.values_list("proposal_id", "content"):
+            titles[proposal_id] = str((decoded(content) or {}).get("title") or "")
+        rows: list[Row] = []
+        for c in chunk:
+            chosen: list[dict[str, Any] | None] = [p for p in selected if p["challenge_id"] == c["id"]]
+            head = [c["id"], text_of(c["title"], "ja"), text_of(c["title"], "en"), c["owner__municipality_code"],
+                    received.get(c["id"], 0), len(chosen)]
+            for p in chosen or [None]:  # a challenge with no selected proposal is one row
+                tail = [titles.get(p["id"], ""), p["company__name_ja"], p["company__name_en"],
+                        p["company__corporate_number"]] if p else [None, None, None, None]
+                rows.append([*head, *tail, iso_jst(c["updated_at"])])
+        yield rows
+
+
+async def result_states() -> States:
+    rows = await Challenge.filter(decided_challenge_filter()).annotate(
+        modified=Max("updated_at"), rows=Count("id")).group_by("owner_id").values("owner_id", "modified", "rows")
+    return _with_total(rows, "owner_id")
+
+
+# --- platform figures ----------------------------------------------------------------------------
+
+FIGURE_COLUMNS = (
+    Column("figure", "string", "指標", "Figure"),
+    Column("key", "string", "区分（月、分野、団体の種類、課題ID など）",
+           "Breakdown (month, category, municipality type, challenge id...)"),
+    Column("label_ja", "string", "区分の名前（日本語）", "Breakdown label in Japanese"),
+    Column("label_en", "string", "区分の名前（英語）", "Breakdown label in English"),
+    Column("value", "number", "値", "Value"),
+    Column("computed_at", "datetime", "集計日時（日本時間）", "Computed at (Japan time)"),
+)
+
+
+async def latest_snapshot(scope: str) -> InsightSnapshot | None:
+    return await InsightSnapshot.filter(scope=scope).order_by("-computed_at", "-id").first()
+
+
+async def figure_batches(agency: Organisation | None) -> AsyncIterator[list[Row]]:
+    snapshot = await latest_snapshot(agency.municipality_code if agency and agency.municipality_code else PLATFORM)
+    if snapshot is not None:
+        yield [[*row, iso_jst(snapshot.computed_at)] for row in figure_rows(snapshot.figures)]
+
+
+async def figure_states() -> States:
+    states: States = {}
+    codes = dict(await Organisation.filter(municipality_code__not_isnull=True).values_list("municipality_code", "id"))
+    latest = await InsightSnapshot.annotate(modified=Max("computed_at"), rows=Count("id")).group_by("scope").values_list(
+        "scope", "modified", "rows")
+    for scope, modified, rows in latest:
+        key = None if scope == PLATFORM else codes.get(scope)
+        if scope == PLATFORM or key is not None:
+            states[key] = (modified, rows)
+    return states
+
+
+REGISTRY: dict[str, DatasetKind] = {kind.name: kind for kind in (
+    DatasetKind(
+        "challenges",
+        {"ja": "公開された課題", "en": "Published challenges"},
+        {"ja": "Kyosoで公開された行政課題（公開後に中止されたものを含む）。",
+         "en": "Challenges published on Kyoso (those cancelled after publication included)."},
+        CHALLENGE_COLUMNS, challenge_batches, challenge_states,
+    ),
+    DatasetKind(
+        "answers",
+        {"ja": "公開された質問と回答", "en": "Published questions and answers"},
+        {"ja": "課題への質問と、公開された回答。質問者は公開しません。",
+         "en": "Questions on challenges and their published answers, without who asked."},
+        ANSWER_COLUMNS, answer_batches, answer_states,
+    ),
+    DatasetKind(
+        "results",
+        {"ja": "選定結果", "en": "Results"},
+        {"ja": "結果が確定した課題の、採択された提案の題名と企業、受け付けた提案の数。評価点は公開しません。",
+         "en": "For decided challenges: the selected proposals' titles and companies, and how many proposals "
+               "were received. Scores are never published."},
+        RESULT_COLUMNS, result_batches, result_states,
+    ),
+    DatasetKind(
+        "figures",
+        {"ja": "プラットフォームの指標", "en": "Platform figures"},
+        {"ja": "定期的に集計される指標（月別・分野別の課題数、課題ごとの提案数、決定までの日数の中央値など）。",
+         "en": "Figures computed regularly (challenges per month and category, proposals per challenge, median "
+               "days to a decision...)."},
+        FIGURE_COLUMNS, figure_batches, figure_states,
+    ),
+)}
+

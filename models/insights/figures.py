@@ -1,0 +1,137 @@
+"""The insights figures: computed by a job into snapshot rows, one per scope (the platform, each agency).
+
+Pages and the API read the latest snapshot; only the job scans the tables. Every series has the same
+shape, [{"key", "ja", "en", "value"}], so that charts, tables, CSV and the figures dataset share one reader.
+Pilots, solutions, partners, savings and residents' perception are added here when their data exists
+(no empty placeholder series before then).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from tortoise import timezone
+from tortoise.functions import Count
+
+from models.challenges.models import Challenge
+from models.core.audit import AuditEvent
+from models.identity.orgs import Category, Organisation
+from models.insights.models import PLATFORM, InsightSnapshot
+from models.insights.values import JST, text_of
+from models.policy.insights import open_challenge_filter, publishing_agency_filter, received_proposal_filter
+from models.proposals.models import Proposal
+
+RECENT_CHALLENGES = 20  # proposals per challenge: the most recently published ones
+KEEP_SNAPSHOTS = 48  # per scope
+MUNICIPALITY_TYPES: dict[str, tuple[str, str]] = {
+    "prefecture": ("都道府県", "Prefecture"),
+    "ward": ("特別区", "Special ward"),
+    "city": ("市", "City"),
+    "town": ("町", "Town"),
+    "village": ("村", "Village"),
+}
+SERIES = ("per_month", "per_category", "per_municipality_type", "proposals_per_challenge")
+TOTALS = {
+    "challenges_published": ("公開された課題", "Challenges published"),
+    "proposals_received": ("受け付けた提案", "Proposals received"),
+    "challenges_decided": ("結果が確定した課題", "Challenges decided"),
+    "median_days_to_decision": ("公開から決定までの日数（中央値）", "Median days from publication to decision"),
+}
+
+
+def _type_names(kind: str) -> tuple[str, str]:
+    return MUNICIPALITY_TYPES.get(kind, (kind, kind))
+
+
+def _item(key: str, ja: str, en: str, value: float | int) -> dict[str, Any]:
+    return {"key": key, "ja": ja, "en": en, "value": value}
+
+
+def _months(moments: list[datetime]) -> list[dict[str, Any]]:
+    """Challenges per month (Japan time), every month from the first to the last, gaps as zero."""
+    counts = Counter(m.astimezone(JST).strftime("%Y-%m") for m in moments)
+    if not counts:
+        return []
+    year, month = map(int, min(counts).split("-"))
+    out = []
+    while f"{year:04d}-{month:02d}" <= max(counts):
+        key = f"{year:04d}-{month:02d}"
+        out.append(_item(key, f"{year}年{month}月", key, counts.get(key, 0)))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def figures_of(challenges: list[dict[str, Any]], categories: dict[int, Category], received: dict[int, int],
+               decided_at: dict[int, datetime]) -> dict[str, Any]:
+    by_category = Counter(c["category_id"] for c in challenges)
+    by_type = Counter(c["owner__municipality_type"] for c in challenges)
+    days = [(decided_at[c["id"]] - c["published_at"]).total_seconds() / 86400
+            for c in challenges if c["status"] == "decided" and c["id"] in decided_at and c["published_at"]]
+    recent = sorted(challenges, key=lambda c: (c["published_at"], c["id"]), reverse=True)[:RECENT_CHALLENGES]
+    uncategorised = ("未分類", "Uncategorised")
+    return {
+        "totals": [
+            _item("challenges_published", *TOTALS["challenges_published"], len(challenges)),
+            _item("proposals_received", *TOTALS["proposals_received"],
+                  sum(received.get(c["id"], 0) for c in challenges)),
+            _item("challenges_decided", *TOTALS["challenges_decided"], len(days)),
+            *([_item("median_days_to_decision", *TOTALS["median_days_to_decision"],
+                     round(statistics.median(days), 1))] if days else []),
+        ],
+        "per_month": _months([c["published_at"] for c in challenges if c["published_at"]]),
+        "per_category": [
+            _item(categories[cid].slug, categories[cid].name_ja, categories[cid].name_en, n) if cid in categories
+            else _item("", *uncategorised, n)
+            for cid, n in sorted(by_category.items(), key=lambda pair: (-pair[1], pair[0] or 0))
+        ],
+        "per_municipality_type": [
+            _item(kind, *_type_names(kind), n)
+            for kind, n in sorted(by_type.items(), key=lambda pair: (-pair[1], pair[0] or "")) if kind
+        ],
+        "proposals_per_challenge": [
+            _item(str(c["id"]), text_of(c["title"], "ja") or text_of(c["title"], "en"),
+                  text_of(c["title"], "en") or text_of(c["title"], "ja"), received.get(c["id"], 0))
+            for c in reversed(recent)
+        ],
+    }
+
+
+def figure_rows(figures: dict[str, Any]) -> list[list[Any]]:
+    """A snapshot's figures as rows (figure, key, label_ja, label_en, value): the figures dataset and CSVs."""
+    return [[name, item["key"], item["ja"], item["en"], item["value"]]
+            for name in ("totals", *SERIES) for item in figures.get(name, [])]
+
+
+async def compute_snapshots(now: datetime | None = None) -> list[InsightSnapshot]:
+    """Compute the platform's and each publishing agency's figures into new snapshot rows (a job)."""
+    now = now or timezone.now()
+    challenges = await Challenge.filter(open_challenge_filter()).values(
+        "id", "owner_id", "category_id", "status", "title", "published_at", "owner__municipality_type")
+    categories = {c.id: c for c in await Category.all()}
+    received = dict(await Proposal.filter(received_proposal_filter()).annotate(n=Count("id")).group_by(
+        "challenge_id").values_list("challenge_id", "n"))
+    decided_at: dict[int, datetime] = {}
+    for target_id, moment in await AuditEvent.filter(action="challenge.decided", target_type="challenge").order_by(
+            "id").values_list("target_id", "created_at"):
+        decided_at[int(target_id)] = moment
+    by_owner: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for challenge in challenges:
+        by_owner[challenge["owner_id"]].append(challenge)
+    scopes: list[tuple[str, list[dict[str, Any]]]] = [(PLATFORM, challenges)]
+    for agency in await Organisation.filter(publishing_agency_filter(), id__in=list(by_owner) or [0]).order_by(
+            "municipality_code"):
+        scopes.append((str(agency.municipality_code), by_owner[agency.id]))
+    snapshots = [
+        await InsightSnapshot.create(scope=scope, computed_at=now,
+                                     figures=figures_of(subset, categories, received, decided_at))
+        for scope, subset in scopes
+    ]
+    for scope, _subset in scopes:
+        old = await InsightSnapshot.filter(scope=scope).order_by("-computed_at", "-id").offset(KEEP_SNAPSHOTS).values_list(
+            "id", flat=True)
+        if old:
+            await InsightSnapshot.filter(id__in=list(old)).delete()
+    return snapshots

@@ -1,0 +1,27 @@
+"""The insights figures as the API gives them (the same numbers as the pages' charts and tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class FigureItem(BaseModel):
+    key: str = Field(description="Month (YYYY-MM, Japan time), category slug, municipality type, challenge id...")
+    ja: str = Field(description="The label in Japanese")
+    en: str = Field(description="The label in English")
+    value: float
+
+
+class InsightsOut(BaseModel):
+    """The latest snapshot of one scope's figures; `computed_at` is null until the job has run once."""
+
+    scope: str = Field(description='"platform", or the agency\'s municipality code')
+    computed_at: datetime | None
+    totals: list[FigureItem] = []
+    per_month: list[FigureItem] = []
+    per_category: list[FigureItem] = []
+    per_municipality_type: list[FigureItem] = []
+    proposals_per_challenge: list[FigureItem] = Field(
+        default=[], description="The most recently published challenges, oldest first")
