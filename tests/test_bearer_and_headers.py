@@ -3,6 +3,9 @@ security headers, Permissions-Policy included."""
 
 from __future__ import annotations
 
+import httpx2
+from starlette.routing import Route
+
 from models.identity.accounts import ApiToken, revoke_api_token
 
 
@@ -30,23 +33,19 @@ async def test_an_invalid_or_revoked_bearer_token_is_a_401_not_a_visitor(client,
         assert "camera=()" in response.headers["permissions-policy"]
 
 
-async def test_an_unexpected_error_still_carries_the_security_headers(migrated):
-    import httpx2
-    from starlette.routing import Route
-
-    from server.app import create_app
-
+async def test_an_unexpected_error_still_carries_the_security_headers(app):
     async def broken(request):
         raise RuntimeError("a bug")
 
-    application = create_app(migrated)
-    application.router.routes.insert(0, Route("/broken", broken))
-    application.router.routes.insert(0, Route("/api/v1/broken", broken))
-    async with application.router.lifespan_context(application):
-        transport = httpx2.ASGITransport(app=application, raise_app_exceptions=False)
+    extra = [Route("/broken", broken), Route("/api/v1/broken", broken)]
+    app.router.routes[:0] = extra
+    try:
+        transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
             for path in ("/broken", "/api/v1/broken"):
                 response = await client.get(path)
                 assert response.status_code == 500
                 assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
                 assert response.headers["x-content-type-options"] == "nosniff"
+    finally:
+        del app.router.routes[:len(extra)]
