@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise import connections
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
 from models.core.outbox import Consumer, OutboxMessage
@@ -118,8 +118,8 @@ class DatabasePartnerBackend:
         for term in query.terms:
             conditions.append(Q(search_text__icontains=term))
         if with_skills and query.skills:
-            having = PartnerSkill.filter(skill__in=list(query.skills)).values_list("partner_id", flat=True)
-            conditions.append(Q(id__in=having))
+            having = PartnerSkill.filter(skill__in=list(query.skills)).values("partner_id")
+            conditions.append(Q(id__in=Subquery(having)))
         return conditions
 
     async def search(self, query: PartnerQuery) -> PartnerSearchResult:
@@ -127,8 +127,8 @@ class DatabasePartnerBackend:
         total = await matching.count()
         partners = await matching.order_by("-approved_at", "-id").offset(query.offset).limit(query.per_page) \
             if total > query.offset else []
-        unfiltered = PartnerProfile.filter(*self._conditions(query, with_skills=False)).values_list("id", flat=True)
-        counts = await (PartnerSkill.filter(partner_id__in=unfiltered).annotate(count=Count("id"))
+        unfiltered = PartnerProfile.filter(*self._conditions(query, with_skills=False)).values("id")
+        counts = await (PartnerSkill.filter(partner_id__in=Subquery(unfiltered)).annotate(count=Count("id"))
                         .group_by("skill").values_list("skill", "count"))
         facets = dict(sorted(((skill, int(n)) for skill, n in counts), key=lambda item: (-item[1], item[0])))
         return PartnerSearchResult(hits=await _documents(list(partners)), total=total, page=query.page,

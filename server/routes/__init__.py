@@ -19,6 +19,7 @@ from server.routes import (
     oidc,
     organisations,
     pages,
+    partners,
     proposals,
     questions,
     reviews,
@@ -43,6 +44,7 @@ def page_routes() -> list[BaseRoute]:
         *account.routes,
         *organisations.routes,
         *admin.routes,
+        *partners.routes,
     ]
 
 
