@@ -15,7 +15,7 @@ from models.core.notifications import Notification
 from models.core.outbox import OutboxMessage
 from models.identity.accounts import User
 from models.identity.orgs import Organisation
-from models.partners import figures, profiles
+from models.partners import figures, invitations, needs, profiles
 from models.partners.matching import NeedSpec, rank
 from models.partners.models import PartnerProfile, PartnerSkill, Placement
 from models.partners.profiles import CONSENT_VERSION, ProfileInput, SkillClaim
@@ -429,3 +429,17 @@ async def test_the_domain_refuses_editing_someone_elses_profile(people, cast):
     assert refused.value.__class__.__name__ == "NotAllowed"
     assert (await User.get(id=owner.user.id)).email  # the account itself stays
     assert await Organisation.exists(municipality_code=CHIYODA)
+
+
+async def partner_world(members: dict[str, User], people) -> dict[str, object]:
+    """The permission matrix's partner (approved, private), the world agency's need, and its pending
+    invitation to the partner: the ids the matrix's partner routes use."""
+    partner_actor = await actor_for(await people.make())
+    partner = await profiles.register(partner_actor, ProfileInput(
+        name="行列 パートナー", profile={"ja": "行列"}, skills=[SkillClaim("open-data", "行列")], days_per_month=1),
+        consent_version=CONSENT_VERSION)
+    await profiles.transition(await actor_for(members["operator"]), partner, "approved", "行列")
+    agency = await actor_for(members["agency"])
+    need = await needs.post_need(agency, needs.NeedInput(role="data-scientist", skills=[("open-data", True)]))
+    invitation = await invitations.invite(agency, need, partner.id)
+    return {"partner_id": partner.id, "need_id": need.id, "partner_invitation_id": invitation.id}
