@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tortoise import connections
+from tortoise import connections, timezone
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
@@ -291,3 +291,18 @@ async def documents_for_reindex(batch_size: int = 500) -> AsyncIterator[dict[str
             yield document
         last_id = batch[-1].id
 
+
+
+async def rebuild_partner_index(backend: Any) -> int:
+    """Rebuild the partner index from the database and swap it in; then replay the recent changes (see
+    search.sync.rebuild_index: the same reasoning, the same margin)."""
+    from search.sync import REPLAY_MARGIN
+
+    started = timezone.now()
+    await backend.prepare(wait=True)
+    count = await backend.reindex(documents_for_reindex())
+    recent = await OutboxMessage.filter(topic=TOPIC, created_at__gte=started - REPLAY_MARGIN).values_list(
+        "payload", flat=True)
+    for partner_id in sorted({int(p["id"]) for p in recent if isinstance(p, dict) and "id" in p}):
+        await sync_partner(backend, partner_id)
+    return count

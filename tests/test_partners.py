@@ -292,6 +292,8 @@ async def test_the_pages_register_edit_vet_post_invite_and_answer_in_both_langua
     assert invited.status_code == 303
 
     await sign_in_as(client, person)
+    told = await client.get("/notifications", params={"lang": "en"})
+    assert "An agency invites you through Kyoso Partners." in told.text and 'href="/partners/me"' in told.text
     page = await client.get("/partners/me", params={"lang": "en"})
     assert "Accept" in page.text
     invitation_id = int(page.text.split('id="invitation-')[1].split('"')[0])
@@ -443,3 +445,37 @@ async def partner_world(members: dict[str, User], people) -> dict[str, object]:
     need = await needs.post_need(agency, needs.NeedInput(role="data-scientist", skills=[("open-data", True)]))
     invitation = await invitations.invite(agency, need, partner.id)
     return {"partner_id": partner.id, "need_id": need.id, "partner_invitation_id": invitation.id}
+
+
+def test_the_invitation_and_answer_mails_in_both_languages():
+    from server import mail
+
+    context = {"agency_name": "千代田区", "role": "データ分析・AI", "invitation_id": 5, "message": "ご相談です"}
+    japanese = mail.render("partner_invitation", "ja", context, base_url="http://testserver")
+    assert japanese.subject == "千代田区からパートナーとしての依頼：データ分析・AI"
+    assert "http://testserver/partners/me#invitation-5" in japanese.body and "ご相談です" in japanese.body
+    english = mail.render("partner_invitation", "en", {**context, "agency_name": "Chiyoda City", "role": "Data scientist"},
+                          base_url="http://testserver")
+    assert english.subject == "Chiyoda City invites you as a partner: Data scientist"
+    answer = {"answer": "accepted", "role": "Data scientist", "need_id": 3, "partner_id": 4}
+    assert mail.render("partner_answer", "en", answer, base_url="http://testserver").subject == \
+        "A partner accepted your invitation: Data scientist"
+    declined = mail.render("partner_answer", "ja", {**answer, "answer": "declined", "role": "データ分析・AI"},
+                           base_url="http://testserver")
+    assert declined.subject == "パートナーが依頼を辞退しました：データ分析・AI"
+    assert "http://testserver/needs/3" in declined.body
+
+
+async def test_rebuilding_the_partner_index_holds_the_findable_partners(partner_corpus, meili):
+    from search.partners import rebuild_partner_index
+
+    _, ids = partner_corpus
+    backend = MeiliPartnerBackend(meili.url, meili.master_key, index=f"partners_{secrets.token_hex(4)}")
+    try:
+        count = await rebuild_partner_index(backend)
+        assert count == await PartnerProfile.filter(status="approved", consent_withdrawn_at__isnull=True).count()
+        assert await backend.get_document(ids["all"]) is not None
+        assert await backend.get_document(ids["pending"]) is None
+    finally:
+        await backend.client.index(backend.index_uid).delete()
+        await backend.close()
