@@ -17,7 +17,7 @@ from models.identity.accounts import User
 from models.identity.orgs import Organisation
 from models.partners import figures, invitations, needs, profiles
 from models.partners.matching import NeedSpec, rank
-from models.partners.models import PartnerProfile, PartnerSkill, Placement
+from models.partners.models import PartnerInvitation, PartnerProfile, PartnerSkill, Placement
 from models.partners.profiles import CONSENT_VERSION, ProfileInput, SkillClaim
 from models.policy import actor_for
 from search.partners import (
@@ -479,3 +479,24 @@ async def test_rebuilding_the_partner_index_holds_the_findable_partners(partner_
     finally:
         await backend.client.index(backend.index_uid).delete()
         await backend.close()
+
+
+async def test_erasure_blanks_the_partners_address_in_invitation_mails(people, cast):
+    person = await people.make()
+    partner_actor = await actor_for(person)
+    partner = await profiles.register(partner_actor, ProfileInput(
+        name="消去 四郎", profile={"ja": "x"}, skills=[SkillClaim("privacy", "2021 個人情報保護")]),
+        consent_version=CONSENT_VERSION)
+    await profiles.transition(await actor_for(cast["users"]["operator"]), partner, "approved", "ok")
+    agency = await actor_for(cast["users"]["agency"])
+    need = await needs.post_need(agency, needs.NeedInput(role="security-manager", skills=[("privacy", True)]))
+    invitation = await invitations.invite(agency, need, partner.id)
+    key = f"partner_invitation:{invitation.id}"
+    assert [m.payload["to"] for m in await OutboxMessage.filter(key=key)] == [person.email]
+
+    await profiles.withdraw_consent(partner_actor, await PartnerProfile.get(id=partner.id))
+    assert await profiles.erase_personal_data(partner.id) is True
+    assert await profiles.erase_personal_data(partner.id) is False  # a second delivery does nothing
+    (mail_row,) = await OutboxMessage.filter(key=key)
+    assert person.email not in str(mail_row.payload) and mail_row.processed_at is not None
+    assert "消去" not in str(await PartnerInvitation.filter(partner_id=partner.id).values())

@@ -18,9 +18,12 @@ from tortoise.transactions import in_transaction
 from models.core import audit, outbox
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.identifiers import is_valid_municipality_code
+from models.core.mail import TOPIC as MAIL_TOPIC
+from models.core.mail import redacted
 from models.core.outbox import OutboxMessage
 from models.core.transitions import next_states
-from models.partners.models import PUBLIC_FIELDS, PartnerProfile, PartnerSkill, PartnerStatus
+from models.identity.accounts import User
+from models.partners.models import PUBLIC_FIELDS, PartnerInvitation, PartnerProfile, PartnerSkill, PartnerStatus
 from models.partners.skills import LANGUAGES, SKILLS, EngagementType, WorkMode
 from models.policy import Actor, require_user
 from models.policy.partners import may_edit_partner, may_vet_partners, visible_fields
@@ -263,6 +266,7 @@ async def erase_personal_data(partner_id: int) -> bool:
     partner = await PartnerProfile.get_or_none(id=partner_id)
     if partner is None or partner.consent_withdrawn_at is None or partner.erased_at is not None:
         return False
+    emails = await User.filter(id=partner.user_id).values_list("email", flat=True) if partner.user_id else []
     async with in_transaction() as connection:
         for name, empty in (("name", ""), ("profile", {}), ("tags", []), ("public_sector_experience", ""),
                             ("languages", []), ("areas", []), ("engagement_types", []), ("affiliations", []),
@@ -274,9 +278,27 @@ async def erase_personal_data(partner_id: int) -> bool:
         partner.erased_at = timezone.now()
         await partner.save(using_db=connection)
         await PartnerSkill.filter(partner_id=partner.id).using_db(connection).delete()
+        if emails:
+            await _forget_mails(partner.id, str(emails[0]), connection)
         await audit.record("partner.erased", target=partner, using_db=connection, after={"erased": True})
         await queue_search_update(partner.id, connection)
     return True
+
+
+async def _forget_mails(partner_id: int, email: str, connection: Any) -> None:
+    """The invitation mails to the partner keep their address in the outbox: blank it (and stop the unsent)."""
+    ids = await PartnerInvitation.filter(partner_id=partner_id).using_db(connection).values_list("id", flat=True)
+    keys = [f"partner_invitation:{invitation_id}" for invitation_id in ids]
+    if not keys:
+        return
+    for message in await OutboxMessage.filter(topic=MAIL_TOPIC, key__in=keys).using_db(connection):
+        if message.payload.get("to") != email:
+            continue  # an answer to the agency: no personal data of the partner's
+        message.payload = {**redacted(message.payload), "to": "", "context": {}}
+        if message.processed_at is None:
+            message.processed_at = timezone.now()
+            message.last_error = "cancelled: the partner withdrew consent"
+        await message.save(update_fields=["payload", "processed_at", "last_error"], using_db=connection)
 
 
 async def consume(message: OutboxMessage) -> None:

@@ -47,8 +47,9 @@ def may_list_partners(actor: Actor) -> bool:
 
 
 def partner_filter(actor: Actor) -> Q:
-    """The partners the actor may list and search: operators every profile not withdrawn, agency members
-    the findable ones, everyone else none."""
+    """The partners the actor may list from the database: operators every profile not withdrawn (the
+    vetting queue), agency members the findable ones, everyone else none. Search holds only findable
+    partners and is refused to those who may list none (search.partners.search_partners)."""
     if actor.is_operator:
         return Q(consent_withdrawn_at__isnull=True)
     if is_agency_member(actor):

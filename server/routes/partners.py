@@ -24,6 +24,7 @@ from models.policy.partners import (
     may_post_needs,
     may_see_email,
     may_vet_partners,
+    partner_filter,
     visible_fields,
 )
 from search.partners import PartnerQuery, match_partners, open_partner_backend, search_partners
@@ -307,7 +308,7 @@ async def vetting_page(request: Request) -> Response:
     actor = signed_in(request)
     if not may_vet_partners(actor):
         raise NotAllowed("operators vet partners")
-    waiting = await PartnerProfile.filter(consent_withdrawn_at__isnull=True, status__in=[
+    waiting = await PartnerProfile.filter(partner_filter(actor), status__in=[
         PartnerStatus.PENDING.value, PartnerStatus.SUSPENDED.value]).order_by("created_at", "id")
     return _render(request, "partners/vetting.html", {"waiting": waiting})
 
