@@ -116,6 +116,21 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
         print(f"kyoso: Meilisearch is unavailable, the index was not rebuilt: {exc}", file=sys.stderr)
         return 1
     print(f"reindexed {count} challenge(s) into Meilisearch and swapped the new index in")
+    from search.partners import open_partner_backend, rebuild_partner_index
+
+    async def partners() -> int:
+        backend = open_partner_backend(settings.meili_url, settings.meili_master_key, fallback=False)
+        try:
+            return await rebuild_partner_index(backend)
+        finally:
+            await backend.close()
+
+    try:
+        count = asyncio.run(_with_database(settings, partners))
+    except SearchUnavailable as exc:
+        print(f"kyoso: Meilisearch is unavailable, the partner index was not rebuilt: {exc}", file=sys.stderr)
+        return 1
+    print(f"reindexed {count} partner(s) into Meilisearch and swapped the new index in")
     return 0
 
 

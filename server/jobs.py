@@ -28,8 +28,10 @@ from models.core import outbox
 from models.database import tortoise_config
 from models.insights import catalogue as open_catalogue
 from models.insights import figures as insight_figures
+from models.partners import profiles as partner_profiles
 from models.review import reminders
 from models.review import workflow as review_workflow
+from search import partners as partner_search
 from search import sync as search_sync
 from search.backend import SearchUnavailable, open_backend
 from server import mail
@@ -40,6 +42,7 @@ log = logging.getLogger("kyoso.jobs")
 # Topic -> consumer. The search and mail issues register theirs here.
 OUTBOX_CONSUMERS: dict[str, outbox.Consumer] = {follows.TOPIC: follows.consume}  # "notify": saved searches
 OUTBOX_CONSUMERS[review_workflow.TOPIC] = review_workflow.consume  # "review": assignment after closing, recusals
+OUTBOX_CONSUMERS[partner_profiles.TOPIC] = partner_profiles.consume  # "partners": erasing withdrawn partners' data
 
 
 def register_consumers(settings: Settings) -> None:
@@ -74,13 +77,18 @@ async def start_search(ctx: dict[str, Any]) -> None:
     except SearchUnavailable as exc:
         log.warning("search: could not apply the index settings now (retried at the next start): %s", exc)
     OUTBOX_CONSUMERS[search_sync.TOPIC] = search_sync.consumer(backend)
+    partners = partner_search.open_partner_backend(settings.meili_url, settings.meili_master_key, fallback=False)
+    ctx["partner_search"] = partners
+    OUTBOX_CONSUMERS[partner_search.TOPIC] = partner_search.consumer(partners)
 
 
 async def stop_search(ctx: dict[str, Any]) -> None:
     OUTBOX_CONSUMERS.pop(search_sync.TOPIC, None)
-    backend = ctx.pop("search", None)
-    if backend is not None:
-        await backend.close()
+    OUTBOX_CONSUMERS.pop(partner_search.TOPIC, None)
+    for name in ("search", "partner_search"):
+        backend = ctx.pop(name, None)
+        if backend is not None:
+            await backend.close()
 
 
 async def drain_outbox(ctx: dict[str, Any]) -> int:

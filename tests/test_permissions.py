@@ -25,6 +25,7 @@ from models.policy import actor_for
 from models.review.models import Assignment
 from server.auth.sessions import SESSION_COOKIE
 from tests.helpers import permission_world, stored_attachment
+from tests.partners_world import partner_world
 
 pytestmark = pytest.mark.usefixtures("oidc_servers")  # /login/oidc/idp reaches the provider
 
@@ -185,6 +186,35 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/agencies/131016/insights/per_month.csv"): EVERYONE,
     ("GET", "/api/v1/insights"): EVERYONE,
     ("GET", "/api/v1/agencies/131016/insights"): EVERYONE,
+    # Partners: the world's partner is approved and privately profiled; only the partner (no role here) edits,
+    # withdraws or answers. Lists are open to everyone signed in but filtered (companies list nothing).
+    ("POST", "/api/v1/partners"): SIGNED_IN,  # one's own profile; a 422 for the empty body
+    ("GET", "/api/v1/partners"): SIGNED_IN,
+    ("GET", "/api/v1/partners/{partner_id}"): AGENCIES | OPERATOR,
+    ("PATCH", "/api/v1/partners/{partner_id}"): set(),
+    ("POST", "/api/v1/partners/{partner_id}/transitions"): OPERATOR,
+    ("POST", "/api/v1/needs"): AGENCIES,
+    ("GET", "/api/v1/needs"): SIGNED_IN,  # one's own agency's
+    ("GET", "/api/v1/needs/{need_id}"): {"agency", "operator"},
+    ("GET", "/api/v1/needs/{need_id}/matches"): {"agency", "operator"},
+    ("POST", "/api/v1/needs/{need_id}/invitations"): {"agency"},
+    ("GET", "/api/v1/invitations"): SIGNED_IN,
+    ("POST", "/api/v1/invitations/{partner_invitation_id}/transitions"): set(),
+    ("GET", "/api/v1/placements"): SIGNED_IN,
+    ("GET", "/partners"): SIGNED_IN,
+    ("GET", "/partners/register"): SIGNED_IN,
+    ("POST", "/partners/register"): SIGNED_IN,
+    ("GET", "/partners/me"): SIGNED_IN,
+    ("POST", "/partners/me"): SIGNED_IN,
+    ("POST", "/partners/me/withdraw"): set(),
+    ("GET", "/partners/vetting"): OPERATOR,
+    ("GET", "/partners/{partner_id}"): AGENCIES | OPERATOR,
+    ("POST", "/partners/{partner_id}/transitions"): OPERATOR,
+    ("POST", "/partners/invitations/{partner_invitation_id}/transitions"): set(),
+    ("GET", "/needs"): AGENCIES | OPERATOR,
+    ("POST", "/needs"): AGENCIES,
+    ("GET", "/needs/{need_id}"): {"agency", "operator"},
+    ("POST", "/needs/{need_id}/invitations"): {"agency"},
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -216,6 +246,8 @@ PATH_ALIASES = {
     "/agencies/{code}/insights": "/agencies/131016/insights",
     "/agencies/{code}/insights/{figure}.csv": "/agencies/131016/insights/per_month.csv",
     "/api/v1/agencies/{code}/insights": "/api/v1/agencies/131016/insights",
+    "/api/v1/invitations/{invitation_id:int}/transitions": "/api/v1/invitations/{partner_invitation_id}/transitions",
+    "/partners/invitations/{invitation_id:int}/transitions": "/partners/invitations/{partner_invitation_id}/transitions",
 }
 
 
@@ -248,6 +280,12 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/reviews/conflicts"): {"kind": "other", "organisation": "999999"},
     ("POST", "/reviews/{assignment_id}"): {"strengths": "行列の長所"},
     ("POST", "/assignments/{assignment_id}/transitions"): {"to": "submitted"},
+    ("POST", "/api/v1/partners/{partner_id}/transitions"): {"to": "suspended", "reason": "行列"},
+    ("POST", "/partners/{partner_id}/transitions"): {"to": "suspended", "reason": "行列"},
+    ("POST", "/api/v1/needs"): {"role": "data-scientist"},  # a 422 once allowed: no skills
+    ("POST", "/api/v1/needs/{need_id}/invitations"): {"partner_id": 999_999_999},  # a 422 once allowed
+    ("POST", "/api/v1/invitations/{partner_invitation_id}/transitions"): {"to": "accepted"},
+    ("POST", "/partners/invitations/{partner_invitation_id}/transitions"): {"to": "accepted"},
 }
 
 
@@ -313,6 +351,7 @@ async def build_world(people, attachments_dir=None) -> World:
         "invitation_id": invitation.id, "invitation_token": invitation_token,
         "question_id": question.id, "follow_id": follow.id, "agency_org_id": agency.id,
         **(await permission_world(members, challenge)),
+        **(await partner_world(members, people)),
     }
     ids["assignment_id"] = (await Assignment.get(reviewer=members["reviewer"])).id  # the world reviewer's
     return World(people=members, ids=ids)

@@ -21,6 +21,7 @@ from server.routes import (
     opendata,
     organisations,
     pages,
+    partners,
     proposals,
     questions,
     reviews,
@@ -47,6 +48,7 @@ def page_routes() -> list[BaseRoute]:
         *admin.routes,
         *opendata.routes,
         *insights.routes,
+        *partners.routes,
     ]
 
 

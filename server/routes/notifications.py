@@ -61,6 +61,12 @@ MESSAGES = {
     "proposal.selected": N_("Your proposal to “%(title)s” has been selected."),
     "proposal.ineligible": N_("Your proposal to “%(title)s” was found ineligible."),
 }
+# The talent pool's notifications (models.partners.invitations): a sentence and where to answer or look.
+PARTNER_MESSAGES = {
+    "partner.invited": (N_("An agency invites you through Kyoso Partners."), "/partners/me"),
+    "partner.accepted": (N_("A partner accepted your invitation."), "/needs"),
+    "partner.declined": (N_("A partner declined your invitation."), "/needs"),
+}
 SOMETHING_NEW = N_("You have a new notification.")
 UNTITLED = N_("(untitled)")
 
@@ -95,6 +101,8 @@ async def _views(actor: Actor, notifications: list[Notification]) -> list[dict[s
             invitation = n.kind == "co_owner.invited" and challenge.id in waiting
             if invitation and not is_public(challenge):
                 link = None  # a draft: the agency sees it once it has accepted
+        elif n.kind in PARTNER_MESSAGES:
+            message, link = _(PARTNER_MESSAGES[n.kind][0]), PARTNER_MESSAGES[n.kind][1]
         views.append({"notification": n, "message": message, "link": link, "invitation": invitation,
                       "challenge_id": challenge.id if challenge else None})
     return views

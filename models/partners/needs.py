@@ -1,0 +1,113 @@
+"""Agencies' needs for digital experts, and the match list's shortlist (the funnel's second step)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from tortoise.transactions import in_transaction
+
+from models.core import audit
+from models.core.errors import N_, NotAllowed, NotFound, ValidationFailed
+from models.core.identifiers import is_valid_municipality_code
+from models.identity.orgs import OrgKind
+from models.partners.matching import NeedSpec
+from models.partners.models import Need, PartnerProfile
+from models.partners.skills import LANGUAGES, ROLES, SKILLS, WorkMode
+from models.policy import Actor, require_user
+from models.policy.partners import is_findable, may_post_needs, may_view_need, need_filter
+
+SHORTLIST_SIZE = 10
+
+
+@dataclass
+class NeedInput:
+    role: str
+    skills: list[tuple[str, bool]] = field(default_factory=list)  # (skill slug, essential)
+    description: dict[str, str] = field(default_factory=dict)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    days_per_month: int = 0
+    work_mode: str = WorkMode.EITHER.value
+    area: str = ""
+    languages: list[str] = field(default_factory=list)
+    cap_days: int | None = None
+    named_partner_id: int | None = None
+
+
+async def _check(values: NeedInput) -> None:
+    errors: dict[str, str] = {}
+    if values.role not in ROLES:
+        errors["role"] = N_("Choose a role from the list.")
+    slugs = [slug for slug, _ in values.skills]
+    if values.named_partner_id is None and not slugs:
+        errors["skills"] = N_("Choose the skills needed, or name a partner.")
+    elif any(slug not in SKILLS for slug in slugs) or len(set(slugs)) != len(slugs):
+        errors["skills"] = N_("Choose skills from the list, each once.")
+    if values.starts_on and values.ends_on and values.ends_on < values.starts_on:
+        errors["ends_on"] = N_("The end must not be before the start.")
+    if not 0 <= values.days_per_month <= 31:
+        errors["days_per_month"] = N_("Enter a number of days between 0 and 31.")
+    if values.work_mode not in set(WorkMode):
+        errors["work_mode"] = N_("Choose one of the options.")
+    if values.area and not (is_valid_municipality_code(values.area) and values.area.startswith("13")):
+        errors["area"] = N_("Choose areas of Tokyo from the list.")
+    if any(lang not in LANGUAGES for lang in values.languages):
+        errors["languages"] = N_("Choose languages from the list.")
+    if values.cap_days is not None and not 1 <= values.cap_days <= 366:
+        errors["cap_days"] = N_("Enter a number of days between 1 and 366.")
+    if values.named_partner_id is not None:
+        partner = await PartnerProfile.get_or_none(id=values.named_partner_id)
+        if partner is None or not is_findable(partner):
+            errors["named_partner_id"] = N_("This partner cannot be asked for.")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+async def post_need(actor: Actor, values: NeedInput) -> Need:
+    """An agency member posts a need for their agency."""
+    user = require_user(actor)
+    if not may_post_needs(actor):
+        raise NotAllowed("agency members post needs")
+    await _check(values)
+    agency = next(m.organisation for m in actor.memberships if m.organisation.kind == OrgKind.AGENCY)
+    async with in_transaction() as connection:
+        need = await Need.create(
+            agency_id=agency.id, created_by_id=user.id, role=values.role, description=values.description,
+            skills=[{"skill": slug, "essential": essential} for slug, essential in values.skills],
+            starts_on=values.starts_on, ends_on=values.ends_on, days_per_month=values.days_per_month,
+            work_mode=values.work_mode, area=values.area or (agency.municipality_code or ""),
+            languages=list(dict.fromkeys(values.languages)), cap_days=values.cap_days,
+            named_partner_id=values.named_partner_id, using_db=connection,
+        )
+        await audit.record("partner_need.posted", actor=user, organisation=agency, target=need, using_db=connection,
+                           after={"role": need.role, "skills": need.skills})
+    return need
+
+
+async def get_need(actor: Actor, need_id: int) -> Need:
+    need = await Need.get_or_none(id=need_id).prefetch_related("agency")
+    if need is None or not may_view_need(actor, need):
+        raise NotFound("no such need")
+    return need
+
+
+async def needs_for(actor: Actor) -> list[Need]:
+    return await Need.filter(need_filter(actor)).order_by("-created_at", "-id").prefetch_related("agency")
+
+
+def need_spec(need: Need) -> NeedSpec:
+    return NeedSpec(
+        essential=tuple(item["skill"] for item in need.skills if item.get("essential")),
+        assets=tuple(item["skill"] for item in need.skills if not item.get("essential")),
+        days_per_month=need.days_per_month, work_mode=need.work_mode, area=need.area,
+        languages=tuple(need.languages), named_partner_id=need.named_partner_id,
+    )
+
+
+async def record_shortlist(need: Need, partner_ids: list[int]) -> None:
+    """Keep the top of the latest match list: the funnel counts needs that got a shortlist."""
+    shortlist = partner_ids[:SHORTLIST_SIZE]
+    if shortlist != need.shortlist:
+        need.shortlist = shortlist
+        await need.save(update_fields=["shortlist", "updated_at"])
