@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run check test messages
+.PHONY: install run check test messages css screenshots
 
 $(BIN)/kyoso: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,8 @@ messages: $(BIN)/kyoso
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k gettext -k ngettext:1,2 --no-location --sort-output \
 		--project Kyoso -o server/locale/messages.pot .
 	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --ignore-obsolete --no-fuzzy-matching
+
+# After changing scripts/build-css.mjs or updating the design tokens: rebuild server/static/tokens.css (committed).
+css:
+	npm ci --prefix scripts --no-audit --no-fund --loglevel=error
+	node scripts/build-css.mjs

@@ -1,4 +1,5 @@
-"""A visitor finds a challenge: home, search, filter, open it — in Japanese and English, at 390 and 1280 px."""
+"""A visitor finds a challenge: home, search, filter, open it, then the footer's pages — in Japanese and English,
+at 390 and 1280 px."""
 
 from __future__ import annotations
 
@@ -59,9 +60,17 @@ async def test_a_visitor_searches_filters_and_opens_a_challenge(browser, server_
         assert await results.count() == 1
         await check_page(page)
 
+        await page.screenshot(path=f"/tmp/dbg-search-{lang}-{width}.png", full_page=True)
         await results.first.click()
         await page.wait_for_load_state()
         assert page.url.endswith(f"/challenges/{published[1]['id']}")
         await check_page(page)
+
+        for about in ("accessibility", "terms", "privacy", "contact"):  # the footer's links, on every page
+            await page.locator(f"footer a[href$='/about/{about}']").click()
+            await page.wait_for_load_state()
+            assert page.url.endswith(f"/about/{about}")
+            await check_page(page)
+        await page.screenshot(path=f"/tmp/dbg-contact-{lang}-{width}.png", full_page=True)
     finally:
         await context.close()
