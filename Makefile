@@ -32,7 +32,7 @@ check: install
 # The code checks, then the whole suite on PostgreSQL, then again on SQLite, with real Redis and Meilisearch.
 test: check tests/services/node_modules/.installed
 	KYOSO_TEST_DB=postgres $(BIN)/pytest
-	KYOSO_TEST_DB=sqlite $(BIN)/pytest
+	KYOSO_TEST_DB=sqlite $(BIN)/pytest --ignore=tests/browser  # the browser tests once: they test pages, not SQL
 
 # After changing user-visible text: refresh the catalogues, then translate the new entries in both.
 messages: $(BIN)/kyoso
@@ -44,3 +44,10 @@ messages: $(BIN)/kyoso
 css:
 	npm ci --prefix scripts --no-audit --no-fund --loglevel=error
 	node scripts/build-css.mjs
+
+# Screenshots of the main pages, in Japanese and English at 390 and 1280 px, into var/screenshots/: the browser
+# tests' journeys (tests/browser) saving every page they check. Needs Chromium and a Japanese font (see README).
+screenshots: install tests/services/node_modules/.installed
+	rm -rf var/screenshots
+	KYOSO_SCREENSHOTS=$(CURDIR)/var/screenshots KYOSO_TEST_DB=sqlite $(BIN)/pytest -q tests/browser
+	@echo "screenshots in var/screenshots/"

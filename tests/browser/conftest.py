@@ -8,6 +8,7 @@ not used: `.ci/run` installs the `chromium` package and the tests launch /usr/bi
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +28,8 @@ AXE = REPO_ROOT / "tests" / "services" / "node_modules" / "axe-core" / "axe.min.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = {"narrow": 390, "wide": 1280}
 LANGUAGES = ("ja", "en")
+# `make screenshots` sets this: every checked page is also saved there as <lang>-<width>-<path>.png.
+SCREENSHOTS = Path(os.environ["KYOSO_SCREENSHOTS"]) if os.environ.get("KYOSO_SCREENSHOTS") else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -101,6 +104,23 @@ async def check_page(page: Page) -> None:
                 .slice(-5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))"""
         )
         raise AssertionError(f"{page.url} is {sizes['scroll']} px wide in a {sizes['inner']} px window: {widest}")
+    if SCREENSHOTS:
+        await save_screenshot(page, sizes["inner"])
+
+
+async def save_screenshot(page: Page, width: int) -> None:
+    lang = await page.get_attribute("html", "lang")
+    address = page.url.split("://", 1)[1].split("/", 1)[1]
+    path, _, query = address.partition("?")
+    words = [re.sub(r"\d+", "n", path).strip("/").replace("/", "-") or "home"]
+    words += sorted({part.split("=")[0] for part in query.split("&") if part and not part.startswith("lang=")})
+    name = f"{lang}-{width}-{'-'.join(words)}"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    target, again = SCREENSHOTS / f"{name}.png", 1
+    while target.exists():  # the same page later in a journey
+        again += 1
+        target = SCREENSHOTS / f"{name}-{again}.png"
+    await page.screenshot(path=str(target), full_page=True)
 
 
 @pytest.fixture(params=[(lang, width) for lang in LANGUAGES for width in WIDTHS], ids=lambda p: f"{p[0]}-{p[1]}")

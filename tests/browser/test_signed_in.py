@@ -1,4 +1,4 @@
-"""Signed-in pages at 390 px, in Japanese and English: the header, the receipt, the ranking, the proposals list,
+"""Signed-in pages at 390 px (then 1280 px), in Japanese and English: the header, the receipt, the ranking, the proposals list,
 the operator console and the feedback page reflow without sideways scrolling, and axe-core finds nothing.
 
 The world is made through the API and the domain functions, as tests/test_review_flow.py makes it: an agency's
@@ -64,7 +64,7 @@ async def reviewed_challenge(client: httpx2.AsyncClient, settings) -> dict:
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-async def test_signed_in_pages_reflow_at_390_px(browser, server_url, app, migrated, lang):
+async def test_signed_in_pages_reflow(browser, server_url, app, migrated, lang):
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as client:
         world = await reviewed_challenge(client, migrated)
         cid, proposal = world["id"], world["proposal"]
@@ -74,8 +74,11 @@ async def test_signed_in_pages_reflow_at_390_px(browser, server_url, app, migrat
             page = await context.new_page()
             try:
                 for path in paths:
+                    await page.set_viewport_size({"width": 390, "height": 900})
                     response = await page.goto(path)
                     assert response.ok, f"{path}: {response.status}"
+                    await check_page(page)
+                    await page.set_viewport_size({"width": 1280, "height": 900})
                     await check_page(page)
             finally:
                 await context.close()

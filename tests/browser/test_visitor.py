@@ -60,7 +60,6 @@ async def test_a_visitor_searches_filters_and_opens_a_challenge(browser, server_
         assert await results.count() == 1
         await check_page(page)
 
-        await page.screenshot(path=f"/tmp/dbg-search-{lang}-{width}.png", full_page=True)
         await results.first.click()
         await page.wait_for_load_state()
         assert page.url.endswith(f"/challenges/{published[1]['id']}")
@@ -71,6 +70,5 @@ async def test_a_visitor_searches_filters_and_opens_a_challenge(browser, server_
             await page.wait_for_load_state()
             assert page.url.endswith(f"/about/{about}")
             await check_page(page)
-        await page.screenshot(path=f"/tmp/dbg-contact-{lang}-{width}.png", full_page=True)
     finally:
         await context.close()
