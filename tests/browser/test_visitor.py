@@ -58,11 +58,14 @@ async def test_a_visitor_searches_filters_and_opens_a_challenge(browser, server_
         await page.wait_for_load_state()
         assert "category=environment" in page.url
         assert await results.count() == 1
+        assert await page.get_attribute("#results-heading ~ ol h3", "lang") == ("en" if lang == "ja" else None)
         await check_page(page)
 
         await results.first.click()
         await page.wait_for_load_state()
         assert page.url.endswith(f"/challenges/{published[1]['id']}")
+        # The English-only title is marked as English on a Japanese page (WCAG 3.1.2), and only there.
+        assert await page.get_attribute("h1", "lang") == ("en" if lang == "ja" else None)
         await check_page(page)
 
         for about in ("accessibility", "terms", "privacy", "contact"):  # the footer's links, on every page
