@@ -8,12 +8,10 @@ import secrets
 import httpx2
 import pytest
 
-from models.identity.accounts import Role
 from models.identity.orgs import Organisation
 from server import jobs
 from tests.browser.conftest import check_page, new_context
-from tests.conftest import People
-from tests.test_review_flow import open_challenge
+from tests.test_review_flow import headers, open_challenge, person
 from tests.workers import run_worker_once
 
 WORD = "kiosk" + secrets.token_hex(3)  # one word only this run's challenges carry
@@ -22,10 +20,9 @@ WORD = "kiosk" + secrets.token_hex(3)  # one word only this run's challenges car
 @pytest.fixture(scope="module")
 async def published(app, migrated):
     """Two open challenges carrying WORD, indexed in Meilisearch; the second has an English-only title."""
-    people = People()
     agency = await Organisation.get(municipality_code="131041")
-    owner = await people.token(await people.make(org=agency, role=Role.MEMBER))
-    operator = await people.token(await people.make(operator=True))
+    owner = await headers(await person("owner", org=agency))
+    operator = await headers(await person("operator", operator=True))
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as client:
         first = await open_challenge(client, owner, operator, title={
             "ja": f"窓口の待ち時間を短くしたい {WORD}", "en": f"Shorter waiting times at the counter {WORD}"})
