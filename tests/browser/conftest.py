@@ -76,7 +76,7 @@ async def new_context(browser: Browser, server_url: str, *, width: int, lang: st
         viewport={"width": width, "height": 900}, locale={"ja": "ja-JP", "en": "en-GB"}[lang], base_url=server_url,
         bypass_csp=True,  # lets the test inject axe-core; the pages themselves keep their policy
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)  # a loaded 2-core machine can be slow
     cookies = [{"name": "kyoso_lang", "value": lang, "url": server_url}]
     if user is not None:
         cookies.append({"name": SESSION_COOKIE, "value": await open_session(user), "url": server_url})
