@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run check test messages
+.PHONY: install run check test messages css screenshots
 
 $(BIN)/kyoso: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,22 @@ check: install
 # The code checks, then the whole suite on PostgreSQL, then again on SQLite, with real Redis and Meilisearch.
 test: check tests/services/node_modules/.installed
 	KYOSO_TEST_DB=postgres $(BIN)/pytest
-	KYOSO_TEST_DB=sqlite $(BIN)/pytest
+	KYOSO_TEST_DB=sqlite $(BIN)/pytest --ignore=tests/browser  # the browser tests once: they test pages, not SQL
 
 # After changing user-visible text: refresh the catalogues, then translate the new entries in both.
 messages: $(BIN)/kyoso
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k gettext -k ngettext:1,2 --no-location --sort-output \
 		--project Kyoso -o server/locale/messages.pot .
 	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --ignore-obsolete --no-fuzzy-matching
+
+# After changing scripts/build-css.mjs or updating the design tokens: rebuild server/static/tokens.css (committed).
+css:
+	npm ci --prefix scripts --no-audit --no-fund --loglevel=error
+	node scripts/build-css.mjs
+
+# Screenshots of the main pages, in Japanese and English at 390 and 1280 px, into var/screenshots/: the browser
+# tests' journeys (tests/browser) saving every page they check. Needs Chromium and a Japanese font (see README).
+screenshots: install tests/services/node_modules/.installed
+	rm -rf var/screenshots
+	KYOSO_SCREENSHOTS=$(CURDIR)/var/screenshots KYOSO_TEST_DB=sqlite $(BIN)/pytest -q tests/browser
+	@echo "screenshots in var/screenshots/"

@@ -22,6 +22,16 @@ def _translated(value: dict | None) -> str:
     return translated(value, i18n.get_locale())
 
 
+def other_language(value: dict | None) -> Markup:
+    """` lang="xx"` when `tr` shows this text in a language other than the page's (WCAG 3.1.2), else nothing:
+    `<h1{{ challenge.title | lang_attr }}>{{ challenge.title | tr }}</h1>`."""
+    locale = i18n.get_locale()
+    if not value or value.get(locale):
+        return Markup("")
+    shown = next((language for language, text in value.items() if text), None)
+    return Markup(f' lang="{shown}"') if shown in i18n.LOCALES else Markup("")
+
+
 def current_actor(request: Request) -> Actor:
     # Error pages for unexpected exceptions are rendered outside the middleware that sets the actor.
     return getattr(request.state, "actor", VISITOR)
@@ -68,6 +78,7 @@ def build_environment() -> Environment:
         datetime=i18n.format_datetime,
         yen=i18n.format_yen,
         tr=_translated,
+        lang_attr=other_language,
         markdown=render_markdown,
     )
     return env

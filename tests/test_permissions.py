@@ -40,6 +40,7 @@ ADMINS = {"company", "other_company", "agency", "other_agency"}  # each an admin
 MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
+    ("GET", "/about/{page}"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,
     ("GET", "/login"): EVERYONE,
     ("POST", "/login"): EVERYONE,
@@ -347,7 +348,7 @@ async def build_world(people, attachments_dir=None) -> World:
     ids = {
         "attachment_id": attachment.id,
         "token_id": token.id, "pending_org_id": pending.id, "decision": "reject", "throwaway_user_id": throwaway.id,
-        "provider": "idp", "challenge_id": challenge.id, "company_org_id": company.id, "membership_id": membership.id,
+        "provider": "idp", "page": "accessibility", "challenge_id": challenge.id, "company_org_id": company.id, "membership_id": membership.id,
         "invitation_id": invitation.id, "invitation_token": invitation_token,
         "question_id": question.id, "follow_id": follow.id, "agency_org_id": agency.id,
         **(await permission_world(members, challenge)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from server.routes import (
+    about,
     account,
     admin,
     attachments,
@@ -32,6 +33,7 @@ def page_routes() -> list[BaseRoute]:
     return [
         *health.routes,
         *pages.routes,
+        *about.routes,
         *challenges.routes,
         *proposals.routes,
         *questions.routes,

@@ -203,6 +203,7 @@ def _result_view(document: dict[str, Any]) -> dict[str, Any]:
         "budget_min_yen": document.get("budget_min_yen"),
         "budget_max_yen": document.get("budget_max_yen"),
         "proposals_deadline": from_timestamp(document.get("proposals_deadline")),
+        "texts": {name: document_text(document, name) for name in ("title", "summary")},  # for lang_attr
     }
 
 
