@@ -1,0 +1,21 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0002_review_rounds')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='OutboxMessage',
+            name='claimed_by',
+            field=fields.CharField(default='', db_index=True, max_length=32),
+        ),
+        ops.AddField(
+            model_name='OutboxMessage',
+            name='claimed_until',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+    ]
