@@ -211,6 +211,7 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     max_tries = 5
+    poll_delay = 0.1  # seconds between looks at the queue: a woken drain starts within this (arq's default is 0.5)
     keep_result = 0  # nobody reads the results; a kept result would also block the wake-up job ids
 
 
