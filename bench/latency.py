@@ -44,7 +44,7 @@ from tests.helpers import complete_challenge  # noqa: E402
 from tests.services import MeiliServer, new_postgres_database_url, redis_server  # noqa: E402
 
 LIMIT_MS = 1000.0  # issue 15: a published challenge is found by the API within a second
-FOUND_WITHIN = 30.0  # seconds before a sample counts as lost
+FOUND_WITHIN = 60.0  # seconds before a sample counts as lost
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -120,6 +120,9 @@ async def run(args: argparse.Namespace, work: Path, redis_url: str, meili: Meili
                             print(f"  {time.strftime('%H:%M:%S')} searchable after {timings[-1][0]:.0f} ms,"
                                   f" handed to Meilisearch after {timings[-1][1]:.0f} ms", flush=True)
                 return timings
+    except AssertionError:
+        print((work / "worker.log").read_text()[-3000:], file=sys.stderr)
+        raise
     finally:
         worker.terminate()
         worker.wait(timeout=20)

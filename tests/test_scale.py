@@ -9,8 +9,10 @@ import secrets
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+import httpx2
 from arq import create_pool
 from arq.connections import RedisSettings
 from arq.worker import Worker
@@ -18,6 +20,7 @@ from arq.worker import Worker
 from models.core.mail import queue_mail
 from models.core.outbox import OutboxMessage
 from server import jobs
+from server.devrun import free_port, wait_for_port
 from tests.helpers import REPO_ROOT
 
 CONTEXT = {"organisation_name": "Shibuya City", "inviter_name": "Hanako Yamada", "role": "admin",
@@ -111,3 +114,28 @@ async def test_each_cron_moment_runs_once_with_two_workers(migrated):
             assert await pool.enqueue_job(job_id.split(":")[0], _job_id=job_id, _queue_name=queue) is None, job_id
     finally:
         await pool.aclose()
+
+
+def _children(pid: int) -> list[str]:
+    commands = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                commands.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue
+    return commands
+
+
+async def test_kyoso_serve_runs_several_web_processes(migrated, env):
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"],
+                              cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server, timeout=60)
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(4):
+                assert (await client.get("/healthz")).status_code == 200
+        assert len([c for c in _children(server.pid) if "spawn_main" in c]) == 2
+    finally:
+        _stop(server)
