@@ -61,7 +61,7 @@ async def test_two_workers_send_each_queued_mail_exactly_once(app, migrated, env
         await asyncio.sleep(2)  # drains still running: nothing may go twice
         assert [len(smtp.messages_to(to)) for to in addresses] == [1] * MAILS
         rows = await OutboxMessage.filter(key__startswith=f"scale:{batch}:").order_by("id")
-        assert all(row.processed_at is not None and row.claimed_by == "" for row in rows)
+        assert all(row.processed_at is not None and row.claimed_by is None for row in rows)
         for key in {row.key for row in rows}:  # each object's mails were handed over in the order queued
             handed = [row.processed_at for row in rows if row.key == key]
             assert handed == sorted(handed), key

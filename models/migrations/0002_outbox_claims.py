@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='OutboxMessage',
             name='claimed_by',
-            field=fields.CharField(default='', db_index=True, max_length=32),
+            field=fields.CharField(null=True, db_index=True, max_length=32),
         ),
         ops.AddField(
             model_name='OutboxMessage',
