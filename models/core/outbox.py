@@ -16,6 +16,7 @@ from typing import Any
 
 from tortoise import connections, fields, timezone
 from tortoise.expressions import Q, RawSQL
+from tortoise.indexes import Index
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -40,6 +41,7 @@ class OutboxMessage(Model):
     class Meta:
         table = "outbox_message"
         ordering = ["id"]
+        indexes = [Index(fields=("topic", "key", "id"), name="outbox_by_object")]  # an object's earlier messages
 
 
 # The topics written in the current unit of work (a request, a job), when its runner watches: see `noting_writes`.
