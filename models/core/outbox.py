@@ -35,7 +35,8 @@ class OutboxMessage(Model):
     processed_at = fields.DatetimeField(null=True, db_index=True)
     attempts = fields.IntField(default=0)
     last_error = fields.TextField(default="")
-    claimed_by = fields.CharField(max_length=32, default="", db_index=True)  # the drain handling it now
+    # The drain handling it now, until when. Nullable, so that a process of the previous version can still insert.
+    claimed_by = fields.CharField(max_length=32, null=True)
     claimed_until = fields.DatetimeField(null=True)
 
     class Meta:
@@ -126,7 +127,7 @@ async def release(messages: list[OutboxMessage]) -> None:
     """Give back claimed messages this drain will not handle (it is stopping): others may take them now."""
     ids = [message.id for message in messages]
     if ids:
-        await OutboxMessage.filter(id__in=ids, processed_at=None).update(claimed_by="", claimed_until=None)
+        await OutboxMessage.filter(id__in=ids, processed_at=None).update(claimed_by=None, claimed_until=None)
 
 
 async def drain(consumers: dict[str, Consumer], batch_size: int = 200, max_rounds: int = 50) -> int:
@@ -161,9 +162,9 @@ async def _handle(message: OutboxMessage, consumer: Consumer) -> None:
         message.attempts += 1
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         message.available_at = timezone.now() + retry_delay(message.attempts)
-        message.claimed_by, message.claimed_until = "", None
+        message.claimed_by, message.claimed_until = None, None
         await message.save(update_fields=["attempts", "last_error", "available_at", "claimed_by", "claimed_until"])
         return
     message.processed_at = timezone.now()
-    message.claimed_by, message.claimed_until = "", None
+    message.claimed_by, message.claimed_until = None, None
     await message.save(update_fields=["processed_at", "claimed_by", "claimed_until"])
