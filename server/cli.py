@@ -29,7 +29,9 @@ async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]])
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port, proxy_headers=True)
+    # Several processes share the port (the kernel spreads connections); each opens its own database pool.
+    uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port, proxy_headers=True,
+                workers=args.workers)
     return 0
 
 
@@ -186,6 +188,13 @@ def cmd_compile_messages(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kyoso", description="Kyoso, the public-private co-creation platform.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -202,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub = command(name, handler, help)
         sub.add_argument("--host", default="127.0.0.1")
         sub.add_argument("--port", type=int, default=8000)
+    serve = commands.choices["serve"]
+    serve.add_argument("--workers", type=_positive, default=1, help="web processes (default 1)")
     command("worker", cmd_worker, "Run the background job worker (arq).")
     command("migrate", cmd_migrate, "Apply database migrations and load the reference data.")
     command("seed-demo", cmd_seed_demo, "Add demo organisations, people and challenges (idempotent); print the logins.")

@@ -16,10 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from arq import cron
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
+from arq.jobs import Job, JobStatus
 from arq.worker import Worker, create_worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise import Tortoise
 
 from models.challenges import follows
@@ -98,6 +100,65 @@ async def drain_outbox(ctx: dict[str, Any]) -> int:
     return processed
 
 
+# --- waking a drain as soon as outbox messages are committed -------------------------------------------
+# A drain queued under one well-known job id: arq refuses a second job with an id already queued, so the
+# wake-ups of many commits made while it waits become that one drain, which sees them all. A drain already
+# running may have looked before the commit, so the wake-up then queues one more behind it (a second id, then
+# any). A lost wake-up loses nothing: the periodic drain (SAFETY_NET_SECONDS) still finds the messages.
+WAKE_JOB_IDS = ("drain_outbox:wake", "drain_outbox:wake-next")
+
+
+async def wake(redis: ArqRedis) -> None:
+    """Queue a drain that will start after now (called once the outbox messages are committed)."""
+    for job_id in (*WAKE_JOB_IDS, None):
+        if await redis.enqueue_job("drain_outbox", _job_id=job_id) is not None:
+            return
+        if await Job(job_id or "", redis).status() == JobStatus.queued:
+            return  # not started yet: it will see this commit
+
+
+async def wake_quietly(redis: ArqRedis | None, written: set[str]) -> None:
+    if redis is None or not written:
+        return
+    try:
+        await wake(redis)
+    except REDIS_DOWN as exc:
+        log.warning("outbox: could not wake the worker (the periodic drain will take the messages): %s", exc)
+
+
+class WakeWorker:
+    """ASGI middleware: after a request that wrote outbox messages, queue a drain at once. By then its
+    transactions have committed (a route returns after the domain call), so the drain sees the messages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with outbox.noting_writes() as written:
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                if written:
+                    redis = getattr(getattr(scope["app"].state, "services", None), "redis", None)
+                    await wake_quietly(ArqRedis(connection_pool=redis.connection_pool) if redis else None, written)
+
+
+def _waking(job: Any) -> Any:
+    """A job that writes outbox messages (closing a challenge queues its review) wakes a drain when done."""
+
+    @functools.wraps(job)
+    async def waking(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        with outbox.noting_writes() as written:
+            result = await job(ctx, *args, **kwargs)
+        await wake_quietly(ctx.get("redis"), written)
+        return result
+
+    return waking
+
+
 def _moment(now: str | None) -> datetime | None:
     return datetime.fromisoformat(now) if now else None
 
@@ -116,8 +177,6 @@ async def close_due_challenges(ctx: dict[str, Any], now: str | None = None) -> l
     closed = await challenge_lifecycle.close_due(_moment(now))
     if closed:
         log.info("review: closed challenges %s; their review starts through the outbox", closed)
-        if (queue := ctx.get("redis")) is not None:
-            await queue.enqueue_job("drain_outbox")  # now, rather than at the next scheduled drain
     return closed
 
 
@@ -143,39 +202,38 @@ async def compute_insights(ctx: dict[str, Any], now: str | None = None) -> int:
     return len(snapshots)
 
 
-def _skipped_while_running(job: Any) -> Any:
-    """arq starts a cron job on time even while its last run goes on (a backlog, or the runs queued
-    during a Redis outage). Two outbox drains at once would hand the same message over twice (a mail
-    sent twice): in this process, a drain that finds another running leaves the work to it."""
-    running = asyncio.Lock()
-
-    @functools.wraps(job)
-    async def alone(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        if running.locked():
-            return 0
-        async with running:
-            return await job(ctx, *args, **kwargs)
-
-    return alone
+SAFETY_NET_SECONDS = 10  # the periodic drain, for wake-ups lost (Redis down a moment) or never sent (the CLI)
+CRON_RESULT_SECONDS = 3600  # kept so that a worker late to a moment cannot queue its run again (arq's unique id)
 
 
-_drain_outbox_alone = _skipped_while_running(drain_outbox)
+def _cron(job: Any, **when: Any) -> Any:
+    """A cron job run once per moment however many workers there are: arq gives it the job id
+    "<name>:<moment>", refused while a job of that id is queued, running or has a result kept."""
+    return cron(job, unique=True, keep_result=CRON_RESULT_SECONDS, **when)
+
+
+_drain = _waking(drain_outbox)
+_publish = _waking(publish_due_challenges)
+_close = _waking(close_due_challenges)
+_remind = _waking(send_review_reminders)
 
 
 class WorkerSettings:
-    functions = [_drain_outbox_alone, publish_due_challenges, close_due_challenges, assign_reviewers, send_review_reminders,
+    functions = [_drain, _publish, _close, _waking(assign_reviewers), _remind,
                  compute_insights]
     cron_jobs = [
-        # Often, so that a published challenge is searchable and a mail sent within seconds.
-        cron(_drain_outbox_alone, second=set(range(0, 60, 3)), run_at_startup=True),
-        cron(publish_due_challenges, second=15, run_at_startup=True),
-        cron(close_due_challenges, second=30, run_at_startup=True),
-        cron(send_review_reminders, minute={5, 35}, second=45),
-        cron(compute_insights, minute=20, second=50, run_at_startup=True),
+        # The safety net: commits wake a drain at once (`wake`), so it matters only when a wake-up was lost.
+        _cron(_drain, second=set(range(0, 60, SAFETY_NET_SECONDS)), run_at_startup=True),
+        _cron(_publish, second=15, run_at_startup=True),
+        _cron(_close, second=30, run_at_startup=True),
+        _cron(_remind, minute={5, 35}, second=45),
+        _cron(compute_insights, minute=20, second=50, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown
     max_tries = 5
+    poll_delay = 0.1  # seconds between looks at the queue: a woken drain starts within this (arq's default is 0.5)
+    keep_result = 0  # nobody reads the results; a kept result would also block the wake-up job ids
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
