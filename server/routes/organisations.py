@@ -404,6 +404,7 @@ async def list_organisation_members(request: Request, actor: Actor, id: str, que
     response=InvitationOut,
     status=201,
     tags=["organisations"],
+    errors=(429,),
 )
 async def create_organisation_invitation(request: Request, actor: Actor, id: str, body: InvitationIn) -> InvitationOut:
     organisation = await _visible_organisation(actor, id)

@@ -42,7 +42,7 @@ from server.schemas.proposals import (
     ProposalListQuery,
     ProposalOut,
     ProposalSummary,
-    TransitionIn,
+    ProposalTransitionIn,
     VersionList,
     VersionOut,
     codes_for_ids,
@@ -95,8 +95,8 @@ async def patch_proposal(request: Request, actor: Actor, proposal_id: int, body:
 
 @api.operation("/proposals/{proposal_id:int}/transitions", "POST",
                summary="Submit (the response is the receipt), withdraw, or screen out a proposal",
-               body=TransitionIn, response=ProposalOut, tags=["proposals"])
-async def transition_proposal(request: Request, actor: Actor, proposal_id: int, body: TransitionIn) -> Any:
+               body=ProposalTransitionIn, response=ProposalOut, tags=["proposals"])
+async def transition_proposal(request: Request, actor: Actor, proposal_id: int, body: ProposalTransitionIn) -> Any:
     proposal = await lifecycle.get_proposal(actor, proposal_id)
     return await _answer(actor, lifecycle.transition(actor, proposal, body.to, reason=body.reason))
 
@@ -293,7 +293,7 @@ async def change_state(request: Request) -> Response:
         raise NotAllowed("neither the company nor an owner of the challenge")
     form = await request.form()
     try:
-        body = TransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
+        body = ProposalTransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
         await lifecycle.transition(actor, proposal, body.to, reason=body.reason)
     except (ValidationError, ValidationFailed) as exc:
         return await _view_page(request, actor, proposal, errors_from(exc), status=400)
