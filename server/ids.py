@@ -40,3 +40,11 @@ class IdConvertor(Convertor[int]):
 def bound_path_ids() -> None:
     """Make `{name:int}` in every route bounded; run before any route is declared (server/__init__.py)."""
     register_url_convertor("int", IdConvertor())
+
+
+def id_or_none(text: object) -> int | None:
+    """An id typed in a form or query string, or None if it cannot be one (not ASCII digits, out of range)."""
+    value = str(text)
+    if value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID:
+        return int(value)
+    return None

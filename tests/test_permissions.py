@@ -189,9 +189,9 @@ PATH_ALIASES = {
         "/organisations/{company_org_id}/members/{membership_id}/remove",
     "/invitations/{token}": "/invitations/{invitation_token}",
     "/invitations/{token}/accept": "/invitations/{invitation_token}/accept",
-    "/api/v1/organisations/{id}": "/api/v1/organisations/{company_org_id}",
-    "/api/v1/organisations/{id}/members": "/api/v1/organisations/{company_org_id}/members",
-    "/api/v1/organisations/{id}/invitations": "/api/v1/organisations/{company_org_id}/invitations",
+    "/api/v1/organisations/{id:int}": "/api/v1/organisations/{company_org_id}",
+    "/api/v1/organisations/{id:int}/members": "/api/v1/organisations/{company_org_id}/members",
+    "/api/v1/organisations/{id:int}/invitations": "/api/v1/organisations/{company_org_id}/invitations",
     "/agencies/{org_id:int}": "/agencies/{agency_org_id}",
 }
 

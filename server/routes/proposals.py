@@ -32,6 +32,7 @@ from models.proposals.models import Proposal
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO
+from server.ids import id_or_none
 from server.labels import proposal_action_name, proposal_status_name
 from server.problems import page_message, signed_in
 from server.schemas.proposals import (
@@ -309,7 +310,7 @@ async def receipt_page(request: Request) -> Response:
     actor = signed_in(request)
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     wanted = request.query_params.get("version", "")
-    version = await lifecycle.receipt_of(actor, proposal, int(wanted) if wanted.isdigit() else None)
+    version = await lifecycle.receipt_of(actor, proposal, id_or_none(wanted))
     context = {
         "proposal": proposal,
         "challenge": await lifecycle.challenge_of(proposal),
