@@ -284,7 +284,8 @@ def openapi_document(api: Api, base_url: str) -> dict[str, Any]:
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                    # No `type`: any bytes are a file (a text file may well hold what looks like JSON).
+                    "properties": {"file": {"contentMediaType": "application/octet-stream",
                                             "description": "the file, with its name"}},
                 },
                 "encoding": {"file": {"contentType": "application/octet-stream"}},

@@ -9,7 +9,7 @@ import pytest
 from models.challenges.models import Challenge
 from models.identity.accounts import User
 from models.proposals.models import Proposal
-from server.ids import MAX_ID
+from server.ids import MAX_ID, id_or_none
 from tests.helpers import _draft, browser
 from tests.review_helpers import closed_world, open_challenge
 from tests.web import post_form
@@ -25,10 +25,16 @@ def _fields(response) -> set[str]:
 @pytest.mark.parametrize("path", [
     f"/api/v1/challenges/{TOO_BIG}", f"/api/v1/proposals/{10**20}", f"/api/v1/assignments/{TOO_BIG}/review",
     "/api/v1/challenges/１２", "/api/v1/challenges/٣", f"/challenges/{TOO_BIG}", f"/proposals/{10**19}",
+    f"/api/v1/organisations/{TOO_BIG}", "/api/v1/organisations/１", "/api/v1/organisations/%00",
 ])
 async def test_an_id_that_cannot_exist_in_a_path_is_a_404(client, cast, path):
     response = await client.get(path, headers=cast["operator"] if path.startswith("/api/") else {})
     assert response.status_code == 404, response.text
+
+
+def test_an_id_typed_in_a_form_is_ascii_digits_in_range():
+    assert [id_or_none(text) for text in ("7", str(MAX_ID), TOO_BIG, "0", "１", "٣", "-1", "", " 7", "7.0")] == [
+        7, MAX_ID, None, None, None, None, None, None, None, None]
 
 
 async def test_the_largest_id_is_an_ordinary_404(client, cast):

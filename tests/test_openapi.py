@@ -113,3 +113,10 @@ async def test_a_method_not_allowed_says_which_are(client, cast):
     page = await client.delete("/challenges")
     assert page.status_code == 405
     assert "GET" in page.headers["allow"]
+
+
+async def test_statuses_an_operation_declares_are_documented(document):
+    feedback = document["paths"]["/api/v1/proposals/{proposal_id}/feedback"]["get"]
+    assert "409" in feedback["responses"]  # before the decision (found by schemathesis)
+    upload = document["paths"]["/api/v1/challenges/{challenge_id}/attachments"]["post"]
+    assert "type" not in upload["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["file"]

@@ -62,7 +62,7 @@ async def list_reviews(request: Request, actor: Actor, proposal_id: int) -> Revi
 
 @api.operation("/proposals/{proposal_id:int}/feedback",
                summary="The decision and the reviewers' feedback for the company, once the challenge is decided",
-               response=FeedbackOut, tags=["reviews"])
+               response=FeedbackOut, tags=["reviews"], errors=(409,))
 async def get_feedback(request: Request, actor: Actor, proposal_id: int) -> FeedbackOut:
     proposal = await proposal_lifecycle.get_proposal(actor, proposal_id)
     return FeedbackOut.of(await decisions.feedback_for(actor, proposal))
