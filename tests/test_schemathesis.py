@@ -107,8 +107,6 @@ def _run(proxy: ForwardToLoop, token: str | None, coverage: bool) -> list[str]:
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", proxy, config=_config(token, coverage))
     found: list[str] = []
     for event in from_schema(schema).execute():
-        if isinstance(event, (events.PhaseStarted, events.PhaseFinished)) and os.environ.get("KYOSO_SCHEMATHESIS_PHASES"):
-            print(type(event).__name__, event.phase.name, f"{event.timestamp:.0f}", flush=True)
         if isinstance(event, events.ScenarioFinished) and event.status == Status.FAILURE:
             for checks in event.recorder.checks.values():
                 for check in checks:
