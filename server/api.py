@@ -10,26 +10,35 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from models.core.errors import ValidationFailed
 from models.policy import Actor
-from server.problems import Unauthenticated
+from server.ids import MAX_ID
+from server.problems import Unauthenticated, field_errors, problem
+from server.text import CONTROL_CHARACTER, has_control_character
 
 PREFIX = "/api/v1"
 Handler = Callable[..., Awaitable[Any]]
 
 
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
 class Problem(BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details; some carry more members (`allowed` on a 409, the facts to act on)."""
 
     type: str = "about:blank"
     title: str
     status: int
     detail: str | None = None
+    errors: list[FieldError] | None = Field(default=None, description="the fields in error, on a 422")
 
 
 @dataclass
@@ -44,6 +53,8 @@ class Operation:
     public: bool
     status: int
     tags: list[str] = field(default_factory=list)
+    upload: bool = False
+    errors: tuple[int, ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -66,12 +77,17 @@ class Api:
         public: bool = False,
         status: int = 200,
         tags: list[str] | None = None,
+        upload: bool = False,
+        errors: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
-        """Declare an API operation. The handler gets (request, actor, **path params, body=, query=)."""
+        """Declare an API operation. The handler gets (request, actor, **path params, body=, query=).
+        `upload`: the body is a multipart form with a file in the field `file` (the handler reads it);
+        `errors`: statuses it may answer besides those the document gives every operation of its kind (429)."""
 
         def register(handler: Handler) -> Handler:
             self.operations.append(
-                Operation(PREFIX + path, method, handler, summary, body, response, query, public, status, tags or [])
+                Operation(PREFIX + path, method, handler, summary, body, response, query, public, status, tags or [],
+                          upload, tuple(errors))
             )
             return handler
 
@@ -122,20 +138,32 @@ async def _read_json(request: Request) -> Any:
 
 
 def _check_structure(value: Any) -> None:
-    """Refuse nesting deeper than MAX_JSON_DEPTH and strings that cannot be UTF-8 (lone surrogates)."""
-    pending = [(value, 1)]
+    """Refuse nesting deeper than MAX_JSON_DEPTH, strings that cannot be UTF-8 (lone surrogates) (400), and
+    control characters in any string (422, naming the field)."""
+    pending: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
     while pending:
-        item, depth = pending.pop()
+        item, path = pending.pop()
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
                 raise _unreadable("it has a \\u escape that is not a character") from None
+            if has_control_character(item):
+                raise ValidationFailed({".".join(path) or "body": CONTROL_CHARACTER})
         elif isinstance(item, (list, dict)):
-            if depth > MAX_JSON_DEPTH:
+            if len(path) >= MAX_JSON_DEPTH:
                 raise _unreadable(f"it is nested more than {MAX_JSON_DEPTH} levels deep")
-            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            pending.extend((child, depth + 1) for child in children)
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    pending.extend([(key, (*path, key)), (child, (*path, str(key)))])
+            else:
+                pending.extend((child, (*path, str(index))) for index, child in enumerate(item))
+
+
+def _check_query(request: Request) -> None:
+    for name, value in request.query_params.multi_items():
+        if has_control_character(name) or has_control_character(value):
+            raise ValidationFailed({f"query.{name}": CONTROL_CHARACTER})
 
 
 def _endpoint(operations: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
@@ -145,10 +173,16 @@ def _endpoint(operations: dict[str, Operation]) -> Callable[[Request], Awaitable
         if not op.public and actor.is_visitor:
             raise Unauthenticated()
         kwargs: dict[str, Any] = dict(request.path_params)
+        if any(isinstance(value, str) and has_control_character(value) for value in kwargs.values()):
+            raise HTTPException(404)  # no id or code has one
         if op.body is not None:
             kwargs["body"] = op.body.model_validate(await _read_json(request))
         if op.query is not None:
-            kwargs["query"] = op.query.model_validate(dict(request.query_params))
+            _check_query(request)
+            try:
+                kwargs["query"] = op.query.model_validate(dict(request.query_params))
+            except ValidationError as exc:  # named as query parameters, not as the body
+                return problem(422, "The query string is not valid.", errors=field_errors(exc, "query"))
         result = await op.handler(request, actor, **kwargs)
         if isinstance(result, Response):
             return result
@@ -159,47 +193,104 @@ def _endpoint(operations: dict[str, Operation]) -> Callable[[Request], Awaitable
     return endpoint
 
 
+ERROR_DESCRIPTIONS = {
+    400: "The body cannot be read (not JSON, not UTF-8, nested too deep, a malformed multipart form)",
+    401: "No valid bearer token (or an invalid one sent to a public operation)",
+    403: "The caller may not do this",
+    404: "It does not exist, or the caller may not see it",
+    405: "The method is not allowed here (see the Allow header)",
+    409: "It cannot be done in the current state",
+    413: "The body is larger than the limit",
+    422: "The input is not valid; `errors` names the fields (`query.page`, `title.ja` …)",
+    429: "Too many requests; try again later",
+}
+
+
+def _error_statuses(op: Operation) -> list[int]:
+    """The problem statuses an operation may answer, by the kind of operation it is."""
+    statuses = {401, *op.errors}
+    has_input = op.body is not None or op.upload
+    if not op.public:
+        statuses.add(403)
+    if _path_params(op.path) or has_input or not op.public:
+        statuses.add(404)
+    if op.method != "GET":
+        statuses.add(409)
+    if has_input or op.query is not None or op.method != "GET":
+        statuses.add(422)
+    if has_input:
+        statuses.update({400, 413})
+    return sorted(statuses)
+
+
+class SchemaNameClash(Exception):
+    """Two different schemas under one name in the document: one would silently replace the other."""
+
+
 def openapi_document(api: Api, base_url: str) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
 
+    def add(name: str, schema: dict[str, Any]) -> None:
+        if name in schemas and schemas[name] != schema:
+            raise SchemaNameClash(f"two different schemas are named {name}: rename one")
+        schemas[name] = schema
+
     def ref(model: type[BaseModel]) -> dict[str, str]:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+        for name, nested in schema.pop("$defs", {}).items():
+            add(name, nested)
+        add(model.__name__, schema)
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
-    problem_response = {"content": {"application/problem+json": {"schema": ref(Problem)}}}
+    problem_response = {"application/problem+json": {"schema": ref(Problem)}}
     paths: dict[str, Any] = {}
     for op in api.operations:
+        responses: dict[str, Any] = {
+            str(op.status): {
+                "description": "OK",
+                **({"content": {"application/json": {"schema": ref(op.response)}}} if op.response else {}),
+            },
+        }
+        for status in _error_statuses(op):
+            responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": problem_response}
         item: dict[str, Any] = {
             "operationId": op.operation_id,
             "summary": op.summary,
             "tags": op.tags,
-            "responses": {
-                str(op.status): {
-                    "description": "OK",
-                    **({"content": {"application/json": {"schema": ref(op.response)}}} if op.response else {}),
-                },
-                "4XX": {"description": "Problem", **problem_response},
-            },
+            "responses": responses,
         }
         if not op.public:
             item["security"] = [{"bearer": []}]
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _path_params(op.path)
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(kind)}
+            for name, kind in _path_params(op.path)
         ]
         if op.query is not None:
-            properties = op.query.model_json_schema()["properties"]
+            query_schema = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, nested in query_schema.pop("$defs", {}).items():
+                add(name, nested)
+            blank_means_absent = getattr(op.query, "blank_means_absent", False)
             for name, info in op.query.model_fields.items():
-                parameters.append(
-                    {"name": name, "in": "query", "required": info.is_required(), "schema": properties[name]}
-                )
+                schema = _not_null(query_schema["properties"][name])
+                if blank_means_absent and not info.is_required():
+                    schema = {"anyOf": [schema, {"const": ""}]}
+                parameters.append({"name": name, "in": "query", "required": info.is_required(), "schema": schema})
         if parameters:
             item["parameters"] = parameters
         if op.body is not None:
             item["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
-        paths.setdefault(op.path, {})[op.method.lower()] = item
+        elif op.upload:
+            item["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    # No `type`: any bytes are a file (a text file may well hold what looks like JSON).
+                    "properties": {"file": {"contentMediaType": "application/octet-stream",
+                                            "description": "the file, with its name"}},
+                },
+                "encoding": {"file": {"contentType": "application/octet-stream"}},
+            }}}
+        paths.setdefault(_plain_path(op.path), {})[op.method.lower()] = item
     return {
         "openapi": "3.1.0",
         "info": {"title": "Kyoso API", "version": "1"},
@@ -212,8 +303,35 @@ def openapi_document(api: Api, base_url: str) -> dict[str, Any]:
     }
 
 
-def _path_params(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+def _path_params(path: str) -> list[tuple[str, str]]:
+    """(name, converter) of each path parameter: `{proposal_id:int}` -> ("proposal_id", "int")."""
+    params = []
+    for part in path.split("/"):
+        if part.startswith("{"):
+            name, _, kind = part[1:-1].partition(":")
+            params.append((name, kind or "str"))
+    return params
+
+
+def _plain_path(path: str) -> str:
+    """The path as OpenAPI writes it, without Starlette's converters."""
+    return "/".join(f"{{{part[1:-1].partition(':')[0]}}}" if part.startswith("{") else part for part in path.split("/"))
+
+
+def _path_schema(kind: str) -> dict[str, Any]:
+    if kind == "int":
+        return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    return {"type": "string"}
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is there or not: the `null` branch of an optional one cannot be sent."""
+    branches = [branch for branch in schema.get("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) == 1 and "anyOf" in schema:
+        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **branches[0]}
+        if schema.get("default", "") is None:
+            del schema["default"]
+    return schema
 
 
 api = Api()

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from models.core.errors import N_, ValidationFailed
 from server.i18n import gettext as _
+from server.text import CONTROL_CHARACTER, has_control_character
 
 Schema = TypeVar("Schema", bound=BaseModel)
 
@@ -46,7 +47,11 @@ def errors_from(exc: ValidationError | ValidationFailed, by_field: dict[str, str
 
 async def read_form(request: Request) -> dict[str, Any]:
     form = await request.form()
-    return {key: value for key, value in form.items() if key != "csrftoken"}
+    values = {key: value for key, value in form.items() if key != "csrftoken"}
+    refused = [key for key, value in values.items() if isinstance(value, str) and has_control_character(value)]
+    if refused:
+        raise ValidationFailed(dict.fromkeys(refused, CONTROL_CHARACTER))
+    return values
 
 
 async def parse_form(request: Request, schema: type[Schema]) -> tuple[Schema | None, dict[str, Any], dict[str, str]]:

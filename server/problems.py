@@ -34,12 +34,13 @@ def signed_in(request: Request) -> Actor:
     return actor
 
 
-def problem(status: int, detail: str = "", **extra: Any) -> JSONResponse:
+def problem(status: int, detail: str = "", headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
     if detail:
         body["detail"] = detail
     body.update(extra)
-    headers = {"WWW-Authenticate": 'Bearer realm="kyoso"'} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="kyoso"'}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
@@ -53,16 +54,18 @@ def error_page(request: Request, status: int, message: str) -> Response:
     )
 
 
-def _pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:
+def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    """Pydantic's errors as problem details name them: `title.ja`, or `query.page` with the prefix `query`."""
     return [
-        {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+        {"field": ".".join(str(part) for part in ([prefix] if prefix else []) + list(error["loc"])),
+         "message": error["msg"]}
         for error in exc.errors(include_url=False, include_context=False, include_input=False)
     ]
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ValidationError)
-    errors = _pydantic_errors(exc)
+    errors = field_errors(exc)
     if is_api(request):
         return problem(422, "The request body is not valid.", errors=errors)
     return error_page(request, 422, _("Some of what you entered is not valid."))
@@ -115,13 +118,17 @@ async def handle_unauthenticated(request: Request, exc: Exception) -> Response:
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})  # a 405's Allow
     if is_api(request):
-        return problem(exc.status_code, exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else "")
+        detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else ""
+        return problem(exc.status_code, detail, headers=headers or None)
     messages = {
         404: _("This page does not exist, or you may not see it."),
         405: _("This action is not available here."),
     }
-    return error_page(request, exc.status_code, messages.get(exc.status_code, _("Something went wrong.")))
+    response = error_page(request, exc.status_code, messages.get(exc.status_code, _("Something went wrong.")))
+    response.headers.update(headers)
+    return response
 
 
 async def handle_server_error(request: Request, exc: Exception) -> Response:

@@ -25,7 +25,7 @@ from models.identity.sessions import open_session
 from models.policy import actor_for
 from models.proposals import lifecycle as proposal_lifecycle
 from models.proposals.lifecycle import ProposalChanges
-from models.review.models import Assignment
+from models.review.models import Assignment, Review
 from server.i18n import TOKYO
 from server.storage import FileStore
 
@@ -158,5 +158,6 @@ async def permission_world(members: dict[str, User], challenge: Challenge) -> di
     proposal = await proposal_lifecycle.create_proposal(company, challenge, ProposalChanges(values={
         "title": "行列の提案", "summary": "s", "approach": "a", "cost_yen": 1, "schedule": "s", "team": "t"}))
     await proposal_lifecycle.submit(company, proposal)
-    await Assignment.create(proposal=proposal, reviewer=members["reviewer"])
+    assignment = await Assignment.create(proposal=proposal, reviewer=members["reviewer"])
+    await Review.create(assignment=assignment)  # a draft, for the routes that read it
     return {"proposal_id": proposal.id}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from starlette.routing import Route
 
 from models.identity.accounts import ApiToken
@@ -88,7 +90,7 @@ async def test_openapi_lists_every_api_route_with_schemas(app, client):
     document = (await client.get("/api/v1/openapi.json")).json()
     assert document["openapi"].startswith("3.1")
     api_paths = {
-        route.path
+        re.sub(r":\w+}", "}", route.path)  # the document's paths carry no Starlette converters
         for route in app.routes
         if isinstance(route, Route) and route.path.startswith("/api/v1/") and route.path != "/api/v1/openapi.json"
     }

@@ -134,6 +134,7 @@ class AttachmentOut(BaseModel):
     response=AttachmentOut,
     status=201,
     tags=["challenges"],
+    upload=True,
 )
 async def attach_file(request: Request, actor: Actor, challenge_id: int) -> AttachmentOut:
     challenge = await lifecycle.get_challenge(actor, challenge_id)

@@ -23,8 +23,8 @@ from server.schemas.challenges import (
     KPI_ROWS,
     ChallengeIn,
     ChallengeOut,
+    ChallengeTransitionIn,
     NewChallengeIn,
-    TransitionIn,
     challenge_input_from_form,
 )
 from server.templating import templates
@@ -58,8 +58,8 @@ async def patch_challenge(request: Request, actor: Actor, challenge_id: int, bod
 
 
 @api.operation("/challenges/{challenge_id:int}/transitions", "POST", summary="Change a challenge's state",
-               body=TransitionIn, response=ChallengeOut, tags=["challenges"])
-async def transition_challenge(request: Request, actor: Actor, challenge_id: int, body: TransitionIn) -> ChallengeOut:
+               body=ChallengeTransitionIn, response=ChallengeOut, tags=["challenges"])
+async def transition_challenge(request: Request, actor: Actor, challenge_id: int, body: ChallengeTransitionIn) -> ChallengeOut:
     challenge = await lifecycle.get_challenge(actor, challenge_id)
     challenge = await lifecycle.transition(actor, challenge, body.to, reason=body.reason, publish_at=body.publish_at)
     return await ChallengeOut.of(challenge, await lifecycle.allowed_transitions(actor, challenge))
@@ -191,7 +191,7 @@ async def change_state(request: Request) -> Response:
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     form = await request.form()
     try:
-        body = TransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
+        body = ChallengeTransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
         await lifecycle.transition(actor, challenge, body.to, reason=body.reason, publish_at=body.publish_at)
     except (ValidationError, ValidationFailed) as exc:
         return await _detail(request, actor, challenge, errors_from(exc), 400)

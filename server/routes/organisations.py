@@ -338,8 +338,8 @@ routes: list[BaseRoute] = [
 # --- API -----------------------------------------------------------------------------------
 
 
-async def _visible_organisation(actor: Actor, id: str) -> Organisation:
-    organisation = await find_organisation(int(id)) if id.isdigit() else None
+async def _visible_organisation(actor: Actor, id: int) -> Organisation:
+    organisation = await find_organisation(id)
     if organisation is None or not may_view_organisation(actor, organisation):
         raise NotFound("No such organisation.")
     return organisation
@@ -361,24 +361,24 @@ def _organisation_out(organisation: Organisation) -> OrganisationOut:
 
 
 @api.operation(
-    "/organisations/{id}",
+    "/organisations/{id:int}",
     summary="An organisation's public profile (approved ones to everyone; others to their members and operators)",
     response=OrganisationOut,
     public=True,
     tags=["organisations"],
 )
-async def get_organisation(request: Request, actor: Actor, id: str) -> OrganisationOut:
+async def get_organisation(request: Request, actor: Actor, id: int) -> OrganisationOut:
     return _organisation_out(await _visible_organisation(actor, id))
 
 
 @api.operation(
-    "/organisations/{id}/members",
+    "/organisations/{id:int}/members",
     summary="The members of an organisation (to its members and operators)",
     response=MemberList,
     query=PageQuery,
     tags=["organisations"],
 )
-async def list_organisation_members(request: Request, actor: Actor, id: str, query: PageQuery) -> MemberList:
+async def list_organisation_members(request: Request, actor: Actor, id: int, query: PageQuery) -> MemberList:
     organisation = await _visible_organisation(actor, id)
     if not may_see_members(actor, organisation):
         raise NotAllowed("Only the organisation's members and operators may list its members.")
@@ -397,15 +397,16 @@ async def list_organisation_members(request: Request, actor: Actor, id: str, que
 
 
 @api.operation(
-    "/organisations/{id}/invitations",
+    "/organisations/{id:int}/invitations",
     "POST",
     summary="Invite someone by e-mail (the organisation's admins and operators); the mail goes out via the outbox",
     body=InvitationIn,
     response=InvitationOut,
     status=201,
     tags=["organisations"],
+    errors=(429,),
 )
-async def create_organisation_invitation(request: Request, actor: Actor, id: str, body: InvitationIn) -> InvitationOut:
+async def create_organisation_invitation(request: Request, actor: Actor, id: int, body: InvitationIn) -> InvitationOut:
     organisation = await _visible_organisation(actor, id)
     if may_invite(actor, organisation):  # else invite() refuses with 403, before any limit is looked at
         with i18n.using_locale("en"):

@@ -32,6 +32,7 @@ from models.proposals.models import Proposal
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO
+from server.ids import id_or_none
 from server.labels import proposal_action_name, proposal_status_name
 from server.problems import page_message, signed_in
 from server.schemas.proposals import (
@@ -42,7 +43,7 @@ from server.schemas.proposals import (
     ProposalListQuery,
     ProposalOut,
     ProposalSummary,
-    TransitionIn,
+    ProposalTransitionIn,
     VersionList,
     VersionOut,
     codes_for_ids,
@@ -95,8 +96,8 @@ async def patch_proposal(request: Request, actor: Actor, proposal_id: int, body:
 
 @api.operation("/proposals/{proposal_id:int}/transitions", "POST",
                summary="Submit (the response is the receipt), withdraw, or screen out a proposal",
-               body=TransitionIn, response=ProposalOut, tags=["proposals"])
-async def transition_proposal(request: Request, actor: Actor, proposal_id: int, body: TransitionIn) -> Any:
+               body=ProposalTransitionIn, response=ProposalOut, tags=["proposals"])
+async def transition_proposal(request: Request, actor: Actor, proposal_id: int, body: ProposalTransitionIn) -> Any:
     proposal = await lifecycle.get_proposal(actor, proposal_id)
     return await _answer(actor, lifecycle.transition(actor, proposal, body.to, reason=body.reason))
 
@@ -293,7 +294,7 @@ async def change_state(request: Request) -> Response:
         raise NotAllowed("neither the company nor an owner of the challenge")
     form = await request.form()
     try:
-        body = TransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
+        body = ProposalTransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
         await lifecycle.transition(actor, proposal, body.to, reason=body.reason)
     except (ValidationError, ValidationFailed) as exc:
         return await _view_page(request, actor, proposal, errors_from(exc), status=400)
@@ -309,7 +310,7 @@ async def receipt_page(request: Request) -> Response:
     actor = signed_in(request)
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     wanted = request.query_params.get("version", "")
-    version = await lifecycle.receipt_of(actor, proposal, int(wanted) if wanted.isdigit() else None)
+    version = await lifecycle.receipt_of(actor, proposal, id_or_none(wanted))
     context = {
         "proposal": proposal,
         "challenge": await lifecycle.challenge_of(proposal),

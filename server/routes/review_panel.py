@@ -23,6 +23,7 @@ from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, ngettext
 from server.i18n import gettext as _
+from server.ids import id_or_none
 from server.labels import assignment_status_name
 from server.problems import page_message, signed_in
 from server.routes.review_common import SEE_OTHER, owned
@@ -127,7 +128,7 @@ async def panel_page(request: Request, challenge: Challenge | None = None, error
 async def save_panel_page(request: Request) -> Response:
     actor, challenge = await owned(request, changing=True)
     form = await request.form()
-    values = {"reviewers": {int(v) for v in form.getlist("reviewers") if str(v).isdigit()},
+    values = {"reviewers": {id for v in form.getlist("reviewers") if (id := id_or_none(v)) is not None},
               "reviews_per_proposal": str(form.get("reviews_per_proposal", "")),
               "max_per_reviewer": str(form.get("max_per_reviewer", ""))}
     try:

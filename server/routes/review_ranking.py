@@ -26,6 +26,7 @@ from models.review.common import challenge_of
 from server.api import api
 from server.forms import errors_from
 from server.i18n import gettext as _
+from server.ids import id_or_none
 from server.labels import DECISION_ACTIONS, decision_name
 from server.problems import page_message, signed_in
 from server.routes.review_common import SEE_OTHER, owned
@@ -61,7 +62,7 @@ async def list_reviews(request: Request, actor: Actor, proposal_id: int) -> Revi
 
 @api.operation("/proposals/{proposal_id:int}/feedback",
                summary="The decision and the reviewers' feedback for the company, once the challenge is decided",
-               response=FeedbackOut, tags=["reviews"])
+               response=FeedbackOut, tags=["reviews"], errors=(409,))
 async def get_feedback(request: Request, actor: Actor, proposal_id: int) -> FeedbackOut:
     proposal = await proposal_lifecycle.get_proposal(actor, proposal_id)
     return FeedbackOut.of(await decisions.feedback_for(actor, proposal))
@@ -87,8 +88,8 @@ async def ranking_page(request: Request, challenge: Challenge | None = None, err
 async def decide_page(request: Request) -> Response:
     actor, challenge = await owned(request, changing=True)
     form = await request.form()
-    proposal_id = str(form.get("proposal_id", ""))
-    proposal = await decisions.proposal_of(challenge, int(proposal_id)) if proposal_id.isdigit() else None
+    proposal_id = id_or_none(form.get("proposal_id", ""))
+    proposal = await decisions.proposal_of(challenge, proposal_id) if proposal_id is not None else None
     if proposal is None:
         return await ranking_page(request, challenge, {"proposal_id": _("Choose one of the proposals under review.")},
                                   "", 400)

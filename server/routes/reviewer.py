@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from models.challenges.models import Criterion
-from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
+from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.policy import Actor
 from models.policy.review import may_declare_conflicts
 from models.proposals import lifecycle as proposal_lifecycle
@@ -64,7 +64,10 @@ def _review_out(assignment: Assignment, review: Review | None) -> ReviewOut:
                response=ReviewOut, tags=["reviews"])
 async def get_review(request: Request, actor: Actor, assignment_id: int) -> ReviewOut:
     assignment = await reviewing.own_assignment(actor, assignment_id)
-    return _review_out(assignment, await reviewing.review_of(assignment))
+    review = await reviewing.review_of(assignment)
+    if review is None:
+        raise NotFound("No review has been saved for this assignment yet.")
+    return ReviewOut.of(review)
 
 
 @api.operation("/assignments/{assignment_id:int}/review", "PUT", summary="Save your review's draft",

@@ -4,9 +4,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from server.text import Name
+
 
 class ProfileForm(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     locale: Literal["ja", "en"]
     expertise: list[str] = []
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from pydantic import BaseModel, Field
 
 from server.i18n import TOKYO
+from server.schemas.times import Day
 
 
 class AuditFilter(BaseModel):
@@ -12,8 +13,8 @@ class AuditFilter(BaseModel):
     actor: str = Field(default="", max_length=254)
     target_type: str = Field(default="", max_length=32)
     target_id: str = Field(default="", max_length=64)
-    since: date | None = None  # days in Japan time
-    until: date | None = None
+    since: Day | None = None  # days in Japan time
+    until: Day | None = None
     page: int = Field(default=1, ge=1, le=100000)
 
     def window(self) -> tuple[datetime | None, datetime | None]:

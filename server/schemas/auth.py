@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from models.core.errors import N_
+from server.text import Name
 
 
 class LoginForm(BaseModel):
@@ -19,10 +20,10 @@ class LinkForm(BaseModel):
 
 
 class SignupForm(BaseModel):
-    company_name_ja: str = Field(min_length=1, max_length=200)
-    company_name_en: str = Field(default="", max_length=200)
+    company_name_ja: Name = Field(min_length=1, max_length=200)
+    company_name_en: Name = Field(default="", max_length=200)
     corporate_number: str = Field(min_length=1, max_length=40)
-    person_name: str = Field(min_length=1, max_length=200)
+    person_name: Name = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
     locale: Literal["ja", "en"] = "ja"

@@ -13,6 +13,8 @@ from models.challenges.lifecycle import ChallengeChanges, CriterionInput, KpiInp
 from models.challenges.models import Challenge
 from models.core.errors import N_
 from server.i18n import TOKYO
+from server.schemas.times import within_years
+from server.text import Name
 
 Language = Literal["ja", "en"]
 LANGUAGES: tuple[Language, ...] = ("ja", "en")
@@ -23,6 +25,7 @@ def _clean_text(value: dict[str, str]) -> dict[str, str]:
 
 
 Text = Annotated[dict[Language, Annotated[str, Field(max_length=20000)]], AfterValidator(_clean_text)]
+TitleText = Annotated[dict[Language, Annotated[Name, Field(max_length=20000)]], AfterValidator(_clean_text)]
 
 
 def _tokyo_if_naive(value: Any) -> Any:
@@ -36,17 +39,17 @@ def _tokyo_if_naive(value: Any) -> Any:
     return value
 
 
-Moment = Annotated[datetime | None, BeforeValidator(_tokyo_if_naive)]
+Moment = Annotated[datetime | None, BeforeValidator(_tokyo_if_naive), AfterValidator(within_years)]
 
 
 class CriterionIn(BaseModel):
-    name: Text
+    name: TitleText
     weight: int = Field(ge=1, le=100)
     levels: list[Text] = Field(min_length=5, max_length=5, description="descriptions for scores 1 to 5")
 
 
 class KpiIn(BaseModel):
-    name: Text
+    name: TitleText
     unit: str = Field(default="", max_length=32)
     baseline: float | None = None
     target: float | None = None
@@ -55,16 +58,17 @@ class KpiIn(BaseModel):
 class ChallengeIn(BaseModel):
     """Fields to set; on PATCH only the fields sent are changed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'title': {'ja': '窓口の待ち時間を短くしたい', 'en': 'Shorter waiting times at the counter'}, 'summary': {'ja': '繁忙期の待ち時間が長い。', 'en': 'Long waits in busy months.'}, 'category': 'administrative-procedures', 'tags': ['窓口', '予約'], 'languages': ['ja', 'en'], 'budget_min_yen': 1000000, 'budget_max_yen': 3000000, 'pilot_months': 3, 'proposals_deadline': '2027-03-31T17:00:00+09:00'}]})
 
-    title: Text | None = None
+    title: TitleText | None = None
     summary: Text | None = None
     situation: Text | None = None
     problem: Text | None = None
     outcome: Text | None = None
     category: str | None = Field(default=None, max_length=64)
-    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(default=None, max_length=20)
-    languages: list[Language] | None = None
+    # Fields whose type does not admit None default to None, meaning "not sent": an explicit null is refused.
+    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default=None, max_length=20)
+    languages: list[Language] = None
     budget_min_yen: int | None = Field(default=None, ge=0, le=10**13)
     budget_max_yen: int | None = Field(default=None, ge=0, le=10**13)
     pilot_months: int | None = Field(default=None, ge=1, le=60)
@@ -72,9 +76,9 @@ class ChallengeIn(BaseModel):
     proposals_deadline: Moment = None
     review_deadline: Moment = None
     publish_at: Moment = None
-    blind_review: bool | None = None
-    criteria: list[CriterionIn] | None = Field(default=None, max_length=10)
-    kpis: list[KpiIn] | None = Field(default=None, max_length=10)
+    blind_review: bool = None
+    criteria: list[CriterionIn] = Field(default=None, max_length=10)
+    kpis: list[KpiIn] = Field(default=None, max_length=10)
     reason: str = Field(default="", max_length=2000, description="why a published challenge is amended")
 
     @field_validator("tags")
@@ -98,7 +102,7 @@ class ChallengeIn(BaseModel):
 
 
 class NewChallengeIn(ChallengeIn):
-    title: Text  # type: ignore[assignment]
+    title: TitleText  # type: ignore[assignment]
 
     @field_validator("title")
     @classmethod
@@ -108,7 +112,9 @@ class NewChallengeIn(ChallengeIn):
         return value
 
 
-class TransitionIn(BaseModel):
+class ChallengeTransitionIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{'to': 'in_review'}]})
+
     to: str = Field(max_length=32)
     reason: str = Field(default="", max_length=2000)
     publish_at: Moment = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from starlette.datastructures import QueryParams
@@ -13,6 +13,8 @@ from models.identity.orgs import MunicipalityType
 from models.policy.challenges import VISIBLE_STATUSES
 from search.backend import SORTS, SearchQuery
 from server.i18n import TOKYO
+from server.ids import Id
+from server.schemas.times import Day
 
 PublicStatus = Literal[tuple(str(status) for status in VISIBLE_STATUSES)]  # type: ignore[valid-type]
 MunicipalityKind = Literal[tuple(kind.value for kind in MunicipalityType)]  # type: ignore[valid-type]
@@ -28,18 +30,19 @@ class ChallengeSearchQuery(BaseModel):
     values of one filter are alternatives, different filters all apply, and every tag must be present."""
 
     model_config = ConfigDict(extra="ignore")
+    blank_means_absent: ClassVar[bool] = True  # a search form sends its empty fields (server/api.py documents it)
 
     q: str = Field(default="", max_length=200, description="words to find; every word must match")
     category: list[Slug] = Field(default=[], max_length=20, description="category slugs")
-    agency: list[Annotated[int, Field(ge=1)]] = Field(default=[], max_length=50, description="agency (organisation) ids")
+    agency: list[Id] = Field(default=[], max_length=50, description="agency (organisation) ids")
     municipality_type: list[MunicipalityKind] = Field(default=[], max_length=5)
     status: list[PublicStatus] = Field(default=[], max_length=len(VISIBLE_STATUSES),
                                        description="published, closed, decided, or cancelled (after publication)")
     budget_min: Yen | None = Field(default=None, description="the budget range reaches at least this many yen")
     budget_max: Yen | None = Field(default=None, description="the budget range starts at no more than this")
     tag: list[Tag] = Field(default=[], max_length=10, description="tags that must all be present")
-    deadline_after: date | None = Field(default=None, description="proposals due on or after this day (Japan time)")
-    deadline_before: date | None = Field(default=None, description="proposals due on or before this day (Japan time)")
+    deadline_after: Day | None = Field(default=None, description="proposals due on or after this day (Japan time)")
+    deadline_before: Day | None = Field(default=None, description="proposals due on or before this day (Japan time)")
     sort: SortName = Field(default="relevance", description="relevance, newest, deadline (soonest open first) or budget (highest first)")
     page: int = Field(default=1, ge=1, le=1000)
     per_page: int = Field(default=20, ge=1, le=MAX_PER_PAGE)

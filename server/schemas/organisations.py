@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from models.identity.accounts import Role
+from server.text import Name
 
 
 class InvitationIn(BaseModel):
     """Invite someone by e-mail; `locale` is the language of the mail when they have no account yet."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{'email': 'hanako@example.jp', 'role': 'member', 'locale': 'ja'}]})
+
 
     email: str = Field(max_length=254)
     role: Role = Role.MEMBER
@@ -35,8 +38,8 @@ class ProfileIn(BaseModel):
     size: str = ""
     description_ja: str = ""
     description_en: str = ""
-    name_ja: str | None = None
-    name_en: str | None = None
+    name_ja: Name | None = None
+    name_en: Name | None = None
 
 
 class OrganisationOut(BaseModel):

@@ -16,6 +16,8 @@ from models.identity.orgs import Organisation, organisation_with_code, organisat
 from models.proposals.lifecycle import KpiCommitment, ProposalChanges, ProposalView
 from models.proposals.models import Proposal, ProposalVersion
 from server.i18n import TOKYO
+from server.ids import Id
+from server.text import Name
 
 LongText = Annotated[str, Field(max_length=20000)]
 Yen = Annotated[int, Field(ge=0, le=10**13)]
@@ -34,17 +36,18 @@ class KpiCommitmentIn(BaseModel):
 class ProposalIn(BaseModel):
     """Fields to set; on PATCH only the fields sent are changed. Text is plain, in the company's language."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'title': 'Halve the wait with online booking', 'summary': 'Online booking and a call-by-text notice.', 'approach': 'We connect to the counter system and go live within three months.', 'cost_yen': 2400000, 'schedule': 'Month 1: design; month 2: roll-out; month 3: evaluation', 'team': '1 project manager, 2 engineers', 'track_record': 'Running at two other wards', 'kpis': [{'kpi': 0, 'value': 18}]}]})
 
-    title: str | None = Field(default=None, max_length=300)
-    summary: LongText | None = None
-    approach: LongText | None = None
+    # Fields whose type does not admit None default to None, meaning "not sent": an explicit null is refused.
+    title: Name = Field(default=None, max_length=300)
+    summary: LongText = None
+    approach: LongText = None
     cost_yen: Yen | None = Field(default=None, description="the cost estimate in yen")
-    schedule: LongText | None = None
-    team: LongText | None = None
-    track_record: LongText | None = None
-    kpis: list[KpiCommitmentIn] | None = Field(default=None, max_length=20)
-    declared_conflicts: list[Annotated[int, Field(ge=1)]] | None = Field(
+    schedule: LongText = None
+    team: LongText = None
+    track_record: LongText = None
+    kpis: list[KpiCommitmentIn] = Field(default=None, max_length=20)
+    declared_conflicts: list[Id] = Field(
         default=None, max_length=50, description="ids of organisations the company declares a conflict of interest with"
     )
 
@@ -62,7 +65,7 @@ class ProposalIn(BaseModel):
 
 
 class NewProposalIn(ProposalIn):
-    title: str = Field(max_length=300)  # type: ignore[assignment]
+    title: Name = Field(max_length=300)  # type: ignore[assignment]
 
     @field_validator("title")
     @classmethod
@@ -72,7 +75,9 @@ class NewProposalIn(ProposalIn):
         return value
 
 
-class TransitionIn(BaseModel):
+class ProposalTransitionIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{'to': 'submitted'}]})
+
     to: str = Field(max_length=32, description="submitted, withdrawn, ineligible (or, for owners, a decision)")
     reason: str = Field(default="", max_length=2000, description="required to withdraw, screen out or decide")
 
@@ -80,7 +85,7 @@ class TransitionIn(BaseModel):
 class ProposalListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    challenge_id: int | None = Field(default=None, ge=1)
+    challenge_id: Id | None = None
     status: str | None = Field(default=None, max_length=24)
     page: int = Field(default=1, ge=1, le=1000)
     per_page: int = Field(default=20, ge=1, le=100)

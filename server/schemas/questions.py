@@ -14,6 +14,7 @@ from models.challenges.questions import ANSWER_MAX, QUESTION_MAX
 from models.core.errors import N_
 from models.identity.orgs import Organisation
 from server.i18n import TOKYO
+from server.ids import Id
 from server.schemas.discovery import ChallengeSearchQuery
 
 
@@ -50,13 +51,13 @@ class OrganisationBrief(BaseModel):
 
 
 class QuestionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'body': 'Can the system show the queue on the existing display at the counter?'}]})
 
     body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUESTION_MAX)]
 
 
 class AnswerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'answer': 'Yes: the display takes an HDMI input and the system may use it.'}]})
 
     answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ANSWER_MAX)]
 
@@ -108,7 +109,7 @@ class QuestionListOut(BaseModel):
 
 
 class InterestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'note': 'Our counters have the same waiting times in March and April.'}]})
 
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
 
@@ -132,9 +133,9 @@ class InterestListOut(BaseModel):
 
 
 class CoOwnerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'organisation_id': 12}]})
 
-    organisation_id: int = Field(ge=1, description="the agency (organisation) to invite")
+    organisation_id: Id = Field(description="the agency (organisation) to invite")
 
 
 class CoOwnerOut(BaseModel):
@@ -175,9 +176,9 @@ class FollowIn(BaseModel):
     """Either a challenge or a saved search: the search page's query parameters, e.g.
     `{"q": "保育 申請", "category": ["childcare"]}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'challenge_id': 42}]})
 
-    challenge_id: int | None = Field(default=None, ge=1)
+    challenge_id: Id | None = None
     saved_query: dict[str, Any] | None = None
 
     @field_validator("saved_query")

@@ -14,6 +14,7 @@ from models.review.models import Assignment, Conflict, Review
 from models.review.reviewing import ReviewChanges
 from models.review.scoring import ProposalScore
 from server.i18n import TOKYO
+from server.ids import Id
 
 Score = Annotated[StrictInt, Field(ge=1, le=5)]
 LongText = Annotated[str, Field(max_length=20000)]
@@ -35,9 +36,9 @@ class PageQuery(BaseModel):
 
 
 class PanelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'reviewers': [31, 32, 33], 'reviews_per_proposal': 2, 'max_per_reviewer': 10}]})
 
-    reviewers: list[Annotated[int, Field(ge=1)]] = Field(max_length=500, description="user ids from the reviewer pool")
+    reviewers: list[Id] = Field(max_length=500, description="user ids from the reviewer pool")
     reviews_per_proposal: int = Field(default=3, ge=1, le=20)
     max_per_reviewer: int | None = Field(default=None, ge=1, le=10000, description="null: no cap")
 
@@ -90,7 +91,7 @@ class AssignmentOut(AssignmentItem):
 
 class AssignmentQuery(PageQuery):
     status: Literal["assigned", "submitted", "recused"] | None = None
-    challenge_id: int | None = Field(default=None, ge=1)
+    challenge_id: Id | None = None
 
 
 class AssignmentList(BaseModel):
@@ -101,15 +102,17 @@ class AssignmentList(BaseModel):
 
 
 class AssignmentTransitionIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{'to': 'submitted'}]})
+
     to: str = Field(max_length=32, description="submitted or recused (the reviewer); assigned: reopen (an owner)")
     reason: str = Field(default="", max_length=2000, description="required to recuse and to reopen")
 
 
 class AssignmentAddIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'proposal_id': 7, 'reviewer_id': 31}]})
 
-    proposal_id: int = Field(ge=1)
-    reviewer_id: int = Field(ge=1)
+    proposal_id: Id
+    reviewer_id: Id
 
 
 class AssignedReviewer(BaseModel):
@@ -147,15 +150,16 @@ class ChallengeAssignmentsOut(BaseModel):
 class ReviewIn(BaseModel):
     """The review's fields; only those sent are changed. Criterion ids are the keys of `scores` and `comments`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'scores': {'101': 4, '102': 3}, 'comments': {'101': 'A clear plan for the first month.'}, 'strengths': 'Proven at two wards.', 'weaknesses': 'No plan for the busiest week.', 'feedback': 'A strong, realistic proposal.', 'confidence': 4, 'no_conflict': True}]})
 
-    scores: dict[str, Score] | None = Field(default=None, max_length=50)
-    comments: dict[str, Annotated[str, Field(max_length=5000)]] | None = Field(default=None, max_length=50)
-    strengths: LongText | None = None
-    weaknesses: LongText | None = None
-    feedback: LongText | None = Field(default=None, description="for the company, sent with the decision")
+    # Fields whose type does not admit None default to None, meaning "not sent": an explicit null is refused.
+    scores: dict[str, Score] = Field(default=None, max_length=50)
+    comments: dict[str, Annotated[str, Field(max_length=5000)]] = Field(default=None, max_length=50)
+    strengths: LongText = None
+    weaknesses: LongText = None
+    feedback: LongText = Field(default=None, description="for the company, sent with the decision")
     confidence: Score | None = None
-    no_conflict: bool | None = Field(default=None, description="attests no conflict of interest; required to submit")
+    no_conflict: bool = Field(default=None, description="attests no conflict of interest; required to submit")
 
     def to_changes(self) -> ReviewChanges:
         sent = self.model_fields_set
@@ -266,14 +270,14 @@ class FeedbackOut(BaseModel):
 
 
 class ConflictIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'kind': 'advised', 'organisation_id': 15, 'note': 'I advised them in 2025.'}]})
 
     kind: ConflictKindName  # type: ignore[valid-type]
-    organisation_id: int = Field(ge=1)
+    organisation_id: Id
     note: str = Field(default="", max_length=2000)
 
 
-class OrganisationRef(BaseModel):
+class ConflictOrganisation(BaseModel):
     id: int
     name: dict[str, str]
     code: str | None
@@ -284,7 +288,7 @@ class ConflictOut(BaseModel):
     kind: str
     reason: str = Field(description="declared, or how it was detected")
     detected: bool
-    organisation: OrganisationRef | None
+    organisation: ConflictOrganisation | None
     proposal_id: int | None
     note: str
     created_at: datetime
@@ -293,7 +297,7 @@ class ConflictOut(BaseModel):
     def of(cls, conflict: Conflict) -> ConflictOut:
         organisation = conflict.organisation if conflict.organisation_id else None
         return cls(id=conflict.id, kind=conflict.kind, reason=reason_of(conflict), detected=conflict.detected,
-                   organisation=OrganisationRef(id=organisation.id, name={"ja": organisation.name_ja, "en": organisation.name_en},
+                   organisation=ConflictOrganisation(id=organisation.id, name={"ja": organisation.name_ja, "en": organisation.name_en},
                                                 code=organisation.code) if organisation else None,
                    proposal_id=conflict.proposal_id, note=conflict.note if not conflict.detected else "",
                    created_at=_tokyo(conflict.created_at))
