@@ -1,7 +1,7 @@
 """The open datasets: a registry of kinds, each with its data dictionary and its rows read in batches.
 
 A kind is published once for the whole platform ("challenges") and, when `per_agency`, once per agency
-that has something to publish ("challenges-131016"). Pilots, solutions and partners are not built yet:
+that has something to publish ("challenges-131016"). Pilots and solutions are not built yet:
 each becomes one more `DatasetKind` in `REGISTRY` (its columns, a `batches` reader and a `states` query),
 and the files, the catalogue, the CKAN API and the withdrawal records pick it up with no other change.
 
@@ -20,7 +20,7 @@ from tortoise.functions import Count, Max
 
 from models.challenges.models import Challenge, Question
 from models.identity.orgs import Organisation
-from models.insights.figures import figure_rows
+from models.insights.figures import PARTNER_SERIES, figure_rows
 from models.insights.models import PLATFORM, InsightSnapshot
 from models.insights.values import decoded, iso_jst, text_of
 from models.policy.insights import (
@@ -254,6 +254,38 @@ async def figure_states() -> States:
     return states
 
 
+# --- partners (aggregates only) ------------------------------------------------------------------
+
+PARTNER_COLUMNS = (
+    Column("figure", "string",
+           "指標（partners: 人数と目標、partner_funnel: 募集から配置まで、partners_per_skill: スキル別の承認済み"
+           "パートナー数、placements_per_municipality: 団体別の配置件数）",
+           "Figure (partners: counts and the goal, partner_funnel: from need to placement, partners_per_skill: "
+           "approved partners per skill, placements_per_municipality: placements per agency)"),
+    Column("key", "string", "区分（registered, approved, placed, placements, goal、スキル、全国地方公共団体コード など）",
+           "Breakdown (registered, approved, placed, placements, goal, skill, local government code...)"),
+    Column("label_ja", "string", "区分の名前（日本語）", "Breakdown label in Japanese"),
+    Column("label_en", "string", "区分の名前（英語）", "Breakdown label in English"),
+    Column("value", "integer", "件数（人数）", "Count"),
+    Column("computed_at", "datetime", "集計日時（日本時間）", "Computed at (Japan time)"),
+)
+
+
+async def partner_batches(agency: Organisation | None) -> AsyncIterator[list[Row]]:
+    """The platform snapshot's partner series: counts only, never a person (platform-wide, no agency files)."""
+    snapshot = await latest_snapshot(PLATFORM)
+    if snapshot is not None and agency is None:
+        partners = {name: snapshot.figures.get(name, []) for name in PARTNER_SERIES}
+        yield [[*row, iso_jst(snapshot.computed_at)] for row in figure_rows(partners, PARTNER_SERIES)]
+
+
+async def partner_states() -> States:
+    snapshot = await latest_snapshot(PLATFORM)
+    if snapshot is None:
+        return {}
+    return {None: (snapshot.computed_at, sum(len(snapshot.figures.get(name, [])) for name in PARTNER_SERIES))}
+
+
 REGISTRY: dict[str, DatasetKind] = {kind.name: kind for kind in (
     DatasetKind(
         "challenges",
@@ -284,6 +316,15 @@ REGISTRY: dict[str, DatasetKind] = {kind.name: kind for kind in (
          "en": "Figures computed regularly (challenges per month and category, proposals per challenge, median "
                "days to a decision...)."},
         FIGURE_COLUMNS, figure_batches, figure_states,
+    ),
+    DatasetKind(
+        "partners",
+        {"ja": "デジタル人材パートナーの集計", "en": "Digital talent partners in figures"},
+        {"ja": "登録・承認・配置されたパートナーの数と目標（1,000人）、募集から配置までの件数、スキル別・団体別の集計。"
+               "個人の情報は含みません。",
+         "en": "Partners registered, approved and placed against the goal of 1,000, needs from posting to placement, "
+               "and counts per skill and per agency. No personal data."},
+        PARTNER_COLUMNS, partner_batches, partner_states, per_agency=False,
     ),
 )}
 

@@ -2,8 +2,8 @@
 
 Pages and the API read the latest snapshot; only the job scans the tables. Every series has the same
 shape, [{"key", "ja", "en", "value"}], so that charts, tables, CSV and the figures dataset share one reader.
-Pilots, solutions, partners, savings and residents' perception are added here when their data exists
-(no empty placeholder series before then).
+Pilots, solutions, savings and residents' perception are added here when their data exists (no empty
+placeholder series before then). The partners' series are the platform's only: counts, never a person.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from models.core.audit import AuditEvent
 from models.identity.orgs import Category, Organisation
 from models.insights.models import PLATFORM, InsightSnapshot
 from models.insights.values import JST, text_of
+from models.partners.figures import partner_figures
+from models.partners.skills import SKILLS
 from models.policy.insights import open_challenge_filter, publishing_agency_filter, received_proposal_filter
 from models.proposals.models import Proposal
 
@@ -33,7 +35,21 @@ MUNICIPALITY_TYPES: dict[str, tuple[str, str]] = {
     "town": ("町", "Town"),
     "village": ("村", "Village"),
 }
-SERIES = ("per_month", "per_category", "per_municipality_type", "proposals_per_challenge")
+PARTNER_SERIES = ("partners", "partner_funnel", "partners_per_skill", "placements_per_municipality")
+SERIES = ("per_month", "per_category", "per_municipality_type", "proposals_per_challenge", *PARTNER_SERIES)
+PARTNER_ITEMS = {
+    "registered": ("登録したパートナー", "Partners registered"),
+    "approved": ("承認されたパートナー", "Partners approved"),
+    "placed": ("配置されたパートナー", "Partners placed"),
+    "placements": ("配置の件数", "Placements"),
+    "goal": ("目標（1,000人）", "Goal (1,000)"),
+}
+FUNNEL_ITEMS = {
+    "needs": ("募集（ニーズ）", "Needs posted"),
+    "shortlisted": ("候補者を選んだ募集", "Needs with a shortlist"),
+    "invited": ("招待した募集", "Needs with an invitation"),
+    "placed": ("配置に至った募集", "Needs with a placement"),
+}
 TOTALS = {
     "challenges_published": ("公開された課題", "Challenges published"),
     "proposals_received": ("受け付けた提案", "Proposals received"),
@@ -99,10 +115,28 @@ def figures_of(challenges: list[dict[str, Any]], categories: dict[int, Category]
     }
 
 
-def figure_rows(figures: dict[str, Any]) -> list[list[Any]]:
-    """A snapshot's figures as rows (figure, key, label_ja, label_en, value): the figures dataset and CSVs."""
+def figure_rows(figures: dict[str, Any], names: tuple[str, ...] = ("totals", *SERIES)) -> list[list[Any]]:
+    """A snapshot's figures as rows (figure, key, label_ja, label_en, value): the figures datasets and CSVs."""
     return [[name, item["key"], item["ja"], item["en"], item["value"]]
-            for name in ("totals", *SERIES) for item in figures.get(name, [])]
+            for name in names for item in figures.get(name, [])]
+
+
+def _skill_names(skill: str) -> tuple[str, str]:
+    ja, en, _category = SKILLS.get(skill, (skill, skill, ""))
+    return ja, en
+
+
+def partner_series(partners: dict[str, Any], agencies: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """`partner_figures()` as series; `agencies` names municipality codes (ja, en)."""
+    return {
+        "partners": [_item(key, *names, partners[key]) for key, names in PARTNER_ITEMS.items()],
+        "partner_funnel": [_item(key, *names, partners["funnel"][key]) for key, names in FUNNEL_ITEMS.items()],
+        "partners_per_skill": [_item(skill, *_skill_names(skill), n) for skill, n in partners["by_skill"].items()],
+        "placements_per_municipality": [
+            _item(code, *(agencies.get(code) or (code or "不明", code or "Unknown")), n)
+            for code, n in sorted(partners["placements_by_municipality"].items(), key=lambda pair: (-pair[1], pair[0]))
+        ],
+    }
 
 
 async def compute_snapshots(now: datetime | None = None) -> list[InsightSnapshot]:
@@ -124,9 +158,15 @@ async def compute_snapshots(now: datetime | None = None) -> list[InsightSnapshot
     for agency in await Organisation.filter(publishing_agency_filter(), id__in=list(by_owner) or [0]).order_by(
             "municipality_code"):
         scopes.append((str(agency.municipality_code), by_owner[agency.id]))
+    partners = await partner_figures()
+    agencies = {code: (ja, en or ja) for code, ja, en in await Organisation.filter(
+        municipality_code__in=list(partners["placements_by_municipality"]) or [""]).values_list(
+        "municipality_code", "name_ja", "name_en")}
     snapshots = [
-        await InsightSnapshot.create(scope=scope, computed_at=now,
-                                     figures=figures_of(subset, categories, received, decided_at))
+        await InsightSnapshot.create(scope=scope, computed_at=now, figures={
+            **figures_of(subset, categories, received, decided_at),
+            **(partner_series(partners, agencies) if scope == PLATFORM else {}),
+        })
         for scope, subset in scopes
     ]
     for scope, _subset in scopes:

@@ -38,7 +38,12 @@ CHART_TITLES = {
     "per_category": N_("Challenges published per category"),
     "per_municipality_type": N_("Challenges published per type of municipality"),
     "proposals_per_challenge": N_("Proposals received per challenge (the latest challenges)"),
+    "partners": N_("Digital talent partners registered and placed, against the goal of 1,000"),
+    "partner_funnel": N_("From need to placement: needs shortlisted, invited and placed"),
+    "partners_per_skill": N_("Approved partners per skill"),
+    "placements_per_municipality": N_("Partner placements per agency"),
 }
+HORIZONTAL = {"proposals_per_challenge", "partners_per_skill"}  # long labels
 # pygal appends an import hook for its map plugins (unused here) without `find_spec`: every import that reaches
 # it afterwards warns (an error under the tests' warning filter). Removed.
 sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "PluginImportFixer"]
@@ -58,7 +63,7 @@ def _figures(snapshot: InsightSnapshot | None) -> dict[str, Any]:
 
 def chart_svg(name: str, items: list[dict[str, Any]], lang: str) -> Markup:
     """A bar chart of one series, as inline SVG without script or style (see static/charts.css)."""
-    chart = pygal.HorizontalBar if name == "proposals_per_challenge" else pygal.Bar
+    chart = pygal.HorizontalBar if name in HORIZONTAL else pygal.Bar
     figure = chart(
         show_legend=False, disable_xml_declaration=True, js=[], no_prefix=True, width=800, height=360,
         x_label_rotation=0 if chart is pygal.HorizontalBar else 30, truncate_label=40, print_values=True,

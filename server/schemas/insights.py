@@ -25,3 +25,11 @@ class InsightsOut(BaseModel):
     per_municipality_type: list[FigureItem] = []
     proposals_per_challenge: list[FigureItem] = Field(
         default=[], description="The most recently published challenges, oldest first")
+    # The partners' figures: the platform's only (counts, never a person).
+    partners: list[FigureItem] = Field(
+        default=[], description="Partners registered, approved, placed; placements; the goal (1,000)")
+    partner_funnel: list[FigureItem] = Field(
+        default=[], description="Needs posted, shortlisted, with an invitation, with a placement")
+    partners_per_skill: list[FigureItem] = Field(default=[], description="Approved partners per skill (slug)")
+    placements_per_municipality: list[FigureItem] = Field(
+        default=[], description="Placements per agency (municipality code)")
