@@ -26,7 +26,7 @@ async def test_a_round_without_a_rubric_of_its_own_uses_the_proposal_review_form
 
 async def test_a_round_with_its_own_rubric_requires_its_fields_and_tells_the_company_what_it_may_read(client, migrated):
     w = await closed_world(client, migrated, reviewers=2, per_proposal=1)
-    await ReviewRound.create(challenge_id=w.challenge_id, subject_kind="proposal", rubric=[
+    await ReviewRound.filter(challenge_id=w.challenge_id, subject_kind="proposal").update(rubric=[
         {"key": "confidence", "kind": "scale", "label": "Confidence", "visible_to": ["owners", "reviewers"],
          "required": True},
         {"key": "strengths", "kind": "text", "label": "Strengths", "visible_to": ["owners"]},

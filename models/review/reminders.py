@@ -61,11 +61,11 @@ async def send_reminders(now: datetime | None = None) -> int:
 
 
 async def _remind(assignment: Assignment, moment: str, connection: Any) -> None:
-    challenge = await Challenge.get(id=assignment.proposal.challenge_id, using_db=connection)
+    challenge = await Challenge.get(id=assignment.the_proposal.challenge_id, using_db=connection)
     reviewer = assignment.reviewer
     payload = {"challenge": challenge.id, "assignment": assignment.id, "moment": moment}
     await notify([reviewer], "review.reminder", payload, connection)
-    context = {"challenge_title": translated(challenge.title, reviewer.locale), "proposal_title": (await shown(assignment.proposal_id, using_db=connection)).title,
+    context = {"challenge_title": translated(challenge.title, reviewer.locale), "proposal_title": (await shown(assignment.subject_id, using_db=connection)).title,
                "assignment_id": assignment.id, "moment": moment, "due_at": assignment.due_at.isoformat() if assignment.due_at else ""}
     await queue_mail("reminder", to=reviewer.email, locale=reviewer.locale, key=f"assignment:{assignment.id}",
                      context=context, using_db=connection)
