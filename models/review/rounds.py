@@ -15,28 +15,35 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.challenges.models import Challenge
 from models.core import audit
 from models.core.base import translated
+from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
 from models.core.mail import queue_mail
 from models.core.notifications import Notification
 from models.identity.accounts import User
+from models.policy import Actor
+from models.policy.challenges import owns_challenge
 from models.review import conflicts
 from models.review.assignment import AssignmentResult, ProposalSlot, Reviewer, reassign_after_recusal
 from models.review.closing import REVIEW_COLUMNS as REVIEW_COLUMNS
 from models.review.closing import Feedback as Feedback
+from models.review.closing import queue_round
 from models.review.closing import rubric_of_round as rubric_of_round
 from models.review.closing import subject_feedback as subject_feedback
 from models.review.closing import value_of as value_of
 from models.review.models import Assignment, AssignmentStatus, PanelMember, ReviewRound, SubjectKind
 from models.review.proposal_subjects import NOT_COUNTED, PROPOSAL
+from models.review.rubric import Rubric, checked
 from models.review.scoring import ProposalScore, ReviewRecord, aggregate
 from models.review.subjects import Subject, kind_of
 
 A = AssignmentStatus
+MAX_REVIEWS_PER_SUBJECT = 20
 
 
 def normalised_tags(tags: Iterable[Any] | None) -> frozenset[str]:
@@ -136,6 +143,73 @@ async def change_panel(row: ReviewRound, reviewer_ids: Iterable[int], connection
     for user in added:
         await PanelMember.create(challenge_id=row.challenge_id, round_id=row.id, reviewer_id=user.id, using_db=connection)
     return list(added)
+
+
+async def set_round_panel(actor: Actor, row: ReviewRound, reviewer_ids: list[int], reviews_per_subject: int,
+                          max_per_reviewer: int | None) -> list[User]:
+    """Owners choose a round's reviewers from the pool, how many review each subject and the cap per reviewer
+    (a round of another kind than proposals: a proposal round's are the challenge's, `workflow.set_panel`)."""
+    challenge = await Challenge.get(id=row.challenge_id)
+    if row.subject_kind == PROPOSAL or not await owns_challenge(actor, challenge):
+        raise NotAllowed("only the challenge's owners choose a round's panel")
+    errors = {}
+    if not 1 <= reviews_per_subject <= MAX_REVIEWS_PER_SUBJECT:
+        errors["reviews_per_subject"] = N_("Choose between 1 and 20 reviews per proposal.")
+    if max_per_reviewer is not None and max_per_reviewer < 1:
+        errors["max_per_reviewer"] = N_("A reviewer must be able to take at least one review.")
+    wanted = sorted(set(reviewer_ids))
+    if await User.filter(id__in=wanted, is_reviewer=True, is_active=True).count() != len(wanted):
+        errors["reviewers"] = N_("Choose reviewers from the pool of reviewers.")
+    if errors:
+        raise ValidationFailed(errors)
+    before = {"reviewers": sorted(u.id for u in await panel_of_round(row)),
+              "reviews_per_subject": row.reviews_per_subject, "max_per_reviewer": row.max_per_reviewer}
+    async with in_transaction() as connection:
+        await ReviewRound.filter(id=row.id).using_db(connection).update(
+            reviews_per_subject=reviews_per_subject, max_per_reviewer=max_per_reviewer, updated_at=timezone.now())
+        row.reviews_per_subject, row.max_per_reviewer = reviews_per_subject, max_per_reviewer
+        added = await change_panel(row, wanted, connection)
+        for user in added:
+            await Notification.create(user_id=user.id, kind="review.panel_added", using_db=connection,
+                                      payload={"challenge": challenge.id, "round": row.id})
+        await audit.record("review_round.panel_changed", actor=actor.user, target=row, before=before, using_db=connection,
+                           after={"reviewers": wanted, "reviews_per_subject": reviews_per_subject,
+                                  "max_per_reviewer": max_per_reviewer})
+        if await kind_of(row.subject_kind).open(row, connection):
+            await queue_round(row.id, using_db=connection)
+    return await panel_of_round(row)
+
+
+async def set_rubric(actor: Actor, row: ReviewRound, items: Any) -> Rubric:
+    """Owners write the round's review form before it starts (models.review.rubric.checked says what is valid).
+    A proposal round's scored criteria stay the challenge's: it stores its other fields only."""
+    challenge = await Challenge.get(id=row.challenge_id)
+    if not await owns_challenge(actor, challenge):
+        raise NotAllowed("only the challenge's owners write its review form")
+    if await has_started(row):
+        raise InvalidTransition(N_("The review form can no longer be changed: the review has started."), allowed=[])
+    kind = kind_of(row.subject_kind)
+    fixed = await kind.criteria(row) if kind.criteria is not None else None
+    rubric = checked(items, tuple(fixed) if fixed is not None else None)
+    stored = [f.as_data() for f in rubric.fields] if fixed is not None else rubric.as_data()
+    async with in_transaction() as connection:
+        updated = await ReviewRound.filter(id=row.id, started_at__isnull=True).using_db(connection).update(
+            rubric=stored, updated_at=timezone.now())
+        if not updated:
+            raise InvalidTransition(N_("The review form can no longer be changed: the review has started."), allowed=[])
+        await audit.record("review_round.rubric_changed", actor=actor.user, target=row, using_db=connection,
+                           before={"rubric": row.rubric}, after={"rubric": stored})
+    row.rubric = stored
+    return rubric
+
+
+async def start_round(row: ReviewRound) -> AssignmentResult | None:
+    """The round starts (its rubric is fixed from now on) and its reviewers are assigned, if its kind says it
+    is open. A kind's own transition (e.g. a pilot going under evaluation) calls this; idempotent."""
+    if row.started_at is None:
+        await ReviewRound.filter(id=row.id, started_at__isnull=True).update(started_at=timezone.now())
+        await row.refresh_from_db()
+    return await run_round(row.id)
 
 
 async def join_panel(row: ReviewRound, reviewer_id: int, connection: Any) -> None:

@@ -77,6 +77,20 @@ PROPOSAL_FIELDS = (
 )
 
 
+# A pilot's evaluation (issue 11): the default its kind registers; owners may change it before the round starts.
+PILOT_RUBRIC = (
+    RubricCriterion("kpi_achievement", {"ja": "KPIの達成度", "en": "KPI achievement"}, 40),
+    RubricCriterion("satisfaction", {"ja": "住民の満足度", "en": "Residents' satisfaction"}, 20),
+    RubricCriterion("cost", {"ja": "費用", "en": "Cost"}, 20),
+    RubricCriterion("reusability", {"ja": "他の自治体での再利用性", "en": "Reusability by other municipalities"}, 20),
+    RubricField("strengths", TEXT, N_("Strengths"), prompt=N_("Strengths (for the panel and the owners)")),
+    RubricField("feedback", TEXT, N_("Feedback for the company"), frozenset({OWNERS, REVIEWERS, COMPANY}),
+                hint=N_("Sent to the company with the decision, without your name.")),
+    RubricField("confidence", SCALE, N_("Confidence"), required=True,
+                prompt=N_("Your confidence in this review (1: low, 5: high)")),
+)
+
+
 def panel_discussion(fields: Iterable[RubricField]) -> tuple[RubricField, ...]:
     """What a reviewer reads of the others' reviews besides the scores: the text written for the panel (what
     is written for the company is read with the decision)."""
