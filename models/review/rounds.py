@@ -180,6 +180,16 @@ async def set_round_panel(actor: Actor, row: ReviewRound, reviewer_ids: list[int
     return await panel_of_round(row)
 
 
+async def proposal_rubric_for(actor: Actor, challenge: Challenge) -> tuple[ReviewRound, Rubric, bool]:
+    """The challenge's proposal round, its review form and whether the person may change it now (owners, until
+    the review starts); for the challenge's owners and operators."""
+    if not (actor.is_operator or await owns_challenge(actor, challenge)):
+        raise NotAllowed("the challenge's owners and operators only")
+    row = (await proposal_round(challenge)).row
+    editable = await owns_challenge(actor, challenge) and not await has_started(row)
+    return row, await rubric_of_round(row), editable
+
+
 async def set_rubric(actor: Actor, row: ReviewRound, items: Any) -> Rubric:
     """Owners write the round's review form before it starts (models.review.rubric.checked says what is valid).
     A proposal round's scored criteria stay the challenge's: it stores its other fields only."""

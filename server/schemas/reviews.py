@@ -12,9 +12,9 @@ from models.review.closing import REVIEW_COLUMNS, Feedback
 from models.review.conflicts import CONFLICT_KINDS, reason_of
 from models.review.models import Assignment, Conflict, Review
 from models.review.reviewing import ReviewChanges
-from models.review.rubric import PROPOSAL_FIELDS, TEXT, RubricField
+from models.review.rubric import PROPOSAL_FIELDS, TEXT, Rubric, RubricField
 from models.review.scoring import ProposalScore
-from server.i18n import TOKYO
+from server.i18n import TOKYO, gettext, using_locale
 
 Score = Annotated[StrictInt, Field(ge=1, le=5)]
 LongText = Annotated[str, Field(max_length=20000)]
@@ -218,6 +218,80 @@ def review_input_from_form(form: FormData, criterion_keys: list[str],
         data["answers"] = answers
     data["no_conflict"] = form.get("no_conflict") == "yes"
     return data
+
+
+# --- the review form (a round's rubric) --------------------------------------------------------
+
+Reader = Literal["owners", "reviewers", "company"]
+
+
+class Bilingual(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ja: str = Field(min_length=1, max_length=200)
+    en: str = Field(min_length=1, max_length=200)
+
+
+class RubricItemIn(BaseModel):
+    """A field of the review form; "score": a scored criterion (a proposal round's are the challenge's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=40, description="lower-case letters, digits and underscores")
+    kind: Literal["text", "scale", "score"] = "text"
+    label: Bilingual
+    required: bool = Field(default=False, description="needed to submit")
+    visible_to: list[Reader] = Field(default=["owners", "reviewers"], max_length=3,
+                                     description="who reads it besides its reviewer")
+    weight: StrictInt | None = Field(default=None, ge=0, le=100, description="a scored criterion's weight")
+
+
+class RubricIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rubric: list[RubricItemIn] = Field(min_length=1, max_length=50)
+
+    def items(self) -> list[dict[str, Any]]:
+        return [{**item.model_dump(exclude_none=True), "label": item.label.model_dump()} for item in self.rubric]
+
+
+class RubricCriterionOut(BaseModel):
+    key: str
+    label: dict[str, str]
+    weight: int
+
+
+class RubricFieldOut(BaseModel):
+    key: str
+    kind: str
+    label: dict[str, str]
+    required: bool
+    visible_to: list[str]
+
+
+class RubricOut(BaseModel):
+    criteria: list[RubricCriterionOut] = Field(description="scored 1 to 5; the weights add up to 100")
+    fields: list[RubricFieldOut]
+    editable: bool = Field(description="owners may change it until the review starts")
+
+    @classmethod
+    def of(cls, rubric: Rubric, editable: bool) -> RubricOut:
+        return cls(criteria=[RubricCriterionOut(key=c.key, label=bilingual(c.label), weight=c.weight)
+                             for c in rubric.criteria],
+                   fields=[RubricFieldOut(key=f.key, kind=f.kind, label=bilingual(f.label), required=f.required,
+                                          visible_to=sorted(f.visible_to)) for f in rubric.fields],
+                   editable=editable)
+
+
+def bilingual(label: str | dict[str, str]) -> dict[str, str]:
+    """A rubric label in both languages: as written, or a message id translated."""
+    if isinstance(label, dict):
+        return dict(label)
+    found = {}
+    for locale in ("ja", "en"):
+        with using_locale(locale):
+            found[locale] = gettext(label)
+    return found
 
 
 # --- ranking, feedback, conflicts ------------------------------------------------------------
