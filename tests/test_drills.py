@@ -15,7 +15,7 @@ from pathlib import Path
 from models.core.mail import queue_mail
 from server import jobs
 from server.devrun import free_port, start_embedded_redis, wait_for_port
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 from tests.services import port_is_open
 
 CONTEXT = {

@@ -16,7 +16,7 @@ import pytest
 
 from server.devrun import free_port, wait_for_port
 from server.limits import UPLOAD_ENVELOPE
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 from tests.test_challenges import _draft
 
 MB = 1024 * 1024
