@@ -89,7 +89,7 @@ async def test_a_round_over_a_registered_kind_runs_panel_conflicts_assignment_re
     late = [a for a in assignments if a.reviewer_id == outsiders[0].id]
     assert late and {a.status for a in await Assignment.filter(id__in=[a.id for a in late])} == {"assigned"}
     sent = await reminders.send_reminders(now=row.due_at + timedelta(hours=1))
-    assert sent == len(late)
+    assert sent >= len(late)  # other tests' assignments share the database
     assert await ReminderSent.filter(assignment_id__in=[a.id for a in late], moment="overdue").count() == len(late)
 
     ranked = await rounds.round_ranking(row)
