@@ -154,6 +154,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/conflicts"): {"reviewer", "agency", "other_agency", "operator"},
     ("GET", "/api/v1/challenges/{challenge_id}/panel"): {"agency", "operator"},
     ("PUT", "/api/v1/challenges/{challenge_id}/panel"): {"agency"},
+    ("GET", "/api/v1/challenges/{challenge_id}/rubric"): {"agency", "operator"},
+    ("PUT", "/api/v1/challenges/{challenge_id}/rubric"): {"agency"},
+    ("GET", "/challenges/{challenge_id}/rubric"): {"agency", "operator"},
+    ("POST", "/challenges/{challenge_id}/rubric"): {"agency"},
     ("GET", "/api/v1/challenges/{challenge_id}/assignments"): {"agency", "operator"},
     ("POST", "/api/v1/challenges/{challenge_id}/assignments"): {"agency"},
     ("GET", "/api/v1/challenges/{challenge_id}/ranking"): {"agency", "operator"},
@@ -277,6 +281,9 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/assignments/{assignment_id}/transitions"): {"to": "submitted"},
     ("POST", "/api/v1/conflicts"): {"kind": "other", "organisation_id": 999_999_999},  # a 422 once allowed
     ("PUT", "/api/v1/challenges/{challenge_id}/panel"): {"reviewers": [], "reviews_per_proposal": 3},
+    ("PUT", "/api/v1/challenges/{challenge_id}/rubric"): {"rubric": [
+        {"key": "advice", "kind": "text", "label": {"ja": "助言", "en": "Advice"}}]},
+    ("POST", "/challenges/{challenge_id}/rubric"): {"rubric": "[]"},
     ("POST", "/api/v1/challenges/{challenge_id}/assignments"): {"proposal_id": 1, "reviewer_id": 1},  # a 409 once allowed
     ("POST", "/reviews/conflicts"): {"kind": "other", "organisation": "999999"},
     ("POST", "/reviews/{assignment_id}"): {"strengths": "行列の長所"},

@@ -24,10 +24,12 @@ from models.identity.orgs import Organisation
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
 from models.proposals.shown import shown
 from models.review.models import Assignment, AssignmentStatus, Review, ReviewRound, SubjectKind
-from models.review.rubric import COMPANY, TEXT, RubricField, fields_of, visible_to
+from models.review.proposal_subjects import PROPOSAL
+from models.review.rubric import COMPANY, TEXT, Rubric, RubricField, parse, visible_to
 from models.review.scoring import ReviewRecord, can_finalise
+from models.review.subjects import kind_of
 
-TOPIC = "review"  # outbox: {"kind": "begin" | "assign", "challenge": id}
+TOPIC = "review"  # outbox: {"kind": "begin" | "assign", "challenge": id} or {"kind": "round", "round": id}
 P = ProposalStatus
 REVIEWABLE = (P.UNDER_REVIEW.value, P.SHORTLISTED.value)
 RANKED = (P.UNDER_REVIEW.value, P.SHORTLISTED.value, P.SELECTED.value, P.NOT_SELECTED.value)
@@ -40,14 +42,36 @@ async def queue_assignment(challenge_id: int, *, begin: bool = False, using_db: 
                                                             "challenge": challenge_id}, using_db=using_db)
 
 
+async def queue_round(round_id: int, *, using_db: Any = None) -> None:
+    """Ask for an assignment run of a round of another kind than proposals, in the caller's transaction."""
+    await outbox.enqueue(TOPIC, f"review-round:{round_id}", {"kind": "round", "round": round_id}, using_db=using_db)
+
+
 async def criteria_of(challenge_id: int) -> list[Criterion]:
     return await Criterion.filter(challenge_id=challenge_id).order_by("position", "id")
 
 
+async def rubric_of_round(row: ReviewRound) -> Rubric:
+    """The round's review form: its stored rubric, else its kind's default; a kind that takes its criteria
+    elsewhere (proposals: the challenge's) always has those."""
+    kind = kind_of(row.subject_kind)
+    rubric = parse(row.rubric) if row.rubric else parse(kind.rubric)
+    if kind.criteria is not None:
+        return Rubric(tuple(await kind.criteria(row) or ()), rubric.fields)
+    return rubric
+
+
+async def proposal_rubric(challenge_id: int) -> Rubric:
+    """The review form of the challenge's proposals: its criteria and the proposal round's fields."""
+    row = await ReviewRound.get_or_none(challenge_id=challenge_id, subject_kind=PROPOSAL, scope_id=0)
+    return await rubric_of_round(row or ReviewRound(challenge_id=challenge_id, subject_kind=PROPOSAL, rubric=[]))
+
+
 async def rubric_of(challenge_id: int, subject_kind: str = SubjectKind.PROPOSAL.value) -> tuple[RubricField, ...]:
     """The fields of the challenge's review round of that kind (beside the scored criteria)."""
-    stored = await ReviewRound.filter(challenge_id=challenge_id, subject_kind=subject_kind).values_list("rubric", flat=True)
-    return fields_of(stored[0] if stored else None, subject_kind)
+    stored = await ReviewRound.filter(challenge_id=challenge_id, subject_kind=subject_kind, scope_id=0).values_list(
+        "rubric", flat=True)
+    return parse(stored[0] if stored and stored[0] else kind_of(subject_kind).rubric).fields
 
 
 def value_of(review: Review, key: str) -> Any:
@@ -64,7 +88,7 @@ async def review_records(proposal_ids: list[int]) -> list[ReviewRecord]:
     for assignment in rows:
         review = getattr(assignment, "review", None)
         total = review.total if review is not None and assignment.status == AssignmentStatus.SUBMITTED else None
-        records.append(ReviewRecord(assignment.proposal_id, assignment.reviewer_id, assignment.status, total))
+        records.append(ReviewRecord(assignment.subject_id, assignment.reviewer_id, assignment.status, total))
     return records
 
 
@@ -93,8 +117,8 @@ def problem_of(challenge: Challenge, statuses: dict[int, str], records: list[Rev
 
 @dataclass
 class CriterionFeedback:
-    id: int
-    name: dict[str, str]
+    id: int | str  # a proposal round's criteria: the challenge's criterion ids
+    name: Any  # {"ja", "en"} or a message id
     weight: int
     scores: list[int]
     mean: float | None
@@ -103,9 +127,9 @@ class CriterionFeedback:
 
 @dataclass
 class Feedback:
-    """What a company learns of its proposal's review: no reviewer is named or can be told apart."""
+    """What a company learns of its subject's review: no reviewer is named or can be told apart."""
 
-    proposal_id: int
+    proposal_id: int  # the subject's id
     status: str
     reason: str
     total: float | None  # the mean of the reviews' totals, 0-100
@@ -114,21 +138,30 @@ class Feedback:
 
 
 async def feedback_of(proposal: Proposal) -> Feedback:
-    criteria = await criteria_of(proposal.challenge_id)
-    told = [f for f in visible_to(await rubric_of(proposal.challenge_id), COMPANY) if f.kind == TEXT]
-    rows = await Assignment.filter(proposal_id=proposal.id, status=AssignmentStatus.SUBMITTED.value).order_by(
-        "id").prefetch_related("review")
+    row = await ReviewRound.get_or_none(challenge_id=proposal.challenge_id, subject_kind=PROPOSAL, scope_id=0)
+    if row is None:  # never reviewed
+        row = ReviewRound(challenge_id=proposal.challenge_id, subject_kind=PROPOSAL, rubric=[])
+    return await subject_feedback(row, proposal.id, proposal.status, proposal.status_reason)
+
+
+async def subject_feedback(row: ReviewRound, subject_id: int, status: str = "", reason: str = "") -> Feedback:
+    """Per criterion: scores, mean and comments; the fields the company may read; the mean total."""
+    rubric = await rubric_of_round(row)
+    told = [f for f in visible_to(rubric.fields, COMPANY) if f.kind == TEXT]
+    rows = await Assignment.filter(round_id=row.id, subject_id=subject_id, subject_kind=row.subject_kind,
+                                   status=AssignmentStatus.SUBMITTED.value).order_by("id").prefetch_related("review") \
+        if row.id is not None else []
     reviews = [a.review for a in rows]
     out = []
-    for criterion in criteria:
-        key = str(criterion.id)
+    for criterion in rubric.criteria:
+        key = criterion.key
         scores = [r.scores[key] for r in reviews if isinstance(r.scores.get(key), int)]
         out.append(CriterionFeedback(
-            id=criterion.id, name=criterion.name, weight=criterion.weight, scores=scores,
+            id=int(key) if key.isdigit() else key, name=criterion.label, weight=criterion.weight, scores=scores,
             mean=round(statistics.fmean(scores), 2) if scores else None,
             comments=[r.comments[key] for r in reviews if (r.comments or {}).get(key)]))
     totals = [r.total for r in reviews if r.total is not None]
-    return Feedback(proposal_id=proposal.id, status=proposal.status, reason=proposal.status_reason,
+    return Feedback(proposal_id=subject_id, status=status, reason=reason,
                     total=round(statistics.fmean(totals), 1) if totals else None, criteria=out,
                     feedback=[text for r in reviews for f in told if (text := value_of(r, f.key))])
 

@@ -25,6 +25,14 @@ async def challenge_of(proposal: Proposal) -> Challenge:
     return await Challenge.get(id=proposal.challenge_id)
 
 
+async def assignment_challenge(assignment: Assignment, using_db: Any = None) -> Challenge:
+    """The challenge of the assignment's round (a proposal's: its challenge)."""
+    proposal = getattr(assignment, "proposal", None) if assignment.proposal_id is not None else None
+    if isinstance(proposal, Proposal):  # fetched
+        return await Challenge.get(id=proposal.challenge_id, using_db=using_db)
+    return await Challenge.get(review_rounds__id=assignment.round_id, using_db=using_db)
+
+
 async def owner_people(challenge: Challenge) -> list[User]:
     """Active members of the owner agency and of accepted co-owners: the people told about the review."""
     agencies = {challenge.owner_id} | set(await CoOwner.filter(
@@ -50,12 +58,12 @@ async def notify(users: list[User] | list[int], kind: str, payload: dict[str, An
 
 async def get_assignment(actor: Actor, assignment_id: int) -> Assignment:
     """The assignment, for its reviewer and the challenge's owners and operators; NotFound for anyone else."""
-    assignment = await Assignment.get_or_none(id=assignment_id).prefetch_related("proposal", "reviewer")
+    assignment = await Assignment.get_or_none(id=assignment_id).prefetch_related("proposal", "reviewer", "round")
     if assignment is None or actor.user is None:
         raise NotFound("no such assignment")
     if assignment.reviewer_id == actor.user.id:
         return assignment
-    challenge = await Challenge.get(id=assignment.proposal.challenge_id)
+    challenge = await assignment_challenge(assignment)
     if not await may_follow_reviews(actor, challenge):
         raise NotFound("no such assignment")
     return assignment

@@ -1,7 +1,9 @@
-"""Conflicts of interest between a person and a proposal: declared by the person or detected.
+"""Conflicts of interest between a person and a subject under review (a proposal; any kind registered in
+`models.review.subjects`): declared by the person or detected, from the subject's company and the conflicts
+its company declared.
 
-Every conflict is a hard exclusion. A conflicted reviewer is never assigned to the proposal (automatically
-or by hand), and nobody conflicted with a proposal (reviewer, owner or operator) sees its reviews.
+Every conflict is a hard exclusion. A conflicted reviewer is never assigned to the subject (automatically
+or by hand), and nobody conflicted with a subject (reviewer, owner or operator) sees its reviews.
 
 A conflict is detected, without anyone declaring it, when the person
 - is a member of the proposing company (`same_organisation`),
@@ -28,8 +30,10 @@ from tortoise.expressions import Q
 
 from models.core.errors import N_
 from models.identity.accounts import Membership, User
-from models.proposals.models import Proposal, ProposalVersion
+from models.proposals.models import Proposal
 from models.review.models import Conflict, ConflictKind
+from models.review.proposal_subjects import PROPOSAL, as_subjects
+from models.review.subjects import Subject
 
 # Addresses anyone can get: sharing one of these domains says nothing about an employer.
 FREE_MAIL_DOMAINS = frozenset({
@@ -67,13 +71,26 @@ _DETECTED_KIND = {
 
 @dataclass(frozen=True)
 class Found:
-    """A detected conflict of one person with one proposal. `organisation_id` is the organisation the
+    """A detected conflict of one person with one subject. `organisation_id` is the organisation the
     company declared a conflict with (for `declared_by_company`), else the company itself."""
 
     user_id: int
-    proposal_id: int
+    subject_id: int
     organisation_id: int
     reason: Reason
+    subject_kind: str = PROPOSAL
+
+    @property
+    def proposal_id(self) -> int:  # the proposal flow's name for it
+        return self.subject_id
+
+
+async def _subjects(items: Iterable[Subject | Proposal]) -> list[Subject]:
+    """Subjects as given; proposals as subjects (with the conflicts their companies declared)."""
+    items = list(items)
+    proposals = [i for i in items if isinstance(i, Proposal)]
+    converted = {s.id: s for s in await as_subjects(proposals, titles=False)} if proposals else {}
+    return [converted[i.id] if isinstance(i, Proposal) else i for i in items]
 
 
 def email_domain(address: str) -> str:
@@ -82,15 +99,6 @@ def email_domain(address: str) -> str:
 
 def is_free_mail(domain: str) -> bool:
     return any(domain == free or domain.endswith("." + free) for free in FREE_MAIL_DOMAINS)
-
-
-async def _declared_by_companies(proposals: list[Proposal]) -> dict[int, set[int]]:
-    """Organisations each company declared a conflict with: the working copy and every submitted version."""
-    declared = {p.id: {int(i) for i in p.declared_conflicts or [] if isinstance(i, int)} for p in proposals}
-    for version in await ProposalVersion.filter(proposal_id__in=list(declared)).only("proposal_id", "content"):
-        declared[version.proposal_id] |= {int(i) for i in (version.content or {}).get("declared_conflicts") or []
-                                          if isinstance(i, int)}
-    return declared
 
 
 async def _shared_domains(candidates: set[str]) -> set[str]:
@@ -104,16 +112,16 @@ async def _shared_domains(candidates: set[str]) -> set[str]:
     return shared
 
 
-async def detect(users: Iterable[User], proposals: Iterable[Proposal]) -> set[Found]:
-    """Every conflict the data shows between these people and these proposals (see the module docstring)."""
-    users, proposals = list(users), list(proposals)
+async def detect(users: Iterable[User], subjects: Iterable[Subject | Proposal]) -> set[Found]:
+    """Every conflict the data shows between these people and these subjects (see the module docstring)."""
+    users, proposals = list(users), await _subjects(subjects)
     if not users or not proposals:
         return set()
     user_ids = [u.id for u in users]
     organisations: dict[int, set[int]] = {u.id: set() for u in users}
     for user_id, organisation_id in await Membership.filter(user_id__in=user_ids).values_list("user_id", "organisation_id"):
         organisations[user_id].add(organisation_id)
-    company_ids = {p.company_id for p in proposals}
+    company_ids = {p.company_id for p in proposals if p.company_id is not None}
     domains: dict[int, set[str]] = {company_id: set() for company_id in company_ids}
     for organisation_id, address in await Membership.filter(organisation_id__in=list(company_ids)).values_list(
         "organisation_id", "user__email"
@@ -125,71 +133,79 @@ async def detect(users: Iterable[User], proposals: Iterable[Proposal]) -> set[Fo
     for domain in await _shared_domains(wanted):
         for company_domains in domains.values():
             company_domains.discard(domain)
-    declared = await _declared_by_companies(proposals)
     found: set[Found] = set()
     for user in users:
         own = organisations[user.id]
         affiliated = {int(i) for i in user.affiliations or [] if isinstance(i, int)}
         domain = email_domain(user.email)
-        for proposal in proposals:
-            company = proposal.company_id
-            if company in own:
-                found.add(Found(user.id, proposal.id, company, Reason.SAME_ORGANISATION))
-            if company in affiliated:
-                found.add(Found(user.id, proposal.id, company, Reason.AFFILIATION))
-            if domain and not is_free_mail(domain) and domain in domains[company]:
-                found.add(Found(user.id, proposal.id, company, Reason.EMAIL_DOMAIN))
-            for organisation_id in sorted(declared[proposal.id] & (own | affiliated)):
-                found.add(Found(user.id, proposal.id, organisation_id, Reason.DECLARED_BY_COMPANY))
+        for subject in proposals:
+            company, kind = subject.company_id, subject.kind
+            if company is not None:
+                if company in own:
+                    found.add(Found(user.id, subject.id, company, Reason.SAME_ORGANISATION, kind))
+                if company in affiliated:
+                    found.add(Found(user.id, subject.id, company, Reason.AFFILIATION, kind))
+                if domain and not is_free_mail(domain) and domain in domains[company]:
+                    found.add(Found(user.id, subject.id, company, Reason.EMAIL_DOMAIN, kind))
+            for organisation_id in sorted(subject.declared_conflicts & (own | affiliated)):
+                found.add(Found(user.id, subject.id, organisation_id, Reason.DECLARED_BY_COMPANY, kind))
     return found
 
 
-async def stored_pairs(user_ids: Iterable[int], proposals: Iterable[Proposal]) -> set[tuple[int, int]]:
-    """(user id, proposal id) for every stored conflict: with the proposal, or with its company."""
-    user_ids, proposals = list(user_ids), list(proposals)
-    if not user_ids or not proposals:
+async def stored_pairs(user_ids: Iterable[int], subjects: Iterable[Subject | Proposal]) -> set[tuple[int, int]]:
+    """(user id, subject id) for every stored conflict: with the subject, or with its company. The subjects
+    are of one kind."""
+    user_ids = list(user_ids)
+    given = [Subject(PROPOSAL, s.id, s.company_id, "") if isinstance(s, Proposal) else s for s in subjects]
+    if not user_ids or not given:
         return set()
+    kind = given[0].kind
     by_company: dict[int, list[int]] = {}
-    for proposal in proposals:
-        by_company.setdefault(proposal.company_id, []).append(proposal.id)
-    proposal_ids = {p.id for p in proposals}
+    for subject in given:
+        if subject.company_id is not None:
+            by_company.setdefault(subject.company_id, []).append(subject.id)
+    subject_ids = {s.id for s in given}
     pairs = set()
     rows = await Conflict.filter(
-        Q(organisation_id__in=list(by_company)) | Q(proposal_id__in=list(proposal_ids)), reviewer_id__in=user_ids
-    ).values_list("reviewer_id", "organisation_id", "proposal_id")
-    for user_id, organisation_id, proposal_id in rows:
-        if proposal_id is not None and proposal_id in proposal_ids:
-            pairs.add((user_id, proposal_id))
-        elif proposal_id is None:
-            pairs.update((user_id, p) for p in by_company.get(organisation_id, []))
+        Q(organisation_id__in=list(by_company)) | Q(subject_kind=kind, subject_id__in=list(subject_ids)),
+        reviewer_id__in=user_ids,
+    ).values_list("reviewer_id", "organisation_id", "subject_kind", "subject_id")
+    for user_id, organisation_id, subject_kind, subject_id in rows:
+        if subject_id is not None:
+            if subject_kind == kind and subject_id in subject_ids:
+                pairs.add((user_id, subject_id))
+        else:
+            pairs.update((user_id, s) for s in by_company.get(organisation_id, []))
     return pairs
 
 
-async def conflicted_pairs(users: Iterable[User], proposals: Iterable[Proposal]) -> set[tuple[int, int]]:
-    """(user id, proposal id) for every conflict, stored or detected: the pairs that are never assigned."""
-    users, proposals = list(users), list(proposals)
-    detected = {(f.user_id, f.proposal_id) for f in await detect(users, proposals)}
-    return detected | await stored_pairs([u.id for u in users], proposals)
+async def conflicted_pairs(users: Iterable[User], subjects: Iterable[Subject | Proposal]) -> set[tuple[int, int]]:
+    """(user id, subject id) for every conflict, stored or detected: the pairs that are never assigned."""
+    users, subjects = list(users), await _subjects(subjects)
+    detected = {(f.user_id, f.subject_id) for f in await detect(users, subjects)}
+    return detected | await stored_pairs([u.id for u in users], subjects)
 
 
-async def is_conflicted(user: User | None, proposal: Proposal) -> bool:
+async def is_conflicted(user: User | None, subject: Subject | Proposal) -> bool:
     if user is None:
         return False
-    return bool(await conflicted_pairs([user], [proposal]))
+    return bool(await conflicted_pairs([user], [subject]))
 
 
 async def record_detected(found: Iterable[Found], using_db: Any = None) -> int:
     """Store detected conflicts not stored yet (idempotent); returns how many rows were written."""
     written = 0
-    for item in sorted(found, key=lambda f: (f.user_id, f.proposal_id, f.reason, f.organisation_id)):
-        per_proposal = item.reason == Reason.DECLARED_BY_COMPANY
+    for item in sorted(found, key=lambda f: (f.subject_kind, f.user_id, f.subject_id, f.reason, f.organisation_id)):
+        per_subject = item.reason == Reason.DECLARED_BY_COMPANY
         values: dict[str, Any] = {"reviewer_id": item.user_id, "detected": True, "note": _note(item)}
-        if per_proposal:
-            values["proposal_id"] = item.proposal_id
+        if per_subject:
+            values |= {"subject_kind": item.subject_kind, "subject_id": item.subject_id}
+            if item.subject_kind == PROPOSAL:
+                values["proposal_id"] = item.subject_id
             query = Conflict.filter(**values, organisation_id__isnull=True)
         else:
             values["organisation_id"] = item.organisation_id
-            query = Conflict.filter(**values, proposal_id__isnull=True)
+            query = Conflict.filter(**values, subject_id__isnull=True)
         if await query.using_db(using_db).exists():
             continue
         await Conflict.create(kind=_DETECTED_KIND[item.reason].value, using_db=using_db, **values)

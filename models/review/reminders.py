@@ -1,4 +1,5 @@
-"""Reminders to reviewers: 3 days before the review deadline, on the day, and after it (escalating to
+"""Reminders to reviewers (of any round: a proposal's while its challenge is under review, another's while its
+round runs): 3 days before the review deadline, on the day, and after it (escalating to
 the owners); never twice for the same moment (ReminderSent is unique per assignment and moment)."""
 
 from __future__ import annotations
@@ -8,15 +9,17 @@ from typing import Any
 
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.challenges.models import Challenge, ChallengeStatus
 from models.core.base import translated
 from models.core.mail import queue_mail
-from models.proposals.shown import shown
+from models.review import rounds
 from models.review.closing import REVIEWABLE
 from models.review.common import JST, escalation_contact, notify, owner_people
 from models.review.models import Assignment, AssignmentStatus, ReminderSent
+from models.review.proposal_subjects import PROPOSAL
 
 A = AssignmentStatus
 
@@ -39,12 +42,15 @@ async def send_reminders(now: datetime | None = None) -> int:
     the owners are told too. Never twice for one moment (ReminderSent is unique). A job; idempotent."""
     now = now or timezone.now()
     due = await Assignment.filter(
+        Q(subject_kind=PROPOSAL, proposal__status__in=list(REVIEWABLE),
+          proposal__challenge__status=ChallengeStatus.CLOSED.value) | Q(subject_kind__not=PROPOSAL),
         status=A.ASSIGNED.value, due_at__not_isnull=True, due_at__lte=now + timedelta(days=3),
-        proposal__status__in=list(REVIEWABLE), proposal__challenge__status=ChallengeStatus.CLOSED.value,
-    ).order_by("id").prefetch_related("reviewer", "proposal")
+    ).order_by("id").prefetch_related("reviewer", "round")
     sent = 0
     for assignment in due:
         assert assignment.due_at is not None  # filtered by due_at__not_isnull
+        if assignment.subject_kind != PROPOSAL and not await rounds.accepts_reviews(assignment):
+            continue  # its round has ended, or its subject is no longer under review
         moment = current_moment(assignment.due_at, now)
         if moment is None or await ReminderSent.exists(assignment_id=assignment.id, moment=moment):
             continue
@@ -61,11 +67,11 @@ async def send_reminders(now: datetime | None = None) -> int:
 
 
 async def _remind(assignment: Assignment, moment: str, connection: Any) -> None:
-    challenge = await Challenge.get(id=assignment.proposal.challenge_id, using_db=connection)
+    challenge = await Challenge.get(id=assignment.the_round.challenge_id, using_db=connection)
     reviewer = assignment.reviewer
     payload = {"challenge": challenge.id, "assignment": assignment.id, "moment": moment}
     await notify([reviewer], "review.reminder", payload, connection)
-    context = {"challenge_title": translated(challenge.title, reviewer.locale), "proposal_title": (await shown(assignment.proposal_id, using_db=connection)).title,
+    context = {"challenge_title": translated(challenge.title, reviewer.locale), "proposal_title": (await rounds.subject_of(assignment, using_db=connection)).title,
                "assignment_id": assignment.id, "moment": moment, "due_at": assignment.due_at.isoformat() if assignment.due_at else ""}
     await queue_mail("reminder", to=reviewer.email, locale=reviewer.locale, key=f"assignment:{assignment.id}",
                      context=context, using_db=connection)

@@ -26,13 +26,14 @@ from models.policy import Actor, require_user
 from models.policy.challenges import owns_challenge
 from models.policy.review import assignment_filter, may_declare_conflicts, may_see_reviews
 from models.proposals.models import Proposal, ProposalStatus
-from models.proposals.shown import shown_of
-from models.review import conflicts, rubric
-from models.review.closing import REVIEW_COLUMNS, REVIEWABLE, criteria_of, queue_assignment, rubric_of, value_of
-from models.review.common import CONFLICT_DECLARED, challenge_of, get_assignment, notify, owner_people
+from models.review import conflicts, rounds, rubric
+from models.review.closing import REVIEW_COLUMNS, REVIEWABLE, queue_assignment, queue_round, value_of
+from models.review.common import CONFLICT_DECLARED, assignment_challenge, get_assignment, notify, owner_people
 from models.review.models import Assignment, AssignmentStatus, Conflict, Review, ReviewStatus
-from models.review.rubric import RubricField
+from models.review.proposal_subjects import PROPOSAL
+from models.review.rubric import Rubric
 from models.review.scoring import MAX_SCORE, MIN_SCORE, review_total
+from models.review.subjects import kind_of
 
 A = AssignmentStatus
 
@@ -47,9 +48,9 @@ async def assignments_of(actor: Actor, *, status: str | None = None, challenge_i
     if status:
         found = found.filter(status=status)
     if challenge_id:
-        found = found.filter(proposal__challenge_id=challenge_id)
+        found = found.filter(round__challenge_id=challenge_id)
     total = await found.count()
-    rows = await found.order_by("due_at", "id").offset((page - 1) * per_page).limit(per_page).prefetch_related("proposal")
+    rows = await found.order_by("due_at", "id").offset((page - 1) * per_page).limit(per_page).select_related("round")
     return rows, total
 
 
@@ -57,15 +58,18 @@ async def assignments_of(actor: Actor, *, status: str | None = None, challenge_i
 class InboxRow:
     assignment: Assignment
     challenge: Challenge
-    title: str  # what others see of the proposal (models.proposals.shown)
+    title: str  # what others see of the subject (a proposal's: models.proposals.shown)
 
 
 async def inbox_of(actor: Actor) -> list[InboxRow]:
-    """Every assignment of the person, soonest due first, with its challenge and the proposal's title."""
-    rows = await Assignment.filter(assignment_filter(actor)).order_by("due_at", "id").prefetch_related("proposal")
-    challenges = {c.id: c for c in await Challenge.filter(id__in={a.proposal.challenge_id for a in rows})}
-    titles = await shown_of(a.proposal_id for a in rows)
-    return [InboxRow(a, challenges[a.proposal.challenge_id], titles[a.proposal_id].title) for a in rows]
+    """Every assignment of the person, soonest due first, with its challenge and the subject's title."""
+    rows = await Assignment.filter(assignment_filter(actor)).order_by("due_at", "id").select_related("round")
+    challenges = {c.id: c for c in await Challenge.filter(id__in={a.the_round.challenge_id for a in rows})}
+    titles: dict[tuple[str, int], str] = {}
+    for kind in sorted({a.subject_kind for a in rows}):
+        loaded = await kind_of(kind).load([a.subject_id for a in rows if a.subject_kind == kind], None)
+        titles |= {(kind, i): s.title for i, s in loaded.items()}
+    return [InboxRow(a, challenges[a.the_round.challenge_id], titles.get((a.subject_kind, a.subject_id), "")) for a in rows]
 
 
 async def declared_conflicts(actor: Actor) -> list[Conflict]:
@@ -116,17 +120,28 @@ async def declare_conflict(actor: Actor, *, kind: str, organisation_id: int, not
             reviewer_id=user.id, proposal__company_id=organisation.id,
             status__in=[AssignmentStatus.ASSIGNED.value, AssignmentStatus.SUBMITTED.value],
         ).using_db(connection).prefetch_related("proposal")
-        challenges = set()
+        others = await Assignment.filter(
+            reviewer_id=user.id, status__in=[AssignmentStatus.ASSIGNED.value, AssignmentStatus.SUBMITTED.value],
+        ).exclude(subject_kind=PROPOSAL).using_db(connection)
+        for kind in sorted({a.subject_kind for a in others}):
+            loaded = await kind_of(kind).load([a.subject_id for a in others if a.subject_kind == kind], connection)
+            affected += [a for a in others if a.subject_kind == kind and a.subject_id in loaded
+                         and loaded[a.subject_id].company_id == organisation.id]
+        challenges, other_rounds = set(), set()
         for assignment in affected:
             await Assignment.filter(id=assignment.id).using_db(connection).update(
                 status=AssignmentStatus.RECUSED.value, recusal_reason=CONFLICT_DECLARED)
             await audit.record("assignment.recused", actor=user, target=assignment, using_db=connection,
                                before={"status": assignment.status},
                                after={"status": AssignmentStatus.RECUSED.value, "reason": CONFLICT_DECLARED})
-            if assignment.proposal.status in (ProposalStatus.UNDER_REVIEW.value, ProposalStatus.SHORTLISTED.value):
-                challenges.add(assignment.proposal.challenge_id)
+            if assignment.subject_kind != PROPOSAL:
+                other_rounds.add(assignment.round_id)
+            elif assignment.the_proposal.status in (ProposalStatus.UNDER_REVIEW.value, ProposalStatus.SHORTLISTED.value):
+                challenges.add(assignment.the_proposal.challenge_id)
         for challenge_id in sorted(challenges):
             await queue_assignment(challenge_id, using_db=connection)
+        for round_id in sorted(r for r in other_rounds if r is not None):
+            await queue_round(round_id, using_db=connection)
         await audit.record("conflict.declared", actor=user, target=conflict, using_db=connection,
                            after={"kind": kind, "organisation": organisation.id, "recused": [a.id for a in affected]})
     return conflict
@@ -143,10 +158,17 @@ TRANSITIONS: dict[AssignmentStatus, dict[AssignmentStatus, str]] = {
 }
 
 
+async def _accepts_reviews(assignment: Assignment, challenge: Challenge) -> bool:
+    """A proposal's: while the challenge is under review and the proposal too; another's: while its round runs."""
+    if assignment.subject_kind == PROPOSAL:
+        return challenge.status == ChallengeStatus.CLOSED and assignment.the_proposal.status in REVIEWABLE
+    return await rounds.accepts_reviews(assignment)
+
+
 async def allowed_transitions(actor: Actor, assignment: Assignment) -> list[str]:
     """The states this person may move the assignment to now: only while the challenge is under review."""
-    challenge = await challenge_of(assignment.proposal)
-    if challenge.status != ChallengeStatus.CLOSED or assignment.proposal.status not in REVIEWABLE:
+    challenge = await assignment_challenge(assignment)
+    if not await _accepts_reviews(assignment, challenge):
         return []
     roles = set()
     if actor.user is not None and assignment.reviewer_id == actor.user.id:
@@ -161,7 +183,7 @@ async def transition(actor: Actor, assignment: Assignment, to: str, reason: str 
     allowed = await allowed_transitions(actor, assignment)
     if to not in allowed:
         if actor.user is None or (assignment.reviewer_id != actor.user.id and not await owns_challenge(
-                actor, await challenge_of(assignment.proposal))):
+                actor, await assignment_challenge(assignment))):
             raise NotAllowed("neither the reviewer nor an owner")
         raise InvalidTransition(N_("This change of state is not possible now."), allowed=allowed)
     if to == A.SUBMITTED:
@@ -181,7 +203,7 @@ def _reason(reason: str) -> str:
 async def recuse(actor: Actor, assignment: Assignment, reason: str) -> Assignment:
     """The reviewer steps down, saying why; a reassignment fills the place."""
     reason = _reason(reason)
-    challenge = await challenge_of(assignment.proposal)
+    challenge = await assignment_challenge(assignment)
     async with in_transaction() as connection:
         updated = await Assignment.filter(id=assignment.id, status=A.ASSIGNED.value).using_db(connection).update(
             status=A.RECUSED.value, recusal_reason=reason, updated_at=timezone.now())
@@ -193,7 +215,10 @@ async def recuse(actor: Actor, assignment: Assignment, reason: str) -> Assignmen
                            before={"status": A.ASSIGNED.value}, after={"status": A.RECUSED.value, "reason": reason})
         await notify(await owner_people(challenge), "review.recused",
                       {"challenge": challenge.id, "assignment": assignment.id}, connection)
-        await queue_assignment(challenge.id, using_db=connection)
+        if assignment.subject_kind == PROPOSAL:
+            await queue_assignment(challenge.id, using_db=connection)
+        elif assignment.round_id is not None:
+            await queue_round(assignment.round_id, using_db=connection)
     assignment.status, assignment.recusal_reason = A.RECUSED.value, reason
     return assignment
 
@@ -220,12 +245,17 @@ def weights(criteria: list[Criterion]) -> dict[str, int]:
     return {str(c.id): c.weight for c in criteria}
 
 
+async def rubric_of_assignment(assignment: Assignment) -> Rubric:
+    """The review form of the assignment's round: scored criteria and other fields."""
+    return await rounds.rubric_of_round(await rounds.round_of_assignment(assignment))
+
+
 async def review_of(assignment: Assignment) -> Review | None:
     return await Review.get_or_none(assignment_id=assignment.id)
 
 
-def _check_changes(changes: ReviewChanges, criteria: list[Criterion], fields: tuple[RubricField, ...]) -> None:
-    known = {str(c.id) for c in criteria}
+def _check_changes(changes: ReviewChanges, form: Rubric) -> None:
+    known, fields = set(form.weights()), form.fields
     errors = {}
     if changes.scores is not None:
         if set(changes.scores) - known:
@@ -245,7 +275,7 @@ def _check_changes(changes: ReviewChanges, criteria: list[Criterion], fields: tu
 async def _own_open(actor: Actor, assignment: Assignment, challenge: Challenge) -> None:
     if actor.user is None or assignment.reviewer_id != actor.user.id:
         raise NotAllowed("only the assigned reviewer writes the review")
-    if challenge.status != ChallengeStatus.CLOSED or assignment.proposal.status not in REVIEWABLE:
+    if not await _accepts_reviews(assignment, challenge):
         message = N_("Reviews are written while the challenge is under review.")
     elif assignment.status == A.SUBMITTED:
         message = N_("This review is submitted; an owner can reopen it.")
@@ -258,9 +288,9 @@ async def _own_open(actor: Actor, assignment: Assignment, challenge: Challenge) 
 
 async def save_review(actor: Actor, assignment: Assignment, changes: ReviewChanges) -> Review:
     """Save the reviewer's draft; partial scores are fine until it is submitted."""
-    challenge = await challenge_of(assignment.proposal)
+    challenge = await assignment_challenge(assignment)
     await _own_open(actor, assignment, challenge)
-    _check_changes(changes, await criteria_of(challenge.id), await rubric_of(challenge.id))
+    _check_changes(changes, await rubric_of_assignment(assignment))
     try:
         async with in_transaction() as connection:
             return await _write_draft(actor, assignment, changes, connection)
@@ -292,10 +322,11 @@ async def _write_draft(actor: Actor, assignment: Assignment, changes: ReviewChan
     return review
 
 
-def _missing(review: Review | None, criteria: list[Criterion], fields: tuple[RubricField, ...]) -> dict[str, str]:
+def _missing(review: Review | None, form: Rubric) -> dict[str, str]:
     errors = {}
     scores = review.scores if review else {}
-    if not criteria or any(str(c.id) not in scores for c in criteria):
+    fields = form.fields
+    if not form.criteria or any(c.key not in scores for c in form.criteria):
         errors["scores"] = N_("Score every criterion from 1 to 5.")
     errors |= rubric.missing(fields, {f.key: value_of(review, f.key) for f in fields} if review else {})
     if review is None or not review.no_conflict:
@@ -306,13 +337,13 @@ def _missing(review: Review | None, criteria: list[Criterion], fields: tuple[Rub
 async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewChanges | None = None) -> Assignment:
     """Lock the review and store its total. `changes` are saved in the same transaction, so a refused
     submission (anything missing, a conflict of interest) leaves nothing written."""
-    challenge = await challenge_of(assignment.proposal)
+    challenge = await assignment_challenge(assignment)
     await _own_open(actor, assignment, challenge)
-    criteria = await criteria_of(challenge.id)
-    fields = await rubric_of(challenge.id)
+    form = await rubric_of_assignment(assignment)
     if changes is not None:
-        _check_changes(changes, criteria, fields)
-    if await conflicts.is_conflicted(actor.user, assignment.proposal):
+        _check_changes(changes, form)
+    if await conflicts.is_conflicted(actor.user, assignment.the_proposal if assignment.subject_kind == PROPOSAL
+                                     else await rounds.subject_of(assignment)):
         raise InvalidTransition(N_("You have a conflict of interest with this proposal; withdraw from it."),
                                 allowed=[A.RECUSED.value])
     now = timezone.now()
@@ -321,11 +352,11 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
             review = await _write_draft(actor, assignment, changes, connection)
         else:
             review = await Review.filter(assignment_id=assignment.id).select_for_update().using_db(connection).get()
-        errors = _missing(review, criteria, fields)
+        errors = _missing(review, form)
         if errors:
             raise ValidationFailed(errors)
         try:
-            total = review_total(review.scores, weights(criteria))
+            total = review_total(review.scores, form.weights())
         except ValueError:
             raise ValidationFailed({"scores": N_("Score every criterion from 1 to 5.")}) from None
         updated = await Assignment.filter(id=assignment.id, status=A.ASSIGNED.value).using_db(connection).update(
@@ -339,8 +370,12 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
         await audit.record("review.submitted", actor=actor.user, target=review, using_db=connection,
                            after={"assignment": assignment.id, "scores": review.scores, "total": total,
                                   "confidence": review.confidence})
-        outstanding = await Assignment.filter(proposal__challenge_id=challenge.id, status=A.ASSIGNED.value,
-                                              proposal__status__in=list(REVIEWABLE)).using_db(connection).exists()
+        if assignment.subject_kind == PROPOSAL:
+            outstanding = await Assignment.filter(proposal__challenge_id=challenge.id, status=A.ASSIGNED.value,
+                                                  proposal__status__in=list(REVIEWABLE)).using_db(connection).exists()
+        else:
+            outstanding = await Assignment.filter(round_id=assignment.round_id, status=A.ASSIGNED.value).using_db(
+                connection).exists()
         if not outstanding:
             await notify(await owner_people(challenge), "review.all_submitted", {"challenge": challenge.id}, connection)
     assignment.status = A.SUBMITTED.value
@@ -350,7 +385,7 @@ async def submit_review(actor: Actor, assignment: Assignment, changes: ReviewCha
 async def reopen_review(actor: Actor, assignment: Assignment, reason: str) -> Assignment:
     """An owner sends a submitted review back to its reviewer, saying why (logged; the reviewer is told)."""
     reason = _reason(reason)
-    challenge = await challenge_of(assignment.proposal)
+    challenge = await assignment_challenge(assignment)
     review = await review_of(assignment)
     async with in_transaction() as connection:
         updated = await Assignment.filter(id=assignment.id, status=A.SUBMITTED.value).using_db(connection).update(

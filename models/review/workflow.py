@@ -25,10 +25,7 @@ from tortoise.transactions import in_transaction
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge, ChallengeStatus
 from models.core import audit, outbox
-from models.core.base import translated
 from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
-from models.core.mail import queue_mail
-from models.core.notifications import Notification
 from models.identity.accounts import User
 from models.identity.orgs import Organisation
 from models.policy import Actor
@@ -37,14 +34,15 @@ from models.policy.review import may_follow_reviews
 from models.proposals.lifecycle import start_review
 from models.proposals.models import Proposal, ProposalStatus
 from models.proposals.shown import shown_of
-from models.review import conflicts
-from models.review.assignment import AssignmentResult, ProposalSlot, Reviewer, reassign_after_recusal
+from models.review import conflicts, rounds
+from models.review.assignment import AssignmentResult
 from models.review.closing import RANKED, REVIEWABLE, queue_assignment
 from models.review.closing import TOPIC as TOPIC
 from models.review.common import REMOVED_BY_OWNER, challenge_of, notify
 from models.review.models import Assignment, AssignmentStatus, PanelMember
+from models.review.proposal_subjects import PROPOSAL, as_subjects
 from models.review.reviewing import allowed_transitions
-from models.review.rounds import Round, normalised_tags, proposal_round
+from models.review.rounds import Plan, proposal_round
 
 A = AssignmentStatus
 MAX_REVIEWS_PER_PROPOSAL = 20
@@ -55,6 +53,9 @@ MAX_REVIEWS_PER_PROPOSAL = 20
 
 async def consume(message: outbox.OutboxMessage) -> None:
     """Outbox consumer for topic "review"."""
+    if message.payload.get("kind") == "round":
+        await rounds.run_round(int(message.payload["round"]))
+        return
     challenge_id = int(message.payload["challenge"])
     if message.payload.get("kind") == "begin":
         await begin_review(challenge_id)
@@ -74,7 +75,8 @@ async def begin_review(challenge_id: int) -> AssignmentResult | None:
 async def panel_of(actor: Actor, challenge: Challenge) -> list[User]:
     if not await may_follow_reviews(actor, challenge):
         raise NotAllowed("the challenge's owners and operators only")
-    return await User.filter(panels__challenge_id=challenge.id).order_by("id")
+    return await User.filter(panels__round__challenge_id=challenge.id, panels__round__subject_kind=PROPOSAL,
+                             panels__round__scope_id=0).order_by("id")
 
 
 async def reviewer_pool() -> list[User]:
@@ -100,17 +102,15 @@ async def set_panel(actor: Actor, challenge: Challenge, reviewer_ids: list[int],
         errors["reviewers"] = N_("Choose reviewers from the pool of reviewers.")
     if errors:
         raise ValidationFailed(errors)
-    before_ids = set(await PanelMember.filter(challenge_id=challenge.id).values_list("reviewer_id", flat=True))
+    row = (await proposal_round(challenge)).row
+    before_ids = set(await PanelMember.filter(round_id=row.id).values_list("reviewer_id", flat=True))
     before = {"reviewers": sorted(before_ids), "reviews_per_proposal": challenge.reviews_per_proposal,
               "max_per_reviewer": challenge.max_per_reviewer}
     async with in_transaction() as connection:
         await Challenge.filter(id=challenge.id).using_db(connection).update(
             reviews_per_proposal=reviews_per_proposal, max_per_reviewer=max_per_reviewer, updated_at=timezone.now())
         challenge.reviews_per_proposal, challenge.max_per_reviewer = reviews_per_proposal, max_per_reviewer
-        await PanelMember.filter(challenge_id=challenge.id, reviewer_id__not_in=wanted).using_db(connection).delete()
-        added = [user for user in found if user.id not in before_ids]
-        for user in added:
-            await PanelMember.create(challenge_id=challenge.id, reviewer_id=user.id, using_db=connection)
+        added = await rounds.change_panel(row, wanted, connection)
         await notify(added, "review.panel_added", {"challenge": challenge.id}, connection)
         after = {"reviewers": wanted, "reviews_per_proposal": reviews_per_proposal, "max_per_reviewer": max_per_reviewer}
         await audit.record("challenge.panel_changed", actor=actor.user,
@@ -123,38 +123,11 @@ async def set_panel(actor: Actor, challenge: Challenge, reviewer_ids: list[int],
 # --- assignment --------------------------------------------------------------------------------
 
 
-@dataclass
-class Plan:
-    round: Round
-    proposals: list[Proposal]
-    result: AssignmentResult
-    detected: set[conflicts.Found]
-
-
 async def plan(challenge: Challenge, statuses: tuple[str, ...] = REVIEWABLE, using_db: Any = None) -> Plan:
-    """What the assignment algorithm gives for the current data (reads only)."""
+    """What the assignment algorithm gives for the current data (reads only), for the proposals in `statuses`."""
     round_ = await proposal_round(challenge, using_db=using_db)
     proposals = await Proposal.filter(challenge_id=challenge.id, status__in=list(statuses)).order_by("id").using_db(using_db)
-    panel = await User.filter(panels__challenge_id=challenge.id, is_reviewer=True, is_active=True).order_by("id").using_db(using_db)
-    counted = await Assignment.filter(proposal__challenge_id=challenge.id).exclude(
-        proposal__status__in=[ProposalStatus.WITHDRAWN.value, ProposalStatus.INELIGIBLE.value]
-    ).using_db(using_db).values_list("proposal_id", "reviewer_id", "status")
-    load: dict[int, int] = {}
-    held: dict[int, set[int]] = {}
-    recused = set()
-    for proposal_id, reviewer_id, status in counted:
-        if status == A.RECUSED:
-            recused.add((reviewer_id, proposal_id))
-        else:
-            load[reviewer_id] = load.get(reviewer_id, 0) + 1
-            held.setdefault(proposal_id, set()).add(reviewer_id)
-    detected = await conflicts.detect(panel, proposals)
-    excluded = {(f.user_id, f.proposal_id) for f in detected} | await conflicts.stored_pairs([u.id for u in panel], proposals)
-    reviewers = [Reviewer(u.id, normalised_tags(u.expertise), load.get(u.id, 0)) for u in panel]
-    slots = [ProposalSlot(p.id, round_.tags, round_.reviews_per_subject, frozenset(held.get(p.id, ())))
-             for p in proposals]
-    result = reassign_after_recusal(reviewers, slots, recused, excluded, round_.max_per_reviewer)
-    return Plan(round_, proposals, result, detected)
+    return await rounds.plan(round_, await as_subjects(proposals, titles=False, using_db=using_db), using_db=using_db)
 
 
 async def run_assignment(challenge_id: int) -> AssignmentResult | None:
@@ -163,37 +136,7 @@ async def run_assignment(challenge_id: int) -> AssignmentResult | None:
         challenge = await Challenge.filter(id=challenge_id).select_for_update().using_db(connection).first()
         if challenge is None or challenge.status != ChallengeStatus.CLOSED:
             return None
-        found = await plan(challenge, using_db=connection)
-        stored = await conflicts.record_detected(found.detected, using_db=connection)
-        if not found.result.assignments and not stored:
-            return found.result
-        await _write_assignments(found.round, found.result, connection)
-        await audit.record("challenge.assigned", target=challenge, using_db=connection, after={
-            "assignments": [list(pair) for pair in found.result.assignments], "conflicts_recorded": stored,
-            "shortfalls": [{"proposal": s.proposal_id, "missing": s.missing, "eligible": s.eligible,
-                            "limited_by": s.limited_by} for s in found.result.shortfalls]})
-    return found.result
-
-
-async def _write_assignments(round_: Round, result: AssignmentResult, connection: Any) -> None:
-    challenge = round_.challenge
-    by_reviewer: dict[int, int] = {}
-    for proposal_id, reviewer_id in result.assignments:
-        assignment = await Assignment.create(proposal_id=proposal_id, reviewer_id=reviewer_id,
-                                             due_at=round_.due_at, using_db=connection)
-        await Notification.create(user_id=reviewer_id, kind="review.assigned", using_db=connection, payload={
-            "challenge": challenge.id, "assignment": assignment.id})
-        by_reviewer[reviewer_id] = by_reviewer.get(reviewer_id, 0) + 1
-    for reviewer in await User.filter(id__in=list(by_reviewer)).using_db(connection):
-        await _assignment_mail(round_, reviewer, by_reviewer[reviewer.id], connection)
-
-
-async def _assignment_mail(round_: Round, reviewer: User, count: int, connection: Any) -> None:
-    challenge = round_.challenge
-    await queue_mail("assignment", to=reviewer.email, locale=reviewer.locale, key=f"review:{challenge.id}:{reviewer.id}",
-                     using_db=connection, context={
-                         "challenge_title": translated(challenge.title, reviewer.locale), "challenge_id": challenge.id,
-                         "count": count, "due_at": round_.due_at.isoformat() if round_.due_at else ""})
+        return await rounds.assign(await proposal_round(challenge, using_db=connection), connection)
 
 
 async def _owned_closed(actor: Actor, challenge: Challenge) -> None:
@@ -213,7 +156,8 @@ async def add_assignment(actor: Actor, challenge: Challenge, proposal_id: int, r
     reviewer = await User.get_or_none(id=reviewer_id, is_reviewer=True, is_active=True)
     if reviewer is None:
         raise ValidationFailed({"reviewer_id": N_("Choose reviewers from the pool of reviewers.")})
-    if await conflicts.is_conflicted(reviewer, proposal):
+    [subject] = await as_subjects([proposal], titles=False)
+    if await conflicts.is_conflicted(reviewer, subject):
         raise ValidationFailed({"reviewer_id": N_("This reviewer has a conflict of interest with this proposal.")})
     existing = await Assignment.get_or_none(proposal_id=proposal.id, reviewer_id=reviewer.id)
     if existing is not None:
@@ -222,15 +166,13 @@ async def add_assignment(actor: Actor, challenge: Challenge, proposal_id: int, r
         raise ValidationFailed({"reviewer_id": message})
     try:
         async with in_transaction() as connection:
-            if not await PanelMember.filter(challenge_id=challenge.id, reviewer_id=reviewer.id).using_db(connection).exists():
-                await PanelMember.create(challenge_id=challenge.id, reviewer_id=reviewer.id, using_db=connection)
             round_ = await proposal_round(challenge, using_db=connection)
-            assignment = await Assignment.create(proposal=proposal, reviewer=reviewer, due_at=round_.due_at,
-                                                 using_db=connection)
+            await rounds.join_panel(round_.row, reviewer.id, connection)
+            assignment = await rounds.create_assignment(round_, subject, reviewer.id, connection)
             await audit.record("assignment.added", actor=actor.user, target=assignment, using_db=connection,
                                after={"proposal": proposal.id, "reviewer": reviewer.id})
             await notify([reviewer], "review.assigned", {"challenge": challenge.id, "assignment": assignment.id}, connection)
-            await _assignment_mail(round_, reviewer, 1, connection)
+            await rounds.assignment_mail(round_, reviewer, 1, connection)
     except IntegrityError:  # assigned by someone else at the same moment
         raise ValidationFailed({"reviewer_id": N_("This reviewer is already assigned to this proposal.")}) from None
     return assignment
@@ -239,7 +181,7 @@ async def add_assignment(actor: Actor, challenge: Challenge, proposal_id: int, r
 async def remove_assignment(actor: Actor, assignment: Assignment) -> Assignment:
     """An owner takes a reviewer off a proposal before they submit. The row stays (recused, "removed") so
     that neither the record nor a later assignment run brings the same reviewer back."""
-    challenge = await challenge_of(assignment.proposal)
+    challenge = await challenge_of(assignment.the_proposal)
     await _owned_closed(actor, challenge)
     if assignment.status != A.ASSIGNED:
         raise InvalidTransition(N_("Only a review not yet submitted can be taken away."),
@@ -277,7 +219,7 @@ async def overview(actor: Actor, challenge: Challenge) -> Overview:
     planned = await plan(challenge, statuses)
     by_proposal: dict[int, list[Assignment]] = {}
     for a in await Assignment.filter(proposal__challenge_id=challenge.id).order_by("id").prefetch_related("reviewer"):
-        by_proposal.setdefault(a.proposal_id, []).append(a)
+        by_proposal.setdefault(a.subject_id, []).append(a)
     submitted = await Proposal.filter(challenge_id=challenge.id, submitted_at__not_isnull=True).order_by("id")
     shown = [p for p in submitted if p.status in (*statuses, *RANKED) or p.id in by_proposal]
     titles = {i: s.title for i, s in (await shown_of(shown)).items()}

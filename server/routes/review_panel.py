@@ -6,6 +6,8 @@ pages offer only what it allows (`review_actions`, `assignment_actions`).
 
 from __future__ import annotations
 
+import json
+
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,7 +18,7 @@ from models.challenges.models import Challenge
 from models.core.errors import InvalidTransition, ValidationFailed
 from models.policy import Actor
 from models.policy.review import assignment_actions, review_actions
-from models.review import workflow
+from models.review import rounds, workflow
 from models.review.closing import REVIEWABLE
 from models.review.common import SYSTEM_REASONS, challenge_of, get_assignment
 from server.api import api
@@ -37,6 +39,8 @@ from server.schemas.reviews import (
     PanelReviewer,
     PersonRef,
     ProposalAssignments,
+    RubricIn,
+    RubricOut,
     ShortfallOut,
 )
 from server.templating import templates
@@ -201,4 +205,64 @@ routes: list[BaseRoute] = [
     Route("/challenges/{challenge_id:int}/panel", save_panel_page, methods=["POST"]),
     Route("/challenges/{challenge_id:int}/assignments", assignments_page, methods=["GET"], name="review_assignments"),
     Route("/challenges/{challenge_id:int}/assignments", add_assignment_page, methods=["POST"]),
+]
+
+
+# --- the review form ---------------------------------------------------------------------------
+
+
+@api.operation("/challenges/{challenge_id:int}/rubric", summary="The review form of a challenge's proposals",
+               response=RubricOut, tags=["reviews"])
+async def get_rubric(request: Request, actor: Actor, challenge_id: int) -> RubricOut:
+    challenge = await challenge_lifecycle.get_challenge(actor, challenge_id)
+    rubric, editable = (await rounds.proposal_rubric_for(actor, challenge))[1:]
+    return RubricOut.of(rubric, editable)
+
+
+@api.operation("/challenges/{challenge_id:int}/rubric", "PUT",
+               summary="Change the review form's fields before the review starts (owners); the scored criteria "
+                       "are the challenge's", body=RubricIn, response=RubricOut, tags=["reviews"])
+async def put_rubric(request: Request, actor: Actor, challenge_id: int, body: RubricIn) -> RubricOut:
+    challenge = await challenge_lifecycle.get_challenge(actor, challenge_id)
+    row = (await rounds.proposal_rubric_for(actor, challenge))[0]
+    await rounds.set_rubric(actor, row, body.items())
+    rubric, editable = (await rounds.proposal_rubric_for(actor, challenge))[1:]
+    return RubricOut.of(rubric, editable)
+
+
+async def rubric_page(request: Request, challenge: Challenge | None = None, errors: dict | None = None,
+                      text: str | None = None, message: str = "", status: int = 200) -> Response:
+    actor = signed_in(request)
+    if challenge is None:
+        actor, challenge = await owned(request)
+    rubric, editable = (await rounds.proposal_rubric_for(actor, challenge))[1:]
+    out = RubricOut.of(rubric, editable)
+    if text is None:
+        text = json.dumps([{k: v for k, v in f.model_dump().items()} for f in out.fields], ensure_ascii=False, indent=2)
+    context = {"challenge": challenge, "rubric": out, "text": text, "errors": errors or {}, "message": message,
+               "saved": request.query_params.get("saved") == "1"}
+    return templates.TemplateResponse(request, "reviews/rubric.html", context, status_code=status)
+
+
+async def save_rubric_page(request: Request) -> Response:
+    actor, challenge = await owned(request, changing=True)
+    text = str((await request.form()).get("rubric", ""))
+    try:
+        items = json.loads(text)
+        body = RubricIn.model_validate({"rubric": items if isinstance(items, list) else []})
+        row = (await rounds.proposal_rubric_for(actor, challenge))[0]
+        await rounds.set_rubric(actor, row, body.items())
+    except ValidationFailed as exc:
+        return await rubric_page(request, challenge, errors_from(exc), text, status=400)
+    except (ValueError, ValidationError):  # not JSON, or not the shape of a review form
+        return await rubric_page(request, challenge, {"rubric": _("Give the review form as a list of fields.")}, text,
+                                 status=400)
+    except InvalidTransition as exc:
+        return await rubric_page(request, challenge, {}, text, page_message(exc), exc.status)
+    return RedirectResponse(f"/challenges/{challenge.id}/rubric?saved=1", status_code=SEE_OTHER)
+
+
+routes += [
+    Route("/challenges/{challenge_id:int}/rubric", rubric_page, methods=["GET"], name="review_rubric"),
+    Route("/challenges/{challenge_id:int}/rubric", save_rubric_page, methods=["POST"]),
 ]

@@ -22,7 +22,9 @@ from models.policy.review import decision_moves, may_follow_reviews, may_see_rev
 from models.proposals import lifecycle as proposal_lifecycle
 from models.proposals.shown import shown
 from models.review import decisions, reviewing
+from models.review.closing import proposal_rubric, value_of
 from models.review.common import challenge_of
+from models.review.rubric import OWNERS, REVIEWERS, visible_to
 from server.api import api
 from server.forms import errors_from
 from server.i18n import gettext as _
@@ -117,9 +119,12 @@ async def proposal_reviews_page(request: Request) -> Response:
     proposal = await proposal_lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     challenge = await challenge_of(proposal)
     rows = await reviewing.submitted_reviews(actor, proposal)
+    named = await may_follow_reviews(actor, challenge)
+    rubric = await proposal_rubric(challenge.id)
     context = {"proposal": proposal, "title": (await shown(proposal)).title, "challenge": challenge, "rows": rows,
-               "named": await may_follow_reviews(actor, challenge),
-               "criteria": await reviewing.criteria_of(challenge.id)}
+               "named": named,
+               "rubric": rubric, "shown_fields": visible_to(rubric.fields, OWNERS if named else REVIEWERS),
+               "value_of": value_of}
     return templates.TemplateResponse(request, "reviews/proposal_reviews.html", context)
 
 

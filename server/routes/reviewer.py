@@ -13,14 +13,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models.challenges.models import Criterion
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.policy import Actor
 from models.policy.review import may_declare_conflicts
 from models.proposals import lifecycle as proposal_lifecycle
 from models.review import conflicts, reviewing
+from models.review.closing import value_of
 from models.review.common import challenge_of, get_assignment
 from models.review.models import Assignment, AssignmentStatus, Review
+from models.review.rubric import TEXT, RubricCriterion, panel_discussion
 from server.api import api
 from server.forms import errors_from
 from server.labels import assignment_status_name
@@ -139,26 +140,28 @@ async def declare_conflict_page(request: Request) -> Response:
     return RedirectResponse("/reviews?declared=1", status_code=SEE_OTHER)
 
 
-def running_total(scores: dict[str, Any], criteria: list[Criterion]) -> dict[str, Any]:
+def running_total(scores: dict[str, Any], criteria: tuple[RubricCriterion, ...]) -> dict[str, Any]:
     """The weighted total so far: of the criteria scored, on the 0-100 scale, and whether all are scored."""
-    scored = [c for c in criteria if isinstance(scores.get(str(c.id)), int)]
-    points = sum(c.weight * (scores[str(c.id)] - 1) for c in scored) / 4
+    scored = [c for c in criteria if isinstance(scores.get(c.key), int)]
+    points = sum(c.weight * (scores[c.key] - 1) for c in scored) / 4
     return {"points": points, "complete": bool(criteria) and len(scored) == len(criteria),
             "weight_scored": sum(c.weight for c in scored)}
 
 
 async def _scoring_page(request: Request, actor: Actor, assignment: Assignment, values: dict | None = None,
                         errors: dict | None = None, message: str = "", status: int = 200) -> Response:
-    proposal = assignment.proposal
+    proposal = assignment.the_proposal
     challenge = await challenge_of(proposal)
-    criteria = await reviewing.criteria_of(challenge.id)
+    form = await reviewing.rubric_of_assignment(assignment)
+    criteria = form.criteria
     review = await reviewing.review_of(assignment)
     view = await proposal_lifecycle.view_of(actor, proposal)
     if values is None:
         values = {"scores": dict(review.scores) if review else {}, "comments": dict(review.comments) if review else {},
-                  "strengths": review.strengths if review else "", "weaknesses": review.weaknesses if review else "",
-                  "feedback": review.feedback if review else "", "confidence": review.confidence if review else None,
                   "no_conflict": review.no_conflict if review else False}
+        values |= {f.key: value_of(review, f.key) if review else ("" if f.kind == TEXT else None) for f in form.fields}
+    else:
+        values = values | values.get("answers", {})
     others = []
     if assignment.status == AssignmentStatus.SUBMITTED:
         try:
@@ -167,7 +170,7 @@ async def _scoring_page(request: Request, actor: Actor, assignment: Assignment, 
             others = []
     context = {
         "assignment": assignment, "proposal": proposal, "challenge": challenge, "criteria": criteria,
-        "review": review, "content": view.content,
+        "fields": form.fields, "discussed": panel_discussion(form.fields), "review": review, "value_of": value_of, "content": view.content,
         "company": await reviewing.proposal_company(proposal) if view.show_company else None,
         "values": values, "errors": errors or {}, "message": message,
         "total": running_total(values.get("scores") or {}, criteria),
@@ -187,8 +190,8 @@ async def save_scoring_form(request: Request) -> Response:
     actor = signed_in(request)
     assignment = await reviewing.own_assignment(actor, request.path_params["assignment_id"])
     form = await request.form()
-    criteria = await reviewing.criteria_of(assignment.proposal.challenge_id)
-    data = review_input_from_form(form, [c.id for c in criteria])
+    rubric = await reviewing.rubric_of_assignment(assignment)
+    data = review_input_from_form(form, [c.key for c in rubric.criteria], rubric.fields)
     shown = {**data, "scores": {k: v for k, v in data["scores"].items() if isinstance(v, int)}}
     try:
         body = ReviewIn.model_validate(data)

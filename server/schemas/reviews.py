@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.datastructures import FormData
 
-from models.review.closing import Feedback
+from models.review.closing import REVIEW_COLUMNS, Feedback
 from models.review.conflicts import CONFLICT_KINDS, reason_of
 from models.review.models import Assignment, Conflict, Review
 from models.review.reviewing import ReviewChanges
+from models.review.rubric import PROPOSAL_FIELDS, TEXT, Rubric, RubricField
 from models.review.scoring import ProposalScore
-from server.i18n import TOKYO
+from server.i18n import TOKYO, gettext, using_locale
 from server.ids import Id
 
 Score = Annotated[StrictInt, Field(ge=1, le=5)]
@@ -68,16 +69,16 @@ class SubjectRef(BaseModel):
 
 class AssignmentItem(BaseModel):
     id: int
-    proposal_id: int
+    proposal_id: int | None = Field(description="the proposal reviewed, for a proposal's assignment")
     challenge_id: int
-    subject: SubjectRef = Field(description="what the assignment reviews (today always the proposal)")
+    subject: SubjectRef = Field(description="what the assignment reviews")
     status: Literal["assigned", "submitted", "recused"]
     due_at: datetime | None = Field(description="the review deadline")
 
     @classmethod
     def of(cls, assignment: Assignment) -> AssignmentItem:
-        return cls(id=assignment.id, proposal_id=assignment.proposal_id, challenge_id=assignment.proposal.challenge_id,
-                   subject=SubjectRef(kind="proposal", id=assignment.proposal_id),
+        return cls(id=assignment.id, proposal_id=assignment.proposal_id, challenge_id=assignment.the_round.challenge_id,
+                   subject=SubjectRef(kind=assignment.subject_kind, id=assignment.subject_id),
                    status=assignment.status, due_at=_tokyo(assignment.due_at))
 
 
@@ -159,6 +160,8 @@ class ReviewIn(BaseModel):
     weaknesses: LongText = None
     feedback: LongText = Field(default=None, description="for the company, sent with the decision")
     confidence: Score | None = None
+    answers: dict[str, LongText | StrictInt | None] = Field(
+        default=None, max_length=50, description="the round's other review form fields, by key (see its rubric)")
     no_conflict: bool = Field(default=None, description="attests no conflict of interest; required to submit")
 
     def to_changes(self) -> ReviewChanges:
@@ -175,6 +178,7 @@ class ReviewOut(BaseModel):
     weaknesses: str
     feedback: str
     confidence: int | None
+    answers: dict[str, Any] = Field(description="the round's other review form fields, by key")
     no_conflict: bool
     status: str
     total: float | None
@@ -185,7 +189,8 @@ class ReviewOut(BaseModel):
     def of(cls, review: Review, reviewer: Any = None) -> ReviewOut:
         return cls(id=review.id, assignment_id=review.assignment_id, scores=review.scores or {},
                    comments=review.comments or {}, strengths=review.strengths, weaknesses=review.weaknesses,
-                   feedback=review.feedback, confidence=review.confidence, no_conflict=review.no_conflict,
+                   feedback=review.feedback, confidence=review.confidence, answers=review.answers or {},
+                   no_conflict=review.no_conflict,
                    status=review.status, total=review.total, submitted_at=_tokyo(review.submitted_at),
                    reviewer=PersonRef(id=reviewer.id, name=reviewer.name) if reviewer is not None else None)
 
@@ -195,22 +200,102 @@ class ReviewList(BaseModel):
     total: int
 
 
-def review_input_from_form(form: FormData, criterion_ids: list[int]) -> dict[str, Any]:
-    """The scoring form's flat fields as the API's JSON (blank scores left out)."""
+def review_input_from_form(form: FormData, criterion_keys: list[str],
+                           fields: tuple[RubricField, ...] = PROPOSAL_FIELDS) -> dict[str, Any]:
+    """The scoring form's flat fields as the API's JSON (blank scores left out): the rubric's fields that
+    are columns of the review by name, the others in `answers`."""
     data: dict[str, Any] = {"scores": {}, "comments": {}}
-    for cid in criterion_ids:
-        score = str(form.get(f"score-{cid}", "")).strip()
+    for key in criterion_keys:
+        score = str(form.get(f"score-{key}", "")).strip()
         if score:
-            data["scores"][str(cid)] = int(score) if score.isdigit() else score
-        comment = str(form.get(f"comment-{cid}", ""))
-        data["comments"][str(cid)] = comment
-    for name in ("strengths", "weaknesses", "feedback"):
-        data[name] = str(form.get(name, ""))
-    confidence = str(form.get("confidence", "")).strip()
-    if confidence:
-        data["confidence"] = int(confidence) if confidence.isdigit() else confidence
+            data["scores"][key] = int(score) if score.isdigit() else score
+        comment = str(form.get(f"comment-{key}", ""))
+        data["comments"][key] = comment
+    answers: dict[str, Any] = {}
+    for f in fields:
+        into = data if f.key in REVIEW_COLUMNS else answers
+        if f.kind == TEXT:
+            into[f.key] = str(form.get(f.key, ""))
+        elif value := str(form.get(f.key, "")).strip():
+            into[f.key] = int(value) if value.isdigit() else value
+    if answers:
+        data["answers"] = answers
     data["no_conflict"] = form.get("no_conflict") == "yes"
     return data
+
+
+# --- the review form (a round's rubric) --------------------------------------------------------
+
+Reader = Literal["owners", "reviewers", "company"]
+
+
+class Bilingual(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ja: str = Field(min_length=1, max_length=200)
+    en: str = Field(min_length=1, max_length=200)
+
+
+class RubricItemIn(BaseModel):
+    """A field of the review form; "score": a scored criterion (a proposal round's are the challenge's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=40, description="lower-case letters, digits and underscores")
+    kind: Literal["text", "scale", "score"] = "text"
+    label: Bilingual
+    required: bool = Field(default=False, description="needed to submit")
+    visible_to: list[Reader] = Field(default=["owners", "reviewers"], max_length=3,
+                                     description="who reads it besides its reviewer")
+    weight: StrictInt | None = Field(default=None, ge=0, le=100, description="a scored criterion's weight")
+
+
+class RubricIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rubric: list[RubricItemIn] = Field(min_length=1, max_length=50)
+
+    def items(self) -> list[dict[str, Any]]:
+        return [{**item.model_dump(exclude_none=True), "label": item.label.model_dump()} for item in self.rubric]
+
+
+class RubricCriterionOut(BaseModel):
+    key: str
+    label: dict[str, str]
+    weight: int
+
+
+class RubricFieldOut(BaseModel):
+    key: str
+    kind: str
+    label: dict[str, str]
+    required: bool
+    visible_to: list[str]
+
+
+class RubricOut(BaseModel):
+    criteria: list[RubricCriterionOut] = Field(description="scored 1 to 5; the weights add up to 100")
+    fields: list[RubricFieldOut]
+    editable: bool = Field(description="owners may change it until the review starts")
+
+    @classmethod
+    def of(cls, rubric: Rubric, editable: bool) -> RubricOut:
+        return cls(criteria=[RubricCriterionOut(key=c.key, label=bilingual(c.label), weight=c.weight)
+                             for c in rubric.criteria],
+                   fields=[RubricFieldOut(key=f.key, kind=f.kind, label=bilingual(f.label), required=f.required,
+                                          visible_to=sorted(f.visible_to)) for f in rubric.fields],
+                   editable=editable)
+
+
+def bilingual(label: str | dict[str, str]) -> dict[str, str]:
+    """A rubric label in both languages: as written, or a message id translated."""
+    if isinstance(label, dict):
+        return dict(label)
+    found = {}
+    for locale in ("ja", "en"):
+        with using_locale(locale):
+            found[locale] = gettext(label)
+    return found
 
 
 # --- ranking, feedback, conflicts ------------------------------------------------------------
