@@ -21,7 +21,7 @@ from models.identity.accounts import User
 from models.identity.sessions import open_session
 from server.auth.sessions import SESSION_COOKIE
 from server.devrun import free_port, wait_for_port
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 CHROMIUM = Path(os.environ.get("KYOSO_CHROMIUM", "/usr/bin/chromium"))
 AXE = REPO_ROOT / "tests" / "services" / "node_modules" / "axe-core" / "axe.min.js"

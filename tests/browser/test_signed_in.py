@@ -14,7 +14,7 @@ import pytest
 from models.identity.orgs import Organisation
 from server import jobs
 from tests.browser.conftest import check_page, new_context
-from tests.test_review_flow import (
+from tests.review_helpers import (
     agency,
     company,
     headers,

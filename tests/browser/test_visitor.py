@@ -11,7 +11,7 @@ import pytest
 from models.identity.orgs import Organisation
 from server import jobs
 from tests.browser.conftest import check_page, new_context
-from tests.test_review_flow import headers, open_challenge, person
+from tests.review_helpers import headers, open_challenge, person
 from tests.workers import run_worker_once
 
 WORD = "kiosk" + secrets.token_hex(3)  # one word only this run's challenges carry
