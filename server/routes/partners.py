@@ -35,7 +35,7 @@ from server.problems import page_message, signed_in
 from server.schemas.partners import (
     InvitationIn,
     InvitationListOut,
-    InvitationOut,
+    PartnerInvitationOut,
     MatchListOut,
     MatchOut,
     NeedIn,
@@ -165,28 +165,28 @@ async def list_matches(request: Request, actor: Actor, need_id: int) -> MatchLis
 
 
 @api.operation("/needs/{need_id:int}/invitations", "POST", summary="Invite a partner to the need (its agency)",
-               body=InvitationIn, response=InvitationOut, status=201, tags=["partners"])
-async def invite_partner(request: Request, actor: Actor, need_id: int, body: InvitationIn) -> InvitationOut:
+               body=InvitationIn, response=PartnerInvitationOut, status=201, tags=["partners"])
+async def invite_partner(request: Request, actor: Actor, need_id: int, body: InvitationIn) -> PartnerInvitationOut:
     need = await needs.get_need(actor, need_id)
     invitation = await invitations.invite(actor, need, body.partner_id, body.message)
-    return InvitationOut.of(await invitations.get_invitation(actor, invitation.id))
+    return PartnerInvitationOut.of(await invitations.get_invitation(actor, invitation.id))
 
 
 @api.operation("/invitations", summary="Invitations to or from the caller (partner, agency; operators: all)",
                response=InvitationListOut, tags=["partners"])
 async def list_invitations(request: Request, actor: Actor) -> InvitationListOut:
     found = await invitations.invitations_for(actor)
-    return InvitationListOut(items=[InvitationOut.of(i, invitations.allowed_answers(actor, i)) for i in found],
+    return InvitationListOut(items=[PartnerInvitationOut.of(i, invitations.allowed_answers(actor, i)) for i in found],
                              total=len(found))
 
 
 @api.operation("/invitations/{invitation_id:int}/transitions", "POST",
                summary="Accept or decline an invitation (the invited partner)", body=TransitionIn,
-               response=InvitationOut, tags=["partners"])
-async def answer_invitation(request: Request, actor: Actor, invitation_id: int, body: TransitionIn) -> InvitationOut:
+               response=PartnerInvitationOut, tags=["partners"])
+async def answer_invitation(request: Request, actor: Actor, invitation_id: int, body: TransitionIn) -> PartnerInvitationOut:
     invitation = await invitations.get_invitation(actor, invitation_id)
     invitation = await invitations.answer(actor, invitation, body.to)
-    return InvitationOut.of(invitation)
+    return PartnerInvitationOut.of(invitation)
 
 
 @api.operation("/placements", summary="Placements of the caller (partner, agency; operators: all)",

@@ -243,7 +243,7 @@ class InvitationIn(BaseModel):
     message: Line = ""
 
 
-class InvitationOut(BaseModel):
+class PartnerInvitationOut(BaseModel):
     id: int
     need_id: int
     partner_id: int
@@ -254,14 +254,14 @@ class InvitationOut(BaseModel):
     allowed_transitions: list[str] = []
 
     @classmethod
-    def of(cls, invitation: PartnerInvitation, allowed: list[str] | None = None) -> InvitationOut:
+    def of(cls, invitation: PartnerInvitation, allowed: list[str] | None = None) -> PartnerInvitationOut:
         return cls(id=invitation.id, need_id=invitation.need_id, partner_id=invitation.partner_id,
                    agency_id=invitation.need.agency_id, role=invitation.need.role, status=invitation.status,
                    message=invitation.message, allowed_transitions=allowed or [])
 
 
 class InvitationListOut(BaseModel):
-    items: list[InvitationOut]
+    items: list[PartnerInvitationOut]
     total: int
 
 
