@@ -16,8 +16,7 @@ import pytest
 
 from server.devrun import free_port, wait_for_port
 from server.limits import UPLOAD_ENVELOPE
-from tests.helpers import REPO_ROOT
-from tests.test_challenges import _draft
+from tests.helpers import REPO_ROOT, _draft
 
 MB = 1024 * 1024
 HUGE = 50 * MB
