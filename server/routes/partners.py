@@ -33,9 +33,7 @@ from server.forms import errors_from, read_form
 from server.i18n import get_locale
 from server.problems import page_message, signed_in
 from server.schemas.partners import (
-    InvitationIn,
     InvitationListOut,
-    PartnerInvitationOut,
     MatchListOut,
     MatchOut,
     NeedIn,
@@ -43,6 +41,8 @@ from server.schemas.partners import (
     NeedOut,
     PartnerHit,
     PartnerIn,
+    PartnerInvitationIn,
+    PartnerInvitationOut,
     PartnerListOut,
     PartnerOut,
     PartnerRegistrationIn,
@@ -165,8 +165,8 @@ async def list_matches(request: Request, actor: Actor, need_id: int) -> MatchLis
 
 
 @api.operation("/needs/{need_id:int}/invitations", "POST", summary="Invite a partner to the need (its agency)",
-               body=InvitationIn, response=PartnerInvitationOut, status=201, tags=["partners"])
-async def invite_partner(request: Request, actor: Actor, need_id: int, body: InvitationIn) -> PartnerInvitationOut:
+               body=PartnerInvitationIn, response=PartnerInvitationOut, status=201, tags=["partners"])
+async def invite_partner(request: Request, actor: Actor, need_id: int, body: PartnerInvitationIn) -> PartnerInvitationOut:
     need = await needs.get_need(actor, need_id)
     invitation = await invitations.invite(actor, need, body.partner_id, body.message)
     return PartnerInvitationOut.of(await invitations.get_invitation(actor, invitation.id))

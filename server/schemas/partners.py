@@ -236,7 +236,7 @@ class MatchListOut(BaseModel):
     degraded: bool
 
 
-class InvitationIn(BaseModel):
+class PartnerInvitationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     partner_id: int
