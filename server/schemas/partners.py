@@ -30,7 +30,7 @@ class AffiliationIn(BaseModel):
 class PartnerIn(BaseModel):
     """A partner's profile. On PATCH only the fields sent change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'name': '山田 花子', 'profile': {'ja': '自治体のデータ活用を支援して10年。', 'en': 'Ten years helping municipalities use their data.'}, 'skills': [{'skill': 'open-data', 'experience': '2019–2024 区のオープンデータ公開を主導'}], 'years_experience': 12, 'languages': ['ja', 'en'], 'days_per_month': 4, 'work_mode': 'remote', 'engagement_types': ['advisor', 'reviewer']}]})
 
     name: Short | None = None
     profile: dict[str, Annotated[str, Field(max_length=5000)]] | None = Field(default=None,
@@ -67,10 +67,14 @@ class PartnerIn(BaseModel):
 
 
 class PartnerRegistrationIn(PartnerIn):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{**{'name': '山田 花子', 'profile': {'ja': '自治体のデータ活用を支援して10年。', 'en': 'Ten years helping municipalities use their data.'}, 'skills': [{'skill': 'open-data', 'experience': '2019–2024 区のオープンデータ公開を主導'}], 'years_experience': 12, 'languages': ['ja', 'en'], 'days_per_month': 4, 'work_mode': 'remote', 'engagement_types': ['advisor', 'reviewer']}, 'consent_version': '2026-11'}]})
+
     consent_version: str = Field(description="the version of the purpose-of-use text the person accepted")
 
 
 class TransitionIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{'to': 'approved', 'reason': 'Experience checked.'}]})
+
     to: str = Field(max_length=32)
     reason: str = Field(default="", max_length=2000)
 
@@ -169,7 +173,7 @@ class NeedSkillIn(BaseModel):
 
 
 class NeedIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'role': 'data-scientist', 'skills': [{'skill': 'open-data', 'essential': True}], 'description': {'ja': '区のデータ公開を進める専門家を探しています。'}, 'starts_on': '2027-04-01', 'ends_on': '2027-09-30', 'days_per_month': 4, 'remote': True}]})
 
     role: Slug
     skills: list[NeedSkillIn] = Field(default=[], max_length=30)
@@ -237,7 +241,7 @@ class MatchListOut(BaseModel):
 
 
 class PartnerInvitationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'partner_id': 12, 'message': 'Would you advise our open-data work?'}]})
 
     partner_id: int
     message: Line = ""

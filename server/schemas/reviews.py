@@ -251,7 +251,7 @@ class RubricItemIn(BaseModel):
 
 
 class RubricIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'rubric': [{'key': 'strengths', 'kind': 'text', 'label': {'ja': '強み', 'en': 'Strengths'}, 'visible_to': ['owners', 'reviewers']}, {'key': 'confidence', 'kind': 'scale', 'label': {'ja': '確信度', 'en': 'Confidence'}, 'required': True}]}]})
 
     rubric: list[RubricItemIn] = Field(min_length=1, max_length=50)
 
