@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "models.challenges.models",
     "models.proposals.models",
     "models.review.models",
+    "models.pilots.models",
     "models.core.notifications",
     "models.core.audit",
     "models.core.outbox",
