@@ -30,7 +30,8 @@ from models.review import reminders
 from models.review import workflow as review_workflow
 from search import sync as search_sync
 from search.backend import SearchUnavailable, open_backend
-from server import mail
+from server import mail, pilot_jobs
+from server.pilot_jobs import end_due_pilots, send_milestone_reminders  # noqa: F401  (jobs are found by name here)
 from server.settings import Settings, get_settings
 
 log = logging.getLogger("kyoso.jobs")
@@ -144,13 +145,15 @@ _drain_outbox_alone = _skipped_while_running(drain_outbox)
 
 
 class WorkerSettings:
-    functions = [_drain_outbox_alone, publish_due_challenges, close_due_challenges, assign_reviewers, send_review_reminders]
+    functions = [_drain_outbox_alone, publish_due_challenges, close_due_challenges, assign_reviewers, send_review_reminders,
+                 *pilot_jobs.FUNCTIONS]
     cron_jobs = [
         # Often, so that a published challenge is searchable and a mail sent within seconds.
         cron(_drain_outbox_alone, second=set(range(0, 60, 3)), run_at_startup=True),
         cron(publish_due_challenges, second=15, run_at_startup=True),
         cron(close_due_challenges, second=30, run_at_startup=True),
         cron(send_review_reminders, minute={5, 35}, second=45),
+        *pilot_jobs.CRON_JOBS,
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -327,3 +327,13 @@ async def end_due(day: date | None = None) -> list[int]:
             continue  # moved meanwhile
         moved.append(pilot.id)
     return moved
+
+
+def parse_day(text: str) -> date | None:
+    """A YYYY-MM-DD date from a form, or None; a malformed one is a ValidationFailed."""
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationFailed({"ends_on": N_("Give the date as YYYY-MM-DD.")}) from None

@@ -19,6 +19,9 @@ from server.routes import (
     oidc,
     organisations,
     pages,
+    pilot_charts,
+    pilot_pages,
+    pilots,
     proposals,
     questions,
     reviews,
@@ -43,7 +46,9 @@ def page_routes() -> list[BaseRoute]:
         *account.routes,
         *organisations.routes,
         *admin.routes,
+        *pilot_pages.routes,
+        *pilot_charts.routes,
     ]
 
 
-__all__ = ["me", "page_routes"]
+__all__ = ["me", "page_routes", "pilots"]
