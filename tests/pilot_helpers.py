@@ -22,3 +22,28 @@ async def decided_world(client, migrated):
     decided = await client.post(f"/api/v1/challenges/{w.challenge_id}/transitions", json={"to": "decided"}, headers=owner)
     assert decided.status_code == 200, decided.text
     return w
+
+
+async def pilot_world(members: dict, agency, company) -> dict[str, object]:
+    """A running pilot of the world company's selected proposal to a decided challenge of the world agency,
+    with a KPI, an unverified value, a planned milestone and a hidden comment: the matrix's pilot ids."""
+    from datetime import timedelta
+
+    from models.challenges.models import Challenge
+    from models.pilots.lifecycle import today
+    from models.pilots.models import Feedback, Measurement, Milestone, Pilot, PilotKpi
+    from models.proposals.models import Proposal
+
+    challenge = await Challenge.create(owner=agency, title={"ja": "行列の実証"}, status="decided")
+    proposal = await Proposal.create(challenge=challenge, company=company, status="selected", title="行列の実証案")
+    start = today() - timedelta(days=10)
+    pilot = await Pilot.create(challenge=challenge, proposal=proposal, company=company, owner=agency,
+                               agency_ids=[agency.id], status="running", starts_on=start,
+                               ends_on=start + timedelta(days=90), short_code=f"m{proposal.id}")
+    kpi = await PilotKpi.create(pilot=pilot, key="wait", name={"ja": "待ち時間"}, unit="min", baseline=40, target=20,
+                                direction="lower")
+    measurement = await Measurement.create(kpi=kpi, value=30, measured_on=start)
+    milestone = await Milestone.create(pilot=pilot, title="要件定義", due_on=start + timedelta(days=30))
+    comment = await Feedback.create(pilot=pilot, satisfaction=4, comment="行列のコメント")
+    return {"pilot_id": pilot.id, "kpi_id": kpi.id, "measurement_id": measurement.id, "milestone_id": milestone.id,
+            "feedback_id": comment.id, "pilot_code": pilot.short_code, "pilot_proposal_id": proposal.id}

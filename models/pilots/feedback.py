@@ -11,7 +11,7 @@ from models.core import audit
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.pilots.models import CompanySurvey, Feedback, Pilot
 from models.policy import Actor
-from models.policy.pilots import may_answer_survey, may_give_feedback, may_moderate, sees_internals
+from models.policy.pilots import may_answer_survey, may_give_feedback, may_moderate, runs_pilot, sees_internals
 
 COMMENT_MAX = 1000
 LEVELS = (1, 2, 3, 4, 5)
@@ -81,8 +81,10 @@ async def publish_comment(actor: Actor, pilot: Pilot, feedback_id: int, publishe
 
 async def answer_survey(actor: Actor, pilot: Pilot, satisfaction: object, answers: dict[str, int], comment: str = "") -> CompanySurvey:
     """The company rates how the pilot was run, once it has ended; answering again replaces the answers."""
+    if not runs_pilot(actor, pilot):
+        raise NotAllowed("the company running the pilot answers its survey")
     if not may_answer_survey(actor, pilot):
-        raise NotAllowed("the company answers once the pilot has ended")
+        raise InvalidTransition(N_("The survey opens when the pilot has ended."), allowed=[])
     level = _satisfaction(satisfaction)
     clean = {}
     for name, value in (answers or {}).items():

@@ -214,8 +214,11 @@ async def update_kpis(actor: Actor, pilot: Pilot, kpis: list[KpiInput]) -> list[
 
 
 async def update_dates(actor: Actor, pilot: Pilot, starts_on: date, ends_on: date) -> Pilot:
+    if not owns_pilot(actor, pilot):
+        raise NotAllowed("only the pilot's owners change its dates")
     if not may_edit_kpis(actor, pilot):
-        raise NotAllowed("only the owners of a planned pilot change its dates")
+        raise InvalidTransition(N_("The dates can be changed only before the pilot runs."),
+                                allowed=allowed_transitions(actor, pilot))
     if ends_on <= starts_on:
         raise ValidationFailed({"ends_on": N_("The end date must come after the start date.")})
     async with in_transaction() as connection:

@@ -21,7 +21,7 @@ from models.core.transitions import next_states
 from models.pilots.lifecycle import today
 from models.pilots.models import KpiDirection, Measurement, MeasurementStatus, Pilot, PilotKpi
 from models.policy import Actor
-from models.policy.pilots import may_record, may_verify, may_view_pilot, owns_pilot, sees_internals
+from models.policy.pilots import may_record, may_verify, may_view_pilot, owns_pilot, runs_pilot, sees_internals
 
 M = MeasurementStatus
 TRANSITIONS: dict[MeasurementStatus, dict[MeasurementStatus, str]] = {
@@ -101,11 +101,15 @@ async def get_kpi(actor: Actor, pilot: Pilot, kpi_id: int) -> PilotKpi:
     return kpi
 
 
-async def record(actor: Actor, pilot: Pilot, kpi: PilotKpi, given: MeasurementInput) -> Measurement:
-    if not may_record(actor, pilot):
-        if sees_internals(actor, pilot):
-            raise InvalidTransition(N_("Values can be recorded only while the pilot runs or is evaluated."), allowed=[])
+def _check_may_record(actor: Actor, pilot: Pilot) -> None:
+    if not (owns_pilot(actor, pilot) or runs_pilot(actor, pilot)):
         raise NotAllowed("only the company and the owners record values")
+    if not may_record(actor, pilot):
+        raise InvalidTransition(N_("Values can be recorded only while the pilot runs or is evaluated."), allowed=[])
+
+
+async def record(actor: Actor, pilot: Pilot, kpi: PilotKpi, given: MeasurementInput) -> Measurement:
+    _check_may_record(actor, pilot)
     values = checked(pilot, kpi, given)
     async with in_transaction() as connection:
         measurement = await Measurement.create(kpi_id=kpi.id, recorded_by=actor.user, using_db=connection, **values)
@@ -227,8 +231,7 @@ class CsvReport:
 
 async def import_csv(actor: Actor, pilot: Pilot, text: str) -> CsvReport:
     """One row per KPI and date, matched by the KPI's key; each refused row is reported with its line."""
-    if not may_record(actor, pilot):
-        raise NotAllowed("only the company and the owners record values")
+    _check_may_record(actor, pilot)
     kpis = {k.key: k for k in await PilotKpi.filter(pilot_id=pilot.id)}
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if not reader.fieldnames or not {"kpi", "measured_on"} <= {(n or "").strip() for n in reader.fieldnames}:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models.core.errors import DomainError, ValidationFailed
+from models.core.errors import N_, DomainError, ValidationFailed
 from models.pilots import feedback, lifecycle, measurements, milestones
 from models.pilots.measurements import MeasurementInput
 from models.pilots.views import pilot_view
@@ -118,7 +118,7 @@ async def import_page(request: Request) -> Response:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise ValidationFailed({"file": "The CSV file is not UTF-8."}) from None
+            raise ValidationFailed({"file": N_("The CSV file is not UTF-8.")}) from None
         report = await measurements.import_csv(actor, pilot, text)
         return await _detail(request, pilot.id, extra={"csv_report": report})
 
