@@ -200,3 +200,27 @@ async def test_extending_sets_a_new_end_date_and_runs_again(app, pw):
     paused = await lifecycle.transition(owner, again, "paused", reason="システム更新")
     assert paused.status == "paused"
     assert lifecycle.allowed_transitions(owner, paused) == ["running", "stopped"]
+
+
+async def test_owners_plan_a_pilot_from_the_challenge_page_and_it_is_listed(app, pw):
+    from models.proposals.models import Proposal
+
+    pilot = await Pilot.get(id=pw["pilot_id"]).prefetch_related("challenge")
+    other = await Proposal.create(challenge_id=pilot.challenge_id, company_id=(await pw["outsider"].memberships.all())[0].organisation_id,
+                                  status="selected", title="二つ目の実証案")
+    async with browser(app, pw["owner"]) as client:
+        page = await client.get(f"/challenges/{pilot.challenge_id}")
+        assert page.status_code == 200 and "二つ目の実証案" in page.text and f"/pilots/{pilot.id}" in page.text
+        started = await _form(client, "/pilots", {"proposal_id": str(other.id)})
+        assert started.status_code == 303
+        new = await Pilot.get(proposal_id=other.id)
+        assert started.headers["location"] == f"/pilots/{new.id}"
+        assert new.status == "planned" and new.ends_on > new.starts_on
+        agency_page = await client.get(f"/agencies/{pilot.owner_id}")
+        assert f"/pilots/{pilot.id}" in agency_page.text and f"/pilots/{new.id}" in agency_page.text
+    async with browser(app) as visitor:
+        agency_page = await visitor.get(f"/agencies/{pilot.owner_id}")
+        assert f"/pilots/{pilot.id}" in agency_page.text and f"/pilots/{new.id}\"" not in agency_page.text  # planned
+    async with browser(app, pw["member"]) as client:
+        company_page = await client.get(f"/organisations/{pilot.company_id}")
+        assert f"/pilots/{pilot.id}" in company_page.text

@@ -277,7 +277,7 @@ async def _move(user: User | None, pilot: Pilot, target: PilotStatus, reason: st
 async def _notify(pilot: Pilot, kind: str, *, members_of: list[int], connection: Any) -> None:
     users = await User.filter(memberships__organisation_id__in=members_of, is_active=True).distinct().using_db(connection)
     for user in users:
-        await Notification.create(user_id=user.id, kind=kind, payload={"pilot": pilot.id}, using_db=connection)
+        await Notification.create(user_id=user.id, kind=kind, payload={"pilot": pilot.id, "challenge": pilot.challenge_id}, using_db=connection)
 
 
 async def _company_contact(pilot: Pilot, connection: Any) -> User | None:
@@ -340,3 +340,15 @@ def parse_day(text: str) -> date | None:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise ValidationFailed({"ends_on": N_("Give the date as YYYY-MM-DD.")}) from None
+
+
+async def challenge_pilots(actor: Actor, challenge: Challenge) -> tuple[list[Pilot], list[Proposal]]:
+    """The challenge's pilots the actor may see, and (for its owners, once decided) the selected proposals
+    still without a pilot, from which one can be started."""
+    pilots = await list_pilots(actor, challenge=challenge.id)
+    startable: list[Proposal] = []
+    if challenge.status == ChallengeStatus.DECIDED and await owns_challenge(actor, challenge):
+        started = {p.proposal_id for p in await Pilot.filter(challenge_id=challenge.id)}
+        startable = [p for p in await Proposal.filter(challenge_id=challenge.id, status=ProposalStatus.SELECTED.value)
+                     .prefetch_related("company") if p.id not in started]
+    return pilots, startable

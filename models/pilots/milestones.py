@@ -103,7 +103,7 @@ async def transition(actor: Actor, milestone: Milestone, pilot: Pilot, to: str, 
         told = [pilot.company_id] if to != MS.DONE else pilot.agency_ids
         for user in await User.filter(memberships__organisation_id__in=told, is_active=True).distinct().using_db(connection):
             await Notification.create(user_id=user.id, kind=f"milestone.{to}",
-                                      payload={"pilot": pilot.id, "milestone": milestone.id}, using_db=connection)
+                                      payload={"pilot": pilot.id, "challenge": pilot.challenge_id, "milestone": milestone.id}, using_db=connection)
     return milestone
 
 
@@ -129,7 +129,7 @@ async def _remind(milestone: Milestone, moment: str) -> bool:
             users = await User.filter(memberships__organisation_id=pilot.company_id, is_active=True).using_db(connection)
             for user in users:
                 await Notification.create(user_id=user.id, kind="milestone.reminder",
-                                          payload={"pilot": pilot.id, "milestone": milestone.id, "moment": moment},
+                                          payload={"pilot": pilot.id, "challenge": pilot.challenge_id, "milestone": milestone.id, "moment": moment},
                                           using_db=connection)
                 context: dict[str, Any] = {"pilot_id": pilot.id, "milestone_title": milestone.title, "moment": moment,
                                            "due_on": milestone.due_on.isoformat(),

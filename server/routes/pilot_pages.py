@@ -26,6 +26,12 @@ SEE_OTHER = 303
 BROWSER_COOKIE_AGE = 60 * 60 * 24 * 365
 
 
+async def detail_context(actor: Any, challenge: Any) -> dict:
+    """What this area adds to the challenge page: its pilots, and the proposals an owner may start one from."""
+    pilots, startable = await lifecycle.challenge_pilots(actor, challenge)
+    return {"pilots": pilots, "pilot_startable": startable}
+
+
 def _back(pilot_id: int, notice: str = "") -> RedirectResponse:
     return RedirectResponse(f"/pilots/{pilot_id}" + (f"?notice={notice}" if notice else ""), status_code=SEE_OTHER)
 
