@@ -344,10 +344,12 @@ def parse_day(text: str) -> date | None:
 
 async def challenge_pilots(actor: Actor, challenge: Challenge) -> tuple[list[Pilot], list[Proposal]]:
     """The challenge's pilots the actor may see, and (for its owners, once decided) the selected proposals
-    still without a pilot, from which one can be started."""
+    still without a pilot, from which one can be started. Only a decided challenge has pilots."""
+    if challenge.status != ChallengeStatus.DECIDED:
+        return [], []
     pilots = await list_pilots(actor, challenge=challenge.id)
     startable: list[Proposal] = []
-    if challenge.status == ChallengeStatus.DECIDED and await owns_challenge(actor, challenge):
+    if await owns_challenge(actor, challenge):
         started = {p.proposal_id for p in await Pilot.filter(challenge_id=challenge.id)}
         startable = [p for p in await Proposal.filter(challenge_id=challenge.id, status=ProposalStatus.SELECTED.value)
                      .prefetch_related("company") if p.id not in started]
