@@ -224,3 +224,15 @@ async def test_owners_plan_a_pilot_from_the_challenge_page_and_it_is_listed(app,
     async with browser(app, pw["member"]) as client:
         company_page = await client.get(f"/organisations/{pilot.company_id}")
         assert f"/pilots/{pilot.id}" in company_page.text
+
+
+async def test_internal_notes_are_for_the_company_the_owners_and_operators(pw, client, people):
+    owner, member = await people.token(pw["owner"]), await people.token(pw["member"])
+    outsider = await people.token(pw["outsider"])
+    url = f"/api/v1/pilots/{pw['pilot_id']}"
+    saved = await client.patch(url, json={"internal_notes": "予算の再配分を検討中"}, headers=owner)
+    assert saved.status_code == 200 and saved.json()["internal_notes"] == "予算の再配分を検討中"
+    assert (await client.patch(url, json={"internal_notes": "x"}, headers=outsider)).status_code == 403
+    assert (await client.get(url, headers=member)).json()["internal_notes"] == "予算の再配分を検討中"
+    assert (await client.get(url, headers=outsider)).json()["internal_notes"] is None
+    assert (await client.get(url)).json()["internal_notes"] is None

@@ -28,7 +28,7 @@ from models.identity.orgs import Organisation
 from models.pilots.models import KpiDirection, Pilot, PilotKpi, PilotStatus
 from models.policy import Actor
 from models.policy.challenges import owner_organisation_ids, owns_challenge
-from models.policy.pilots import may_edit_kpis, may_view_pilot, owns_pilot, pilot_filter
+from models.policy.pilots import may_edit_kpis, may_view_pilot, owns_pilot, pilot_filter, runs_pilot
 from models.proposals.models import Proposal, ProposalStatus
 
 S = PilotStatus
@@ -226,6 +226,22 @@ async def update_dates(actor: Actor, pilot: Pilot, starts_on: date, ends_on: dat
         await pilot.save(update_fields=["starts_on", "ends_on"], using_db=connection)
         await audit.record("pilot.dates_changed", actor=actor.user, target=pilot,
                            after={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()}, using_db=connection)
+    return pilot
+
+
+NOTES_MAX = 10_000
+
+
+async def set_internal_notes(actor: Actor, pilot: Pilot, notes: str) -> Pilot:
+    """Notes the company, the owners and operators share; never public."""
+    if not (owns_pilot(actor, pilot) or runs_pilot(actor, pilot)):
+        raise NotAllowed("only the company and the owners write the pilot's notes")
+    if len(notes) > NOTES_MAX:
+        raise ValidationFailed({"internal_notes": N_("The notes have at most 10,000 characters.")})
+    async with in_transaction() as connection:
+        pilot.internal_notes = notes.strip()
+        await pilot.save(update_fields=["internal_notes", "updated_at"], using_db=connection)
+        await audit.record("pilot.notes_changed", actor=actor.user, target=pilot, using_db=connection)
     return pilot
 
 

@@ -36,12 +36,12 @@ from server.schemas.pilots import (
     MilestoneOut,
     MilestoneTransitionIn,
     PilotBrief,
-    PilotDatesIn,
     PilotIn,
     PilotKpisIn,
     PilotListOut,
     PilotListQuery,
     PilotOut,
+    PilotPatchIn,
     PilotTransitionIn,
     PublishIn,
     SurveyIn,
@@ -88,11 +88,15 @@ async def get_pilot(request: Request, actor: Actor, pilot_id: int) -> PilotOut:
     return await _detail(actor, pilot_id)
 
 
-@api.operation("/pilots/{pilot_id:int}", "PATCH", summary="Change a planned pilot's dates (owners)",
-               body=PilotDatesIn, response=PilotOut, tags=TAGS)
-async def update_pilot(request: Request, actor: Actor, pilot_id: int, body: PilotDatesIn) -> PilotOut:
+@api.operation("/pilots/{pilot_id:int}", "PATCH",
+               summary="Change a planned pilot's dates (owners), or its internal notes (the company, owners)",
+               body=PilotPatchIn, response=PilotOut, tags=TAGS)
+async def update_pilot(request: Request, actor: Actor, pilot_id: int, body: PilotPatchIn) -> PilotOut:
     pilot = await lifecycle.get_pilot(actor, pilot_id)
-    await lifecycle.update_dates(actor, pilot, body.starts_on, body.ends_on)
+    if body.starts_on is not None or body.ends_on is not None:
+        await lifecycle.update_dates(actor, pilot, body.starts_on or pilot.starts_on, body.ends_on or pilot.ends_on)
+    if body.internal_notes is not None:
+        await lifecycle.set_internal_notes(actor, pilot, body.internal_notes)
     return await _detail(actor, pilot_id)
 
 

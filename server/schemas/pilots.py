@@ -27,11 +27,14 @@ class PilotIn(BaseModel):
     ends_on: date | None = None
 
 
-class PilotDatesIn(BaseModel):
+class PilotPatchIn(BaseModel):
+    """Dates (owners, while planned) and internal notes (the company and the owners)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    starts_on: date
-    ends_on: date
+    starts_on: date | None = None
+    ends_on: date | None = None
+    internal_notes: str | None = Field(default=None, max_length=10_000)
 
 
 class PilotKpiIn(BaseModel):
