@@ -43,7 +43,9 @@ async def pilot_world(members: dict, agency, company) -> dict[str, object]:
     kpi = await PilotKpi.create(pilot=pilot, key="wait", name={"ja": "待ち時間"}, unit="min", baseline=40, target=20,
                                 direction="lower")
     measurement = await Measurement.create(kpi=kpi, value=30, measured_on=start)
-    milestone = await Milestone.create(pilot=pilot, title="要件定義", due_on=start + timedelta(days=30))
+    # Due well after today: the tests' reminder runs (on today) leave the world's milestones alone.
+    milestone = await Milestone.create(pilot=pilot, title="要件定義", due_on=start + timedelta(days=60))
     comment = await Feedback.create(pilot=pilot, satisfaction=4, comment="行列のコメント")
     return {"pilot_id": pilot.id, "kpi_id": kpi.id, "measurement_id": measurement.id, "milestone_id": milestone.id,
-            "feedback_id": comment.id, "pilot_code": pilot.short_code, "pilot_proposal_id": proposal.id}
+            "feedback_id": comment.id, "pilot_code": pilot.short_code, "pilot_proposal_id": proposal.id,
+            "pilot_due_on": (start + timedelta(days=70)).isoformat()}

@@ -120,17 +120,18 @@ async def test_milestones_done_accepted_returned_and_reminded_once(app, pw, migr
     await milestones.transition(owner, milestone, pilot, "accepted")
     assert (await Milestone.get(id=milestone.id)).status == "accepted"
 
-    due = await milestones.add_milestone(owner, pilot, "中間報告", pilot.starts_on + timedelta(days=40))
-    before = due.due_on - timedelta(days=2)
+    # Reminders, on the job's own day: one 3 days before, one once overdue, each once.
+    due = await milestones.add_milestone(owner, pilot, "中間報告", lifecycle.today() + timedelta(days=2))
 
     async def moments() -> list[str]:
         return sorted(await MilestoneReminder.filter(milestone_id=due.id).values_list("moment", flat=True))
 
-    await milestones.send_reminders(before)
-    await milestones.send_reminders(before)  # never twice
+    await milestones.send_reminders()
+    await milestones.send_reminders()  # never twice
     assert await moments() == ["before"]
-    await milestones.send_reminders(due.due_on + timedelta(days=1))  # overdue: its own moment
-    await milestones.send_reminders(due.due_on + timedelta(days=2))
+    await Milestone.filter(id=due.id).update(due_on=lifecycle.today() - timedelta(days=1))
+    await milestones.send_reminders()  # overdue: its own moment
+    await milestones.send_reminders()
     assert await moments() == ["before", "overdue"]
     reminded = await Notification.filter(user_id=pw["member"].id, kind="milestone.reminder").values_list("payload", flat=True)
     assert sorted(p["moment"] for p in reminded if p["milestone"] == due.id) == ["before", "overdue"]
