@@ -49,3 +49,18 @@ async def pilot_world(members: dict, agency, company) -> dict[str, object]:
     return {"pilot_id": pilot.id, "kpi_id": kpi.id, "measurement_id": measurement.id, "milestone_id": milestone.id,
             "feedback_id": comment.id, "pilot_code": pilot.short_code, "pilot_proposal_id": proposal.id,
             "pilot_due_on": (start + timedelta(days=70)).isoformat()}
+
+
+async def drain_backlog(settings, topics=("mail", "review", "notify")) -> None:
+    """Run the real worker's drain until nothing is due: a drain takes the oldest 200 messages, and the
+    mails earlier tests queued without draining would otherwise keep this test's messages waiting."""
+    from tortoise import timezone
+
+    from models.core.outbox import OutboxMessage
+    from tests.workers import run_worker_once
+
+    for _ in range(30):
+        if not await OutboxMessage.filter(processed_at=None, available_at__lte=timezone.now(),
+                                          topic__in=list(topics)).exists():
+            return
+        await run_worker_once(settings)

@@ -11,11 +11,12 @@ from datetime import timedelta
 from models.core.outbox import OutboxMessage
 from models.pilots.lifecycle import today
 from models.pilots.models import Pilot
-from tests.pilot_helpers import COMPLETION, decided_world
+from tests.pilot_helpers import COMPLETION, decided_world, drain_backlog
 from tests.workers import run_worker_once
 
 
 async def test_a_pilot_from_decision_to_adoption(client, migrated, smtp):
+    await drain_backlog(migrated)
     w = await decided_world(client, migrated)
     owner, company = w.h[w.owner.id], w.h[w.kou_member.id]
     otsu = w.h[w.otsu_member.id]
