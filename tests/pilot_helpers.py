@@ -51,16 +51,21 @@ async def pilot_world(members: dict, agency, company) -> dict[str, object]:
             "pilot_due_on": (start + timedelta(days=70)).isoformat()}
 
 
-async def drain_backlog(settings, topics=("mail", "review", "notify")) -> None:
-    """Run the real worker's drain until nothing is due: a drain takes the oldest 200 messages, and the
-    mails earlier tests queued without draining would otherwise keep this test's messages waiting."""
+async def drain_backlog(settings, topics=("mail", "review", "notify", "search")) -> None:
+    """Run the real worker's drain (search included) until nothing is due: a drain takes the oldest 200
+    messages, and what earlier tests queued without draining would otherwise keep later messages waiting."""
     from tortoise import timezone
 
     from models.core.outbox import OutboxMessage
+    from server import jobs
     from tests.workers import run_worker_once
+
+    async def startup(ctx: dict) -> None:
+        jobs.register_consumers(ctx["settings"])
+        await jobs.start_search(ctx)
 
     for _ in range(30):
         if not await OutboxMessage.filter(processed_at=None, available_at__lte=timezone.now(),
                                           topic__in=list(topics)).exists():
             return
-        await run_worker_once(settings)
+        await run_worker_once(settings, on_startup=startup, on_shutdown=jobs.stop_search)
