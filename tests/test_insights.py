@@ -97,3 +97,10 @@ async def test_the_openapi_document_describes_the_insights(client):
     document = (await client.get("/api/v1/openapi.json")).json()
     assert "/api/v1/insights" in document["paths"] and "/api/v1/agencies/{code}/insights" in document["paths"]
     assert "InsightsOut" in document["components"]["schemas"]
+
+
+async def test_an_agency_code_that_cannot_exist_is_a_404_not_a_500(client):
+    for code in ("reviewer", "13101%00", "1" * 300, "１３１０１６"):
+        for path in (f"/api/v1/agencies/{code}/insights", f"/agencies/{code}/insights"):
+            response = await client.get(path)
+            assert response.status_code == 404, (path, response.status_code)

@@ -51,6 +51,8 @@ INLINE_ELEMENTS = re.compile(r"<(style|script)[^>]*>.*?</\1>", re.S)  # refused 
 
 
 async def _agency(code: str) -> Organisation:
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):  # a municipality code, or no such agency
+        raise NotFound(N_("There is no such agency."))
     agency = await Organisation.filter(publishing_agency_filter(), municipality_code=code).first()
     if agency is None:
         raise NotFound(N_("There is no such agency."))
