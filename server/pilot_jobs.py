@@ -35,7 +35,8 @@ async def send_milestone_reminders(ctx: dict[str, Any], day: str | None = None) 
 
 
 FUNCTIONS = [end_due_pilots, send_milestone_reminders]
+# Once per moment however many workers run (as server/jobs.py does for its own cron jobs).
 CRON_JOBS = [
-    cron(end_due_pilots, minute={10}, second=20, run_at_startup=True),
-    cron(send_milestone_reminders, hour={0, 6, 12}, minute=20, second=50),
+    cron(end_due_pilots, minute={10}, second=20, run_at_startup=True, unique=True, keep_result=3600),
+    cron(send_milestone_reminders, hour={0, 6, 12}, minute=20, second=50, unique=True, keep_result=3600),
 ]

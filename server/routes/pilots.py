@@ -23,9 +23,7 @@ from server.schemas.pilots import (
     CsvReportOut,
     DecisionIn,
     FeedbackIn,
-    FeedbackOut,
     KpiListOut,
-    KpiOut,
     KpiTemplateListOut,
     KpiTemplateOut,
     MeasurementIn,
@@ -36,7 +34,9 @@ from server.schemas.pilots import (
     MilestoneOut,
     MilestoneTransitionIn,
     PilotBrief,
+    PilotFeedbackOut,
     PilotIn,
+    PilotKpiOut,
     PilotKpisIn,
     PilotListOut,
     PilotListQuery,
@@ -113,7 +113,7 @@ async def transition_pilot(request: Request, actor: Actor, pilot_id: int, body: 
 async def replace_kpis(request: Request, actor: Actor, pilot_id: int, body: PilotKpisIn) -> KpiListOut:
     pilot = await lifecycle.get_pilot(actor, pilot_id)
     kpis = await lifecycle.update_kpis(actor, pilot, [KpiInput(**k.model_dump()) for k in body.kpis])
-    return KpiListOut(items=[KpiOut.of(k) for k in kpis])
+    return KpiListOut(items=[PilotKpiOut.of(k) for k in kpis])
 
 
 @api.operation("/pilots/{pilot_id:int}/kpis/{kpi_id:int}/measurements", "POST",
@@ -214,16 +214,16 @@ async def give_feedback(request: Request, actor: Actor, pilot_id: int, body: Fee
                "runs or owns the pilot)", response=CommentListOut, public=True, tags=TAGS)
 async def list_comments(request: Request, actor: Actor, pilot_id: int) -> CommentListOut:
     pilot = await lifecycle.get_pilot(actor, pilot_id)
-    return CommentListOut(items=[FeedbackOut(id=f.id, satisfaction=f.satisfaction, comment=f.comment, published=f.published)
+    return CommentListOut(items=[PilotFeedbackOut(id=f.id, satisfaction=f.satisfaction, comment=f.comment, published=f.published)
                                  for f in await feedback.comments_of(actor, pilot)])
 
 
 @api.operation("/pilots/{pilot_id:int}/comments/{feedback_id:int}", "PATCH", summary="Publish or hide a comment (owners)",
-               body=PublishIn, response=FeedbackOut, tags=TAGS)
-async def publish_comment(request: Request, actor: Actor, pilot_id: int, feedback_id: int, body: PublishIn) -> FeedbackOut:
+               body=PublishIn, response=PilotFeedbackOut, tags=TAGS)
+async def publish_comment(request: Request, actor: Actor, pilot_id: int, feedback_id: int, body: PublishIn) -> PilotFeedbackOut:
     pilot = await lifecycle.get_pilot(actor, pilot_id)
     f = await feedback.publish_comment(actor, pilot, feedback_id, body.published)
-    return FeedbackOut(id=f.id, satisfaction=f.satisfaction, comment=f.comment, published=f.published)
+    return PilotFeedbackOut(id=f.id, satisfaction=f.satisfaction, comment=f.comment, published=f.published)
 
 
 @api.operation("/pilots/{pilot_id:int}/survey", "PUT", summary="The company's survey on how the pilot was run",

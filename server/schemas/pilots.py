@@ -72,7 +72,7 @@ class PilotListQuery(BaseModel):
     challenge: int | None = None
 
 
-class KpiOut(BaseModel):
+class PilotKpiOut(BaseModel):
     id: int
     key: str
     name: dict[str, str]
@@ -86,7 +86,7 @@ class KpiOut(BaseModel):
     on_track: bool | None
 
     @classmethod
-    def of(cls, kpi: PilotKpi, progress: KpiProgress | None = None) -> KpiOut:
+    def of(cls, kpi: PilotKpi, progress: KpiProgress | None = None) -> PilotKpiOut:
         return cls(id=kpi.id, key=kpi.key, name=kpi.name, unit=kpi.unit, baseline=kpi.baseline, target=kpi.target,
                    direction=kpi.direction, is_rate=kpi.is_rate, latest=progress.latest if progress else None,
                    progress=round(progress.progress, 4) if progress and progress.progress is not None else None,
@@ -121,7 +121,7 @@ class SatisfactionOut(BaseModel):
                    per_level={str(level): count for level, count in satisfaction.per_level.items()})
 
 
-class OrganisationRef(BaseModel):
+class PilotOrganisationRef(BaseModel):
     id: int
     name: dict[str, str]
 
@@ -130,14 +130,14 @@ class PilotOut(BaseModel):
     id: int
     challenge_id: int
     proposal_id: int
-    company: OrganisationRef
-    agencies: list[OrganisationRef]
+    company: PilotOrganisationRef
+    agencies: list[PilotOrganisationRef]
     status: str
     starts_on: date
     ends_on: date
     status_reason: str
     feedback_url: str = Field(description="the residents' short link, a path")
-    kpis: list[KpiOut]
+    kpis: list[PilotKpiOut]
     milestones: list[MilestoneOut]
     satisfaction: SatisfactionOut
     allowed_transitions: list[str]
@@ -148,10 +148,10 @@ class PilotOut(BaseModel):
            satisfaction: Satisfaction, allowed: list[str], internals: bool) -> PilotOut:
         return cls(
             id=pilot.id, challenge_id=pilot.challenge_id, proposal_id=pilot.proposal_id,
-            company=OrganisationRef(id=pilot.company.id, name=_names(pilot.company)),
-            agencies=[OrganisationRef(id=a.id, name=_names(a)) for a in agencies], status=pilot.status,
+            company=PilotOrganisationRef(id=pilot.company.id, name=_names(pilot.company)),
+            agencies=[PilotOrganisationRef(id=a.id, name=_names(a)) for a in agencies], status=pilot.status,
             starts_on=pilot.starts_on, ends_on=pilot.ends_on, status_reason=pilot.status_reason,
-            feedback_url=f"/p/{pilot.short_code}", kpis=[KpiOut.of(p.kpi, p) for p in progress],
+            feedback_url=f"/p/{pilot.short_code}", kpis=[PilotKpiOut.of(p.kpi, p) for p in progress],
             milestones=[MilestoneOut.of(m, internals) for m in milestones], satisfaction=SatisfactionOut.of(satisfaction),
             allowed_transitions=allowed, internal_notes=pilot.internal_notes if internals else None,
         )
@@ -161,7 +161,7 @@ class PilotBrief(BaseModel):
     id: int
     challenge_id: int
     proposal_id: int
-    company: OrganisationRef
+    company: PilotOrganisationRef
     status: str
     starts_on: date
     ends_on: date
@@ -169,7 +169,7 @@ class PilotBrief(BaseModel):
     @classmethod
     def of(cls, pilot: Pilot) -> PilotBrief:
         return cls(id=pilot.id, challenge_id=pilot.challenge_id, proposal_id=pilot.proposal_id,
-                   company=OrganisationRef(id=pilot.company.id, name=_names(pilot.company)), status=pilot.status,
+                   company=PilotOrganisationRef(id=pilot.company.id, name=_names(pilot.company)), status=pilot.status,
                    starts_on=pilot.starts_on, ends_on=pilot.ends_on)
 
 
@@ -179,7 +179,7 @@ class PilotListOut(BaseModel):
 
 
 class KpiListOut(BaseModel):
-    items: list[KpiOut]
+    items: list[PilotKpiOut]
 
 
 class MeasurementIn(BaseModel):
@@ -256,7 +256,7 @@ class FeedbackIn(BaseModel):
     comment: str = Field(default="", max_length=COMMENT_MAX)
 
 
-class FeedbackOut(BaseModel):
+class PilotFeedbackOut(BaseModel):
     id: int
     satisfaction: int
     comment: str
@@ -264,7 +264,7 @@ class FeedbackOut(BaseModel):
 
 
 class CommentListOut(BaseModel):
-    items: list[FeedbackOut]
+    items: list[PilotFeedbackOut]
 
 
 class PublishIn(BaseModel):
