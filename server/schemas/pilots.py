@@ -20,7 +20,7 @@ def _names(organisation: Organisation) -> dict[str, str]:
 
 
 class PilotIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'proposal_id': 42, 'starts_on': '2027-04-01', 'ends_on': '2027-09-30'}]})
 
     proposal_id: int
     starts_on: date | None = None
@@ -30,7 +30,7 @@ class PilotIn(BaseModel):
 class PilotPatchIn(BaseModel):
     """Dates (owners, while planned) and internal notes (the company and the owners)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'ends_on': '2027-10-31', 'internal_notes': 'Extended by one month for the busy season.'}]})
 
     starts_on: date | None = None
     ends_on: date | None = None
@@ -50,13 +50,13 @@ class PilotKpiIn(BaseModel):
 
 
 class PilotKpisIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'kpis': [{'key': 'completion', 'name': {'ja': '10分以内に完了した割合', 'en': 'Completed within 10 minutes'}, 'unit': '%', 'baseline': 7, 'target': 60, 'direction': 'higher', 'is_rate': True}]}]})
 
     kpis: list[PilotKpiIn] = Field(max_length=30)
 
 
 class PilotTransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'to': 'running', 'reason': ''}]})
 
     to: str = Field(max_length=32)
     reason: str = Field(default="", max_length=2000)
@@ -183,7 +183,7 @@ class KpiListOut(BaseModel):
 
 
 class MeasurementIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'numerator': 1000, 'denominator': 2000, 'measured_on': '2027-05-31', 'source': 'Service analytics, May'}]})
 
     value: float | None = Field(default=None, allow_inf_nan=False)
     numerator: float | None = Field(default=None, allow_inf_nan=False, ge=0)
@@ -214,7 +214,7 @@ class MeasurementListOut(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'to': 'adopted', 'reason': 'The completion rate reached its target.'}]})
 
     to: str = Field(max_length=32)
     reason: str = Field(default="", max_length=2000)
@@ -231,7 +231,7 @@ class CsvReportOut(BaseModel):
 
 
 class MilestoneIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'title': 'Reservation system live at two counters', 'due_on': '2027-05-15', 'deliverable': 'Go-live report'}]})
 
     title: str = Field(min_length=1, max_length=200)
     due_on: date
@@ -243,14 +243,14 @@ class MilestoneListOut(BaseModel):
 
 
 class MilestoneTransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'to': 'done', 'note': 'Live since 12 May; report attached.'}]})
 
     to: str = Field(max_length=32)
     note: str = Field(default="", max_length=4000, description="the evidence (done) or the reason (returned)")
 
 
 class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'satisfaction': 5, 'comment': '予約できて待ち時間がなかった。'}]})
 
     satisfaction: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=COMMENT_MAX)
@@ -268,13 +268,13 @@ class CommentListOut(BaseModel):
 
 
 class PublishIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'published': True}]})
 
     published: bool = True
 
 
 class SurveyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'satisfaction': 4, 'answers': {'support': 4}, 'comment': 'Clear milestones; payments were slow.'}]})
 
     satisfaction: int = Field(ge=1, le=5)
     answers: dict[str, int] = Field(default_factory=dict)
