@@ -237,3 +237,9 @@ async def test_internal_notes_are_for_the_company_the_owners_and_operators(pw, c
     assert (await client.get(url, headers=member)).json()["internal_notes"] == "予算の再配分を検討中"
     assert (await client.get(url, headers=outsider)).json()["internal_notes"] is None
     assert (await client.get(url)).json()["internal_notes"] is None
+
+
+async def test_the_pilot_list_refuses_filters_that_cannot_match_with_a_422(client):
+    for query in ("status=" + "0" * 32, "agency=99999999999", "status=running&company=0"):
+        response = await client.get(f"/api/v1/pilots?{query}")
+        assert response.status_code == 422, (query, response.status_code)

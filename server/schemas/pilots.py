@@ -11,6 +11,7 @@ from models.identity.orgs import Organisation
 from models.pilots.feedback import COMMENT_MAX, Satisfaction
 from models.pilots.measurements import KpiProgress
 from models.pilots.models import Measurement, Milestone, Pilot, PilotKpi
+from server.ids import Id
 
 Text = dict[Literal["ja", "en"], str]
 
@@ -66,10 +67,10 @@ class PilotTransitionIn(BaseModel):
 class PilotListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    status: str = Field(default="", max_length=32)
-    agency: int | None = None
-    company: int | None = None
-    challenge: int | None = None
+    status: str = Field(default="", max_length=16, pattern="^[a-z_]*$")
+    agency: Id | None = None
+    company: Id | None = None
+    challenge: Id | None = None
 
 
 class PilotKpiOut(BaseModel):
