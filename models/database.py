@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "models.proposals.models",
     "models.review.models",
     "models.partners.models",
+    "models.pilots.models",
     "models.core.notifications",
     "models.core.audit",
     "models.core.outbox",

@@ -36,7 +36,8 @@ from models.review import workflow as review_workflow
 from search import partners as partner_search
 from search import sync as search_sync
 from search.backend import SearchUnavailable, open_backend
-from server import mail
+from server import mail, pilot_jobs
+from server.pilot_jobs import end_due_pilots, send_milestone_reminders  # noqa: F401  (jobs are found by name here)
 from server.settings import Settings, get_settings
 
 log = logging.getLogger("kyoso.jobs")
@@ -220,7 +221,7 @@ _remind = _waking(send_review_reminders)
 
 class WorkerSettings:
     functions = [_drain, _publish, _close, _waking(assign_reviewers), _remind,
-                 compute_insights]
+                 compute_insights, *pilot_jobs.FUNCTIONS]
     cron_jobs = [
         # The safety net: commits wake a drain at once (`wake`), so it matters only when a wake-up was lost.
         _cron(_drain, second=set(range(0, 60, SAFETY_NET_SECONDS)), run_at_startup=True),
@@ -228,6 +229,7 @@ class WorkerSettings:
         _cron(_close, second=30, run_at_startup=True),
         _cron(_remind, minute={5, 35}, second=45),
         _cron(compute_insights, minute=20, second=50, run_at_startup=True),
+        *pilot_jobs.CRON_JOBS,
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -121,3 +121,22 @@ def organisation_labels() -> dict[str, dict[str, str]]:
     tables = {"role": ROLES, "kind": ORGANISATION_KINDS, "status": ORGANISATION_STATUSES,
               "invitation": INVITATION_STATES, "size": COMPANY_SIZES}
     return {name: {value: _(label) for value, label in table.items()} for name, table in tables.items()}
+
+
+PILOT_STATUSES = {"planned": N_("Planned"), "running": N_("Running"), "paused": N_("Paused"),
+                  "under_evaluation": N_("Under evaluation"), "adopted": N_("Adopted"), "extended": N_("Extended"),
+                  "stopped": N_("Stopped")}
+PILOT_ACTIONS = {"running": N_("Start running"), "paused": N_("Pause"), "under_evaluation": N_("End and evaluate"),
+                 "adopted": N_("Adopt"), "extended": N_("Extend"), "stopped": N_("Stop")}
+MEASUREMENT_LABELS = {"recorded": N_("Not yet verified"), "verified": N_("Verified"), "rejected": N_("Rejected"),
+                      "verify": N_("Verify"), "reject": N_("Reject")}
+MILESTONE_STATUSES = {"planned": N_("Planned"), "done": N_("Done, awaiting acceptance"), "accepted": N_("Accepted"),
+                      "returned": N_("Returned")}
+MILESTONE_ACTIONS = {"done": N_("Mark as done"), "accepted": N_("Accept"), "returned": N_("Return")}
+_pilot_tables = {"status": PILOT_STATUSES, "action": PILOT_ACTIONS, "measurement": MEASUREMENT_LABELS,
+                 "milestone": MILESTONE_STATUSES, "milestone_action": MILESTONE_ACTIONS}
+
+
+def pilot_label(kind: str, value: str) -> str:
+    """A pilot's, measurement's or milestone's state or action ("status", "action", "measurement", ...)."""
+    return _name(_pilot_tables.get(kind, {}), value)

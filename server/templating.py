@@ -71,6 +71,7 @@ def build_environment() -> Environment:
         assignment_status_name=labels.assignment_status_name,
         decision_name=labels.decision_name,
         role_name=labels.role_name,
+        pilot_label=labels.pilot_label,
         LOCALES=i18n.LOCALES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
     )

@@ -26,6 +26,7 @@ from models.review.models import Assignment
 from server.auth.sessions import SESSION_COOKIE
 from tests.helpers import permission_world, stored_attachment
 from tests.partners_world import partner_world
+from tests.pilot_helpers import pilot_world
 
 pytestmark = pytest.mark.usefixtures("oidc_servers")  # /login/oidc/idp reaches the provider
 
@@ -220,6 +221,43 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/needs"): AGENCIES,
     ("GET", "/needs/{need_id}"): {"agency", "operator"},
     ("POST", "/needs/{need_id}/invitations"): {"agency"},
+    # Pilots: the world's pilot runs (public), the world company runs it, the world agency owns it.
+    ("GET", "/api/v1/pilot-kpi-templates"): EVERYONE,
+    ("POST", "/api/v1/pilots"): {"agency"},  # a 409 once allowed: the proposal has its pilot
+    ("GET", "/api/v1/pilots"): EVERYONE,
+    ("GET", "/api/v1/pilots/{pilot_id}"): EVERYONE,
+    ("PATCH", "/api/v1/pilots/{pilot_id}"): {"agency"},  # a 409 once allowed: it runs
+    ("POST", "/api/v1/pilots/{pilot_id}/transitions"): {"agency"},
+    ("PUT", "/api/v1/pilots/{pilot_id}/kpis"): {"agency"},  # a 409 once allowed
+    ("POST", "/api/v1/pilots/{pilot_id}/kpis/{kpi_id}/measurements"): {"company", "agency"},
+    ("GET", "/api/v1/pilots/{pilot_id}/kpis/{kpi_id}/measurements"): EVERYONE,  # verified ones, unless internals
+    ("GET", "/api/v1/pilots/{pilot_id}/kpis/{kpi_id}/values.csv"): EVERYONE,
+    ("POST", "/api/v1/pilots/{pilot_id}/measurements.csv"): {"company", "agency"},
+    ("POST", "/api/v1/measurements/{measurement_id}/transitions"): {"agency"},  # unverified: others see nothing
+    ("GET", "/api/v1/pilots/{pilot_id}/milestones"): EVERYONE,
+    ("POST", "/api/v1/pilots/{pilot_id}/milestones"): {"agency"},
+    ("POST", "/api/v1/milestones/{milestone_id}/transitions"): {"company", "agency"},
+    ("POST", "/api/v1/pilots/{pilot_id}/feedback"): EVERYONE,  # residents, without an account
+    ("GET", "/api/v1/pilots/{pilot_id}/comments"): EVERYONE,  # published ones, unless internals
+    ("PATCH", "/api/v1/pilots/{pilot_id}/comments/{feedback_id}"): {"agency"},
+    ("PUT", "/api/v1/pilots/{pilot_id}/survey"): {"company"},  # a 409 until the pilot ends
+    ("GET", "/pilots"): EVERYONE,
+    ("POST", "/pilots"): {"agency"},
+    ("GET", "/pilots/{pilot_id}"): EVERYONE,
+    ("POST", "/pilots/{pilot_id}/transitions"): {"agency"},
+    ("POST", "/pilots/{pilot_id}/kpis/{kpi_id}/measurements"): {"company", "agency"},
+    ("POST", "/pilots/{pilot_id}/measurements.csv"): {"company", "agency"},
+    ("POST", "/measurements/{measurement_id}/transitions"): {"agency"},
+    ("POST", "/pilots/{pilot_id}/milestones"): {"agency"},
+    ("POST", "/milestones/{milestone_id}/transitions"): {"company", "agency"},
+    ("POST", "/pilots/{pilot_id}/comments/{feedback_id}/publish"): {"agency"},
+    ("POST", "/pilots/{pilot_id}/survey"): {"company"},
+    ("GET", "/pilots/{pilot_id}/kpis/{kpi_id}/chart.svg"): EVERYONE,
+    ("GET", "/pilots/{pilot_id}/kpis/{kpi_id}/values.csv"): EVERYONE,
+    ("GET", "/pilots/{pilot_id}/satisfaction.svg"): EVERYONE,
+    ("GET", "/pilots/{pilot_id}/qr.svg"): EVERYONE,
+    ("GET", "/p/{pilot_code}"): EVERYONE,
+    ("POST", "/p/{pilot_code}"): EVERYONE,
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -253,6 +291,7 @@ PATH_ALIASES = {
     "/api/v1/agencies/{code}/insights": "/api/v1/agencies/131016/insights",
     "/api/v1/invitations/{invitation_id:int}/transitions": "/api/v1/invitations/{partner_invitation_id}/transitions",
     "/partners/invitations/{invitation_id:int}/transitions": "/partners/invitations/{partner_invitation_id}/transitions",
+    "/p/{code:str}": "/p/{pilot_code}",
 }
 
 
@@ -294,6 +333,22 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/needs/{need_id}/invitations"): {"partner_id": 999_999_999},  # a 422 once allowed
     ("POST", "/api/v1/invitations/{partner_invitation_id}/transitions"): {"to": "accepted"},
     ("POST", "/partners/invitations/{partner_invitation_id}/transitions"): {"to": "accepted"},
+    ("POST", "/api/v1/pilots"): {"proposal_id": "{pilot_proposal_id}"},
+    ("PATCH", "/api/v1/pilots/{pilot_id}"): {"starts_on": "2026-01-01", "ends_on": "2026-12-31"},
+    ("POST", "/api/v1/pilots/{pilot_id}/transitions"): {"to": "planned"},
+    ("PUT", "/api/v1/pilots/{pilot_id}/kpis"): {"kpis": []},
+    ("POST", "/api/v1/pilots/{pilot_id}/kpis/{kpi_id}/measurements"): {"value": 1, "measured_on": "2026-01-01"},
+    ("POST", "/api/v1/measurements/{measurement_id}/transitions"): {"to": "recorded"},
+    ("POST", "/api/v1/pilots/{pilot_id}/milestones"): {"title": "行列", "due_on": "{pilot_due_on}"},
+    ("POST", "/api/v1/milestones/{milestone_id}/transitions"): {"to": "accepted"},
+    ("POST", "/api/v1/pilots/{pilot_id}/feedback"): {"satisfaction": 3},
+    ("PATCH", "/api/v1/pilots/{pilot_id}/comments/{feedback_id}"): {"published": True},
+    ("PUT", "/api/v1/pilots/{pilot_id}/survey"): {"satisfaction": 3},
+    ("POST", "/pilots"): {"proposal_id": "{pilot_proposal_id}"},
+    ("POST", "/pilots/{pilot_id}/transitions"): {"to": "planned"},
+    ("POST", "/pilots/{pilot_id}/milestones"): {"title": "行列", "due_on": "{pilot_due_on}"},
+    ("POST", "/milestones/{milestone_id}/transitions"): {"to": "accepted"},
+    ("POST", "/p/{pilot_code}"): {"satisfaction": "3"},
 }
 
 
@@ -362,6 +417,7 @@ async def build_world(people, attachments_dir=None) -> World:
         **(await partner_world(members, people)),
     }
     ids["assignment_id"] = (await Assignment.get(reviewer=members["reviewer"])).id  # the world reviewer's
+    ids |= await pilot_world(members, agency, company)
     return World(people=members, ids=ids)
 
 
@@ -417,7 +473,9 @@ async def test_each_role_is_allowed_or_refused(app, world, people, method, templ
         if (method, template) in FRESH_WORLD:
             world = await build_world(people)
         path = template.format(**world.ids)
-        response = await _request(app, role, world, method, path, BODIES.get((method, template), {}))
+        body = {name: value.format(**world.ids) if isinstance(value, str) else value
+                for name, value in BODIES.get((method, template), {}).items()}
+        response = await _request(app, role, world, method, path, body)
         assert response.status_code < 500, f"{role} {method} {path} -> {response.status_code}"
         outcomes[role] = "refused" if _refused(response) else "allowed"
     expected = {role: "allowed" if role in allowed else "refused" for role in ROLES}

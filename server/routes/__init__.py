@@ -23,6 +23,9 @@ from server.routes import (
     organisations,
     pages,
     partners,
+    pilot_charts,
+    pilot_pages,
+    pilots,
     proposals,
     questions,
     reviews,
@@ -51,7 +54,9 @@ def page_routes() -> list[BaseRoute]:
         *opendata.routes,
         *insights.routes,
         *partners.routes,
+        *pilot_pages.routes,
+        *pilot_charts.routes,
     ]
 
 
-__all__ = ["me", "page_routes"]
+__all__ = ["me", "page_routes", "pilots"]

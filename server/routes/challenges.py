@@ -17,7 +17,7 @@ from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO
 from server.problems import signed_in
-from server.routes import attachments, feeds, joint, proposals, questions, reviews
+from server.routes import attachments, feeds, joint, pilot_pages, proposals, questions, reviews
 from server.schemas.challenges import (
     CRITERIA_ROWS,
     KPI_ROWS,
@@ -181,7 +181,7 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
         "transitions": await lifecycle.allowed_transitions(actor, challenge),
         "errors": errors,
     }
-    for area in (questions, joint, attachments, feeds, proposals, reviews):  # each area adds its panel's data
+    for area in (questions, joint, attachments, feeds, proposals, reviews, pilot_pages):  # each area adds its panel's data
         context |= await area.detail_context(actor, challenge)
     return templates.TemplateResponse(request, "challenges/detail.html", context, status_code=status)
 

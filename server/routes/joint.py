@@ -13,6 +13,7 @@ from models.challenges import follows, joint, listing
 from models.challenges import lifecycle as lifecycle
 from models.challenges.models import Challenge
 from models.core.errors import NotAllowed, NotFound
+from models.pilots import lifecycle as pilot_lifecycle
 from models.policy import Actor
 from models.policy.challenges import may_invite_co_owners, may_register_interest, owner_organisation_ids, owns_challenge
 from server.api import api
@@ -137,6 +138,7 @@ async def agency_page(request: Request) -> Response:
         "owned": found.owned,
         "co_owned": found.co_owned,
         "interest_count": found.interest_count,
+        "pilots": await pilot_lifecycle.list_pilots(request.state.actor, agency=found.agency.id),
     }
     return templates.TemplateResponse(request, "agencies/detail.html", context)
 

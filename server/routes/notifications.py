@@ -38,6 +38,19 @@ from server.schemas.questions import (
 )
 from server.templating import templates
 
+PILOT_MESSAGES = {
+    "pilot.created": N_("A pilot of your proposal to “%(title)s” is planned."),
+    "pilot.running": N_("The pilot for “%(title)s” is running."),
+    "pilot.paused": N_("The pilot for “%(title)s” is paused."),
+    "pilot.under_evaluation": N_("The pilot for “%(title)s” has ended and is under evaluation."),
+    "pilot.adopted": N_("The pilot for “%(title)s” is adopted."),
+    "pilot.extended": N_("The pilot for “%(title)s” is extended."),
+    "pilot.stopped": N_("The pilot for “%(title)s” is stopped."),
+    "milestone.done": N_("A milestone of the pilot for “%(title)s” is done and awaits acceptance."),
+    "milestone.accepted": N_("A milestone of the pilot for “%(title)s” was accepted."),
+    "milestone.returned": N_("A milestone of the pilot for “%(title)s” was returned."),
+    "milestone.reminder": N_("Reminder: a milestone of the pilot for “%(title)s” is due."),
+}
 # Notification kind -> the sentence shown; %(title)s is the challenge's title, %(agency)s an agency's name.
 MESSAGES = {
     "challenge.amended": N_("The challenge “%(title)s” was amended."),
@@ -60,6 +73,7 @@ MESSAGES = {
     "proposal.not_selected": N_("Your proposal to “%(title)s” was not selected."),
     "proposal.selected": N_("Your proposal to “%(title)s” has been selected."),
     "proposal.ineligible": N_("Your proposal to “%(title)s” was found ineligible."),
+    **PILOT_MESSAGES,
 }
 # The talent pool's notifications (models.partners.invitations): a sentence and where to answer or look.
 PARTNER_MESSAGES = {
@@ -96,6 +110,8 @@ async def _views(actor: Actor, notifications: list[Notification]) -> list[dict[s
             link = f"/challenges/{challenge.id}" + ("#questions" if n.kind.startswith("question.") else "")
             if n.kind.startswith("review.") and isinstance(n.payload.get("assignment"), int):
                 link = f"/reviews/{n.payload['assignment']}"
+            elif isinstance(n.payload.get("pilot"), int):
+                link = f"/pilots/{n.payload['pilot']}"
             elif n.kind.startswith("proposal.") and isinstance(n.payload.get("proposal"), int):
                 link = f"/proposals/{n.payload['proposal']}"
             invitation = n.kind == "co_owner.invited" and challenge.id in waiting

@@ -22,6 +22,7 @@ from models.identity import invitations
 from models.identity.accounts import Invitation, Membership, Role
 from models.identity.invitations import InvitationRefused, invitation_state
 from models.identity.orgs import Organisation, find_organisation
+from models.pilots import lifecycle as pilot_lifecycle
 from models.policy import Actor, require_user
 from models.policy.identity import (
     may_invite,
@@ -157,6 +158,7 @@ async def _render(
         "roles": [role.value for role in Role],
         "sizes": invitations.SIZES,
         "me": actor.user,
+        "pilots": await pilot_lifecycle.list_pilots(actor, company=organisation.id) if organisation.kind == "company" else [],
     }
     return templates.TemplateResponse(request, "organisations/show.html", context, status_code=status)
 

@@ -1,0 +1,300 @@
+"""Schemas for pilots, their KPIs, measurements, milestones and residents' feedback (API and forms)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.identity.orgs import Organisation
+from models.pilots.feedback import COMMENT_MAX, Satisfaction
+from models.pilots.measurements import KpiProgress
+from models.pilots.models import Measurement, Milestone, Pilot, PilotKpi
+from server.ids import Id
+
+Text = dict[Literal["ja", "en"], str]
+
+
+def _names(organisation: Organisation) -> dict[str, str]:
+    return {lang: name for lang, name in (("ja", organisation.name_ja), ("en", organisation.name_en)) if name}
+
+
+class PilotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'proposal_id': 42, 'starts_on': '2027-04-01', 'ends_on': '2027-09-30'}]})
+
+    proposal_id: int
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class PilotPatchIn(BaseModel):
+    """Dates (owners, while planned) and internal notes (the company and the owners)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'ends_on': '2027-10-31', 'internal_notes': 'Extended by one month for the busy season.'}]})
+
+    starts_on: date | None = None
+    ends_on: date | None = None
+    internal_notes: str | None = Field(default=None, max_length=10_000)
+
+
+class PilotKpiIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(default="", max_length=40)
+    name: Text
+    unit: str = Field(default="", max_length=32)
+    baseline: float | None = Field(default=None, allow_inf_nan=False)
+    target: float | None = Field(default=None, allow_inf_nan=False)
+    direction: Literal["higher", "lower"] = "higher"
+    is_rate: bool = False
+
+
+class PilotKpisIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'kpis': [{'key': 'completion', 'name': {'ja': '10分以内に完了した割合', 'en': 'Completed within 10 minutes'}, 'unit': '%', 'baseline': 7, 'target': 60, 'direction': 'higher', 'is_rate': True}]}]})
+
+    kpis: list[PilotKpiIn] = Field(max_length=30)
+
+
+class PilotTransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'to': 'running', 'reason': ''}]})
+
+    to: str = Field(max_length=32)
+    reason: str = Field(default="", max_length=2000)
+    ends_on: date | None = None
+
+
+class PilotListQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: str = Field(default="", max_length=16, pattern="^[a-z_]*$")
+    agency: Id | None = None
+    company: Id | None = None
+    challenge: Id | None = None
+
+
+class PilotKpiOut(BaseModel):
+    id: int
+    key: str
+    name: dict[str, str]
+    unit: str
+    baseline: float | None
+    target: float | None
+    direction: str
+    is_rate: bool
+    latest: float | None = Field(description="the latest verified value")
+    progress: float | None = Field(description="(latest − baseline) / (target − baseline)")
+    on_track: bool | None
+
+    @classmethod
+    def of(cls, kpi: PilotKpi, progress: KpiProgress | None = None) -> PilotKpiOut:
+        return cls(id=kpi.id, key=kpi.key, name=kpi.name, unit=kpi.unit, baseline=kpi.baseline, target=kpi.target,
+                   direction=kpi.direction, is_rate=kpi.is_rate, latest=progress.latest if progress else None,
+                   progress=round(progress.progress, 4) if progress and progress.progress is not None else None,
+                   on_track=progress.on_track if progress else None)
+
+
+class MilestoneOut(BaseModel):
+    id: int
+    title: str
+    due_on: date
+    status: str
+    deliverable: str
+    evidence: str | None = Field(default=None, description="for the company, the owners and operators")
+    reason: str | None = Field(default=None, description="for the company, the owners and operators")
+
+    @classmethod
+    def of(cls, milestone: Milestone, internals: bool) -> MilestoneOut:
+        return cls(id=milestone.id, title=milestone.title, due_on=milestone.due_on, status=milestone.status,
+                   deliverable=milestone.deliverable, evidence=milestone.evidence if internals else None,
+                   reason=milestone.reason if internals else None)
+
+
+class SatisfactionOut(BaseModel):
+    responses: int
+    positive_share: float | None = Field(description="the share of 4 and 5 answers")
+    per_level: dict[str, int]
+
+    @classmethod
+    def of(cls, satisfaction: Satisfaction) -> SatisfactionOut:
+        share = satisfaction.positive_share
+        return cls(responses=satisfaction.responses, positive_share=round(share, 4) if share is not None else None,
+                   per_level={str(level): count for level, count in satisfaction.per_level.items()})
+
+
+class PilotOrganisationRef(BaseModel):
+    id: int
+    name: dict[str, str]
+
+
+class PilotOut(BaseModel):
+    id: int
+    challenge_id: int
+    proposal_id: int
+    company: PilotOrganisationRef
+    agencies: list[PilotOrganisationRef]
+    status: str
+    starts_on: date
+    ends_on: date
+    status_reason: str
+    feedback_url: str = Field(description="the residents' short link, a path")
+    kpis: list[PilotKpiOut]
+    milestones: list[MilestoneOut]
+    satisfaction: SatisfactionOut
+    allowed_transitions: list[str]
+    internal_notes: str | None = Field(default=None, description="for the company, the owners and operators")
+
+    @classmethod
+    def of(cls, pilot: Pilot, agencies: list[Organisation], progress: list[KpiProgress], milestones: list[Milestone],
+           satisfaction: Satisfaction, allowed: list[str], internals: bool) -> PilotOut:
+        return cls(
+            id=pilot.id, challenge_id=pilot.challenge_id, proposal_id=pilot.proposal_id,
+            company=PilotOrganisationRef(id=pilot.company.id, name=_names(pilot.company)),
+            agencies=[PilotOrganisationRef(id=a.id, name=_names(a)) for a in agencies], status=pilot.status,
+            starts_on=pilot.starts_on, ends_on=pilot.ends_on, status_reason=pilot.status_reason,
+            feedback_url=f"/p/{pilot.short_code}", kpis=[PilotKpiOut.of(p.kpi, p) for p in progress],
+            milestones=[MilestoneOut.of(m, internals) for m in milestones], satisfaction=SatisfactionOut.of(satisfaction),
+            allowed_transitions=allowed, internal_notes=pilot.internal_notes if internals else None,
+        )
+
+
+class PilotBrief(BaseModel):
+    id: int
+    challenge_id: int
+    proposal_id: int
+    company: PilotOrganisationRef
+    status: str
+    starts_on: date
+    ends_on: date
+
+    @classmethod
+    def of(cls, pilot: Pilot) -> PilotBrief:
+        return cls(id=pilot.id, challenge_id=pilot.challenge_id, proposal_id=pilot.proposal_id,
+                   company=PilotOrganisationRef(id=pilot.company.id, name=_names(pilot.company)), status=pilot.status,
+                   starts_on=pilot.starts_on, ends_on=pilot.ends_on)
+
+
+class PilotListOut(BaseModel):
+    items: list[PilotBrief]
+    total: int
+
+
+class KpiListOut(BaseModel):
+    items: list[PilotKpiOut]
+
+
+class MeasurementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'numerator': 1000, 'denominator': 2000, 'measured_on': '2027-05-31', 'source': 'Service analytics, May'}]})
+
+    value: float | None = Field(default=None, allow_inf_nan=False)
+    numerator: float | None = Field(default=None, allow_inf_nan=False, ge=0)
+    denominator: float | None = Field(default=None, allow_inf_nan=False, gt=0)
+    measured_on: date
+    source: str = Field(default="", max_length=200)
+
+
+class MeasurementOut(BaseModel):
+    id: int
+    kpi_id: int
+    value: float
+    numerator: float | None
+    denominator: float | None
+    measured_on: date
+    source: str
+    status: str
+    reason: str
+
+    @classmethod
+    def of(cls, m: Measurement) -> MeasurementOut:
+        return cls(id=m.id, kpi_id=m.kpi_id, value=m.value, numerator=m.numerator, denominator=m.denominator,
+                   measured_on=m.measured_on, source=m.source, status=m.status, reason=m.reason)
+
+
+class MeasurementListOut(BaseModel):
+    items: list[MeasurementOut]
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'to': 'adopted', 'reason': 'The completion rate reached its target.'}]})
+
+    to: str = Field(max_length=32)
+    reason: str = Field(default="", max_length=2000)
+
+
+class CsvRefusal(BaseModel):
+    line: int
+    message: str
+
+
+class CsvReportOut(BaseModel):
+    recorded: int
+    refused: list[CsvRefusal]
+
+
+class MilestoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'title': 'Reservation system live at two counters', 'due_on': '2027-05-15', 'deliverable': 'Go-live report'}]})
+
+    title: str = Field(min_length=1, max_length=200)
+    due_on: date
+    deliverable: str = Field(default="", max_length=2000)
+
+
+class MilestoneListOut(BaseModel):
+    items: list[MilestoneOut]
+
+
+class MilestoneTransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'to': 'done', 'note': 'Live since 12 May; report attached.'}]})
+
+    to: str = Field(max_length=32)
+    note: str = Field(default="", max_length=4000, description="the evidence (done) or the reason (returned)")
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'satisfaction': 5, 'comment': '予約できて待ち時間がなかった。'}]})
+
+    satisfaction: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=COMMENT_MAX)
+
+
+class PilotFeedbackOut(BaseModel):
+    id: int
+    satisfaction: int
+    comment: str
+    published: bool
+
+
+class CommentListOut(BaseModel):
+    items: list[PilotFeedbackOut]
+
+
+class PublishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'published': True}]})
+
+    published: bool = True
+
+
+class SurveyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'satisfaction': 4, 'answers': {'support': 4}, 'comment': 'Clear milestones; payments were slow.'}]})
+
+    satisfaction: int = Field(ge=1, le=5)
+    answers: dict[str, int] = Field(default_factory=dict)
+    comment: str = Field(default="", max_length=COMMENT_MAX)
+
+
+class SurveyOut(BaseModel):
+    satisfaction: int
+    answers: dict[str, Any]
+    comment: str
+
+
+class KpiTemplateOut(BaseModel):
+    key: str
+    name: dict[str, str]
+    unit: str
+    direction: str
+    is_rate: bool
+
+
+class KpiTemplateListOut(BaseModel):
+    items: list[KpiTemplateOut]

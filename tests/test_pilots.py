@@ -1,0 +1,245 @@
+"""Pilots: charts (the SVG's plotted values are the table's), the CSV import's report, milestones and their
+reminders, residents' feedback page and its per-browser limit, visibility, progress and extension."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import pytest
+
+from models.core.notifications import Notification
+from models.identity.accounts import Role
+from models.identity.orgs import Organisation
+from models.pilots import lifecycle, measurements, milestones
+from models.pilots.measurements import progress_of
+from models.pilots.models import Measurement, Milestone, MilestoneReminder, Pilot, PilotKpi
+from models.policy import actor_for
+from tests.helpers import browser
+from tests.pilot_helpers import pilot_world
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture
+async def pw(people):
+    agency = await Organisation.get(municipality_code="131130")  # Shibuya
+    company = await Organisation.create(kind="company", status="approved", name_ja=f"実証 {secrets.token_hex(3)}",
+                                        name_en="Jissho KK")
+    owner = await people.make(org=agency, role=Role.MEMBER)
+    member = await people.make(org=company)
+    outsider = await people.make(org=await Organisation.create(kind="company", status="approved", name_ja="他社", name_en="Other"))
+    ids = await pilot_world({}, agency, company)
+    return {"owner": owner, "member": member, "outsider": outsider, **ids}
+
+
+async def _form(client, url: str, data: dict, files: dict | None = None):
+    await client.get("/login")
+    return await client.post(url, data={"csrftoken": client.cookies.get("csrftoken", ""), **data}, files=files)
+
+
+async def _verified(pilot_id: int, kpi_id: int, *values: tuple[int, float]) -> None:
+    pilot = await Pilot.get(id=pilot_id)
+    for days, value in values:
+        await Measurement.create(kpi_id=kpi_id, value=value, measured_on=pilot.starts_on + timedelta(days=days),
+                                 status="verified")
+
+
+async def test_the_kpi_chart_plots_the_numbers_of_its_table(app, pw):
+    await _verified(pw["pilot_id"], pw["kpi_id"], (1, 38.0), (4, 31.5), (8, 20.0))
+    async with browser(app) as client:
+        page = await client.get(f"/pilots/{pw['pilot_id']}")
+        svg = await client.get(f"/pilots/{pw['pilot_id']}/kpis/{pw['kpi_id']}/chart.svg")
+        csv_file = await client.get(f"/pilots/{pw['pilot_id']}/kpis/{pw['kpi_id']}/values.csv")
+    assert page.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    table = [float(v) for v in re.findall(r'<td class="kpi-value">([^<]+)</td>', page.text)]
+    assert table == [38.0, 31.5, 20.0]
+    assert "30" not in table  # the unverified value is not public
+    root = ET.fromstring(svg.text)
+    assert root.find(f"{SVG}script") is None  # no JavaScript needed, none linked
+    overlay = [g for g in root.iter(f"{SVG}g") if (g.get("class") or "").startswith("series serie-0")]
+    plotted = [float(d.text) for g in overlay for d in g.iter(f"{SVG}desc") if d.get("class") == "value"]
+    assert plotted == table
+    # Baseline (40) and target (20) are drawn as flat lines; the point whose value is the target sits on it.
+    lines = {}
+    for serie in ("serie-1", "serie-2"):
+        path = next(p for g in root.iter(f"{SVG}g") if serie in (g.get("class") or "") for p in g.iter(f"{SVG}path"))
+        ys = {round(float(y), 3) for y in re.findall(r"[ML][\d.]+ ([\d.]+)", path.get("d"))}
+        assert len(ys) == 1
+        lines[serie] = ys.pop()
+    dots = [c for g in overlay for c in g.iter(f"{SVG}circle")]
+    assert round(float(dots[-1].get("cy")), 3) == lines["serie-2"]  # 20.0 on the target line
+    assert lines["serie-1"] < round(float(dots[0].get("cy")), 3)  # 38 plotted below the baseline 40 (SVG y grows down)
+    rows = csv_file.text.strip().splitlines()
+    assert rows[0].startswith("kpi,measured_on,value") and [float(r.split(",")[2]) for r in rows[1:]] == table
+    assert 'alt="' in page.text and "chart.svg" in page.text
+
+
+async def test_a_csv_import_reports_each_refused_row(app, pw):
+    pilot = await Pilot.get(id=pw["pilot_id"])
+    day = pilot.starts_on
+    text = "\n".join([
+        "kpi,measured_on,value,numerator,denominator,source",
+        f"wait,{day.isoformat()},35,,,窓口集計",
+        f"nope,{day.isoformat()},35,,,",
+        f"wait,{(day - timedelta(days=1)).isoformat()},35,,,",
+        "wait,2099-01-01,35,,,",
+        f"wait,{day.isoformat()},inf,,,",
+        f"wait,{day.isoformat()},abc,,,",
+        f"wait,{(day + timedelta(days=1)).isoformat()},\"1,234\",,,",
+    ])
+    actor = await actor_for(pw["member"])
+    report = await measurements.import_csv(actor, pilot, text)
+    assert report.recorded == 2
+    assert [line for line, _ in report.refused] == [3, 4, 5, 6, 7]
+    assert report.refused[0][1] == "No KPI has this key."
+    async with browser(app, pw["member"]) as client:
+        page = await _form(client, f"/pilots/{pw['pilot_id']}/measurements.csv", {},
+                           files={"file": ("values.csv", text.encode(), "text/csv")})
+        assert page.status_code == 200 and "3行目" in page.text and "このキーのKPIはありません。" in page.text
+        broken = await _form(client, f"/pilots/{pw['pilot_id']}/measurements.csv", {},
+                             files={"file": ("values.csv", b"\xff\xfe", "text/csv")})
+        assert broken.status_code == 400
+
+
+async def test_milestones_done_accepted_returned_and_reminded_once(app, pw, migrated):
+    owner, company = await actor_for(pw["owner"]), await actor_for(pw["member"])
+    pilot = await Pilot.get(id=pw["pilot_id"])
+    milestone = await Milestone.get(id=pw["milestone_id"])
+    with pytest.raises(Exception) as refused:
+        await milestones.transition(company, milestone, pilot, "done")  # evidence needed
+    assert refused.value.status == 422
+    await milestones.transition(company, milestone, pilot, "done", note="要件定義書を提出")
+    await milestones.transition(owner, milestone, pilot, "returned", note="非機能要件が不足")
+    visitor = await actor_for(None)
+    assert await milestones.milestones_of(visitor, pilot) == []  # returned: not public
+    assert [m.id for m in await milestones.milestones_of(company, pilot)] == [milestone.id]
+    await milestones.transition(company, milestone, pilot, "done", note="追記しました")
+    await milestones.transition(owner, milestone, pilot, "accepted")
+    assert (await Milestone.get(id=milestone.id)).status == "accepted"
+
+    # Reminders, on the job's own day: one 3 days before, one once overdue, each once.
+    due = await milestones.add_milestone(owner, pilot, "中間報告", lifecycle.today() + timedelta(days=2))
+
+    async def moments() -> list[str]:
+        return sorted(await MilestoneReminder.filter(milestone_id=due.id).values_list("moment", flat=True))
+
+    await milestones.send_reminders()
+    await milestones.send_reminders()  # never twice
+    assert await moments() == ["before"]
+    await Milestone.filter(id=due.id).update(due_on=lifecycle.today() - timedelta(days=1))
+    await milestones.send_reminders()  # overdue: its own moment
+    await milestones.send_reminders()
+    assert await moments() == ["before", "overdue"]
+    reminded = await Notification.filter(user_id=pw["member"].id, kind="milestone.reminder").values_list("payload", flat=True)
+    assert sorted(p["moment"] for p in reminded if p["milestone"] == due.id) == ["before", "overdue"]
+
+
+async def test_residents_answer_without_an_account_and_the_browser_limit_holds(app, pw):
+    code = pw["pilot_code"]
+    async with browser(app) as client:
+        page = await client.get(f"/p/{code}")
+        assert page.status_code == 200 and "kyoso_resident" in client.cookies
+        assert "name=\"email\"" not in page.text
+        statuses = [(await _form(client, f"/p/{code}", {"satisfaction": "5", "comment": "早くなった"})).status_code
+                    for _ in range(4)]
+        assert statuses == [303, 303, 303, 429]
+        no_csrf = await client.post(f"/p/{code}", data={"satisfaction": "5"})
+        assert no_csrf.status_code == 403
+        qr = await client.get(f"/pilots/{pw['pilot_id']}/qr.svg")
+        assert qr.status_code == 200 and ET.fromstring(qr.text).tag == f"{SVG}svg"
+        bars = await client.get(f"/pilots/{pw['pilot_id']}/satisfaction.svg")
+        values = [float(d.text) for d in ET.fromstring(bars.text).iter(f"{SVG}desc") if d.get("class") == "value"]
+        assert values == [0, 0, 0, 1, 3]
+        public = await client.get(f"/pilots/{pw['pilot_id']}")
+        assert "早くなった" not in public.text and "行列のコメント" not in public.text  # hidden until published
+    async with browser(app, pw["owner"]) as client:
+        owned = await client.get(f"/pilots/{pw['pilot_id']}")
+        assert "行列のコメント" in owned.text
+
+
+async def test_visibility_of_a_planned_pilot_and_of_unverified_values(app, pw, client):
+    await Pilot.filter(id=pw["pilot_id"]).update(status="planned")
+    assert (await client.get(f"/api/v1/pilots/{pw['pilot_id']}")).status_code == 404
+    async with browser(app, pw["outsider"]) as other:
+        assert (await other.get(f"/pilots/{pw['pilot_id']}")).status_code == 404
+    async with browser(app, pw["member"]) as mine:
+        page = await mine.get(f"/pilots/{pw['pilot_id']}")
+        assert page.status_code == 200
+    listed = (await client.get("/api/v1/pilots")).json()["items"]
+    assert pw["pilot_id"] not in [p["id"] for p in listed]
+    await Pilot.filter(id=pw["pilot_id"]).update(status="running")
+    async with browser(app, pw["outsider"]) as other:
+        page = await other.get(f"/pilots/{pw['pilot_id']}")
+        assert page.status_code == 200 and "All recorded values" not in page.text and "記録されたすべての値" not in page.text
+    values = (await client.get(f"/api/v1/pilots/{pw['pilot_id']}/kpis/{pw['kpi_id']}/measurements")).json()["items"]
+    assert values == []
+
+
+def test_progress_works_for_lower_is_better():
+    kpi = PilotKpi(baseline=40.0, target=20.0, direction="lower")
+    assert progress_of(kpi, 30.0) == 0.5
+    assert progress_of(kpi, 45.0) == -0.25
+    rate = PilotKpi(baseline=7.0, target=71.0, direction="higher")
+    assert progress_of(rate, 71.0) == 1.0
+    assert progress_of(PilotKpi(baseline=None, target=20.0), 30.0) is None
+
+
+async def test_extending_sets_a_new_end_date_and_runs_again(app, pw):
+    owner = await actor_for(pw["owner"])
+    pilot = await Pilot.get(id=pw["pilot_id"])
+    await lifecycle.transition(owner, pilot, "under_evaluation", reason="")
+    with pytest.raises(Exception) as refused:
+        await lifecycle.transition(owner, pilot, "extended", reason="もう少し", ends_on=pilot.ends_on)
+    assert refused.value.status == 422
+    new_end = pilot.ends_on + timedelta(days=60)
+    await lifecycle.transition(owner, pilot, "extended", reason="冬季も測定したい", ends_on=new_end)
+    again = await Pilot.get(id=pilot.id)
+    assert again.status == "running" and again.ends_on == new_end
+    paused = await lifecycle.transition(owner, again, "paused", reason="システム更新")
+    assert paused.status == "paused"
+    assert lifecycle.allowed_transitions(owner, paused) == ["running", "stopped"]
+
+
+async def test_owners_plan_a_pilot_from_the_challenge_page_and_it_is_listed(app, pw):
+    from models.proposals.models import Proposal
+
+    pilot = await Pilot.get(id=pw["pilot_id"]).prefetch_related("challenge")
+    other = await Proposal.create(challenge_id=pilot.challenge_id, company_id=(await pw["outsider"].memberships.all())[0].organisation_id,
+                                  status="selected", title="二つ目の実証案")
+    async with browser(app, pw["owner"]) as client:
+        page = await client.get(f"/challenges/{pilot.challenge_id}")
+        assert page.status_code == 200 and "二つ目の実証案" in page.text and f"/pilots/{pilot.id}" in page.text
+        started = await _form(client, "/pilots", {"proposal_id": str(other.id)})
+        assert started.status_code == 303
+        new = await Pilot.get(proposal_id=other.id)
+        assert started.headers["location"] == f"/pilots/{new.id}"
+        assert new.status == "planned" and new.ends_on > new.starts_on
+        agency_page = await client.get(f"/agencies/{pilot.owner_id}")
+        assert f"/pilots/{pilot.id}" in agency_page.text and f"/pilots/{new.id}" in agency_page.text
+    async with browser(app) as visitor:
+        agency_page = await visitor.get(f"/agencies/{pilot.owner_id}")
+        assert f"/pilots/{pilot.id}" in agency_page.text and f"/pilots/{new.id}\"" not in agency_page.text  # planned
+    async with browser(app, pw["member"]) as client:
+        company_page = await client.get(f"/organisations/{pilot.company_id}")
+        assert f"/pilots/{pilot.id}" in company_page.text
+
+
+async def test_internal_notes_are_for_the_company_the_owners_and_operators(pw, client, people):
+    owner, member = await people.token(pw["owner"]), await people.token(pw["member"])
+    outsider = await people.token(pw["outsider"])
+    url = f"/api/v1/pilots/{pw['pilot_id']}"
+    saved = await client.patch(url, json={"internal_notes": "予算の再配分を検討中"}, headers=owner)
+    assert saved.status_code == 200 and saved.json()["internal_notes"] == "予算の再配分を検討中"
+    assert (await client.patch(url, json={"internal_notes": "x"}, headers=outsider)).status_code == 403
+    assert (await client.get(url, headers=member)).json()["internal_notes"] == "予算の再配分を検討中"
+    assert (await client.get(url, headers=outsider)).json()["internal_notes"] is None
+    assert (await client.get(url)).json()["internal_notes"] is None
+
+
+async def test_the_pilot_list_refuses_filters_that_cannot_match_with_a_422(client):
+    for query in ("status=" + "0" * 32, "agency=99999999999", "status=running&company=0"):
+        response = await client.get(f"/api/v1/pilots?{query}")
+        assert response.status_code == 422, (query, response.status_code)
