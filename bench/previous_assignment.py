@@ -32,76 +32,22 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import NamedTuple
 
-MATCH_CAP = 3  # matching tags beyond this many do not make a reviewer more preferred
-LOAD_WEIGHT = MATCH_CAP + 1  # one review of imbalance outweighs the best expertise match
+from models.review.assignment import (  # the types and rules both solvers share
+    LOAD_WEIGHT,
+    MATCH_CAP,
+    Assignment,
+    AssignmentResult,
+    ProposalSlot,
+    Reviewer,
+    Shortfall,
+    _validate,
+    preference_cost,
+    shortage_weight,
+)
+
 _NO_ARC = 255  # pair cost meaning "may not be assigned"
 _INF = float("inf")
-
-
-@dataclass(frozen=True)
-class Reviewer:
-    """A panel member. `current_load` counts the reviews they already hold that count against
-    `max_per_reviewer`, including every proposal that lists them in `already`."""
-
-    id: int
-    expertise: frozenset[str] = frozenset()
-    current_load: int = 0
-
-
-@dataclass(frozen=True)
-class ProposalSlot:
-    """A proposal wanting `needed` reviewers in total; `already` are kept and never moved.
-    `tags` should hold the challenge's category and tags (and the proposal's own, if any)."""
-
-    id: int
-    tags: frozenset[str] = frozenset()
-    needed: int = 3
-    already: frozenset[int] = frozenset()
-
-
-Paper = ProposalSlot
-
-
-class Assignment(NamedTuple):
-    proposal_id: int
-    reviewer_id: int
-
-
-@dataclass(frozen=True)
-class Shortfall:
-    """`proposal_id` still lacks `missing` reviewers. `eligible` counts the panel members who
-    could review it (not conflicted, not already on it). `limited_by` is "eligibility" when
-    there are fewer of those than places to fill, "capacity" when they exist but are full."""
-
-    proposal_id: int
-    missing: int
-    eligible: int
-    limited_by: str
-
-
-@dataclass(frozen=True)
-class AssignmentResult:
-    assignments: list[Assignment]  # the new pairs only, sorted; `already` pairs are not repeated
-    shortfalls: list[Shortfall]
-    cost: int  # the flow's cost, for tests and comparisons
-
-    @property
-    def feasible(self) -> bool:
-        return not self.shortfalls
-
-
-def preference_cost(expertise: frozenset[str], tags: frozenset[str]) -> int:
-    return MATCH_CAP - min(len(expertise & tags), MATCH_CAP)
-
-
-def shortage_weight(limit: int) -> int:
-    """How much a proposal's k-th reviewer costs more than its (k−1)-th when reviewers take at
-    most `limit` reviews: more than any load or match difference, so spreading a shortage comes
-    first; above MATCH_CAP, so (reviewers held, pair cost) levels decode uniquely."""
-    return LOAD_WEIGHT * (limit + 1) + MATCH_CAP + 1
 
 
 def assign(
@@ -122,46 +68,6 @@ def assign(
     return solver.result()
 
 
-def reassign_after_recusal(
-    reviewers: Iterable[Reviewer],
-    proposals: Iterable[ProposalSlot],
-    recused: Iterable[tuple[int, int]],
-    conflicts: Iterable[tuple[int, int]] = (),
-    max_per_reviewer: int | None = None,
-) -> AssignmentResult:
-    """Fill the places left by recusals, keeping every remaining assignment (`already`).
-
-    `recused` are (reviewer_id, proposal_id) pairs; they are treated as conflicts so a reviewer
-    never returns to a proposal they left, and must no longer appear in `already`.
-    """
-    recused = set(recused)
-    proposals = list(proposals)
-    for slot in proposals:
-        for reviewer_id in slot.already:
-            if (reviewer_id, slot.id) in recused:
-                raise ValueError(f"reviewer {reviewer_id} recused from proposal {slot.id} is still in `already`")
-    return assign(reviewers, proposals, set(conflicts) | recused, max_per_reviewer)
-
-
-def _validate(reviewers: list[Reviewer], proposals: list[ProposalSlot], max_per_reviewer: int | None) -> None:
-    if len({r.id for r in reviewers}) != len(reviewers):
-        raise ValueError("duplicate reviewer id")
-    if len({p.id for p in proposals}) != len(proposals):
-        raise ValueError("duplicate proposal id")
-    if max_per_reviewer is not None and max_per_reviewer < 0:
-        raise ValueError("max_per_reviewer must be >= 0")
-    held: dict[int, int] = {}
-    for slot in proposals:
-        if slot.needed < 0:
-            raise ValueError(f"proposal {slot.id}: needed must be >= 0")
-        for reviewer_id in slot.already:
-            held[reviewer_id] = held.get(reviewer_id, 0) + 1
-    for reviewer in reviewers:
-        if reviewer.current_load < held.get(reviewer.id, 0):
-            raise ValueError(
-                f"reviewer {reviewer.id}: current_load {reviewer.current_load} does not count the "
-                f"{held[reviewer.id]} proposals listing them in `already`"
-            )
 
 
 class _Solver:
