@@ -51,6 +51,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/signup"): EVERYONE,
     ("POST", "/signup"): EVERYONE,
     ("GET", "/account"): SIGNED_IN,
+    ("GET", "/tasks"): SIGNED_IN,
     ("POST", "/account/profile"): SIGNED_IN,
     ("POST", "/account/password"): SIGNED_IN,
     ("POST", "/account/tokens"): SIGNED_IN,

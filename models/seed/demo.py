@@ -1,4 +1,7 @@
-"""Reference data every installation needs, and the demo data `kyoso seed-demo` adds. Both idempotent."""
+"""Reference data every installation needs, and the demo data `kyoso seed-demo` adds. Both idempotent.
+
+The demo's people and first three challenges are here; the rest of its world (models.seed.world) is added once.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ from models.core import outbox
 from models.identity.accounts import Role, User
 from models.identity.orgs import Category, Organisation, OrgKind, OrgStatus
 from models.identity.people import create_person, operator_organisation
+from models.insights.figures import compute_snapshots
 from models.seed.data import CATEGORIES, MUNICIPALITIES, TOKYO
+from models.seed.world import seed_world
 
 DEMO_PASSWORD = "kyoso-demo-2026"
 
@@ -143,6 +148,10 @@ async def seed_demo() -> list[DemoLogin]:
             continue
         owner = await Organisation.get(municipality_code=spec["owner"])
         await _create_demo_challenge(spec, owner, now)
+    people = {user.email.split("@")[0]: user for user in await User.filter(email__in=[p[0] for p in DEMO_PEOPLE])}
+    companies = [await Organisation.get(corporate_number=number) for number, *_ in DEMO_COMPANIES]
+    if await seed_world(now, people, companies):
+        await compute_snapshots(now)  # the home page's and insights' figures, at once (the job refreshes them)
     return logins
 
 
