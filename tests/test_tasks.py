@@ -4,9 +4,13 @@ challenges and figures, the language switch that keeps the page, and the feedbac
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+
+from tortoise import timezone
 
 from models.identity.accounts import Role
 from models.insights.figures import compute_snapshots
+from server.i18n import TOKYO
 from tests.helpers import _draft, _publish, browser, make_company
 from tests.pilot_helpers import pilot_world
 from tests.review_helpers import closed_world
@@ -68,7 +72,7 @@ async def test_agency_operator_and_company_see_what_waits_for_them(app, client, 
     async with browser(app, users["company"]) as company:
         section = _task_titles((await company.get("/tasks")).text, "company")
     assert "あなたの質問に自治体が回答しました。" in section
-    assert f'href="/proposals/{proposal.json()["id"]}/edit"' in section and "期限" in section
+    assert f'href="/proposals/{proposal.json()["id"]}/edit"' in section and "提案締切" in section
     async with browser(app, users["agency"]) as agency:
         section = _task_titles((await agency.get("/tasks")).text, "agency")
     assert f'href="/challenges/{published["id"]}#questions"' not in section
@@ -107,7 +111,9 @@ async def test_owners_see_measurements_to_verify(app, people, cast):
 
 
 async def test_the_home_page_is_a_front_door(app, client, cast):
-    challenge = await _draft(client, cast, title={"ja": "玄関に並ぶ課題", "en": "A challenge at the front door"})
+    soon = {key: (timezone.now() + timedelta(hours=hours)).astimezone(TOKYO).isoformat()
+            for key, hours in (("questions_deadline", 1), ("proposals_deadline", 2))}  # closes before any other
+    challenge = await _draft(client, cast, title={"ja": "玄関に並ぶ課題", "en": "A challenge at the front door"}, **soon)
     await _publish(client, cast, challenge["id"])
     await compute_snapshots()
     page = (await client.get("/")).text

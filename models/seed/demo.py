@@ -17,6 +17,7 @@ from models.identity.accounts import Role, User
 from models.identity.orgs import Category, Organisation, OrgKind, OrgStatus
 from models.identity.people import create_person, operator_organisation
 from models.insights.figures import compute_snapshots
+from models.insights.values import JST
 from models.seed.data import CATEGORIES, MUNICIPALITIES, TOKYO
 from models.seed.world import seed_world
 
@@ -156,6 +157,7 @@ async def seed_demo() -> list[DemoLogin]:
 
 
 async def _create_demo_challenge(spec: dict, owner: Organisation, now: datetime) -> None:
+    five_pm = now.astimezone(JST).replace(hour=17, minute=0, second=0, microsecond=0)  # deadlines at 17:00 JST
     async with in_transaction():
         challenge = await Challenge.create(
             owner=owner,
@@ -171,9 +173,9 @@ async def _create_demo_challenge(spec: dict, owner: Organisation, now: datetime)
             budget_min_yen=spec["budget"][0],
             budget_max_yen=spec["budget"][1],
             pilot_months=6,
-            questions_deadline=now + timedelta(days=14),
-            proposals_deadline=now + timedelta(days=30),
-            review_deadline=now + timedelta(days=45),
+            questions_deadline=five_pm + timedelta(days=14),
+            proposals_deadline=five_pm + timedelta(days=30),
+            review_deadline=five_pm + timedelta(days=45),
             published_at=now,
         )
         criteria = (

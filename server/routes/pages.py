@@ -16,7 +16,7 @@ from models.insights.models import PLATFORM
 from server.problems import signed_in
 from server.templating import templates
 
-HOME_CHALLENGES = 6
+HOME_CHALLENGES = 5  # in each list
 HOME_FIGURES = ("challenges_published", "proposals_received", "challenges_decided")
 PARTNER_FIGURE = "approved"
 
@@ -42,6 +42,13 @@ TASKS: dict[str, tuple[str, str, str]] = {
                           "/challenges/{target_id}"),
     "approve_organisation": (N_("An organisation signed up and waits for approval."), N_("Open the operator console"),
                              "/admin"),
+}
+DUE_LABELS = {  # what a task's date is
+    "proposal_draft": N_("Proposals due"),
+    "questions_to_answer": N_("Questions until"),
+    "finalise": N_("Review until"),
+    "review_due": N_("Review due"),
+    "approve_challenge": N_("Publish at (Japan time)"),
 }
 ROLE_HEADINGS = {
     "company": N_("For your company"),
@@ -77,9 +84,12 @@ def _figures(snapshot: Any) -> list[dict[str, Any]]:
 
 async def home(request: Request) -> Response:
     actor = request.state.actor
+    closing = await listing.closing_soon(actor, HOME_CHALLENGES)
+    shown = {challenge.id for challenge in closing}  # a challenge appears once: newest lists the others
+    newest = [c for c in await listing.home_challenges(actor, 2 * HOME_CHALLENGES) if c.id not in shown]
     context = {
-        "challenges": await listing.home_challenges(actor, HOME_CHALLENGES),
-        "closing": await listing.closing_soon(actor, HOME_CHALLENGES),
+        "challenges": newest[:HOME_CHALLENGES],
+        "closing": closing,
         "figures": _figures(await latest_snapshot(PLATFORM)),
         "tasks": await my_tasks.tasks_for(actor) if actor.user else None,
     }
@@ -97,6 +107,7 @@ async def tasks_page(request: Request) -> Response:
             "more": ROLE_MORE[role],
             "tasks": [
                 {"task": task, "what": TASKS[task.kind][0], "link": TASKS[task.kind][1],
+                 "due_label": DUE_LABELS.get(task.kind, N_("Due")),
                  "href": TASKS[task.kind][2].format(target_id=task.target_id)}
                 for task in getattr(found, role)
             ],
