@@ -48,6 +48,6 @@ async def test_the_demo_world_shows_every_part_working(client, env):
     running = await Pilot.get(short_code="demo1")
     assert await Measurement.filter(kpi__pilot_id=running.id, status="verified").count() >= 3
     assert await Feedback.filter(pilot_id=running.id, published=True).exists()
-    assert (await client.get("/pilots/%d" % running.id)).status_code == 200
+    assert (await client.get(f"/pilots/{running.id}")).status_code == 200
     home = (await client.get("/?lang=en")).text
     assert "Kyoso in figures" in home and "Closing soon" in home

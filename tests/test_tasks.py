@@ -96,7 +96,10 @@ async def test_reviewers_see_assignments_and_owners_the_ranking_to_finalise(app,
     assert f'href="/reviews/{assignment.id}"' in section and "割り当てられた提案を審査してください。" in section
     async with browser(app, world.owner) as owner:
         section = _task_titles((await owner.get("/tasks")).text, "agency")
+        closed_page = (await owner.get(f"/challenges/{world.challenge_id}")).text
     assert f'href="/challenges/{world.challenge_id}/ranking"' in section
+    assert "この課題の管理" not in closed_page  # nothing to edit or move on a closed challenge: no empty heading
+    assert f"/challenges/{world.challenge_id}/ranking" in closed_page  # the review's pages are still linked
 
 
 async def test_owners_see_measurements_to_verify(app, people, cast):
