@@ -43,7 +43,7 @@ async def test_agency_operator_and_company_see_what_waits_for_them(app, client, 
     async with browser(app, users["agency"]) as agency:
         page = (await agency.get("/tasks")).text
     section = _task_titles(page, "agency")
-    assert "タスク用の下書き課題" in section and f'href="/challenges/{draft["id"]}"' in section
+    assert "タスク用の下書き課題" in section and f'href="/challenges/{draft["id"]}#manage-heading"' in section
     assert "下書きです。仕上げて、承認を申請してください。" in section
 
     sent = await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "in_review"}, headers=cast["agency"])
@@ -110,7 +110,9 @@ async def test_owners_see_measurements_to_verify(app, people, cast):
     ids = await pilot_world({}, agency, company)
     async with browser(app, cast["users"]["agency"]) as client:
         section = _task_titles((await client.get("/tasks")).text, "agency")
+        pilot_page = (await client.get(f"/pilots/{ids['pilot_id']}")).text
     assert f'href="/pilots/{ids["pilot_id"]}"' in section and "実証に確認待ちの測定値があります。" in section
+    assert "<details open>" in pilot_page  # the values to verify are shown, not folded away
 
 
 async def test_the_home_page_is_a_front_door(app, client, cast):

@@ -186,7 +186,8 @@ async def _challenge(spec: tuple[Any, ...], index: int, now: datetime, connectio
     challenge = await Challenge.create(
         owner=owner, category=await Category.get(slug=category, using_db=connection), status=status.value,
         title={"ja": title[0], "en": title[1]}, summary={"ja": summary[0], "en": summary[1]},
-        situation={"ja": summary[0], "en": summary[1]},
+        situation={"ja": "いまは職員が電話や紙で対応しており、担当者によって進め方も異なります。",
+                   "en": "Staff handle it by telephone and on paper today, each in their own way."},
         problem={"ja": "現在のやり方では職員の負担が大きく、住民にも不便です。",
                  "en": "The current way is a burden on staff and inconvenient for residents."},
         outcome={"ja": f"{title[0]}。効果を数値で確かめられる形で。", "en": f"{title[1]}, measurably."},
