@@ -48,6 +48,11 @@ async def test_a_visitor_searches_from_the_home_page(browser, server_url, demo, 
         assert "q=" in page.url and f"lang={other}" in page.url  # the same search, in the other language
         assert await page.get_attribute("html", "lang") == other
 
+        await page.locator(".page-feedback a").click()  # "report a problem with this page"
+        await page.wait_for_url("**/about/contact?page=*")
+        await check_page(page)
+        assert await page.locator("main code").inner_text() == "/challenges"
+
         await page.goto("/")
         first = closing.first
         title = (await first.inner_text()).strip()
