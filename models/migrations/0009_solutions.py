@@ -122,7 +122,7 @@ class Migration(migrations.Migration):
                 ('decided_by', fields.ForeignKeyField('models.User', source_field='decided_by_id', null=True, db_constraint=True, to_field='id', related_name='solution_corrections_decided', on_delete=OnDelete.SET_NULL)),
                 ('decided_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'solution_correction', 'app': 'models', 'pk_attr': 'id', 'table_description': "A change the company proposes to a solution's text or figures; the owners accept or reject it."},
+            options={'table': 'solution_correction', 'app': 'models', 'pk_attr': 'id', 'table_description': "A change the company proposes to a solution's text or figures, which the owners accept or reject."},
             bases=['TimestampedModel'],
         ),
     ]

@@ -82,7 +82,7 @@ class CorrectionStatus(StrEnum):
 
 
 class SolutionCorrection(TimestampedModel):
-    """A change the company proposes to a solution's text or figures; the owners accept or reject it."""
+    """A change the company proposes to a solution's text or figures, which the owners accept or reject."""
 
     solution: fields.ForeignKeyRelation[Solution] = fields.ForeignKeyField(
         "models.Solution", related_name="corrections", on_delete=fields.CASCADE
