@@ -36,3 +36,24 @@ async def procurement_world(people) -> dict:
         "company_user": await people.make(org=company), "operator": await people.make(operator=True),
         "closes_at": timezone.now() + timedelta(days=14),
     }
+
+
+async def procurement_matrix_world(agency: Organisation, other_agency: Organisation, company: Organisation) -> dict:
+    """The permission matrix's rounds: an open one the world agency leads and has joined (members see it),
+    and a contracted one (public), both for a published solution of the world company."""
+    from models.solutions.models import ProcurementRound, RoundMember
+
+    solution = await Solution.create(company=company, owner=agency, agency_ids=[agency.id], status="published",
+                                     published_at=timezone.now(), title={"ja": "行列のソリューション"})
+    open_round = await ProcurementRound.create(lead=agency, solution=solution, item_ja="行列の調達", unit="licence",
+                                               closes_at=timezone.now() + timedelta(days=30), company=company)
+    await RoundMember.create(round=open_round, agency=agency, quantity=2, solo_estimate_yen=200)
+    done = await ProcurementRound.create(lead=agency, solution=solution, item_ja="行列の契約済み調達", unit="seat",
+                                         closes_at=timezone.now() - timedelta(days=1), status="contracted",
+                                         contract_price_yen=300, company=company, closed_at=timezone.now(),
+                                         contracted_at=timezone.now())
+    await RoundMember.create(round=done, agency=agency, quantity=1, solo_estimate_yen=200, share_yen=100, saving_yen=100)
+    await RoundMember.create(round=done, agency=other_agency, quantity=2, solo_estimate_yen=250, share_yen=200,
+                             saving_yen=50)
+    return {"procurement_solution_id": solution.id, "procurement_id": open_round.id,
+            "procurement_contracted_id": done.id}

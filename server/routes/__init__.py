@@ -26,6 +26,7 @@ from server.routes import (
     pilot_charts,
     pilot_pages,
     pilots,
+    procurement,
     proposals,
     questions,
     reviews,
@@ -59,4 +60,4 @@ def page_routes() -> list[BaseRoute]:
     ]
 
 
-__all__ = ["me", "page_routes", "pilots"]
+__all__ = ["me", "page_routes", "pilots", "procurement"]
