@@ -267,6 +267,12 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/procurements/{procurement_id}/transitions"): {"agency"},  # the lead
     ("GET", "/api/v1/procurements/{procurement_contracted_id}/ocds"): EVERYONE,
     ("GET", "/api/v1/agencies/131016/savings"): EVERYONE,
+    ("GET", "/procurements"): EVERYONE,
+    ("POST", "/procurements"): AGENCIES,
+    ("GET", "/procurements/{procurement_id}"): {"agency", "other_agency", "operator"},
+    ("POST", "/procurements/{procurement_id}/members"): AGENCIES,
+    ("POST", "/procurements/{procurement_id}/transitions"): {"agency"},
+    ("GET", "/agencies/131016/savings"): EVERYONE,
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -306,6 +312,10 @@ PATH_ALIASES = {
     "/api/v1/procurements/{round_id:int}/transitions": "/api/v1/procurements/{procurement_id}/transitions",
     "/api/v1/procurements/{round_id:int}/ocds": "/api/v1/procurements/{procurement_contracted_id}/ocds",
     "/api/v1/agencies/{code}/savings": "/api/v1/agencies/131016/savings",
+    "/procurements/{round_id:int}": "/procurements/{procurement_id}",
+    "/procurements/{round_id:int}/members": "/procurements/{procurement_id}/members",
+    "/procurements/{round_id:int}/transitions": "/procurements/{procurement_id}/transitions",
+    "/agencies/{code}/savings": "/agencies/131016/savings",
 }
 
 
@@ -367,6 +377,10 @@ BODIES: dict[tuple[str, str], dict] = {
                                        "closes_at": "2099-01-01T00:00:00+09:00"},
     ("POST", "/api/v1/procurements/{procurement_id}/members"): {"quantity": 1, "solo_estimate_yen": 100},
     ("POST", "/api/v1/procurements/{procurement_id}/transitions"): {"to": "closed"},
+    ("POST", "/procurements"): {"solution_id": "{procurement_solution_id}", "item_ja": "行列", "unit": "seat",
+                                "closes_at": "2099-01-01T17:00"},
+    ("POST", "/procurements/{procurement_id}/members"): {"quantity": "1", "solo_estimate_yen": "100"},
+    ("POST", "/procurements/{procurement_id}/transitions"): {"to": "closed"},
 }
 
 

@@ -27,6 +27,7 @@ from server.routes import (
     pilot_pages,
     pilots,
     procurement,
+    procurement_pages,
     proposals,
     questions,
     reviews,
@@ -57,6 +58,7 @@ def page_routes() -> list[BaseRoute]:
         *partners.routes,
         *pilot_pages.routes,
         *pilot_charts.routes,
+        *procurement_pages.routes,
     ]
 
 
