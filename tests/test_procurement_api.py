@@ -85,6 +85,14 @@ async def test_a_round_through_the_api_adds_up_and_is_valid_open_contracting_dat
         assert saved["saving_yen"] == member["saving_yen"] and saved["contract_yen"] == member["share_yen"]
     assert (await client.get("/api/v1/agencies/999999x/savings")).status_code == 404
 
+    rows = (await client.get("/data/procurements.json")).json()["rows"]
+    row = next(r for r in rows if r["procurement_id"] == rid)
+    assert row["contract_price_yen"] == 6_000_001 and row["saving_yen"] == 2_599_999 and row["members"] == 3
+    assert row["member_municipality_codes"].split() == [a.municipality_code for a in w["agencies"]]
+    assert "quantity" not in row and "solo_estimate_yen" not in row
+    lead_rows = (await client.get(f"/data/procurements-{w['agencies'][0].municipality_code}.json")).json()["rows"]
+    assert [r["procurement_id"] for r in lead_rows] == [rid]
+
     package = (await client.get(f"/api/v1/procurements/{rid}/ocds")).json()
     errors = [f"{e.instance_path}: {e.message}" for e in _ocds_validator().iter_errors(package)]
     assert errors == []

@@ -60,6 +60,11 @@ def sees_member_figures(actor: Actor, round_: ProcurementRound, member_agency_id
     return actor.is_operator or leads_round(actor, round_) or is_member(actor, member_agency_ids)
 
 
+def sees_agency_figures(actor: Actor, agency_id: int) -> bool:
+    """An agency's share and saving round by round (its page shows everyone its totals only)."""
+    return actor.is_operator or agency_id in agency_ids(actor)
+
+
 def may_open_round(actor: Actor) -> bool:
     return acting_agency(actor) is not None
 

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from models.core.errors import N_, DomainError, NotFound, ValidationFailed
 from models.identity.orgs import organisation_with_code
-from models.policy.procurement import may_open_round
+from models.policy.procurement import may_open_round, sees_agency_figures
 from models.solutions import procurement
 from models.solutions.procurement import ESTIMATE_SOURCES, UNITS, JoinInput
 from server.forms import errors_from, read_form
@@ -129,7 +129,8 @@ async def agency_savings_page(request: Request) -> Response:
     saved = (await procurement.agency_savings([agency.id]))[agency.id]
     memberships = await procurement.agency_memberships(agency.id)
     return templates.TemplateResponse(request, "procurement/agency.html", {
-        "agency": agency, "saved": saved, "memberships": memberships})
+        "agency": agency, "saved": saved, "memberships": memberships,
+        "figures": sees_agency_figures(request.state.actor, agency.id)})
 
 
 routes: list[BaseRoute] = [
