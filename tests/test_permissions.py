@@ -273,6 +273,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/procurements/{procurement_id}/members"): AGENCIES,
     ("POST", "/procurements/{procurement_id}/transitions"): {"agency"},
     ("GET", "/agencies/131016/savings"): EVERYONE,
+    ("GET", "/feeds/procurements.atom"): EVERYONE,
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).

@@ -64,6 +64,9 @@ async def test_a_round_through_the_pages_in_both_languages(app, people):
                 assert savings.status_code == 200
                 assert f'<strong id="saving">{saving:,}円</strong>' in savings.text
             assert (await visitor.get("/agencies/000000/savings")).status_code == 404
+            feed = await visitor.get("/feeds/procurements.atom?lang=en")
+            assert feed.headers["content-type"].startswith("application/atom+xml")
+            assert "3 agencies bought this together and saved ¥380,000 against buying alone." in feed.text
             listed = (await visitor.get("/procurements")).text
             assert f'/procurements/{rid}"' in listed
     assert (await ProcurementRound.get(id=rid)).status == "contracted"

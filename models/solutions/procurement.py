@@ -30,7 +30,7 @@ from models.core.notifications import Notification
 from models.core.transitions import next_states
 from models.identity.accounts import User
 from models.identity.orgs import Organisation, OrgKind
-from models.policy import Actor
+from models.policy import VISITOR, Actor
 from models.policy.procurement import (
     acting_agency,
     leads_round,
@@ -173,6 +173,12 @@ async def list_rounds(actor: Actor, *, status: str = "", solution: int | None = 
     if agency:
         query = query.filter(members__agency_id=agency).distinct()
     return await query.prefetch_related("lead").order_by("-id").limit(limit)
+
+
+async def contracted_rounds(limit: int) -> list[RoundView]:
+    """The latest contracted rounds (public), as the visitor sees them: for feeds."""
+    rounds = await ProcurementRound.filter(status=S.CONTRACTED.value).order_by("-contracted_at", "-id").limit(limit)
+    return [await round_view(VISITOR, r) for r in rounds]
 
 
 async def member_agency_ids(round_id: int) -> set[int]:

@@ -3,7 +3,9 @@ and an agency's savings. The forms are validated by the API's schemas."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -15,7 +17,10 @@ from models.identity.orgs import organisation_with_code
 from models.policy.procurement import may_open_round, sees_agency_figures
 from models.solutions import procurement
 from models.solutions.procurement import ESTIMATE_SOURCES, UNITS, JoinInput
+from server import atom
 from server.forms import errors_from, read_form
+from server.i18n import format_yen, get_locale
+from server.i18n import gettext as _
 from server.problems import page_message, signed_in
 from server.schemas.procurement import ProcurementIn, ProcurementMemberIn, ProcurementTransitionIn
 from server.templating import templates
@@ -133,7 +138,32 @@ async def agency_savings_page(request: Request) -> Response:
         "figures": sees_agency_figures(request.state.actor, agency.id)})
 
 
+FEED_ENTRIES = 50
+
+
+async def feed(request: Request) -> Response:
+    """The contracted rounds, newest first: what was bought together, by how many agencies, saving how much."""
+    lang = get_locale()
+    base = request.app.state.settings.base_url.rstrip("/")
+    rounds = await procurement.contracted_rounds(FEED_ENTRIES)
+    self_url = f"{base}/feeds/procurements.atom?{urlencode([('lang', lang)])}"
+    entries = [atom.Entry(
+        id=f"{base}/procurements/{view.round.id}", title=view.round.item(lang),
+        updated=view.round.contracted_at or view.round.updated_at, published=view.round.contracted_at,
+        link=f"{base}/procurements/{view.round.id}", author=view.lead.name(lang),
+        summary=_("%(count)s agencies bought this together and saved %(saving)s against buying alone.",
+                  count=len(view.members), saving=format_yen(view.saving_yen)),
+    ) for view in rounds]
+    document = atom.Feed(
+        id=self_url, title=_("Kyoso: joint procurement contracts"),
+        subtitle=_("Joint procurement rounds whose contract is recorded, with what they saved, newest first."),
+        updated=max((e.updated for e in entries), default=datetime.now(UTC)), self_url=self_url,
+        alternate_url=f"{base}/procurements", language=lang, generator="Kyoso", entries=entries)
+    return Response(atom.render(document), media_type=f"{atom.MEDIA_TYPE}; charset=utf-8")
+
+
 routes: list[BaseRoute] = [
+    Route("/feeds/procurements.atom", feed, methods=["GET"]),
     Route("/procurements", list_page, methods=["GET"]),
     Route("/procurements", open_page, methods=["POST"]),
     Route("/procurements/{round_id:int}", detail_page, methods=["GET"]),
