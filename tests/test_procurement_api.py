@@ -84,6 +84,8 @@ async def test_a_round_through_the_api_adds_up_and_is_valid_open_contracting_dat
         saved = (await client.get(f"/api/v1/agencies/{agency.municipality_code}/savings")).json()
         assert saved["saving_yen"] == member["saving_yen"] and saved["contract_yen"] == member["share_yen"]
     assert (await client.get("/api/v1/agencies/999999x/savings")).status_code == 404
+    told = (await client.get("/api/v1/notifications", headers=h[2])).json()["items"]
+    assert any(n["kind"] == "procurement.contracted" and n["link"] == f"/procurements/{rid}" for n in told), told
 
     rows = (await client.get("/data/procurements.json")).json()["rows"]
     row = next(r for r in rows if r["procurement_id"] == rid)
