@@ -46,7 +46,11 @@ async def test_a_round_through_the_pages_in_both_languages(app, people):
             assert "参加する" not in (await nishi.get(url)).text  # closed: no more joining
             late = await post_form(nishi, f"{url}/members", {"quantity": "2", "solo_estimate_yen": "1"})
             assert late.status_code == 409 and "締め切られました" in late.text
-            contracted = await post_form(lead, f"{url}/transitions", {"to": "contracted", "contract_price_yen": "1000000"})
+            unknown = await post_form(lead, f"{url}/transitions", {"to": "contracted", "contract_price_yen": "1000000",
+                                                                   "company_corporate_number": "1234567890123"})
+            assert unknown.status_code == 400 and "法人番号の企業はKyosoに登録されていません" in unknown.text
+            contracted = await post_form(lead, f"{url}/transitions", {
+                "to": "contracted", "contract_price_yen": "1000000", "company_corporate_number": w["company"].corporate_number})
             assert contracted.status_code == 303
             member_page = (await lead.get(url)).text
             assert _yen(member_page, "member-share") == [428_572, 428_571, 142_857]

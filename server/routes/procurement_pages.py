@@ -120,8 +120,13 @@ async def transition_page(request: Request) -> Response:
 
     async def act(form: dict[str, Any]) -> None:
         data = ProcurementTransitionIn.model_validate(_filled(form, ("to", "contract_price_yen")))
+        number = str(form.get("company_corporate_number", "")).strip()
+        company = await organisation_with_code(number, "corporate") if number else None
+        if number and company is None:
+            raise ValidationFailed({"company_corporate_number": N_("No company with this corporate number is registered on Kyoso.")})
         await procurement.transition(actor, request.path_params["round_id"], data.to,
-                                     contract_price_yen=data.contract_price_yen)
+                                     contract_price_yen=data.contract_price_yen,
+                                     company_id=company.id if company else None)
 
     return await _act(request, act)
 
