@@ -79,6 +79,8 @@ async def test_a_round_of_three_shares_the_contract_to_the_yen_everywhere(people
                                      "procurement.joined", "procurement.closed", "procurement.contracted"])
     mails = await OutboxMessage.filter(topic="mail", key=f"procurement:{round_.id}")
     assert sorted(m.payload["context"]["share_yen"] for m in mails) == [142_857, 428_571, 428_572]
+    reindex = await OutboxMessage.filter(topic="solution_search", key=f"solution:{w['solution'].id}").count()
+    assert reindex == 1  # the solution's savings changed: its search document is rebuilt
     told = [n.user_id for n in await Notification.filter(kind="procurement.contracted")
             if n.payload.get("procurement") == round_.id]
     assert sorted(told) == sorted(u.id for u in w["users"])

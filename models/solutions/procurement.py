@@ -22,7 +22,7 @@ from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
 from models.challenges.models import Challenge, ChallengeStatus
-from models.core import audit
+from models.core import audit, outbox
 from models.core.base import translated
 from models.core.errors import JST, N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import queue_mail
@@ -76,6 +76,9 @@ ITEM_MAX = 200
 MAX_QUANTITY = 100_000_000
 MAX_YEN = 10**13  # ten trillion yen: far above any municipal contract, far below a 64-bit column
 TOPIC_KEY = "procurement:{id}"
+# The solution catalogue's search index (models.solutions.catalogue.SEARCH_TOPIC on the solutions branch): a
+# recorded contract changes the solution's savings and its has_savings facet, so the solution is indexed again.
+SOLUTION_SEARCH_TOPIC = "solution_search"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -438,6 +441,9 @@ async def _contract(actor: Actor, round_: ProcurementRound, price: int | None, c
                            using_db=connection)
         await _notify(round_, "procurement.contracted", {m.agency_id for m in members} | {round_.lead_id}, connection)
         await _mail_members(round_, members, saving, connection)
+        if round_.solution_id is not None:
+            await outbox.enqueue(SOLUTION_SEARCH_TOPIC, f"solution:{round_.solution_id}",
+                                 {"kind": "solution", "id": round_.solution_id}, using_db=connection)
     return round_
 
 
