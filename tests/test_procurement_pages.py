@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from models.insights.figures import compute_snapshots
+from models.solutions import procurement
 from models.solutions.models import ProcurementRound
 from tests.helpers import browser, english
 from tests.procurement_helpers import procurement_world
@@ -71,6 +73,10 @@ async def test_a_round_through_the_pages_in_both_languages(app, people):
             feed = await visitor.get("/feeds/procurements.atom?lang=en")
             assert feed.headers["content-type"].startswith("application/atom+xml")
             assert "3 agencies bought this together and saved ¥380,000 against buying alone." in feed.text
+            await compute_snapshots()
+            platform = await procurement.platform_savings()
+            insights = (await visitor.get("/insights")).text
+            assert f"Saved by joint procurement (yen)</dt><dd>{platform.saving_yen:,}</dd>" in insights  # lang=en above
             listed = (await visitor.get("/procurements")).text
             assert f'/procurements/{rid}"' in listed
     assert (await ProcurementRound.get(id=rid)).status == "contracted"
