@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "models.review.models",
     "models.partners.models",
     "models.pilots.models",
+    "models.solutions.models",
     "models.core.notifications",
     "models.core.audit",
     "models.core.outbox",

@@ -27,6 +27,7 @@ from server.auth.sessions import SESSION_COOKIE
 from tests.helpers import permission_world, stored_attachment
 from tests.partners_world import partner_world
 from tests.pilot_helpers import pilot_world
+from tests.procurement_helpers import procurement_matrix_world
 
 pytestmark = pytest.mark.usefixtures("oidc_servers")  # /login/oidc/idp reaches the provider
 
@@ -259,6 +260,21 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/pilots/{pilot_id}/qr.svg"): EVERYONE,
     ("GET", "/p/{pilot_code}"): EVERYONE,
     ("POST", "/p/{pilot_code}"): EVERYONE,
+    # Joint procurement: the world agency leads an open round it joined; a contracted round is public.
+    ("POST", "/api/v1/procurements"): AGENCIES,
+    ("GET", "/api/v1/procurements"): EVERYONE,  # the public sees contracted rounds only
+    ("GET", "/api/v1/procurements/{procurement_id}"): {"agency", "other_agency", "operator"},  # open: agencies
+    ("POST", "/api/v1/procurements/{procurement_id}/members"): AGENCIES,
+    ("POST", "/api/v1/procurements/{procurement_id}/transitions"): {"agency"},  # the lead
+    ("GET", "/api/v1/procurements/{procurement_contracted_id}/ocds"): EVERYONE,
+    ("GET", "/api/v1/agencies/131016/savings"): EVERYONE,
+    ("GET", "/procurements"): EVERYONE,
+    ("POST", "/procurements"): AGENCIES,
+    ("GET", "/procurements/{procurement_id}"): {"agency", "other_agency", "operator"},
+    ("POST", "/procurements/{procurement_id}/members"): AGENCIES,
+    ("POST", "/procurements/{procurement_id}/transitions"): {"agency"},
+    ("GET", "/agencies/131016/savings"): EVERYONE,
+    ("GET", "/feeds/procurements.atom"): EVERYONE,
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -293,6 +309,15 @@ PATH_ALIASES = {
     "/api/v1/invitations/{invitation_id:int}/transitions": "/api/v1/invitations/{partner_invitation_id}/transitions",
     "/partners/invitations/{invitation_id:int}/transitions": "/partners/invitations/{partner_invitation_id}/transitions",
     "/p/{code:str}": "/p/{pilot_code}",
+    "/api/v1/procurements/{round_id:int}": "/api/v1/procurements/{procurement_id}",
+    "/api/v1/procurements/{round_id:int}/members": "/api/v1/procurements/{procurement_id}/members",
+    "/api/v1/procurements/{round_id:int}/transitions": "/api/v1/procurements/{procurement_id}/transitions",
+    "/api/v1/procurements/{round_id:int}/ocds": "/api/v1/procurements/{procurement_contracted_id}/ocds",
+    "/api/v1/agencies/{code}/savings": "/api/v1/agencies/131016/savings",
+    "/procurements/{round_id:int}": "/procurements/{procurement_id}",
+    "/procurements/{round_id:int}/members": "/procurements/{procurement_id}/members",
+    "/procurements/{round_id:int}/transitions": "/procurements/{procurement_id}/transitions",
+    "/agencies/{code}/savings": "/agencies/131016/savings",
 }
 
 
@@ -350,6 +375,14 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/pilots/{pilot_id}/milestones"): {"title": "行列", "due_on": "{pilot_due_on}"},
     ("POST", "/milestones/{milestone_id}/transitions"): {"to": "accepted"},
     ("POST", "/p/{pilot_code}"): {"satisfaction": "3"},
+    ("POST", "/api/v1/procurements"): {"solution_id": "{procurement_solution_id}", "item": {"ja": "行列"}, "unit": "seat",
+                                       "closes_at": "2099-01-01T00:00:00+09:00"},
+    ("POST", "/api/v1/procurements/{procurement_id}/members"): {"quantity": 1, "solo_estimate_yen": 100},
+    ("POST", "/api/v1/procurements/{procurement_id}/transitions"): {"to": "closed"},
+    ("POST", "/procurements"): {"solution_id": "{procurement_solution_id}", "item_ja": "行列", "unit": "seat",
+                                "closes_at": "2099-01-01T17:00"},
+    ("POST", "/procurements/{procurement_id}/members"): {"quantity": "1", "solo_estimate_yen": "100"},
+    ("POST", "/procurements/{procurement_id}/transitions"): {"to": "closed"},
 }
 
 
@@ -419,6 +452,7 @@ async def build_world(people, attachments_dir=None) -> World:
     }
     ids["assignment_id"] = (await Assignment.get(reviewer=members["reviewer"])).id  # the world reviewer's
     ids |= await pilot_world(members, agency, company)
+    ids |= await procurement_matrix_world(agency, other_agency, company)
     return World(people=members, ids=ids)
 
 

@@ -30,6 +30,7 @@ from models.policy.insights import (
     received_proposal_filter,
 )
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
+from models.solutions.models import ProcurementRound, RoundMember, RoundStatus
 
 BATCH = 1000
 LICENSE = {
@@ -286,6 +287,59 @@ async def partner_states() -> States:
     return {None: (snapshot.computed_at, sum(len(snapshot.figures.get(name, [])) for name in PARTNER_SERIES))}
 
 
+# --- joint procurement rounds (contracted ones: public) ------------------------------------------------
+
+PROCUREMENT_COLUMNS = (
+    Column("procurement_id", "integer", "共同調達ID", "Joint procurement id"),
+    Column("url", "string", "共同調達のページのURL（パス）", "The round's page (path)"),
+    Column("ocds_url", "string", "OCDSリリースパッケージのURL（パス）", "Its OCDS release package (path)"),
+    Column("item_ja", "string", "調達するもの（日本語）", "What is bought, in Japanese"),
+    Column("item_en", "string", "調達するもの（英語）", "What is bought, in English"),
+    Column("unit", "string", "単位（licence, seat, resident など）", "Unit (licence, seat, resident...)"),
+    Column("solution_id", "integer", "ソリューションID", "Solution id"),
+    Column("lead_municipality_code", "string", "幹事団体の全国地方公共団体コード", "Lead agency's local government code"),
+    Column("lead_ja", "string", "幹事団体名（日本語）", "Lead agency in Japanese"),
+    Column("lead_en", "string", "幹事団体名（英語）", "Lead agency in English"),
+    Column("member_municipality_codes", "string", "参加団体の全国地方公共団体コード（空白区切り）",
+           "Member agencies' local government codes (space-separated)"),
+    Column("members", "integer", "参加団体の数", "Number of member agencies"),
+    Column("contract_price_yen", "integer", "契約額（円）", "Contract price (yen)"),
+    Column("saving_yen", "integer", "単独調達の見込み額の合計と比べた削減額（円）",
+           "Saving against the members' solo estimates (yen)"),
+    Column("company_corporate_number", "string", "契約先の法人番号", "Contractor's corporate number"),
+    Column("contracted_at", "datetime", "契約の記録日時（日本時間）", "Contract recorded at (Japan time)"),
+)
+PROCUREMENT_FIELDS = (
+    "id", "item_ja", "item_en", "unit", "solution_id", "lead__municipality_code", "lead__name_ja", "lead__name_en",
+    "contract_price_yen", "company__corporate_number", "contracted_at",
+)
+
+
+async def procurement_batches(agency: Organisation | None) -> AsyncIterator[list[Row]]:
+    query = ProcurementRound.filter(status=RoundStatus.CONTRACTED.value)
+    if agency is not None:
+        query = query.filter(lead_id=agency.id)
+    async for chunk in _pages(query, PROCUREMENT_FIELDS):
+        members: dict[int, list[dict[str, Any]]] = {}
+        for m in await RoundMember.filter(round_id__in=[r["id"] for r in chunk]).order_by("id").values(
+                "round_id", "agency__municipality_code", "saving_yen"):
+            members.setdefault(m["round_id"], []).append(m)
+        yield [[
+            r["id"], f"/procurements/{r['id']}", f"/api/v1/procurements/{r['id']}/ocds", r["item_ja"], r["item_en"],
+            r["unit"], r["solution_id"], r["lead__municipality_code"], r["lead__name_ja"], r["lead__name_en"],
+            " ".join(str(m["agency__municipality_code"] or "") for m in members.get(r["id"], [])),
+            len(members.get(r["id"], [])), r["contract_price_yen"],
+            sum(int(m["saving_yen"] or 0) for m in members.get(r["id"], [])), r["company__corporate_number"],
+            iso_jst(r["contracted_at"]),
+        ] for r in chunk]
+
+
+async def procurement_states() -> States:
+    rows = await ProcurementRound.filter(status=RoundStatus.CONTRACTED.value).annotate(
+        modified=Max("contracted_at"), rows=Count("id")).group_by("lead_id").values("lead_id", "modified", "rows")
+    return _with_total(rows, "lead_id")
+
+
 REGISTRY: dict[str, DatasetKind] = {kind.name: kind for kind in (
     DatasetKind(
         "challenges",
@@ -325,6 +379,16 @@ REGISTRY: dict[str, DatasetKind] = {kind.name: kind for kind in (
          "en": "Partners registered, approved and placed against the goal of 1,000, needs from posting to placement, "
                "and counts per skill and per agency. No personal data."},
         PARTNER_COLUMNS, partner_batches, partner_states, per_agency=False,
+    ),
+    DatasetKind(
+        "procurements",
+        {"ja": "共同調達", "en": "Joint procurement"},
+        {"ja": "契約が記録された共同調達：調達するもの、幹事団体と参加団体、契約額、単独調達と比べた削減額、契約先。"
+               "各団体の数量と見込み額は公開しません。",
+         "en": "Joint procurement rounds whose contract is recorded: what is bought, the lead and member agencies, "
+               "the contract price, the saving against buying alone, the contractor. Each member's quantity and "
+               "estimate are not published."},
+        PROCUREMENT_COLUMNS, procurement_batches, procurement_states,
     ),
 )}
 

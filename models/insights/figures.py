@@ -25,6 +25,7 @@ from models.partners.figures import partner_figures
 from models.partners.skills import SKILLS
 from models.policy.insights import open_challenge_filter, publishing_agency_filter, received_proposal_filter
 from models.proposals.models import Proposal
+from models.solutions.procurement import Savings, agency_savings, platform_savings
 
 NEVER = datetime.min.replace(tzinfo=JST)  # a public challenge without a publication moment (made by hand) sorts last
 RECENT_CHALLENGES = 20  # proposals per challenge: the most recently published ones
@@ -50,6 +51,12 @@ FUNNEL_ITEMS = {
     "shortlisted": ("候補者を選んだ募集", "Needs with a shortlist"),
     "invited": ("招待した募集", "Needs with an invitation"),
     "placed": ("配置に至った募集", "Needs with a placement"),
+}
+PROCUREMENT_ITEMS = {
+    "procurement_rounds": ("契約した共同調達", "Joint procurements contracted"),
+    "procurement_solo_yen": ("単独調達の見込み額の合計（円）", "Solo estimates, total (yen)"),
+    "procurement_contract_yen": ("共同調達の契約額の合計（円）", "Joint contracts, total (yen)"),
+    "procurement_saving_yen": ("共同調達による削減額（円）", "Saved by joint procurement (yen)"),
 }
 TOTALS = {
     "challenges_published": ("公開された課題", "Challenges published"),
@@ -122,6 +129,13 @@ def figure_rows(figures: dict[str, Any], names: tuple[str, ...] = ("totals", *SE
             for name in names for item in figures.get(name, [])]
 
 
+def procurement_series(savings: Savings) -> list[dict[str, Any]]:
+    """The contracted joint procurements of a scope, as totals: rounds, solo estimates, contracts, the saving (yen)."""
+    values = {"procurement_rounds": savings.rounds, "procurement_solo_yen": savings.solo_yen,
+              "procurement_contract_yen": savings.contract_yen, "procurement_saving_yen": savings.saving_yen}
+    return [_item(key, *names, values[key]) for key, names in PROCUREMENT_ITEMS.items()]
+
+
 def _skill_names(skill: str) -> tuple[str, str]:
     ja, en, _category = SKILLS.get(skill, (skill, skill, ""))
     return ja, en
@@ -160,16 +174,21 @@ async def compute_snapshots(now: datetime | None = None) -> list[InsightSnapshot
             "municipality_code"):
         scopes.append((str(agency.municipality_code), by_owner[agency.id]))
     partners = await partner_figures()
+    platform_saved = await platform_savings()
+    agency_ids = {agency.municipality_code: agency.id for agency in await Organisation.filter(
+        municipality_code__in=[scope for scope, _subset in scopes[1:]] or [""])}
+    agency_saved = await agency_savings(list(agency_ids.values()))
     agencies = {code: (ja, en or ja) for code, ja, en in await Organisation.filter(
         municipality_code__in=list(partners["placements_by_municipality"]) or [""]).values_list(
         "municipality_code", "name_ja", "name_en")}
-    snapshots = [
-        await InsightSnapshot.create(scope=scope, computed_at=now, figures={
-            **figures_of(subset, categories, received, decided_at),
-            **(partner_series(partners, agencies) if scope == PLATFORM else {}),
-        })
-        for scope, subset in scopes
-    ]
+    snapshots = []
+    for scope, subset in scopes:
+        figures = {**figures_of(subset, categories, received, decided_at),
+                   **(partner_series(partners, agencies) if scope == PLATFORM else {})}
+        saved = platform_saved if scope == PLATFORM else agency_saved.get(agency_ids.get(scope, 0), Savings())
+        if saved.rounds:  # the joint procurements' totals once a contract is recorded (no empty figures before)
+            figures["totals"] = [*figures["totals"], *procurement_series(saved)]
+        snapshots.append(await InsightSnapshot.create(scope=scope, computed_at=now, figures=figures))
     for scope, _subset in scopes:
         old = await InsightSnapshot.filter(scope=scope).order_by("-computed_at", "-id").offset(KEEP_SNAPSHOTS).values_list(
             "id", flat=True)

@@ -26,6 +26,8 @@ from server.routes import (
     pilot_charts,
     pilot_pages,
     pilots,
+    procurement,
+    procurement_pages,
     proposals,
     questions,
     reviews,
@@ -56,7 +58,8 @@ def page_routes() -> list[BaseRoute]:
         *partners.routes,
         *pilot_pages.routes,
         *pilot_charts.routes,
+        *procurement_pages.routes,
     ]
 
 
-__all__ = ["me", "page_routes", "pilots"]
+__all__ = ["me", "page_routes", "pilots", "procurement"]

@@ -81,6 +81,12 @@ PARTNER_MESSAGES = {
     "partner.accepted": (N_("A partner accepted your invitation."), "/needs"),
     "partner.declined": (N_("A partner declined your invitation."), "/needs"),
 }
+# Joint procurement rounds' notifications (models.solutions.procurement): the round's page.
+PROCUREMENT_MESSAGES = {
+    "procurement.joined": N_("An agency joined your joint procurement round."),
+    "procurement.closed": N_("A joint procurement round you are in is closed."),
+    "procurement.contracted": N_("The joint contract of a round you are in is recorded: see your share and saving."),
+}
 SOMETHING_NEW = N_("You have a new notification.")
 UNTITLED = N_("(untitled)")
 
@@ -119,6 +125,8 @@ async def _views(actor: Actor, notifications: list[Notification]) -> list[dict[s
                 link = None  # a draft: the agency sees it once it has accepted
         elif n.kind in PARTNER_MESSAGES:
             message, link = _(PARTNER_MESSAGES[n.kind][0]), PARTNER_MESSAGES[n.kind][1]
+        elif n.kind in PROCUREMENT_MESSAGES and isinstance(n.payload.get("procurement"), int):
+            message, link = _(PROCUREMENT_MESSAGES[n.kind]), f"/procurements/{n.payload['procurement']}"
         views.append({"notification": n, "message": message, "link": link, "invitation": invitation,
                       "challenge_id": challenge.id if challenge else None})
     return views

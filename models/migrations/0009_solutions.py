@@ -1,0 +1,128 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0008_pilots')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='Solution',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('challenge', fields.ForeignKeyField('models.Challenge', source_field='challenge_id', null=True, db_constraint=True, to_field='id', related_name='solutions', on_delete=OnDelete.RESTRICT)),
+                ('pilot', fields.OneToOneField('models.Pilot', source_field='pilot_id', null=True, db_constraint=True, to_field='id', related_name='solution', on_delete=OnDelete.RESTRICT)),
+                ('company', fields.ForeignKeyField('models.Organisation', source_field='company_id', db_constraint=True, to_field='id', related_name='solutions', on_delete=OnDelete.RESTRICT)),
+                ('owner', fields.ForeignKeyField('models.Organisation', source_field='owner_id', db_constraint=True, to_field='id', related_name='solutions_owned', on_delete=OnDelete.RESTRICT)),
+                ('agency_ids', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('created_by', fields.ForeignKeyField('models.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name='solutions_created', on_delete=OnDelete.SET_NULL)),
+                ('status', fields.CharField(default='draft', db_index=True, max_length=16)),
+                ('status_reason', fields.TextField(default='', unique=False)),
+                ('title', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('summary', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('results', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('positive_share', fields.FloatField(null=True)),
+                ('feedback_count', fields.IntField(default=0)),
+                ('cost_yen', fields.BigIntField(null=True)),
+                ('initial_cost_yen', fields.BigIntField(null=True)),
+                ('yearly_cost_yen', fields.BigIntField(null=True)),
+                ('starts_on', fields.DateField(null=True)),
+                ('ends_on', fields.DateField(null=True)),
+                ('spec_shareable', fields.BooleanField(default=False)),
+                ('contact', fields.CharField(default='', max_length=300)),
+                ('documents', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('published_at', fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'solution', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A case study: what a pilot solved, for whom, at what cost, with which measured results.'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='Adoption',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('solution', fields.ForeignKeyField('models.Solution', source_field='solution_id', db_constraint=True, to_field='id', related_name='adoptions', on_delete=OnDelete.CASCADE)),
+                ('agency', fields.ForeignKeyField('models.Organisation', source_field='agency_id', db_constraint=True, to_field='id', related_name='adoptions', on_delete=OnDelete.RESTRICT)),
+                ('municipality_code', fields.CharField(db_index=True, max_length=6)),
+                ('status', fields.CharField(default='considering', db_index=True, max_length=16)),
+                ('status_reason', fields.TextField(default='', unique=False)),
+                ('starts_on', fields.DateField(null=True)),
+                ('scale', fields.IntField(null=True)),
+                ('initial_cost_yen', fields.BigIntField(null=True)),
+                ('yearly_cost_yen', fields.BigIntField(null=True)),
+                ('created_by', fields.ForeignKeyField('models.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name='adoptions_stated', on_delete=OnDelete.SET_NULL)),
+                ('last_confirmed_at', fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False)),
+                ('stale', fields.BooleanField(default=False, db_index=True)),
+            ],
+            options={'table': 'solution_adoption', 'app': 'models', 'unique_together': (('solution', 'agency'),), 'pk_attr': 'id', 'table_description': '"We use this too", stated by the adopting agency itself, keyed by its municipality code.'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='ProcurementRound',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('lead', fields.ForeignKeyField('models.Organisation', source_field='lead_id', db_constraint=True, to_field='id', related_name='procurement_rounds_led', on_delete=OnDelete.RESTRICT)),
+                ('solution', fields.ForeignKeyField('models.Solution', source_field='solution_id', null=True, db_constraint=True, to_field='id', related_name='procurement_rounds', on_delete=OnDelete.RESTRICT)),
+                ('challenge', fields.ForeignKeyField('models.Challenge', source_field='challenge_id', null=True, db_constraint=True, to_field='id', related_name='procurement_rounds', on_delete=OnDelete.RESTRICT)),
+                ('created_by', fields.ForeignKeyField('models.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name='procurement_rounds_created', on_delete=OnDelete.SET_NULL)),
+                ('item_ja', fields.CharField(default='', max_length=200)),
+                ('item_en', fields.CharField(default='', max_length=200)),
+                ('unit', fields.CharField(max_length=32)),
+                ('closes_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('status', fields.CharField(default='open', db_index=True, max_length=16)),
+                ('closed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('contract_price_yen', fields.BigIntField(null=True)),
+                ('company', fields.ForeignKeyField('models.Organisation', source_field='company_id', null=True, db_constraint=True, to_field='id', related_name='procurement_rounds_won', on_delete=OnDelete.RESTRICT)),
+                ('contracted_at', fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'procurement_round', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A joint procurement round: agencies buy one item together and share the contract by quantity.'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='RoundMember',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('round', fields.ForeignKeyField('models.ProcurementRound', source_field='round_id', db_constraint=True, to_field='id', related_name='members', on_delete=OnDelete.CASCADE)),
+                ('agency', fields.ForeignKeyField('models.Organisation', source_field='agency_id', db_constraint=True, to_field='id', related_name='procurement_memberships', on_delete=OnDelete.RESTRICT)),
+                ('quantity', fields.IntField()),
+                ('solo_estimate_yen', fields.BigIntField()),
+                ('estimate_source', fields.CharField(default='estimate', max_length=16)),
+                ('population', fields.IntField(null=True)),
+                ('staff', fields.IntField(null=True)),
+                ('share_yen', fields.BigIntField(null=True)),
+                ('saving_yen', fields.BigIntField(null=True)),
+            ],
+            options={'table': 'procurement_round_member', 'app': 'models', 'unique_together': (('round', 'agency'),), 'pk_attr': 'id', 'table_description': 'An agency in a round: its quantity, what it would pay alone (and where that figure came from), its share.'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='SolutionCorrection',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('solution', fields.ForeignKeyField('models.Solution', source_field='solution_id', db_constraint=True, to_field='id', related_name='corrections', on_delete=OnDelete.CASCADE)),
+                ('proposed_by', fields.ForeignKeyField('models.User', source_field='proposed_by_id', null=True, db_constraint=True, to_field='id', related_name='solution_corrections', on_delete=OnDelete.SET_NULL)),
+                ('changes', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('note', fields.TextField(default='', unique=False)),
+                ('status', fields.CharField(default='proposed', db_index=True, max_length=16)),
+                ('reason', fields.TextField(default='', unique=False)),
+                ('decided_by', fields.ForeignKeyField('models.User', source_field='decided_by_id', null=True, db_constraint=True, to_field='id', related_name='solution_corrections_decided', on_delete=OnDelete.SET_NULL)),
+                ('decided_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'solution_correction', 'app': 'models', 'pk_attr': 'id', 'table_description': "A change the company proposes to a solution's text or figures, which the owners accept or reject."},
+            bases=['TimestampedModel'],
+        ),
+    ]
