@@ -100,3 +100,24 @@ def pilot_actions(actor: Actor, pilot: Pilot) -> set[str]:
     if may_answer_survey(actor, pilot):
         actions.add("survey")
     return actions
+
+
+# --- the evaluation round (models.pilots.evaluation) -------------------------------------------
+
+
+def may_follow_evaluation(actor: Actor, pilot: Pilot) -> bool:
+    """The evaluation's panel, form and ranking: the owners and operators."""
+    return actor.is_operator or owns_pilot(actor, pilot)
+
+
+def may_plan_evaluation(actor: Actor, pilot: Pilot) -> bool:
+    """Owners choose the panel (and, until the round starts, the form) until the pilot is adopted or stopped."""
+    return owns_pilot(actor, pilot) and pilot.status not in (S.ADOPTED, S.STOPPED)
+
+
+def may_read_evaluation_feedback(actor: Actor, pilot: Pilot, evaluated: bool) -> bool:
+    """The reviewers' scores and feedback per criterion, without their names: the owners and operators at any
+    time, the company once the owners have decided on an evaluated pilot (not while it is under evaluation)."""
+    if may_follow_evaluation(actor, pilot):
+        return True
+    return runs_pilot(actor, pilot) and evaluated and pilot.status != S.UNDER_EVALUATION
