@@ -241,6 +241,11 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/pilots/{pilot_id}/comments"): EVERYONE,  # published ones, unless internals
     ("PATCH", "/api/v1/pilots/{pilot_id}/comments/{feedback_id}"): {"agency"},
     ("PUT", "/api/v1/pilots/{pilot_id}/survey"): {"company"},  # a 409 until the pilot ends
+    ("GET", "/api/v1/pilots/{pilot_id}/evaluation"): {"agency", "operator"},
+    ("PUT", "/api/v1/pilots/{pilot_id}/panel"): {"agency"},
+    ("PUT", "/api/v1/pilots/{pilot_id}/rubric"): {"agency"},
+    ("GET", "/api/v1/pilots/{pilot_id}/ranking"): {"agency", "operator"},
+    ("GET", "/api/v1/pilots/{pilot_id}/evaluation/feedback"): {"agency", "operator", "company"},  # company: a 409 until decided
     ("GET", "/pilots"): EVERYONE,
     ("POST", "/pilots"): {"agency"},
     ("GET", "/pilots/{pilot_id}"): EVERYONE,
@@ -344,6 +349,9 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/pilots/{pilot_id}/feedback"): {"satisfaction": 3},
     ("PATCH", "/api/v1/pilots/{pilot_id}/comments/{feedback_id}"): {"published": True},
     ("PUT", "/api/v1/pilots/{pilot_id}/survey"): {"satisfaction": 3},
+    ("PUT", "/api/v1/pilots/{pilot_id}/panel"): {"reviewers": []},
+    ("PUT", "/api/v1/pilots/{pilot_id}/rubric"): {"rubric": [
+        {"key": "overall", "kind": "score", "label": {"ja": "総合", "en": "Overall"}, "weight": 100}]},
     ("POST", "/pilots"): {"proposal_id": "{pilot_proposal_id}"},
     ("POST", "/pilots/{pilot_id}/transitions"): {"to": "planned"},
     ("POST", "/pilots/{pilot_id}/milestones"): {"title": "行列", "due_on": "{pilot_due_on}"},
