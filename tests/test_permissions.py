@@ -261,6 +261,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/pilots/{pilot_id}/kpis/{kpi_id}/values.csv"): EVERYONE,
     ("GET", "/pilots/{pilot_id}/satisfaction.svg"): EVERYONE,
     ("GET", "/pilots/{pilot_id}/qr.svg"): EVERYONE,
+    ("GET", "/pilots/{pilot_id}/evaluation"): {"agency", "operator"},
+    ("POST", "/pilots/{pilot_id}/panel"): {"agency"},
+    ("POST", "/pilots/{pilot_id}/rubric"): {"agency"},  # a 400 once allowed: no weights sent
+    ("GET", "/pilots/{pilot_id}/evaluation/feedback"): {"agency", "operator", "company"},  # company: a 409 until decided
     ("GET", "/p/{pilot_code}"): EVERYONE,
     ("POST", "/p/{pilot_code}"): EVERYONE,
 }
@@ -357,6 +361,7 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/pilots/{pilot_id}/milestones"): {"title": "行列", "due_on": "{pilot_due_on}"},
     ("POST", "/milestones/{milestone_id}/transitions"): {"to": "accepted"},
     ("POST", "/p/{pilot_code}"): {"satisfaction": "3"},
+    ("POST", "/pilots/{pilot_id}/panel"): {"reviews_per_subject": "2"},
 }
 
 

@@ -99,6 +99,10 @@ def pilot_actions(actor: Actor, pilot: Pilot) -> set[str]:
         actions.add("company")
     if may_answer_survey(actor, pilot):
         actions.add("survey")
+    if actor.is_operator or owns_pilot(actor, pilot):
+        actions.add("evaluation")
+    if runs_pilot(actor, pilot) and pilot.status in (S.ADOPTED, S.STOPPED):
+        actions.add("evaluation_feedback")
     return actions
 
 

@@ -24,6 +24,7 @@ from server.routes import (
     pages,
     partners,
     pilot_charts,
+    pilot_evaluation_pages,
     pilot_pages,
     pilots,
     proposals,
@@ -56,6 +57,7 @@ def page_routes() -> list[BaseRoute]:
         *partners.routes,
         *pilot_pages.routes,
         *pilot_charts.routes,
+        *pilot_evaluation_pages.routes,
     ]
 
 
