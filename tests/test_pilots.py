@@ -273,3 +273,16 @@ async def test_open_data_lists_public_pilots_with_their_verified_values_only(cli
     assert rows[0]["direction"] == "lower" and rows[0]["baseline"] == 40 and rows[0]["url"] == f"/pilots/{pilot.id}"
     csv = (await client.get("/data/pilots.csv")).content.decode("utf-8-sig")
     assert "窓口の記録" in csv and "計画中のKPI" not in csv and "誤り" not in csv
+
+
+async def test_a_co_owner_lists_its_planned_pilot_and_another_agency_does_not(client, pw, people):
+    pilot = await Pilot.get(id=pw["pilot_id"])
+    co_owner = await Organisation.get(municipality_code="131016")  # Chiyoda takes part
+    await Pilot.filter(id=pilot.id).update(status="planned", agency_ids=[pilot.owner_id, co_owner.id])
+    partner = await people.token(await people.make(org=co_owner))
+    stranger = await people.token(await people.make(org=await Organisation.get(municipality_code="131024")))
+    listed = (await client.get("/api/v1/pilots", headers=partner)).json()["items"]
+    assert pilot.id in [p["id"] for p in listed]
+    assert (await client.get(f"/api/v1/pilots/{pilot.id}", headers=partner)).status_code == 200
+    assert pilot.id not in [p["id"] for p in (await client.get("/api/v1/pilots", headers=stranger)).json()["items"]]
+    assert (await client.get(f"/api/v1/pilots/{pilot.id}", headers=stranger)).status_code == 404

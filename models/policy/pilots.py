@@ -43,14 +43,18 @@ def may_view_pilot(actor: Actor, pilot: Pilot) -> bool:
 
 
 def pilot_filter(actor: Actor) -> Q:
-    """Pilots the actor may list (owners' co-owned pilots are found by `agency_ids` in Python)."""
+    """Pilots the actor may list, or more: an agency member's query also holds every planned pilot, since a
+    co-owner's are found by `agency_ids` (a JSON list) in Python (`may_view_pilot`); planned pilots are few."""
     public = Q(status__in=[s.value for s in PUBLIC_STATUSES])
     if actor.is_operator:
         return Q()
     own = actor.organisation_ids(OrgKind.AGENCY) | actor.organisation_ids(OrgKind.COMPANY)
     if not own:
         return public
-    return public | Q(owner_id__in=list(own)) | Q(company_id__in=list(own))
+    found = public | Q(owner_id__in=list(own)) | Q(company_id__in=list(own))
+    if actor.organisation_ids(OrgKind.AGENCY):
+        found |= Q(status=S.PLANNED.value)
+    return found
 
 
 def may_edit_kpis(actor: Actor, pilot: Pilot) -> bool:
