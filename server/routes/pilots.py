@@ -46,12 +46,12 @@ from server.schemas.pilots import (
     PilotPanelIn,
     PilotPatchIn,
     PilotRankingOut,
+    PilotRubricIn,
     PilotTransitionIn,
     PublishIn,
     SurveyIn,
     SurveyOut,
 )
-from server.schemas.reviews import RubricIn
 
 TAGS = ["pilots"]
 # Residents answer without an account: a few answers per browser, more per address (a counter's tablet).
@@ -263,8 +263,8 @@ async def put_evaluation_panel(request: Request, actor: Actor, pilot_id: int, bo
 
 @api.operation("/pilots/{pilot_id:int}/rubric", "PUT",
                summary="Change the evaluation's form, scored criteria included, until the round starts (owners)",
-               body=RubricIn, response=PilotEvaluationOut, tags=TAGS)
-async def put_evaluation_rubric(request: Request, actor: Actor, pilot_id: int, body: RubricIn) -> PilotEvaluationOut:
+               body=PilotRubricIn, response=PilotEvaluationOut, tags=TAGS)
+async def put_evaluation_rubric(request: Request, actor: Actor, pilot_id: int, body: PilotRubricIn) -> PilotEvaluationOut:
     pilot = await lifecycle.get_pilot(actor, pilot_id)
     return PilotEvaluationOut.of(await evaluation.set_rubric(actor, pilot, body.items()))
 

@@ -15,7 +15,7 @@ from models.pilots.measurements import KpiProgress
 from models.pilots.models import Measurement, Milestone, Pilot, PilotKpi
 from models.review.closing import Feedback
 from server.ids import Id
-from server.schemas.reviews import PanelReviewer, RubricOut, bilingual
+from server.schemas.reviews import PanelReviewer, RubricIn, RubricOut, bilingual
 
 Text = dict[Literal["ja", "en"], str]
 
@@ -396,3 +396,15 @@ class PilotEvaluationFeedbackOut(BaseModel):
                    criteria=[PilotCriterionFeedback(key=str(c.id), name=bilingual(c.name), weight=c.weight,
                                                     scores=c.scores, mean=c.mean, comments=c.comments)
                              for c in feedback.criteria])
+
+
+class PilotRubricIn(RubricIn):
+    """The evaluation's form: scored criteria ("score", weights adding up to 100) and other fields."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'rubric': [
+        {'key': 'kpi_achievement', 'kind': 'score', 'label': {'ja': 'KPIの達成度', 'en': 'KPI achievement'}, 'weight': 50},
+        {'key': 'satisfaction', 'kind': 'score', 'label': {'ja': '住民の満足度', 'en': "Residents' satisfaction"}, 'weight': 20},
+        {'key': 'cost', 'kind': 'score', 'label': {'ja': '費用', 'en': 'Cost'}, 'weight': 20},
+        {'key': 'reusability', 'kind': 'score', 'label': {'ja': '他の自治体での再利用性', 'en': 'Reusability by other municipalities'}, 'weight': 10},
+        {'key': 'feedback', 'kind': 'text', 'label': {'ja': '企業へのフィードバック', 'en': 'Feedback for the company'}, 'visible_to': ['owners', 'reviewers', 'company']},
+        {'key': 'confidence', 'kind': 'scale', 'label': {'ja': '確信度', 'en': 'Confidence'}, 'required': True}]}]})
