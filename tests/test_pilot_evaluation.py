@@ -16,8 +16,8 @@ from models.identity.orgs import Organisation
 from models.pilots import lifecycle
 from models.pilots.lifecycle import today
 from models.pilots.models import Pilot
-from models.review import rounds
-from models.review.models import Assignment, ReviewRound
+from models.review import reminders, rounds
+from models.review.models import Assignment, ReminderSent, ReviewRound
 from tests.helpers import browser
 from tests.pilot_helpers import pilot_world
 
@@ -48,6 +48,7 @@ async def _end(pilot_id: int) -> ReviewRound:
     assert pilot_id in await lifecycle.end_due()
     row = await ReviewRound.get(subject_kind="pilot", scope_id=pilot_id)
     await rounds.run_round(row.id)
+    await row.refresh_from_db()
     return row
 
 
@@ -83,6 +84,12 @@ async def test_owners_set_the_panel_and_weights_reviewers_score_and_the_company_
         early = await company.get(f"/pilots/{pid}/evaluation/feedback")
         assert early.status_code == 409 and "<table>" not in early.text
         assert (await company.get(f"/pilots/{pid}/evaluation")).status_code == 403
+
+    # The round's reminders: past its due date each reviewer is reminded once, whatever the job's runs.
+    late = row.due_at + timedelta(hours=1)
+    await reminders.send_reminders(late)
+    await reminders.send_reminders(late)  # other tests' assignments may be reminded too: count only ours
+    assert await ReminderSent.filter(assignment_id__in=[a.id for a in assignments], moment="overdue").count() == 2
 
     given = {ew["reviewers"][0].id: ("5", "4", "3", "4"), ew["reviewers"][1].id: ("4", "4", "3", "2")}
     for assignment in assignments:
