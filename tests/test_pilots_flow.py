@@ -1,7 +1,8 @@
 """A pilot end to end through the API, against real PostgreSQL (or SQLite), Redis, an arq worker and SMTP:
 started from the selected proposal of a decided challenge, KPIs measured and verified (one rejected),
-residents' feedback with its abuse limit, the end date passing (the cron job moves it to evaluation), the
-cron job moves it to evaluation and starts its evaluation round), reviewers scoring it with the owners' rubric,
+residents' feedback with its abuse limit, the owners choosing the evaluation's panel and weights, the end date
+passing (the cron job moves it to evaluation and starts its evaluation round; the worker assigns the panel),
+reviewers scoring it with the owners' rubric,
 the ranking per criterion, the owners' decision, and exactly one decision e-mail to the company, with the
 reviewers' scores and feedback per criterion."""
 
