@@ -119,3 +119,16 @@ async def test_owners_set_the_panel_and_weights_reviewers_score_and_the_company_
         assert told.status_code == 200 and "費用は妥当" in told.text and "他の自治体にも勧めたい" in told.text
         assert "住民に好評" not in told.text  # written for the panel, not the company
         assert all(u.name not in told.text for u in ew["reviewers"])
+
+
+async def test_a_pilot_stopped_before_its_evaluation_has_an_empty_feedback_for_its_company(client, ew, people):
+    pid = ew["pilot_id"]
+    company = await people.token(ew["member"])
+    assert (await client.get(f"/api/v1/pilots/{pid}/evaluation/feedback", headers=company)).status_code == 409
+    stopped = await client.post(f"/api/v1/pilots/{pid}/transitions", headers=await people.token(ew["owner"]),
+                                json={"to": "stopped", "reason": "予算の都合"})
+    assert stopped.status_code == 200, stopped.text
+    told = await client.get(f"/api/v1/pilots/{pid}/evaluation/feedback", headers=company)
+    assert told.status_code == 200, told.text
+    assert told.json()["total"] is None and told.json()["feedback"] == [] and told.json()["reason"] == "予算の都合"
+    assert all(c["scores"] == [] for c in told.json()["criteria"])

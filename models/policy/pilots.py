@@ -125,7 +125,9 @@ def may_plan_evaluation(actor: Actor, pilot: Pilot) -> bool:
 
 def may_read_evaluation_feedback(actor: Actor, pilot: Pilot, evaluated: bool) -> bool:
     """The reviewers' scores and feedback per criterion, without their names: the owners and operators at any
-    time, the company once the owners have decided on an evaluated pilot (not while it is under evaluation)."""
+    time, the company once the owners have decided (adopted, stopped, or extended after an evaluation; a pilot
+    stopped before its evaluation has an empty one), never while it is under evaluation."""
     if may_follow_evaluation(actor, pilot):
         return True
-    return runs_pilot(actor, pilot) and evaluated and pilot.status != S.UNDER_EVALUATION
+    decided = pilot.status in (S.ADOPTED, S.STOPPED) or evaluated and pilot.status != S.UNDER_EVALUATION  # extended
+    return runs_pilot(actor, pilot) and decided
