@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
 from models.database import tortoise_config
+from models.pilots import review_subject as pilot_review_subject  # noqa: F401  (registers the "pilot" review kind)
 from search.backend import SearchBackend, SearchUnavailable, open_backend
 from server import i18n
 from server.api import api, openapi_document

@@ -15,6 +15,7 @@ from tortoise import Tortoise
 from models.core.errors import DomainError, ValidationFailed
 from models.database import tortoise_config
 from models.identity.accounts import Role, User, create_api_token
+from models.pilots import review_subject as pilot_review_subject  # noqa: F401  (registers the "pilot" review kind)
 from server.settings import ConfigError, Settings, get_settings
 
 

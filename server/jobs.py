@@ -31,6 +31,7 @@ from models.database import tortoise_config
 from models.insights import catalogue as open_catalogue
 from models.insights import figures as insight_figures
 from models.partners import profiles as partner_profiles
+from models.pilots import review_subject as pilot_review_subject  # noqa: F401  (registers the "pilot" review kind)
 from models.review import reminders
 from models.review import workflow as review_workflow
 from search import partners as partner_search

@@ -29,12 +29,16 @@ async def pilot_world(members: dict, agency, company) -> dict[str, object]:
     with a KPI, an unverified value, a planned milestone and a hidden comment: the matrix's pilot ids."""
     from datetime import timedelta
 
+    from tortoise import timezone
+
     from models.challenges.models import Challenge
     from models.pilots.lifecycle import today
     from models.pilots.models import Feedback, Measurement, Milestone, Pilot, PilotKpi
     from models.proposals.models import Proposal
 
-    challenge = await Challenge.create(owner=agency, title={"ja": "行列の実証"}, status="decided")
+    # Published before it was decided, as every decided challenge is (the figures sort by publication).
+    challenge = await Challenge.create(owner=agency, title={"ja": "行列の実証"}, status="decided",
+                                       published_at=timezone.now() - timedelta(days=60))
     proposal = await Proposal.create(challenge=challenge, company=company, status="selected", title="行列の実証案")
     start = today() - timedelta(days=10)
     pilot = await Pilot.create(challenge=challenge, proposal=proposal, company=company, owner=agency,

@@ -243,6 +243,11 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/pilots/{pilot_id}/comments"): EVERYONE,  # published ones, unless internals
     ("PATCH", "/api/v1/pilots/{pilot_id}/comments/{feedback_id}"): {"agency"},
     ("PUT", "/api/v1/pilots/{pilot_id}/survey"): {"company"},  # a 409 until the pilot ends
+    ("GET", "/api/v1/pilots/{pilot_id}/evaluation"): {"agency", "operator"},
+    ("PUT", "/api/v1/pilots/{pilot_id}/panel"): {"agency"},
+    ("PUT", "/api/v1/pilots/{pilot_id}/rubric"): {"agency"},
+    ("GET", "/api/v1/pilots/{pilot_id}/ranking"): {"agency", "operator"},
+    ("GET", "/api/v1/pilots/{pilot_id}/evaluation/feedback"): {"agency", "operator", "company"},  # company: a 409 until decided
     ("GET", "/pilots"): EVERYONE,
     ("POST", "/pilots"): {"agency"},
     ("GET", "/pilots/{pilot_id}"): EVERYONE,
@@ -258,6 +263,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/pilots/{pilot_id}/kpis/{kpi_id}/values.csv"): EVERYONE,
     ("GET", "/pilots/{pilot_id}/satisfaction.svg"): EVERYONE,
     ("GET", "/pilots/{pilot_id}/qr.svg"): EVERYONE,
+    ("GET", "/pilots/{pilot_id}/evaluation"): {"agency", "operator"},
+    ("POST", "/pilots/{pilot_id}/panel"): {"agency"},
+    ("POST", "/pilots/{pilot_id}/rubric"): {"agency"},  # a 400 once allowed: no weights sent
+    ("GET", "/pilots/{pilot_id}/evaluation/feedback"): {"agency", "operator", "company"},  # company: a 409 until decided
     ("GET", "/p/{pilot_code}"): EVERYONE,
     ("POST", "/p/{pilot_code}"): EVERYONE,
     # Joint procurement: the world agency leads an open round it joined; a contracted round is public.
@@ -370,6 +379,9 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/pilots/{pilot_id}/feedback"): {"satisfaction": 3},
     ("PATCH", "/api/v1/pilots/{pilot_id}/comments/{feedback_id}"): {"published": True},
     ("PUT", "/api/v1/pilots/{pilot_id}/survey"): {"satisfaction": 3},
+    ("PUT", "/api/v1/pilots/{pilot_id}/panel"): {"reviewers": []},
+    ("PUT", "/api/v1/pilots/{pilot_id}/rubric"): {"rubric": [
+        {"key": "overall", "kind": "score", "label": {"ja": "総合", "en": "Overall"}, "weight": 100}]},
     ("POST", "/pilots"): {"proposal_id": "{pilot_proposal_id}"},
     ("POST", "/pilots/{pilot_id}/transitions"): {"to": "planned"},
     ("POST", "/pilots/{pilot_id}/milestones"): {"title": "行列", "due_on": "{pilot_due_on}"},
@@ -383,6 +395,7 @@ BODIES: dict[tuple[str, str], dict] = {
                                 "closes_at": "2099-01-01T17:00"},
     ("POST", "/procurements/{procurement_id}/members"): {"quantity": "1", "solo_estimate_yen": "100"},
     ("POST", "/procurements/{procurement_id}/transitions"): {"to": "closed"},
+    ("POST", "/pilots/{pilot_id}/panel"): {"reviews_per_subject": "2"},
 }
 
 

@@ -243,3 +243,46 @@ async def test_the_pilot_list_refuses_filters_that_cannot_match_with_a_422(clien
     for query in ("status=" + "0" * 32, "agency=99999999999", "status=running&company=0"):
         response = await client.get(f"/api/v1/pilots?{query}")
         assert response.status_code == 422, (query, response.status_code)
+
+
+async def test_open_data_lists_public_pilots_with_their_verified_values_only(client, pw):
+    from datetime import date
+
+    from models.challenges.models import Challenge
+    from models.proposals.models import Proposal
+
+    pilot = await Pilot.get(id=pw["pilot_id"])
+    day = pilot.starts_on + timedelta(days=2)
+    await Measurement.create(kpi_id=pw["kpi_id"], value=25, measured_on=day, status="verified", source="窓口の記録")
+    await Measurement.create(kpi_id=pw["kpi_id"], value=99, measured_on=day, status="rejected", reason="誤り")
+    challenge = await Challenge.get(id=pilot.challenge_id)
+    rival = await Organisation.create(kind="company", status="approved", name_ja=f"計画 {secrets.token_hex(3)}")
+    other = await Proposal.create(challenge=challenge, company=rival, status="selected", title="計画中")
+    planned = await Pilot.create(challenge=challenge, proposal=other, company=rival, owner_id=pilot.owner_id,
+                                 agency_ids=[pilot.owner_id], starts_on=date(2027, 1, 1), ends_on=date(2027, 6, 30),
+                                 short_code=f"q{other.id}")
+    planned_kpi = await PilotKpi.create(pilot=planned, key="plan", name={"ja": "計画中のKPI"}, baseline=1, target=2)
+    await Measurement.create(kpi=planned_kpi, value=1.5, measured_on=date(2027, 1, 2), status="verified")
+
+    code = (await Organisation.get(id=pilot.owner_id)).municipality_code
+    response = await client.get(f"/data/pilots-{code}.json")
+    assert response.status_code == 200, response.text
+    rows = [r for r in response.json()["rows"] if r["pilot_id"] in (pilot.id, planned.id)]
+    assert [(r["pilot_id"], r["kpi"], r["value"], r["measured_on"], r["source"]) for r in rows] == [
+        (pilot.id, "wait", 25.0, day.isoformat(), "窓口の記録")]  # not the unverified 30, the rejected 99, the planned pilot
+    assert rows[0]["direction"] == "lower" and rows[0]["baseline"] == 40 and rows[0]["url"] == f"/pilots/{pilot.id}"
+    csv = (await client.get("/data/pilots.csv")).content.decode("utf-8-sig")
+    assert "窓口の記録" in csv and "計画中のKPI" not in csv and "誤り" not in csv
+
+
+async def test_a_co_owner_lists_its_planned_pilot_and_another_agency_does_not(client, pw, people):
+    pilot = await Pilot.get(id=pw["pilot_id"])
+    co_owner = await Organisation.get(municipality_code="131016")  # Chiyoda takes part
+    await Pilot.filter(id=pilot.id).update(status="planned", agency_ids=[pilot.owner_id, co_owner.id])
+    partner = await people.token(await people.make(org=co_owner))
+    stranger = await people.token(await people.make(org=await Organisation.get(municipality_code="131024")))
+    listed = (await client.get("/api/v1/pilots", headers=partner)).json()["items"]
+    assert pilot.id in [p["id"] for p in listed]
+    assert (await client.get(f"/api/v1/pilots/{pilot.id}", headers=partner)).status_code == 200
+    assert pilot.id not in [p["id"] for p in (await client.get("/api/v1/pilots", headers=stranger)).json()["items"]]
+    assert (await client.get(f"/api/v1/pilots/{pilot.id}", headers=stranger)).status_code == 404

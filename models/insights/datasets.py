@@ -1,8 +1,8 @@
 """The open datasets: a registry of kinds, each with its data dictionary and its rows read in batches.
 
 A kind is published once for the whole platform ("challenges") and, when `per_agency`, once per agency
-that has something to publish ("challenges-131016"). Pilots and solutions are not built yet:
-each becomes one more `DatasetKind` in `REGISTRY` (its columns, a `batches` reader and a `states` query),
+that has something to publish ("challenges-131016"). Solutions are not built yet: they become
+one more `DatasetKind` in `REGISTRY` (its columns, a `batches` reader and a `states` query),
 and the files, the catalogue, the CKAN API and the withdrawal records pick it up with no other change.
 
 Rows are read with keyset pagination (`id > last`, BATCH at a time), so that an export of any size is
@@ -23,10 +23,13 @@ from models.identity.orgs import Organisation
 from models.insights.figures import PARTNER_SERIES, figure_rows
 from models.insights.models import PLATFORM, InsightSnapshot
 from models.insights.values import decoded, iso_jst, text_of
+from models.pilots.models import Measurement, Pilot
 from models.policy.insights import (
     decided_challenge_filter,
     open_answer_filter,
     open_challenge_filter,
+    open_measurement_filter,
+    open_pilot_filter,
     received_proposal_filter,
 )
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
@@ -338,6 +341,80 @@ async def procurement_states() -> States:
     rows = await ProcurementRound.filter(status=RoundStatus.CONTRACTED.value).annotate(
         modified=Max("contracted_at"), rows=Count("id")).group_by("lead_id").values("lead_id", "modified", "rows")
     return _with_total(rows, "lead_id")
+# --- pilots (verified KPI values only) -----------------------------------------------------------
+
+PILOT_COLUMNS = (
+    Column("pilot_id", "integer", "実証ID", "Pilot id"),
+    Column("url", "string", "実証ページのURL（パス）", "The pilot's page (path)"),
+    Column("challenge_id", "integer", "課題ID", "Challenge id"),
+    Column("challenge_title_ja", "string", "課題名（日本語）", "Challenge title in Japanese"),
+    Column("challenge_title_en", "string", "課題名（英語）", "Challenge title in English"),
+    Column("municipality_code", "string", "全国地方公共団体コード", "Local government code (全国地方公共団体コード)"),
+    Column("company_ja", "string", "実施する企業（日本語）", "Company running it in Japanese"),
+    Column("company_en", "string", "実施する企業（英語）", "Company running it in English"),
+    Column("corporate_number", "string", "法人番号", "Corporate number (法人番号)"),
+    Column("status", "string", "状態（running, paused, under_evaluation, adopted, stopped）",
+           "Status (running, paused, under_evaluation, adopted, stopped)"),
+    Column("starts_on", "string", "開始日", "Start date"),
+    Column("ends_on", "string", "終了日", "End date"),
+    Column("kpi", "string", "KPIのキー（検証済みの値がない実証は空）", "KPI key (empty for a pilot with no verified value)"),
+    Column("kpi_name_ja", "string", "KPI名（日本語）", "KPI name in Japanese"),
+    Column("kpi_name_en", "string", "KPI名（英語）", "KPI name in English"),
+    Column("unit", "string", "単位", "Unit"),
+    Column("direction", "string", "よい方向（higher: 高いほどよい、lower: 低いほどよい）",
+           "Better when (higher, lower)"),
+    Column("baseline", "number", "基準値", "Baseline"),
+    Column("target", "number", "目標値", "Target"),
+    Column("measured_on", "string", "測定日", "Measured on"),
+    Column("value", "number", "検証済みの値（率は百分率）", "Verified value (a rate as a percentage)"),
+    Column("numerator", "number", "率の分子（例：完了件数）", "A rate's numerator (e.g. completions)"),
+    Column("denominator", "number", "率の分母（例：開始件数）", "A rate's denominator (e.g. attempts)"),
+    Column("source", "string", "出典", "Source"),
+)
+PILOT_FIELDS = ("id", "challenge_id", "challenge__title", "owner__municipality_code", "company__name_ja",
+                "company__name_en", "company__corporate_number", "status", "starts_on", "ends_on")
+MEASUREMENT_FIELDS = ("kpi__pilot_id", "kpi__key", "kpi__name", "kpi__unit", "kpi__direction", "kpi__baseline",
+                      "kpi__target", "measured_on", "value", "numerator", "denominator", "source")
+
+
+async def pilot_batches(agency: Organisation | None) -> AsyncIterator[list[Row]]:
+    """One row per verified KPI value of a public pilot (one row with no value when it has none yet)."""
+    query = Pilot.filter(open_pilot_filter())
+    if agency is not None:
+        query = query.filter(owner_id=agency.id)
+    async for chunk in _pages(query, PILOT_FIELDS):
+        values = await Measurement.filter(open_measurement_filter(), kpi__pilot_id__in=[p["id"] for p in chunk]).order_by(
+            "kpi__pilot_id", "kpi__position", "kpi_id", "measured_on", "id").values(*MEASUREMENT_FIELDS)
+        rows: list[Row] = []
+        for p in chunk:
+            head = [p["id"], f"/pilots/{p['id']}", p["challenge_id"], text_of(p["challenge__title"], "ja"),
+                    text_of(p["challenge__title"], "en"), p["owner__municipality_code"], p["company__name_ja"],
+                    p["company__name_en"], p["company__corporate_number"], p["status"], p["starts_on"].isoformat(),
+                    p["ends_on"].isoformat()]
+            mine: list[dict[str, Any] | None] = [m for m in values if m["kpi__pilot_id"] == p["id"]]
+            for m in mine or [None]:
+                tail = [m["kpi__key"], text_of(decoded(m["kpi__name"]), "ja"), text_of(decoded(m["kpi__name"]), "en"),
+                        m["kpi__unit"], m["kpi__direction"], m["kpi__baseline"], m["kpi__target"],
+                        m["measured_on"].isoformat(), m["value"], m["numerator"], m["denominator"], m["source"]] \
+                    if m else [None] * 12
+                rows.append([*head, *tail])
+        yield rows
+
+
+async def pilot_states() -> States:
+    """Per owner agency: the latest change of its public pilots or their verified values, and a count of both."""
+    pilots = await Pilot.filter(open_pilot_filter()).annotate(modified=Max("updated_at"), rows=Count("id")).group_by(
+        "owner_id").values("owner_id", "modified", "rows")
+    public = await Pilot.filter(open_pilot_filter()).values_list("id", flat=True)  # pilots are few (hundreds)
+    values = await Measurement.filter(open_measurement_filter(), kpi__pilot_id__in=list(public) or [0]).annotate(modified=Max("updated_at"), rows=Count("id")).group_by(
+        "kpi__pilot__owner_id").values("kpi__pilot__owner_id", "modified", "rows")
+    merged = {row["owner_id"]: dict(row) for row in pilots}
+    for row in values:
+        found = merged.get(row["kpi__pilot__owner_id"])
+        if found is not None:
+            found["modified"] = max(m for m in (found["modified"], row["modified"]) if m is not None)
+            found["rows"] += row["rows"]
+    return _with_total(list(merged.values()), "owner_id")
 
 
 REGISTRY: dict[str, DatasetKind] = {kind.name: kind for kind in (
@@ -389,6 +466,16 @@ REGISTRY: dict[str, DatasetKind] = {kind.name: kind for kind in (
                "the contract price, the saving against buying alone, the contractor. Each member's quantity and "
                "estimate are not published."},
         PROCUREMENT_COLUMNS, procurement_batches, procurement_states,
+    ),
+    DatasetKind(
+        "pilots",
+        {"ja": "実証とKPIの検証済みの値", "en": "Pilots and their verified KPI values"},
+        {"ja": "公開された実証（計画中のものを除く）と、自治体が検証したKPIの値（測定日、値、率の分子と分母、出典）。"
+               "未検証・差し戻しの値、評価、内部メモは含みません。",
+         "en": "Public pilots (not those still planned) and the KPI values their agencies verified (date, value, a "
+               "rate's two counts, source). Unverified or rejected values, reviews and internal notes are never "
+               "included."},
+        PILOT_COLUMNS, pilot_batches, pilot_states,
     ),
 )}
 

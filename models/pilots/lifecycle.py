@@ -17,7 +17,7 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from models.challenges.models import Challenge, ChallengeKpi, ChallengeStatus
-from models.core import audit, outbox
+from models.core import audit
 from models.core.base import translated
 from models.core.errors import JST, N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import queue_mail
@@ -25,11 +25,13 @@ from models.core.notifications import Notification
 from models.core.transitions import next_states
 from models.identity.accounts import User
 from models.identity.orgs import Organisation
+from models.pilots import evaluation
 from models.pilots.models import KpiDirection, Pilot, PilotKpi, PilotStatus
 from models.policy import Actor
 from models.policy.challenges import owner_organisation_ids, owns_challenge
 from models.policy.pilots import may_edit_kpis, may_view_pilot, owns_pilot, pilot_filter, runs_pilot
 from models.proposals.models import Proposal, ProposalStatus
+from models.review.closing import mail_context
 
 S = PilotStatus
 
@@ -44,7 +46,6 @@ TRANSITIONS: dict[PilotStatus, dict[PilotStatus, str]] = {
 DECISIONS = (S.ADOPTED, S.EXTENDED, S.STOPPED)  # the company is told of each by e-mail
 NEEDS_REASON = (S.PAUSED, S.STOPPED, *DECISIONS)
 DEFAULT_MONTHS = 6
-EVALUATION_TOPIC = "pilot_evaluation"  # consumed once pilots' evaluation rounds land (models/review)
 
 # The four service KPIs public digital services are commonly measured by (GOV.UK's mandatory set).
 KPI_TEMPLATES: dict[str, dict[str, Any]] = {
@@ -316,17 +317,19 @@ async def _tell_company(pilot: Pilot, decision: PilotStatus, reason: str, connec
     company = await Organisation.get(id=pilot.company_id, using_db=connection)
     context = {"pilot_id": pilot.id, "challenge_title": translated(challenge.title, contact.locale),
                "company_name": company.name(contact.locale), "decision": decision.value, "reason": reason,
-               "ends_on": pilot.ends_on.isoformat()}
+               "ends_on": pilot.ends_on.isoformat(), "criteria_count": 0, "feedback_count": 0}
+    found = await evaluation.decision_feedback(pilot)
+    if found is not None:  # the evaluation's scores and feedback per criterion, as for proposals
+        context |= mail_context(found, contact.locale)
     await queue_mail("pilot_decision", to=contact.email, locale=contact.locale, context=context,
                      key=f"pilot-decision:{pilot.id}", using_db=connection)
 
 
 async def start_evaluation(pilot_id: int, *, using_db: Any = None) -> None:
-    """The hook where the pilot's evaluation round starts. For now it only queues "pilot evaluation due"
-    in the outbox (no consumer yet: the review rounds with a subject will take it) and mails the owners."""
-    await outbox.enqueue(EVALUATION_TOPIC, f"pilot:{pilot_id}", {"kind": "pilot_evaluation_due", "id": pilot_id},
-                         using_db=using_db)
+    """The pilot went under evaluation (in that transaction): its evaluation round starts
+    (models.pilots.evaluation.start: assignment queued for the worker) and the owners are mailed."""
     pilot = await Pilot.get(id=pilot_id, using_db=using_db)
+    await evaluation.start(pilot, using_db)
     challenge = await Challenge.get(id=pilot.challenge_id, using_db=using_db)
     for user in await User.filter(memberships__organisation_id__in=pilot.agency_ids, is_active=True).distinct().using_db(using_db):
         await queue_mail("pilot_evaluation_due", to=user.email, locale=user.locale,

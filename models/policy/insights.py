@@ -1,7 +1,7 @@
 """What open data may publish: everything here is public, so each rule narrows to what a visitor may see.
 
-Only public challenges (`public_challenge_filter`), answered questions without who asked, and the selected
-proposals of decided challenges ever reach a dataset, the catalogue or the figures; never drafts, proposals
+Only public challenges (`public_challenge_filter`), answered questions without who asked, the selected
+proposals of decided challenges, and public pilots with their verified KPI values ever reach a dataset, the catalogue or the figures; never drafts, proposals
 not selected, scores, reviewers or unanswered questions.
 """
 
@@ -11,7 +11,9 @@ from tortoise.expressions import Q
 
 from models.challenges.models import ChallengeStatus
 from models.identity.orgs import OrgKind, OrgStatus
+from models.pilots.models import MeasurementStatus
 from models.policy.challenges import public_challenge_filter
+from models.policy.pilots import PUBLIC_STATUSES
 from models.proposals.models import ProposalStatus
 
 # Proposals counted as received: submitted and not withdrawn (a count only; never their content).
@@ -58,3 +60,13 @@ def _prefixed(condition: Q) -> Q:
     children = [_prefixed(child) for child in condition.children]
     filters = {f"challenge__{key}": value for key, value in condition.filters.items()}
     return Q(*children, **filters, join_type=condition.join_type)
+
+
+def open_pilot_filter() -> Q:
+    """Pilots in open data: those a visitor may see (started, not planned), of public challenges."""
+    return Q(status__in=[s.value for s in PUBLIC_STATUSES]) & _on_public_challenge()
+
+
+def open_measurement_filter() -> Q:
+    """KPI values in open data: verified ones only (never recorded or rejected ones)."""
+    return Q(status=MeasurementStatus.VERIFIED.value)

@@ -43,14 +43,18 @@ def may_view_pilot(actor: Actor, pilot: Pilot) -> bool:
 
 
 def pilot_filter(actor: Actor) -> Q:
-    """Pilots the actor may list (owners' co-owned pilots are found by `agency_ids` in Python)."""
+    """Pilots the actor may list, or more: an agency member's query also holds every planned pilot, since a
+    co-owner's are found by `agency_ids` (a JSON list) in Python (`may_view_pilot`); planned pilots are few."""
     public = Q(status__in=[s.value for s in PUBLIC_STATUSES])
     if actor.is_operator:
         return Q()
     own = actor.organisation_ids(OrgKind.AGENCY) | actor.organisation_ids(OrgKind.COMPANY)
     if not own:
         return public
-    return public | Q(owner_id__in=list(own)) | Q(company_id__in=list(own))
+    found = public | Q(owner_id__in=list(own)) | Q(company_id__in=list(own))
+    if actor.organisation_ids(OrgKind.AGENCY):
+        found |= Q(status=S.PLANNED.value)
+    return found
 
 
 def may_edit_kpis(actor: Actor, pilot: Pilot) -> bool:
@@ -99,4 +103,31 @@ def pilot_actions(actor: Actor, pilot: Pilot) -> set[str]:
         actions.add("company")
     if may_answer_survey(actor, pilot):
         actions.add("survey")
+    if actor.is_operator or owns_pilot(actor, pilot):
+        actions.add("evaluation")
+    if runs_pilot(actor, pilot) and pilot.status in (S.ADOPTED, S.STOPPED):
+        actions.add("evaluation_feedback")
     return actions
+
+
+# --- the evaluation round (models.pilots.evaluation) -------------------------------------------
+
+
+def may_follow_evaluation(actor: Actor, pilot: Pilot) -> bool:
+    """The evaluation's panel, form and ranking: the owners and operators."""
+    return actor.is_operator or owns_pilot(actor, pilot)
+
+
+def may_plan_evaluation(actor: Actor, pilot: Pilot) -> bool:
+    """Owners choose the panel (and, until the round starts, the form) until the pilot is adopted or stopped."""
+    return owns_pilot(actor, pilot) and pilot.status not in (S.ADOPTED, S.STOPPED)
+
+
+def may_read_evaluation_feedback(actor: Actor, pilot: Pilot, evaluated: bool) -> bool:
+    """The reviewers' scores and feedback per criterion, without their names: the owners and operators at any
+    time, the company once the owners have decided (adopted, stopped, or extended after an evaluation; a pilot
+    stopped before its evaluation has an empty one), never while it is under evaluation."""
+    if may_follow_evaluation(actor, pilot):
+        return True
+    decided = pilot.status in (S.ADOPTED, S.STOPPED) or evaluated and pilot.status != S.UNDER_EVALUATION  # extended
+    return runs_pilot(actor, pilot) and decided

@@ -102,3 +102,10 @@ async def may_see_review_links(actor: Actor, challenge: Challenge) -> bool:
     """The links to the review pages on the challenge page: owners and operators, once it is published."""
     return challenge.status in (ChallengeStatus.PUBLISHED, ChallengeStatus.CLOSED, ChallengeStatus.DECIDED) and \
         await may_follow_reviews(actor, challenge)
+
+
+def may_see_round_reviews(actor: Actor, assignment: Assignment) -> bool:
+    """The other reviews of a subject that is not a proposal (a pilot): its reviewer, once theirs is submitted
+    (the owners read the round's ranking and feedback instead)."""
+    return actor.user is not None and assignment.reviewer_id == actor.user.id and \
+        assignment.status == AssignmentStatus.SUBMITTED

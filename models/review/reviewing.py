@@ -24,7 +24,7 @@ from models.identity.accounts import User
 from models.identity.orgs import Organisation
 from models.policy import Actor, require_user
 from models.policy.challenges import owns_challenge
-from models.policy.review import assignment_filter, may_declare_conflicts, may_see_reviews
+from models.policy.review import assignment_filter, may_declare_conflicts, may_see_reviews, may_see_round_reviews
 from models.proposals.models import Proposal, ProposalStatus
 from models.review import conflicts, rounds, rubric
 from models.review.closing import REVIEW_COLUMNS, REVIEWABLE, queue_assignment, queue_round, value_of
@@ -33,7 +33,7 @@ from models.review.models import Assignment, AssignmentStatus, Conflict, Review,
 from models.review.proposal_subjects import PROPOSAL
 from models.review.rubric import Rubric
 from models.review.scoring import MAX_SCORE, MIN_SCORE, review_total
-from models.review.subjects import kind_of
+from models.review.subjects import Subject, kind_of
 
 A = AssignmentStatus
 
@@ -419,3 +419,21 @@ async def submitted_reviews(actor: Actor, proposal: Proposal) -> list[tuple[Assi
     rows = await Assignment.filter(proposal_id=proposal.id, status=A.SUBMITTED.value).order_by("id").prefetch_related(
         "reviewer", "review")
     return [(a, a.review) for a in rows]
+
+
+async def subject_reviews(actor: Actor, assignment: Assignment) -> list[Review]:
+    """The other submitted reviews of the assignment's subject in its round, for its reviewer once theirs is in
+    (a proposal's: `submitted_reviews`)."""
+    if assignment.subject_kind == PROPOSAL:
+        return [r for a, r in await submitted_reviews(actor, assignment.the_proposal) if a.id != assignment.id]
+    if not may_see_round_reviews(actor, assignment):
+        raise NotAllowed("no access to these reviews")
+    rows = await Assignment.filter(round_id=assignment.round_id, subject_id=assignment.subject_id,
+                                   subject_kind=assignment.subject_kind, status=A.SUBMITTED.value).exclude(
+        id=assignment.id).order_by("id").prefetch_related("review")
+    return [a.review for a in rows]
+
+
+async def subject_company(subject: Subject) -> Organisation | None:
+    """The company whose work the subject is (shown to its reviewers when the subject is not a blind proposal)."""
+    return await Organisation.get_or_none(id=subject.company_id) if subject.company_id is not None else None

@@ -24,6 +24,7 @@ from server.routes import (
     pages,
     partners,
     pilot_charts,
+    pilot_evaluation_pages,
     pilot_pages,
     pilots,
     procurement,
@@ -59,6 +60,7 @@ def page_routes() -> list[BaseRoute]:
         *pilot_pages.routes,
         *pilot_charts.routes,
         *procurement_pages.routes,
+        *pilot_evaluation_pages.routes,
     ]
 
 

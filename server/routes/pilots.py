@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from models.pilots import feedback, lifecycle, measurements, milestones
+from models.pilots import evaluation, feedback, lifecycle, measurements, milestones
 from models.pilots.lifecycle import KPI_TEMPLATES, KpiInput
 from models.pilots.measurements import MeasurementInput
 from models.pilots.views import pilot_view
@@ -34,6 +34,8 @@ from server.schemas.pilots import (
     MilestoneOut,
     MilestoneTransitionIn,
     PilotBrief,
+    PilotEvaluationFeedbackOut,
+    PilotEvaluationOut,
     PilotFeedbackOut,
     PilotIn,
     PilotKpiOut,
@@ -41,7 +43,10 @@ from server.schemas.pilots import (
     PilotListOut,
     PilotListQuery,
     PilotOut,
+    PilotPanelIn,
     PilotPatchIn,
+    PilotRankingOut,
+    PilotRubricIn,
     PilotTransitionIn,
     PublishIn,
     SurveyIn,
@@ -232,3 +237,50 @@ async def answer_survey(request: Request, actor: Actor, pilot_id: int, body: Sur
     pilot = await lifecycle.get_pilot(actor, pilot_id)
     survey = await feedback.answer_survey(actor, pilot, body.satisfaction, body.answers, body.comment)
     return SurveyOut(satisfaction=survey.satisfaction, answers=survey.answers, comment=survey.comment)
+
+
+# --- the evaluation round (models.pilots.evaluation) -------------------------------------------
+
+
+@api.operation("/pilots/{pilot_id:int}/evaluation",
+               summary="The pilot's evaluation round: panel, settings and review form (owners, operators)",
+               response=PilotEvaluationOut, tags=TAGS)
+async def get_evaluation(request: Request, actor: Actor, pilot_id: int) -> PilotEvaluationOut:
+    pilot = await lifecycle.get_pilot(actor, pilot_id)
+    return PilotEvaluationOut.of(await evaluation.evaluation_of(actor, pilot))
+
+
+@api.operation("/pilots/{pilot_id:int}/panel", "PUT",
+               summary="Choose the evaluation's reviewers from the pool, the reviews of the pilot and the cap "
+                       "per reviewer (owners, until the pilot is adopted or stopped)",
+               body=PilotPanelIn, response=PilotEvaluationOut, tags=TAGS)
+async def put_evaluation_panel(request: Request, actor: Actor, pilot_id: int, body: PilotPanelIn) -> PilotEvaluationOut:
+    pilot = await lifecycle.get_pilot(actor, pilot_id)
+    found = await evaluation.set_panel(actor, pilot, list(body.reviewers), body.reviews_per_subject,
+                                       body.max_per_reviewer)
+    return PilotEvaluationOut.of(found)
+
+
+@api.operation("/pilots/{pilot_id:int}/rubric", "PUT",
+               summary="Change the evaluation's form, scored criteria included, until the round starts (owners)",
+               body=PilotRubricIn, response=PilotEvaluationOut, tags=TAGS)
+async def put_evaluation_rubric(request: Request, actor: Actor, pilot_id: int, body: PilotRubricIn) -> PilotEvaluationOut:
+    pilot = await lifecycle.get_pilot(actor, pilot_id)
+    return PilotEvaluationOut.of(await evaluation.set_rubric(actor, pilot, body.items()))
+
+
+@api.operation("/pilots/{pilot_id:int}/ranking",
+               summary="The evaluation's scores so far, overall and per criterion (owners, operators)",
+               response=PilotRankingOut, tags=TAGS)
+async def get_evaluation_ranking(request: Request, actor: Actor, pilot_id: int) -> PilotRankingOut:
+    pilot = await lifecycle.get_pilot(actor, pilot_id)
+    return PilotRankingOut.of(pilot.id, await evaluation.ranking(actor, pilot))
+
+
+@api.operation("/pilots/{pilot_id:int}/evaluation/feedback",
+               summary="The reviewers' scores, comments and feedback per criterion, without names (the company "
+                       "once the owners have decided; owners, operators)",
+               response=PilotEvaluationFeedbackOut, tags=TAGS, errors=(409,))
+async def get_evaluation_feedback(request: Request, actor: Actor, pilot_id: int) -> PilotEvaluationFeedbackOut:
+    pilot = await lifecycle.get_pilot(actor, pilot_id)
+    return PilotEvaluationFeedbackOut.of(await evaluation.feedback_for(actor, pilot))

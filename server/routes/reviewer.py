@@ -17,13 +17,14 @@ from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, Vali
 from models.policy import Actor
 from models.policy.review import may_declare_conflicts
 from models.proposals import lifecycle as proposal_lifecycle
-from models.review import conflicts, reviewing
+from models.review import conflicts, reviewing, rounds
 from models.review.closing import value_of
-from models.review.common import challenge_of, get_assignment
+from models.review.common import assignment_challenge, challenge_of, get_assignment
 from models.review.models import Assignment, AssignmentStatus, Review
 from models.review.rubric import TEXT, RubricCriterion, panel_discussion
 from server.api import api
 from server.forms import errors_from
+from server.i18n import gettext as _
 from server.labels import assignment_status_name
 from server.problems import page_message, signed_in
 from server.routes.review_common import SEE_OTHER
@@ -148,14 +149,37 @@ def running_total(scores: dict[str, Any], criteria: tuple[RubricCriterion, ...])
             "weight_scored": sum(c.weight for c in scored)}
 
 
+# What a reviewer reads of each kind of subject, beside the review form: its page.
+SUBJECT_PAGES = {"proposal": ("/proposals/{id}", N_("Read the proposal")),
+                 "pilot": ("/pilots/{id}", N_("Read the pilot's page"))}
+NO_CONFLICT_LABELS = {
+    "proposal": N_("I confirm that I have no conflict of interest with this proposal or its company."),
+    "pilot": N_("I confirm that I have no conflict of interest with this pilot or its company."),
+}
+
+
+async def _subject_context(actor: Actor, assignment: Assignment) -> dict[str, Any]:
+    """The subject's title, page, company (unless withheld) and challenge, whatever its kind."""
+    kind = assignment.subject_kind
+    page, label = SUBJECT_PAGES.get(kind, ("", ""))
+    out: dict[str, Any] = {"subject_page": page.format(id=assignment.subject_id) if page else "",
+                           "subject_page_label": _(label) if label else "",
+                           "no_conflict_label": _(NO_CONFLICT_LABELS.get(kind, NO_CONFLICT_LABELS["proposal"]))}
+    if kind == "proposal":
+        proposal = assignment.the_proposal
+        view = await proposal_lifecycle.view_of(actor, proposal)
+        return out | {"challenge": await challenge_of(proposal), "title": str(view.content.get("title") or ""),
+                      "company": await reviewing.proposal_company(proposal) if view.show_company else None}
+    subject = await rounds.subject_of(assignment)
+    return out | {"challenge": await assignment_challenge(assignment), "title": subject.title,
+                  "company": await reviewing.subject_company(subject)}
+
+
 async def _scoring_page(request: Request, actor: Actor, assignment: Assignment, values: dict | None = None,
                         errors: dict | None = None, message: str = "", status: int = 200) -> Response:
-    proposal = assignment.the_proposal
-    challenge = await challenge_of(proposal)
     form = await reviewing.rubric_of_assignment(assignment)
     criteria = form.criteria
     review = await reviewing.review_of(assignment)
-    view = await proposal_lifecycle.view_of(actor, proposal)
     if values is None:
         values = {"scores": dict(review.scores) if review else {}, "comments": dict(review.comments) if review else {},
                   "no_conflict": review.no_conflict if review else False}
@@ -165,13 +189,13 @@ async def _scoring_page(request: Request, actor: Actor, assignment: Assignment, 
     others = []
     if assignment.status == AssignmentStatus.SUBMITTED:
         try:
-            others = [r for a, r in await reviewing.submitted_reviews(actor, proposal) if a.id != assignment.id]
+            others = await reviewing.subject_reviews(actor, assignment)
         except NotAllowed:
             others = []
     context = {
-        "assignment": assignment, "proposal": proposal, "challenge": challenge, "criteria": criteria,
-        "fields": form.fields, "discussed": panel_discussion(form.fields), "review": review, "value_of": value_of, "content": view.content,
-        "company": await reviewing.proposal_company(proposal) if view.show_company else None,
+        **await _subject_context(actor, assignment),
+        "assignment": assignment, "criteria": criteria,
+        "fields": form.fields, "discussed": panel_discussion(form.fields), "review": review, "value_of": value_of,
         "values": values, "errors": errors or {}, "message": message,
         "total": running_total(values.get("scores") or {}, criteria),
         "others": others, "transitions": await reviewing.allowed_transitions(actor, assignment),
@@ -228,9 +252,13 @@ async def assignment_transition_page(request: Request) -> Response:
             errors, message = errors_from(exc), ""
         if reviewer:
             return await _scoring_page(request, actor, assignment, None, errors, message, 400)
+        if assignment.subject_kind != "proposal":  # an owner reopening a pilot's review: its evaluation page
+            return RedirectResponse(f"/pilots/{assignment.subject_id}/evaluation", status_code=SEE_OTHER)
         return await assignments_page(request, await challenge_of(assignment.proposal), errors, message, 400)
     if reviewer:
         return RedirectResponse("/reviews" if body.to == "recused" else f"/reviews/{assignment.id}", status_code=SEE_OTHER)
+    if assignment.subject_kind != "proposal":
+        return RedirectResponse(f"/pilots/{assignment.subject_id}/evaluation", status_code=SEE_OTHER)
     return RedirectResponse(f"/challenges/{assignment.proposal.challenge_id}/assignments", status_code=SEE_OTHER)
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.core.errors import JST
 from models.identity.orgs import Organisation
+from models.pilots.evaluation import Evaluation, PilotRanking
 from models.pilots.feedback import COMMENT_MAX, Satisfaction
 from models.pilots.measurements import KpiProgress
 from models.pilots.models import Measurement, Milestone, Pilot, PilotKpi
+from models.review.closing import Feedback
 from server.ids import Id
+from server.schemas.reviews import PanelReviewer, RubricIn, RubricOut, bilingual
 
 Text = dict[Literal["ja", "en"], str]
 
@@ -298,3 +302,109 @@ class KpiTemplateOut(BaseModel):
 
 class KpiTemplateListOut(BaseModel):
     items: list[KpiTemplateOut]
+
+
+# --- the evaluation round (models.pilots.evaluation) -------------------------------------------
+
+
+class PilotPanelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'reviewers': [31, 32], 'reviews_per_subject': 2, 'max_per_reviewer': None}]})
+
+    reviewers: list[Id] = Field(max_length=500, description="user ids from the reviewer pool")
+    reviews_per_subject: int = Field(default=2, ge=1, le=20, description="how many reviewers evaluate the pilot")
+    max_per_reviewer: int | None = Field(default=None, ge=1, le=10000, description="null: no cap")
+
+
+class PilotEvaluationOut(BaseModel):
+    """The pilot's evaluation round: its panel, settings and form (scored criteria and other fields)."""
+
+    round_id: int
+    reviewers: list[PanelReviewer]
+    reviews_per_subject: int
+    max_per_reviewer: int | None
+    started: bool = Field(description="the round started when the pilot went under evaluation")
+    due_at: datetime | None
+    rubric: RubricOut
+    panel_editable: bool = Field(description="owners may change the panel until the pilot is adopted or stopped")
+
+    @classmethod
+    def of(cls, found: Evaluation) -> PilotEvaluationOut:
+        row = found.row
+        return cls(round_id=row.id, reviews_per_subject=row.reviews_per_subject or 1,
+                   max_per_reviewer=row.max_per_reviewer, started=row.started_at is not None,
+                   due_at=row.due_at.astimezone(JST) if row.due_at else None,
+                   reviewers=[PanelReviewer(id=u.id, name=u.name, expertise=list(u.expertise or []))
+                              for u in found.panel],
+                   rubric=RubricOut.of(found.rubric, found.editable), panel_editable=found.plannable)
+
+
+class PilotCriterionScore(BaseModel):
+    key: str
+    label: dict[str, str]
+    weight: int
+    mean: float | None = Field(description="the mean of the submitted scores, 1 to 5")
+    scores: list[int]
+
+
+class PilotRankingOut(BaseModel):
+    """The evaluation's result so far (the round reviews one pilot): scores overall and per criterion."""
+
+    pilot_id: int
+    total: float | None = Field(description="the mean of the submitted reviews' totals, 0 to 100")
+    median: float | None
+    spread: float | None
+    disagreement: bool
+    reviews_done: int
+    reviews_assigned: int
+    criteria: list[PilotCriterionScore]
+    hidden: bool = Field(description="true when you have a conflict of interest with the pilot: nothing is shown")
+
+    @classmethod
+    def of(cls, pilot_id: int, found: PilotRanking) -> PilotRankingOut:
+        score = found.score
+        return cls(pilot_id=pilot_id, total=score.total if score else None, median=score.median if score else None,
+                   spread=score.spread if score else None, disagreement=bool(score and score.disagreement),
+                   reviews_done=score.reviews_done if score else 0,
+                   reviews_assigned=score.reviews_assigned if score else 0, hidden=found.hidden,
+                   criteria=[PilotCriterionScore(key=c.key, label=bilingual(c.label), weight=c.weight, mean=c.mean,
+                                                 scores=c.scores) for c in found.criteria])
+
+
+class PilotCriterionFeedback(BaseModel):
+    key: str
+    name: dict[str, str]
+    weight: int
+    scores: list[int]
+    mean: float | None
+    comments: list[str]
+
+
+class PilotEvaluationFeedbackOut(BaseModel):
+    """What the company learns of the evaluation: no reviewer is named."""
+
+    pilot_id: int
+    status: str
+    reason: str
+    total: float | None
+    criteria: list[PilotCriterionFeedback]
+    feedback: list[str]
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> PilotEvaluationFeedbackOut:
+        return cls(pilot_id=feedback.proposal_id, status=feedback.status, reason=feedback.reason,
+                   total=feedback.total, feedback=feedback.feedback,
+                   criteria=[PilotCriterionFeedback(key=str(c.id), name=bilingual(c.name), weight=c.weight,
+                                                    scores=c.scores, mean=c.mean, comments=c.comments)
+                             for c in feedback.criteria])
+
+
+class PilotRubricIn(RubricIn):
+    """The evaluation's form: scored criteria ("score", weights adding up to 100) and other fields."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'rubric': [
+        {'key': 'kpi_achievement', 'kind': 'score', 'label': {'ja': 'KPIの達成度', 'en': 'KPI achievement'}, 'weight': 50},
+        {'key': 'satisfaction', 'kind': 'score', 'label': {'ja': '住民の満足度', 'en': "Residents' satisfaction"}, 'weight': 20},
+        {'key': 'cost', 'kind': 'score', 'label': {'ja': '費用', 'en': 'Cost'}, 'weight': 20},
+        {'key': 'reusability', 'kind': 'score', 'label': {'ja': '他の自治体での再利用性', 'en': 'Reusability by other municipalities'}, 'weight': 10},
+        {'key': 'feedback', 'kind': 'text', 'label': {'ja': '企業へのフィードバック', 'en': 'Feedback for the company'}, 'visible_to': ['owners', 'reviewers', 'company']},
+        {'key': 'confidence', 'kind': 'scale', 'label': {'ja': '確信度', 'en': 'Confidence'}, 'required': True}]}]})
