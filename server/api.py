@@ -203,6 +203,7 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than the limit",
     422: "The input is not valid; `errors` names the fields (`query.page`, `title.ja` …)",
     429: "Too many requests; try again later",
+    507: "There is no room left to store it; nothing was kept, try again later",
 }
 
 
