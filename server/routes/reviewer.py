@@ -132,8 +132,9 @@ async def declare_conflict_page(request: Request) -> Response:
         await reviewing.declare_conflict(actor, kind=body.kind, organisation_id=body.organisation_id, note=body.note)
     except ValidationFailed as exc:
         errors = errors_from(exc)
-        if "declared_conflicts" in errors:
-            errors["organisation"] = errors.pop("declared_conflicts")
+        for field in ("declared_conflicts", "organisation_id"):
+            if field in errors:
+                errors["organisation"] = errors.pop(field)
         return await inbox(request, errors, values, 400)
     except ValidationError as exc:
         return await inbox(request, errors_from(exc), values, 400)
