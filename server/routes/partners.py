@@ -29,7 +29,7 @@ from models.policy.partners import (
 )
 from search.partners import PartnerQuery, match_partners, open_partner_backend, search_partners
 from server.api import api
-from server.forms import errors_from, read_form
+from server.forms import checked_form, errors_from, read_form
 from server.i18n import get_locale
 from server.problems import page_message, signed_in
 from server.schemas.partners import (
@@ -235,7 +235,7 @@ def profile_from_form(form: dict[str, Any], multi: dict[str, list[str]]) -> dict
 
 
 async def _form(request: Request) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    raw = await request.form()
+    raw = await checked_form(request)
     multi = {key: [str(v) for v in raw.getlist(key)] for key in ("languages", "engagement_types", "public_fields")}
     return await read_form(request), multi
 
@@ -344,7 +344,7 @@ async def needs_page(request: Request) -> Response:
     if not (may_post_needs(actor) or (actor.is_operator and request.method == "GET")):
         raise NotAllowed("agency members post needs; operators see them")
     if request.method == "POST":
-        raw = await request.form()
+        raw = await checked_form(request)
         values = await read_form(request)
         try:
             essential = set(raw.getlist("essential"))

@@ -22,7 +22,7 @@ from models.review import rounds, workflow
 from models.review.closing import REVIEWABLE
 from models.review.common import SYSTEM_REASONS, challenge_of, get_assignment
 from server.api import api
-from server.forms import errors_from
+from server.forms import checked_form, errors_from
 from server.i18n import TOKYO, ngettext
 from server.i18n import gettext as _
 from server.ids import id_or_none
@@ -131,7 +131,7 @@ async def panel_page(request: Request, challenge: Challenge | None = None, error
 
 async def save_panel_page(request: Request) -> Response:
     actor, challenge = await owned(request, changing=True)
-    form = await request.form()
+    form = await checked_form(request)
     values = {"reviewers": {id for v in form.getlist("reviewers") if (id := id_or_none(v)) is not None},
               "reviews_per_proposal": str(form.get("reviews_per_proposal", "")),
               "max_per_reviewer": str(form.get("max_per_reviewer", ""))}
@@ -177,7 +177,7 @@ def shortfall_text(shortfall: ShortfallOut, title: str) -> str:
 
 async def add_assignment_page(request: Request) -> Response:
     actor, challenge = await owned(request, changing=True)
-    form = await request.form()
+    form = await checked_form(request)
     try:
         body = AssignmentAddIn.model_validate({k: v for k, v in form.items() if k != "csrftoken"})
         await workflow.add_assignment(actor, challenge, body.proposal_id, body.reviewer_id)
@@ -246,7 +246,7 @@ async def rubric_page(request: Request, challenge: Challenge | None = None, erro
 
 async def save_rubric_page(request: Request) -> Response:
     actor, challenge = await owned(request, changing=True)
-    text = str((await request.form()).get("rubric", ""))
+    text = str((await checked_form(request)).get("rubric", ""))
     try:
         items = json.loads(text)
         body = RubricIn.model_validate({"rubric": items if isinstance(items, list) else []})
