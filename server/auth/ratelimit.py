@@ -14,6 +14,8 @@ from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerHour, Rat
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from models.core.errors import N_
+
 LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = RateLimitItemPerMinute(10, 15)  # 10 wrong passwords in 15 minutes
 LOGIN_FAILURES_PER_ADDRESS = RateLimitItemPerMinute(30, 15)
 LOGIN_FAILURES_BEFORE_LINK = RateLimitItemPerMinute(50, 15)  # per account, from all addresses
@@ -23,6 +25,22 @@ SIGNUP_PER_ADDRESS = RateLimitItemPerHour(10)
 MAILS_PER_RECIPIENT = RateLimitItemPerHour(5)
 INVITATIONS_PER_PERSON = RateLimitItemPerHour(20)
 INVITATIONS_PER_ORGANISATION = RateLimitItemPerDay(50)
+# Other e-mails a person sends to someone else by acting: inviting a partner to a need (an e-mail to the
+# partner), assigning a reviewer by hand (an e-mail to the reviewer). Per person and per organisation.
+# (Sign-in links and sign-up notices are limited per recipient above; every other e-mail follows a
+# transition that happens once: a decision, a receipt, an answer.)
+MAILS_TO_OTHERS: dict[str, tuple[RateLimitItem, RateLimitItem]] = {
+    "partner-invitation": (RateLimitItemPerHour(20), RateLimitItemPerDay(100)),
+    "hand-assignment": (RateLimitItemPerHour(30), RateLimitItemPerDay(200)),
+}
+
+# Why no more of them may be sent now, by the limit used up (English message ids: the API says them as they are).
+MAILS_USED_UP = {
+    "person": N_("You have sent too many of these e-mails recently (each one reaches someone else). "
+                 "Please try again later."),
+    "organisation": N_("Your organisation has sent its maximum number of these e-mails for today. "
+                       "Please try again tomorrow."),
+}
 
 
 class Limiter:
@@ -49,6 +67,21 @@ class Limiter:
 
     async def reset(self, item: RateLimitItem, *identifiers: str) -> None:
         await self._limiter.clear(item, *identifiers)
+
+    async def mails_used_up(self, kind: str, person_id: int, organisation_id: int | None) -> str | None:
+        """Which limit on e-mails of this kind (see MAILS_TO_OTHERS) is used up, "person" or "organisation"."""
+        per_person, per_organisation = MAILS_TO_OTHERS[kind]
+        if await self.used_up(per_person, f"{kind}-person", str(person_id)):
+            return "person"
+        if organisation_id is not None and await self.used_up(per_organisation, f"{kind}-organisation", str(organisation_id)):
+            return "organisation"
+        return None
+
+    async def count_mail(self, kind: str, person_id: int, organisation_id: int | None) -> None:
+        per_person, per_organisation = MAILS_TO_OTHERS[kind]
+        await self.count(per_person, f"{kind}-person", str(person_id))
+        if organisation_id is not None:
+            await self.count(per_organisation, f"{kind}-organisation", str(organisation_id))
 
     async def reset_all(self) -> None:
         """Forget every count (tests start from a clean slate)."""
