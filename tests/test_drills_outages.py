@@ -21,11 +21,13 @@ from models.challenges.models import Attachment
 from models.core.mail import queue_mail
 from models.core.outbox import OutboxMessage
 from server import jobs
+from server.auth.ratelimit import Limiter
+from server.devrun import free_port, start_embedded_redis
 from server.storage import FileStore
-from tests.helpers import REPO_ROOT, _draft, pdf
+from tests.helpers import REPO_ROOT, _draft, browser, pdf
 from tests.services import redis_server
 from tests.services.smtp import smtp_server
-from tests.web import csrf_token, sign_in_as
+from tests.web import csrf_token, post_form, sign_in_as
 
 
 def _decision_context(n: int) -> dict:
@@ -191,3 +193,46 @@ async def test_a_full_attachments_disk_is_a_clear_refusal_and_leaves_no_half_wri
         assert again.status_code == 201 and store.path_for(again.json()["sha256"]).read_bytes() == other
     finally:
         subprocess.run(["umount", str(root)], check=True)
+
+
+# --- Redis down for the web process: rate limits fail closed, plainly; reading goes on --------------
+
+
+async def test_with_redis_down_signing_in_is_refused_plainly_and_reading_goes_on(app, client, people, tmp_path):
+    port = free_port()
+    redis = start_embedded_redis(tmp_path / "redis", port)
+    services = app.state.services
+    original = services.limiter
+    services.limiter = Limiter(f"redis://127.0.0.1:{port}/0")  # the web process's limits in a Redis of their own
+    user = await people.make()
+    try:
+        async def sign_in(page):
+            return await post_form(page, "/login", {"email": user.email, "password": "correct horse battery"},
+                                   page="/login")
+
+        async with browser(app) as page:
+            assert (await sign_in(page)).status_code == 303  # Redis up: signing in works
+
+        redis.terminate()
+        redis.wait(timeout=15)
+        async with browser(app) as page:
+            refused = await sign_in(page)
+            assert refused.status_code == 503, refused.text[-500:]  # fails closed: no sign-in without its limits…
+            assert "a service it needs is unavailable" in refused.text or "必要なサービスが一時的に" in refused.text
+            assert refused.headers["retry-after"]
+            assert "frame-ancestors 'none'" in refused.headers["content-security-policy"]
+            assert (await page.get("/account")).status_code in (302, 303)  # …and no session came of it
+        api = await client.post("/api/v1/organisations/1/invitations", json={"email": "x@example.jp"},
+                                headers=await people.token(user))
+        assert api.status_code in (403, 404, 503)  # never a 500
+        for url in ("/", "/challenges", "/api/v1/challenges"):
+            assert (await client.get(url)).status_code == 200, url  # reading needs no limits: it goes on
+
+        redis = start_embedded_redis(tmp_path / "redis", port)  # back
+        async with browser(app) as page:
+            assert (await sign_in(page)).status_code == 303
+    finally:
+        services.limiter = original
+        if redis.poll() is None:
+            redis.terminate()
+            redis.wait(timeout=15)
