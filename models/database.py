@@ -46,3 +46,25 @@ async def database_up() -> bool:
 # For Tortoise's own CLI when writing a new migration:
 #   tortoise -c models.database.MIGRATIONS_CONFIG makemigrations --name what_changed
 MIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether an error says the database cannot be reached now (refused, restarting, a connection cut), as
+    opposed to a mistake in a query: the first is a 503 to try again, the second a bug."""
+    import asyncpg  # the PostgreSQL driver; SQLite has no server to lose
+
+    unavailable = (
+        ConnectionError,  # refused or reset (Tortoise's DBConnectionError is one)
+        asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, terminated by the operator
+        asyncpg.InterfaceError,  # e.g. the connection was closed in the middle of an operation
+        asyncpg.exceptions.InternalClientError,  # a pooled connection left in a broken state by the cut
+    )
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, unavailable):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

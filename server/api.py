@@ -203,12 +203,14 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than the limit",
     422: "The input is not valid; `errors` names the fields (`query.page`, `title.ja` …)",
     429: "Too many requests; try again later",
+    503: "The database cannot be reached right now; nothing was done, try again (see Retry-After)",
+    507: "There is no room left to store it; nothing was kept, try again later",
 }
 
 
 def _error_statuses(op: Operation) -> list[int]:
     """The problem statuses an operation may answer, by the kind of operation it is."""
-    statuses = {401, *op.errors}
+    statuses = {401, 503, *op.errors}
     has_input = op.body is not None or op.upload
     if not op.public:
         statuses.add(403)

@@ -31,6 +31,7 @@ from server.middleware import RequestContextMiddleware
 from server.problems import EXCEPTION_HANDLERS, handle_server_error
 from server.routes import page_routes
 from server.settings import Settings, get_settings
+from server.unavailable import DatabaseUnavailable
 
 log = logging.getLogger("kyoso")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes, dev=settings.is_dev),
             Middleware(with_security_headers, dev=settings.is_dev),
+            Middleware(DatabaseUnavailable),  # a 503 to try again while the database is away, not a 500
             Middleware(RequestContextMiddleware),
             Middleware(protect, secret_key=settings.secret_key, dev=settings.is_dev),
             Middleware(WakeWorker),  # outbox messages committed: a drain now, not at the next periodic one

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from models.core.errors import N_, ValidationFailed
@@ -45,13 +46,23 @@ def errors_from(exc: ValidationError | ValidationFailed, by_field: dict[str, str
     return errors
 
 
-async def read_form(request: Request) -> dict[str, Any]:
+async def checked_form(request: Request) -> FormData:
+    """The posted form, every value of every field checked for control characters: the one way page handlers
+    read a form (a refused value is a ValidationFailed naming its fields; on a page that does not show it
+    beside the field, the error page says what was wrong)."""
     form = await request.form()
-    values = {key: value for key, value in form.items() if key != "csrftoken"}
-    refused = [key for key, value in values.items() if isinstance(value, str) and has_control_character(value)]
+    refused = sorted({key for key, value in form.multi_items()
+                      if key != "csrftoken" and isinstance(value, str) and has_control_character(value)})
     if refused:
-        raise ValidationFailed(dict.fromkeys(refused, CONTROL_CHARACTER))
-    return values
+        error = ValidationFailed(dict.fromkeys(refused, CONTROL_CHARACTER))
+        error.message_id = CONTROL_CHARACTER  # what the error page says
+        raise error
+    return form
+
+
+async def read_form(request: Request) -> dict[str, Any]:
+    form = await checked_form(request)
+    return {key: value for key, value in form.items() if key != "csrftoken"}
 
 
 async def parse_form(request: Request, schema: type[Schema]) -> tuple[Schema | None, dict[str, Any], dict[str, str]]:

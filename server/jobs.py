@@ -51,6 +51,7 @@ OUTBOX_CONSUMERS[partner_profiles.TOPIC] = partner_profiles.consume  # "partners
 
 def register_consumers(settings: Settings) -> None:
     """Consumers that need settings. Without SMTP_URL, mail is not consumed: it stays queued in the outbox."""
+    outbox.configure(settings.outbox_lease_seconds)
     if mail.configure(settings):
         OUTBOX_CONSUMERS[mail.TOPIC] = mail.send_mail_message
     else:

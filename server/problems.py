@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from models.core.errors import DomainError, ValidationFailed
 from models.policy import Actor
+from server.auth.ratelimit import LimiterUnavailable
 from server.auth.sessions import SESSION_COOKIE
 from server.i18n import format_datetime
 from server.i18n import gettext as _
@@ -131,6 +132,18 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def handle_limiter_unavailable(request: Request, exc: Exception) -> Response:
+    """The rate limits' store is down: what they guard is refused for now, plainly (reading goes on)."""
+    headers = {"Retry-After": "30"}
+    if is_api(request):
+        return problem(503, "This action is rate-limited and the limits cannot be checked right now; "
+                            "try again in a minute.", headers=headers)
+    response = error_page(request, 503, _("This cannot be done for a moment: a service it needs is unavailable. "
+                                          "Reading still works; please try again in a few minutes."))
+    response.headers.update(headers)
+    return response
+
+
 async def handle_server_error(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return problem(500, "An unexpected error occurred; it has been logged.")
@@ -142,5 +155,6 @@ EXCEPTION_HANDLERS = {
     DomainError: handle_domain_error,
     Unauthenticated: handle_unauthenticated,
     HTTPException: handle_http_exception,
+    LimiterUnavailable: handle_limiter_unavailable,
     Exception: handle_server_error,
 }

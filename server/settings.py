@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # (the file; its multipart envelope comes on top). Larger bodies are answered 413 (server/limits.py).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # How long a worker's claim on an outbox message holds if the worker dies while handling it (renewed for
+    # each message; see models/core/outbox.py): a worker killed mid-batch delays the rest by this much.
+    outbox_lease_seconds: float = Field(default=90, ge=1, le=3600)
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ from models.policy import actor_for
 from models.proposals.models import Proposal
 from models.review import conflicts, reviewing
 from models.review.models import Assignment, Conflict
+from tests.helpers import make_company
 from tests.review_helpers import (
     RUN,
     agency,
@@ -23,6 +24,7 @@ from tests.review_helpers import (
     run_job,
     submit,
 )
+from tests.web import post_form, sign_in_as
 
 
 def test_free_mail_domains_say_nothing_about_an_employer():
@@ -159,3 +161,64 @@ async def test_declaring_a_conflict_after_assignment_recuses_and_reassigns(clien
     assert len(active) == 2 and declarer.id not in active
     # The declarer no longer sees the proposal.
     assert (await client.get(f"/api/v1/proposals/{proposal['id']}", headers=await headers(declarer))).status_code == 404
+
+
+async def test_only_an_approved_organisation_can_be_named_and_a_pending_one_stays_unknown(client, app):
+    reviewer = await person("prober", reviewer=True)
+    pending = await make_company("pending")
+    h = await headers(reviewer)
+    unknown = await client.post("/api/v1/conflicts", json={"kind": "other", "organisation_id": 999_999_999}, headers=h)
+    named = await client.post("/api/v1/conflicts", json={"kind": "other", "organisation_id": pending.id}, headers=h)
+    assert named.status_code == unknown.status_code == 422
+    assert named.json()["errors"] == unknown.json()["errors"]  # the same answer as for no organisation at all
+    assert pending.name_ja not in named.text and pending.corporate_number not in named.text
+    assert not await Conflict.filter(reviewer=reviewer).exists()
+
+    # Through the page, by its corporate number: refused the same way, without its name.
+    await sign_in_as(client, reviewer)
+    page = await post_form(client, "/reviews/conflicts", {"kind": "other", "organisation": pending.corporate_number},
+                           page="/reviews")
+    assert page.status_code == 400 and pending.name_ja not in page.text
+    assert not await Conflict.filter(reviewer=reviewer).exists()
+
+
+async def test_declaring_a_conflict_does_not_show_which_assignment_it_took_away(client, migrated):
+    owner = await person("blind-owner", org=await agency())
+    operator = await person("blind-op", operator=True)
+    kou, otsu = await company(f"盲検甲 {RUN}"), await company(f"盲検乙 {RUN}")
+    reviewer = await person("blind", reviewer=True)
+    others = [await person(f"blind{i}", reviewer=True) for i in range(2)]
+    h_owner = await headers(owner)
+    challenge = await open_challenge(client, h_owner, await headers(operator))
+    await client.put(f"/api/v1/challenges/{challenge['id']}/panel", headers=h_owner,
+                     json={"reviewers": [reviewer.id] + [o.id for o in others], "reviews_per_proposal": 3})
+    first = await submit(client, await headers(await person("kou", org=kou)), challenge["id"], title="盲検の提案その一")
+    second = await submit(client, await headers(await person("otsu", org=otsu)), challenge["id"], title="盲検の提案その二")
+    await pass_deadline(challenge["id"])
+    await run_job(migrated, "close_due_challenges")
+    h = await headers(reviewer)
+    mine = {a["id"]: a for a in (await client.get("/api/v1/assignments", headers=h)).json()["items"]}
+    assert len(mine) == 2
+    taken = await Assignment.get(proposal_id=first["id"], reviewer=reviewer)
+    kept = await Assignment.get(proposal_id=second["id"], reviewer=reviewer)
+
+    declared = await client.post("/api/v1/conflicts", json={"kind": "family", "organisation_id": kou.id}, headers=h)
+    assert declared.status_code == 201
+    assert "recused" not in declared.text and not {"assignments", "recused"} & set(declared.json())
+    await taken.refresh_from_db()
+    assert taken.status == "recused"  # the conflict is a hard exclusion…
+
+    # …but for the reviewer the assignment is gone like one they never had: no status, no reason, no title.
+    listed = (await client.get("/api/v1/assignments", headers=h)).json()
+    assert [a["id"] for a in listed["items"]] == [kept.id] and listed["total"] == 1
+    assert (await client.get("/api/v1/assignments", params={"status": "recused"}, headers=h)).json()["items"] == []
+    assert (await client.get(f"/api/v1/assignments/{taken.id}/review", headers=h)).status_code == 404
+    refused = await client.post(f"/api/v1/assignments/{taken.id}/transitions", json={"to": "submitted"}, headers=h)
+    assert refused.status_code == 404
+    await sign_in_as(client, reviewer)
+    inbox = await client.get("/reviews")
+    assert "盲検の提案その二" in inbox.text and "盲検の提案その一" not in inbox.text
+    assert "利益相反が申告されました" not in inbox.text and "辞退" not in inbox.text
+    # The owners still see the recusal and why, on their assignments page.
+    await sign_in_as(client, owner)
+    assert "利益相反が申告されました" in (await client.get(f"/challenges/{challenge['id']}/assignments")).text

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import errno
+import logging
 import unicodedata
 import zipfile
 from contextlib import AbstractAsyncContextManager
@@ -21,11 +23,17 @@ from tortoise.transactions import in_transaction
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Attachment, Challenge
 from models.core import audit
-from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, StorageFull, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import ATTACHMENTS_CHANGEABLE, may_view_challenge, owns_challenge
 
+log = logging.getLogger(__name__)
+
 MAX_BYTES = 20 * 1024 * 1024
+# The errors of a write that found no room: the disk is full, a quota is spent, a file-size limit is reached.
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+STORAGE_FULL = N_("The file could not be stored: there is no room left for attachments. Nothing was kept; "
+                  "please try again later.")
 MAX_FILENAME = 200
 
 PDF = "application/pdf"
@@ -228,7 +236,11 @@ async def add_attachment(
     await check_may_change(actor, challenge)
     if source is None:
         raise ValidationFailed({"file": NO_FILE})
-    blob = await asyncio.to_thread(store.spool, source, MAX_BYTES)
+    try:
+        blob = await asyncio.to_thread(store.spool, source, MAX_BYTES)  # removes its temporary file if it fails
+    except OSError as exc:
+        _refuse_when_full(exc)
+        raise
     try:
         if blob.size == 0:
             raise ValidationFailed({"file": EMPTY})
@@ -239,7 +251,11 @@ async def add_attachment(
             raise ValidationFailed({"file": WRONG_TYPE})
         name = clean_filename(filename, content_type)
         async with store.lock(blob.sha256):
-            await asyncio.to_thread(store.keep, blob)
+            try:
+                await asyncio.to_thread(store.keep, blob)
+            except OSError as exc:
+                _refuse_when_full(exc)
+                raise
             async with in_transaction():
                 attachment = await Attachment.create(
                     challenge=challenge, uploaded_by=actor.user, filename=name,
@@ -252,6 +268,13 @@ async def add_attachment(
     finally:
         await asyncio.to_thread(store.discard, blob)  # a no-op once kept
     return attachment
+
+
+def _refuse_when_full(exc: OSError) -> None:
+    """A write that found no room becomes a clear refusal (and an error in the log for the operators)."""
+    if exc.errno in NO_ROOM:
+        log.error("attachments: no room left to store an upload: %s", exc)
+        raise StorageFull(STORAGE_FULL) from exc
 
 
 async def remove_attachment(

@@ -59,6 +59,12 @@ class InvalidTransition(DomainError):
         self.allowed = allowed
 
 
+class StorageFull(DomainError):
+    """The disk (or quota) that keeps uploaded files has no room left: nothing was kept, try again later."""
+
+    status = 507
+
+
 class ValidationFailed(DomainError):
     """`errors` maps a field name to an English message id, translated by server/."""
 

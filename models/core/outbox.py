@@ -22,7 +22,16 @@ from tortoise.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # a claim lapses after this, so that a worker that died does not hold its messages
+# A claim lapses after this, so that a worker that died (SIGKILL, a lost machine) does not hold its messages for
+# long. It covers the handling of one message (the SMTP timeout is 30 s): the drain renews the claim of each
+# message just before handing it over, and skips one whose claim lapsed and was taken by another drain.
+LEASE = timedelta(seconds=90)
+
+
+def configure(lease_seconds: float) -> None:
+    """Set the claims' lease (the worker does, from its settings)."""
+    global LEASE
+    LEASE = timedelta(seconds=lease_seconds)
 
 
 class OutboxMessage(Model):
@@ -123,11 +132,20 @@ async def claim(topics: list[str], batch_size: int = 200) -> list[OutboxMessage]
     return await OutboxMessage.filter(claimed_by=token, processed_at=None).order_by("id")
 
 
+async def renew(message: OutboxMessage) -> bool:
+    """Extend this drain's claim on a message it is about to hand over; False when the claim lapsed and
+    another drain took the message (it must then be left alone)."""
+    renewed = await OutboxMessage.filter(id=message.id, claimed_by=message.claimed_by, processed_at=None).update(
+        claimed_until=timezone.now() + LEASE)
+    return bool(renewed)
+
+
 async def release(messages: list[OutboxMessage]) -> None:
     """Give back claimed messages this drain will not handle (it is stopping): others may take them now."""
-    ids = [message.id for message in messages]
-    if ids:
-        await OutboxMessage.filter(id__in=ids, processed_at=None).update(claimed_by=None, claimed_until=None)
+    for token in {message.claimed_by for message in messages}:
+        ids = [message.id for message in messages if message.claimed_by == token]
+        await OutboxMessage.filter(id__in=ids, claimed_by=token, processed_at=None).update(
+            claimed_by=None, claimed_until=None)
 
 
 async def drain(consumers: dict[str, Consumer], batch_size: int = 200, max_rounds: int = 50) -> int:
@@ -146,7 +164,8 @@ async def drain(consumers: dict[str, Consumer], batch_size: int = 200, max_round
         handled = 0
         try:
             for message in batch:
-                await _handle(message, consumers[message.topic])
+                if await renew(message):
+                    await _handle(message, consumers[message.topic])
                 handled += 1
                 processed += message.processed_at is not None
         finally:

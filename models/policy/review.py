@@ -18,7 +18,7 @@ from models.policy.challenges import may_draft_challenges, owns_challenge
 from models.policy.proposals import is_proposal_company_member, owns_proposal_challenge
 from models.proposals.lifecycle import TRANSITIONS
 from models.proposals.models import Proposal, ProposalStatus
-from models.review.conflicts import is_conflicted
+from models.review.conflicts import CONFLICT_DECLARED, is_conflicted
 from models.review.models import Assignment, AssignmentStatus
 
 
@@ -32,8 +32,17 @@ async def may_follow_reviews(actor: Actor, challenge: Challenge) -> bool:
 
 
 def assignment_filter(actor: Actor) -> Q:
-    """The assignments a person lists as theirs: only their own."""
-    return Q(reviewer_id=actor.user.id) if actor.user else Q(id__in=[])
+    """The assignments a person lists as theirs: only their own, less those a conflict they declared took away."""
+    if actor.user is None:
+        return Q(id__in=[])
+    return Q(reviewer_id=actor.user.id) & ~Q(status=AssignmentStatus.RECUSED.value, recusal_reason=CONFLICT_DECLARED)
+
+
+def hidden_from_its_reviewer(assignment: Assignment) -> bool:
+    """An assignment taken away by a conflict its reviewer declared: gone for them, like any they never had, so
+    that declaring a conflict with an organisation does not show which proposal is the organisation's. (The
+    owners see the recusal and its reason; a reviewer who recuses themselves still sees theirs.)"""
+    return assignment.status == AssignmentStatus.RECUSED.value and assignment.recusal_reason == CONFLICT_DECLARED
 
 
 async def may_see_reviews(actor: Actor, proposal: Proposal) -> bool:

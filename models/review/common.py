@@ -11,13 +11,13 @@ from models.core.errors import N_, NotFound
 from models.core.notifications import Notification
 from models.identity.accounts import Membership, Role, User
 from models.policy import Actor
-from models.policy.review import may_follow_reviews
+from models.policy.review import hidden_from_its_reviewer, may_follow_reviews
 from models.proposals.models import Proposal
+from models.review.conflicts import CONFLICT_DECLARED
 from models.review.models import Assignment
 
 JST = ZoneInfo("Asia/Tokyo")
 REMOVED_BY_OWNER = N_("Taken off the proposal by an owner.")
-CONFLICT_DECLARED = N_("Conflict of interest declared.")
 SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED)  # recusal reasons written by Kyoso: message ids
 
 
@@ -61,7 +61,7 @@ async def get_assignment(actor: Actor, assignment_id: int) -> Assignment:
     assignment = await Assignment.get_or_none(id=assignment_id).prefetch_related("proposal", "reviewer", "round")
     if assignment is None or actor.user is None:
         raise NotFound("no such assignment")
-    if assignment.reviewer_id == actor.user.id:
+    if assignment.reviewer_id == actor.user.id and not hidden_from_its_reviewer(assignment):
         return assignment
     challenge = await assignment_challenge(assignment)
     if not await may_follow_reviews(actor, challenge):

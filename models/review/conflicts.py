@@ -35,6 +35,10 @@ from models.review.models import Conflict, ConflictKind
 from models.review.proposal_subjects import PROPOSAL, as_subjects
 from models.review.subjects import Subject
 
+# The recusal reason Kyoso writes on the assignments a declaration takes away (a message id). Such an assignment
+# is hidden from its reviewer (models.policy.review), so that declaring reveals nothing about who submitted what.
+CONFLICT_DECLARED = N_("Conflict of interest declared.")
+
 # Addresses anyone can get: sharing one of these domains says nothing about an employer.
 FREE_MAIL_DOMAINS = frozenset({
     "gmail.com", "googlemail.com", "yahoo.co.jp", "yahoo.com", "ymail.com", "outlook.com", "outlook.jp",

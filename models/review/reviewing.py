@@ -21,14 +21,15 @@ from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, Vali
 from models.core.mail import queue_mail
 from models.core.transitions import next_states
 from models.identity.accounts import User
-from models.identity.orgs import Organisation
+from models.identity.orgs import Organisation, OrgStatus
 from models.policy import Actor, require_user
 from models.policy.challenges import owns_challenge
 from models.policy.review import assignment_filter, may_declare_conflicts, may_see_reviews, may_see_round_reviews
 from models.proposals.models import Proposal, ProposalStatus
 from models.review import conflicts, rounds, rubric
 from models.review.closing import REVIEW_COLUMNS, REVIEWABLE, queue_assignment, queue_round, value_of
-from models.review.common import CONFLICT_DECLARED, assignment_challenge, get_assignment, notify, owner_people
+from models.review.common import assignment_challenge, get_assignment, notify, owner_people
+from models.review.conflicts import CONFLICT_DECLARED
 from models.review.models import Assignment, AssignmentStatus, Conflict, Review, ReviewStatus
 from models.review.proposal_subjects import PROPOSAL
 from models.review.rubric import Rubric
@@ -105,7 +106,9 @@ async def declare_conflict(actor: Actor, *, kind: str, organisation_id: int, not
     user = require_user(actor)
     if kind not in conflicts.CONFLICT_KINDS:
         raise ValidationFailed({"kind": N_("Choose one of the kinds of conflict.")})
-    organisation = await Organisation.get_or_none(id=organisation_id)
+    # Only an approved organisation can be named: a pending one is unknown everywhere else (a 404), and naming
+    # it here must not reveal that it signed up, nor its name.
+    organisation = await Organisation.get_or_none(id=organisation_id, status=OrgStatus.APPROVED.value)
     if organisation is None:
         raise ValidationFailed({"organisation_id": N_("One of the organisations does not exist.")})
     note = (note or "").strip()

@@ -25,14 +25,14 @@ from starlette.types import Message, Receive
 from models.challenges import attachments as domain
 from models.challenges import lifecycle as lifecycle
 from models.challenges.models import Attachment, Challenge
-from models.core.errors import NotFound, ValidationFailed
+from models.core.errors import NotFound, StorageFull, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import may_change_attachments
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, get_locale
 from server.i18n import gettext as _
-from server.problems import signed_in
+from server.problems import page_message, signed_in
 from server.storage import FileStore
 
 log = logging.getLogger("kyoso.attachments")
@@ -135,6 +135,7 @@ class AttachmentOut(BaseModel):
     status=201,
     tags=["challenges"],
     upload=True,
+    errors=(507,),
 )
 async def attach_file(request: Request, actor: Actor, challenge_id: int) -> AttachmentOut:
     challenge = await lifecycle.get_challenge(actor, challenge_id)
@@ -150,11 +151,13 @@ async def upload_page(request: Request) -> Response:
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     try:
         await _add(request, actor, challenge)
-    except ValidationFailed as exc:
+    except (ValidationFailed, StorageFull) as exc:
         # The challenge page again, with the message beside the file field (imported here: the
         # challenges module imports this one for its detail page).
         from server.routes import challenges as challenge_pages
 
+        if isinstance(exc, StorageFull):
+            return await challenge_pages._detail(request, actor, challenge, {FILE_FIELD: page_message(exc)}, exc.status)
         return await challenge_pages._detail(request, actor, challenge, errors_from(exc), 400)
     return RedirectResponse(f"/challenges/{challenge.id}#attachments", status_code=SEE_OTHER)
 

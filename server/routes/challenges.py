@@ -14,7 +14,7 @@ from models.core.errors import NotAllowed, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import challenge_actions, may_draft_challenges, may_edit_challenge, owns_challenge
 from server.api import api
-from server.forms import errors_from
+from server.forms import checked_form, errors_from
 from server.i18n import TOKYO
 from server.problems import signed_in
 from server.routes import attachments, feeds, joint, pilot_pages, proposals, questions, reviews
@@ -130,7 +130,7 @@ async def new_challenge(request: Request) -> Response:
     actor = signed_in(request)
     if not may_draft_challenges(actor):
         raise NotAllowed("agency members only")
-    form = await request.form()
+    form = await checked_form(request)
     try:
         body = NewChallengeIn.model_validate(challenge_input_from_form(form))
         challenge = await lifecycle.create_challenge(actor, body.to_changes())
@@ -151,7 +151,7 @@ async def edit_challenge_form(request: Request) -> Response:
 async def edit_challenge(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    form = await request.form()
+    form = await checked_form(request)
     data = challenge_input_from_form(form)
     if challenge.status == "published":  # the amendment form carries only what may be amended
         data = {key: data[key] for key in (*lifecycle.AMENDABLE_FIELDS, "reason")}
@@ -189,7 +189,7 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
 async def change_state(request: Request) -> Response:
     actor = signed_in(request)
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    form = await request.form()
+    form = await checked_form(request)
     try:
         body = ChallengeTransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
         await lifecycle.transition(actor, challenge, body.to, reason=body.reason, publish_at=body.publish_at)

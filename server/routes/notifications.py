@@ -19,7 +19,7 @@ from models.core.notifications import Notification
 from models.policy import Actor
 from models.policy.challenges import is_public
 from server.api import api
-from server.forms import errors_from
+from server.forms import checked_form, errors_from
 from server.i18n import TOKYO, get_locale
 from server.i18n import gettext as _
 from server.problems import signed_in
@@ -243,7 +243,7 @@ async def notifications_page(request: Request) -> Response:
 async def follow_form(request: Request) -> Response:
     """Follow a challenge (`challenge_id`) or a search: the search page's fields (q, category, ...)."""
     actor = signed_in(request)
-    form = await request.form()
+    form = await checked_form(request)
     params = saved_query_from_params(form)
     challenge_id = params.pop("challenge_id", None)
     data = {"challenge_id": challenge_id} if challenge_id else {"saved_query": params}

@@ -35,7 +35,7 @@ from server import i18n
 from server.api import api
 from server.auth.ratelimit import INVITATIONS_PER_ORGANISATION, INVITATIONS_PER_PERSON
 from server.auth.sessions import client_address
-from server.forms import errors_from
+from server.forms import checked_form, errors_from
 from server.i18n import gettext as _
 from server.labels import organisation_labels
 from server.schemas.organisations import (
@@ -168,7 +168,7 @@ def _done(base: str, what: str) -> RedirectResponse:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
+    form = await checked_form(request)
     return {name: value for name, value in form.items() if isinstance(value, str)}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -17,7 +18,7 @@ from models.identity.accounts import User
 from models.partners import invitations, needs, profiles
 from models.partners.models import PUBLIC_FIELDS, Need, PartnerProfile, PartnerSkill, PartnerStatus
 from models.partners.skills import LANGUAGES, ROLES, SKILL_CATEGORIES, SKILLS, EngagementType, WorkMode
-from models.policy import Actor
+from models.policy import Actor, require_user
 from models.policy.partners import (
     may_list_partners,
     may_manage_need,
@@ -29,8 +30,10 @@ from models.policy.partners import (
 )
 from search.partners import PartnerQuery, match_partners, open_partner_backend, search_partners
 from server.api import api
-from server.forms import errors_from, read_form
+from server.auth.ratelimit import MAILS_USED_UP
+from server.forms import checked_form, errors_from, read_form
 from server.i18n import get_locale
+from server.i18n import gettext as _
 from server.problems import page_message, signed_in
 from server.schemas.partners import (
     InvitationListOut,
@@ -52,6 +55,8 @@ from server.schemas.partners import (
     TransitionIn,
 )
 from server.templating import templates
+
+PARTNER_INVITATION = "partner-invitation"  # the e-mail kind counted (server/auth/ratelimit.py)
 
 SEE_OTHER = 303
 
@@ -165,10 +170,14 @@ async def list_matches(request: Request, actor: Actor, need_id: int) -> MatchLis
 
 
 @api.operation("/needs/{need_id:int}/invitations", "POST", summary="Invite a partner to the need (its agency)",
-               body=PartnerInvitationIn, response=PartnerInvitationOut, status=201, tags=["partners"])
+               body=PartnerInvitationIn, response=PartnerInvitationOut, status=201, tags=["partners"], errors=(429,))
 async def invite_partner(request: Request, actor: Actor, need_id: int, body: PartnerInvitationIn) -> PartnerInvitationOut:
     need = await needs.get_need(actor, need_id)
+    limiter = request.app.state.services.limiter
+    if used_up := await limiter.mails_used_up(PARTNER_INVITATION, require_user(actor).id, need.agency_id):
+        raise HTTPException(429, MAILS_USED_UP[used_up])
     invitation = await invitations.invite(actor, need, body.partner_id, body.message)
+    await limiter.count_mail(PARTNER_INVITATION, require_user(actor).id, need.agency_id)
     return PartnerInvitationOut.of(await invitations.get_invitation(actor, invitation.id))
 
 
@@ -235,7 +244,7 @@ def profile_from_form(form: dict[str, Any], multi: dict[str, list[str]]) -> dict
 
 
 async def _form(request: Request) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    raw = await request.form()
+    raw = await checked_form(request)
     multi = {key: [str(v) for v in raw.getlist(key)] for key in ("languages", "engagement_types", "public_fields")}
     return await read_form(request), multi
 
@@ -344,7 +353,7 @@ async def needs_page(request: Request) -> Response:
     if not (may_post_needs(actor) or (actor.is_operator and request.method == "GET")):
         raise NotAllowed("agency members post needs; operators see them")
     if request.method == "POST":
-        raw = await request.form()
+        raw = await checked_form(request)
         values = await read_form(request)
         try:
             essential = set(raw.getlist("essential"))
@@ -378,8 +387,12 @@ async def invite_page(request: Request) -> Response:
     actor = signed_in(request)
     need = await needs.get_need(actor, request.path_params["need_id"])
     form = await read_form(request)
+    limiter = request.app.state.services.limiter
+    if used_up := await limiter.mails_used_up(PARTNER_INVITATION, require_user(actor).id, need.agency_id):
+        return await _need(request, actor, need, _(MAILS_USED_UP[used_up]), 429)
     try:
         await invitations.invite(actor, need, int(str(form.get("partner_id") or 0)), str(form.get("message", "")))
+        await limiter.count_mail(PARTNER_INVITATION, require_user(actor).id, need.agency_id)
     except (ValueError, ValidationFailed) as exc:
         message = " ".join(errors_from(exc).values()) if isinstance(exc, ValidationFailed) else ""
         return await _need(request, actor, need, message, 400)

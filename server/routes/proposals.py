@@ -30,7 +30,7 @@ from models.proposals import lifecycle as lifecycle
 from models.proposals.lifecycle import AlreadyProposed, CompanyNotApproved
 from models.proposals.models import Proposal
 from server.api import api
-from server.forms import errors_from
+from server.forms import checked_form, errors_from
 from server.i18n import TOKYO
 from server.ids import id_or_none
 from server.labels import proposal_action_name, proposal_status_name
@@ -197,7 +197,7 @@ async def new_proposal(request: Request) -> Response:
     challenge = await challenge_lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     if not may_draft_proposals(actor):
         raise NotAllowed("members of a company only")
-    form = await request.form()
+    form = await checked_form(request)
     kpis = await lifecycle.kpis_of(challenge)
     body, errors = await _typed_changes(form, len(kpis), NewProposalIn)
     if body is None:
@@ -231,7 +231,7 @@ async def edit_proposal_form(request: Request) -> Response:
 
 async def edit_proposal(request: Request) -> Response:
     actor, proposal, challenge = await _company_proposal(request)
-    form = await request.form()
+    form = await checked_form(request)
     kpis = await lifecycle.kpis_of(challenge)
     body, errors = await _typed_changes(form, len(kpis), ProposalIn)
     if body is None:
@@ -292,7 +292,7 @@ async def change_state(request: Request) -> Response:
     proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
     if not await roles_on(actor, proposal):
         raise NotAllowed("neither the company nor an owner of the challenge")
-    form = await request.form()
+    form = await checked_form(request)
     try:
         body = ProposalTransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
         await lifecycle.transition(actor, proposal, body.to, reason=body.reason)

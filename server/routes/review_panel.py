@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -16,13 +17,14 @@ from starlette.routing import BaseRoute, Route
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge
 from models.core.errors import InvalidTransition, ValidationFailed
-from models.policy import Actor
+from models.policy import Actor, require_user
 from models.policy.review import assignment_actions, review_actions
 from models.review import rounds, workflow
 from models.review.closing import REVIEWABLE
 from models.review.common import SYSTEM_REASONS, challenge_of, get_assignment
 from server.api import api
-from server.forms import errors_from
+from server.auth.ratelimit import MAILS_USED_UP
+from server.forms import checked_form, errors_from
 from server.i18n import TOKYO, ngettext
 from server.i18n import gettext as _
 from server.ids import id_or_none
@@ -44,6 +46,8 @@ from server.schemas.reviews import (
     ShortfallOut,
 )
 from server.templating import templates
+
+HAND_ASSIGNMENT = "hand-assignment"  # the e-mail kind counted (server/auth/ratelimit.py): each e-mails the reviewer
 
 # --- API ---------------------------------------------------------------------------------------
 
@@ -96,10 +100,14 @@ async def get_assignments(request: Request, actor: Actor, challenge_id: int) -> 
 
 @api.operation("/challenges/{challenge_id:int}/assignments", "POST",
                summary="Assign a reviewer by hand (owners; never one with a conflict of interest)",
-               body=AssignmentAddIn, response=AssignmentOut, status=201, tags=["reviews"])
+               body=AssignmentAddIn, response=AssignmentOut, status=201, tags=["reviews"], errors=(429,))
 async def add_assignment(request: Request, actor: Actor, challenge_id: int, body: AssignmentAddIn) -> AssignmentOut:
     challenge = await challenge_lifecycle.get_challenge(actor, challenge_id)
+    limiter = request.app.state.services.limiter
+    if used_up := await limiter.mails_used_up(HAND_ASSIGNMENT, require_user(actor).id, challenge.owner_id):
+        raise HTTPException(429, MAILS_USED_UP[used_up])
     assignment = await workflow.add_assignment(actor, challenge, body.proposal_id, body.reviewer_id)
+    await limiter.count_mail(HAND_ASSIGNMENT, require_user(actor).id, challenge.owner_id)
     await assignment.fetch_related("proposal")
     return AssignmentOut.of(assignment)
 
@@ -131,7 +139,7 @@ async def panel_page(request: Request, challenge: Challenge | None = None, error
 
 async def save_panel_page(request: Request) -> Response:
     actor, challenge = await owned(request, changing=True)
-    form = await request.form()
+    form = await checked_form(request)
     values = {"reviewers": {id for v in form.getlist("reviewers") if (id := id_or_none(v)) is not None},
               "reviews_per_proposal": str(form.get("reviews_per_proposal", "")),
               "max_per_reviewer": str(form.get("max_per_reviewer", ""))}
@@ -177,10 +185,14 @@ def shortfall_text(shortfall: ShortfallOut, title: str) -> str:
 
 async def add_assignment_page(request: Request) -> Response:
     actor, challenge = await owned(request, changing=True)
-    form = await request.form()
+    form = await checked_form(request)
+    limiter = request.app.state.services.limiter
+    if used_up := await limiter.mails_used_up(HAND_ASSIGNMENT, require_user(actor).id, challenge.owner_id):
+        return await assignments_page(request, challenge, {}, _(MAILS_USED_UP[used_up]), 429)
     try:
         body = AssignmentAddIn.model_validate({k: v for k, v in form.items() if k != "csrftoken"})
         await workflow.add_assignment(actor, challenge, body.proposal_id, body.reviewer_id)
+        await limiter.count_mail(HAND_ASSIGNMENT, require_user(actor).id, challenge.owner_id)
     except (ValidationError, ValidationFailed) as exc:
         return await assignments_page(request, challenge, errors_from(exc), "", 400)
     except InvalidTransition as exc:
@@ -246,7 +258,7 @@ async def rubric_page(request: Request, challenge: Challenge | None = None, erro
 
 async def save_rubric_page(request: Request) -> Response:
     actor, challenge = await owned(request, changing=True)
-    text = str((await request.form()).get("rubric", ""))
+    text = str((await checked_form(request)).get("rubric", ""))
     try:
         items = json.loads(text)
         body = RubricIn.model_validate({"rubric": items if isinstance(items, list) else []})

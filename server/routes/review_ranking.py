@@ -26,7 +26,7 @@ from models.review.closing import proposal_rubric, value_of
 from models.review.common import challenge_of
 from models.review.rubric import OWNERS, REVIEWERS, visible_to
 from server.api import api
-from server.forms import errors_from
+from server.forms import checked_form, errors_from
 from server.i18n import gettext as _
 from server.ids import id_or_none
 from server.labels import DECISION_ACTIONS, decision_name
@@ -89,7 +89,7 @@ async def ranking_page(request: Request, challenge: Challenge | None = None, err
 
 async def decide_page(request: Request) -> Response:
     actor, challenge = await owned(request, changing=True)
-    form = await request.form()
+    form = await checked_form(request)
     proposal_id = id_or_none(form.get("proposal_id", ""))
     proposal = await decisions.proposal_of(challenge, proposal_id) if proposal_id is not None else None
     if proposal is None:
@@ -106,7 +106,7 @@ async def decide_page(request: Request) -> Response:
 
 async def finalise_page(request: Request) -> Response:
     actor, challenge = await owned(request, changing=True)
-    form = await request.form()
+    form = await checked_form(request)
     try:
         await challenge_lifecycle.transition(actor, challenge, "decided", reason=str(form.get("reason", "")))
     except InvalidTransition as exc:

@@ -23,7 +23,7 @@ from models.review.common import assignment_challenge, challenge_of, get_assignm
 from models.review.models import Assignment, AssignmentStatus, Review
 from models.review.rubric import TEXT, RubricCriterion, panel_discussion
 from server.api import api
-from server.forms import errors_from
+from server.forms import checked_form, errors_from
 from server.i18n import gettext as _
 from server.labels import assignment_status_name
 from server.problems import page_message, signed_in
@@ -122,7 +122,7 @@ async def declare_conflict_page(request: Request) -> Response:
     actor = signed_in(request)
     if not may_declare_conflicts(actor):
         raise NotAllowed("reviewers, agency members and operators declare conflicts")
-    form = await request.form()
+    form = await checked_form(request)
     values = {key: str(value) for key, value in form.items() if key != "csrftoken"}
     try:
         ids = await conflict_ids_from_codes(values.get("organisation", ""))
@@ -133,8 +133,9 @@ async def declare_conflict_page(request: Request) -> Response:
         await reviewing.declare_conflict(actor, kind=body.kind, organisation_id=body.organisation_id, note=body.note)
     except ValidationFailed as exc:
         errors = errors_from(exc)
-        if "declared_conflicts" in errors:
-            errors["organisation"] = errors.pop("declared_conflicts")
+        for field in ("declared_conflicts", "organisation_id"):
+            if field in errors:
+                errors["organisation"] = errors.pop(field)
         return await inbox(request, errors, values, 400)
     except ValidationError as exc:
         return await inbox(request, errors_from(exc), values, 400)
@@ -213,7 +214,7 @@ async def scoring_form(request: Request) -> Response:
 async def save_scoring_form(request: Request) -> Response:
     actor = signed_in(request)
     assignment = await reviewing.own_assignment(actor, request.path_params["assignment_id"])
-    form = await request.form()
+    form = await checked_form(request)
     rubric = await reviewing.rubric_of_assignment(assignment)
     data = review_input_from_form(form, [c.key for c in rubric.criteria], rubric.fields)
     shown = {**data, "scores": {k: v for k, v in data["scores"].items() if isinstance(v, int)}}
@@ -239,7 +240,7 @@ async def assignment_transition_page(request: Request) -> Response:
     """Recuse (the reviewer) or reopen (an owner), from the scoring page or the assignment page."""
     actor = signed_in(request)
     assignment = await get_assignment(actor, request.path_params["assignment_id"])
-    form = await request.form()
+    form = await checked_form(request)
     reviewer = assignment.reviewer_id == actor.user.id
     try:
         body = AssignmentTransitionIn.model_validate({k: v for k, v in form.items() if k != "csrftoken"})

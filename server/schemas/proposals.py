@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from models.challenges.models import ChallengeKpi
 from models.core.errors import N_, ValidationFailed
 from models.core.identifiers import identifier_kind, normalize_digits
-from models.identity.orgs import Organisation, organisation_with_code, organisations_with_ids
+from models.identity.orgs import Organisation, OrgStatus, organisation_with_code, organisations_with_ids
 from models.proposals.lifecycle import KpiCommitment, ProposalChanges, ProposalView
 from models.proposals.models import Proposal, ProposalVersion
 from server.i18n import TOKYO
@@ -223,7 +223,8 @@ async def conflict_ids_from_codes(text: str) -> list[int]:
         code = normalize_digits(token)
         kind = identifier_kind(code)
         organisation = await organisation_with_code(code, kind)
-        if organisation is None:
+        # Only approved organisations can be named: a pending one is unknown everywhere else.
+        if organisation is None or organisation.status != OrgStatus.APPROVED.value:
             raise ValidationFailed({"declared_conflicts": N_(
                 "Enter the municipality code or corporate number of organisations registered on Kyoso, one per line."
             )})

@@ -1,10 +1,13 @@
 """A real SMTP server (aiosmtpd) on a free loopback port that keeps every message it accepts.
 
 Recipients whose local part starts with "bounce" are refused with 550, to test permanent failures.
+It can be stopped and started again on the same port (an outage), and made slow (`rcpt_delay`: seconds it
+takes to accept each recipient, before any message is accepted) so that a client can be killed mid-send.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -37,11 +40,14 @@ class ReceivedMail:
 class MailCollector:
     """The aiosmtpd handler; runs in the controller's thread, so the list is guarded by a lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, rcpt_delay: float = 0.0) -> None:
         self._lock = threading.Lock()
         self._received: list[ReceivedMail] = []
+        self.rcpt_delay = rcpt_delay
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
         if address.split("@")[0].lower().startswith("bounce"):
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -61,17 +67,21 @@ class MailCollector:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
-        self.collector = MailCollector()
+    def __init__(self, rcpt_delay: float = 0.0) -> None:
+        self.collector = MailCollector(rcpt_delay)
         self.port = free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
-        self._controller = Controller(self.collector, hostname="127.0.0.1", port=self.port)
+        self._controller: Controller | None = None
 
     def start(self) -> None:
+        """Start, or start again after `stop` on the same port, keeping what was received."""
+        self._controller = Controller(self.collector, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     @property
     def received(self) -> list[ReceivedMail]:
@@ -82,8 +92,8 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
+def smtp_server(rcpt_delay: float = 0.0) -> Iterator[SmtpServer]:
+    server = SmtpServer(rcpt_delay)
     server.start()
     try:
         yield server
