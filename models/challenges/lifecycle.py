@@ -108,6 +108,18 @@ async def _category(slug: str | None) -> Category | None:
     return category
 
 
+async def problems_in(changes: ChallengeChanges, challenge: Challenge | None = None) -> dict[str, str]:
+    """What saving these changes would refuse (message ids by field), without writing anything: a page shows
+    them together with its form's own errors, so that a person sees every error at once."""
+    values = dict(changes.values)
+    errors: dict[str, str] = {}
+    slug = values.pop("category", None)
+    if slug and await Category.get_or_none(slug=slug) is None:
+        errors["category"] = N_("Choose one of the categories.")
+    merged = ({name: getattr(challenge, name) for name in PLAIN_FIELDS} if challenge else {}) | values
+    return errors | _check_consistency(merged) | _check_criteria(changes.criteria or [])
+
+
 def _snapshot(challenge: Challenge) -> dict[str, Any]:
     return {
         "status": challenge.status,

@@ -14,18 +14,21 @@ from models.core.errors import NotAllowed, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import challenge_actions, may_draft_challenges, may_edit_challenge, owns_challenge
 from server.api import api
-from server.forms import errors_from
+from server.forms import errors_from, failed_fields, in_form_order, translated_errors
 from server.i18n import TOKYO
 from server.problems import signed_in
 from server.routes import attachments, feeds, joint, pilot_pages, proposals, questions, reviews
 from server.schemas.challenges import (
     CRITERIA_ROWS,
+    FORM_ORDER,
     KPI_ROWS,
+    ROW_MESSAGES,
     ChallengeIn,
     ChallengeOut,
     ChallengeTransitionIn,
     NewChallengeIn,
     challenge_input_from_form,
+    form_locator,
 )
 from server.templating import templates
 
@@ -112,6 +115,21 @@ def _values_of(challenge: Challenge, criteria: list[Criterion], kpis: list[Chall
     return values
 
 
+async def _every_error(exc: ValidationError | ValidationFailed, data: dict, form, challenge: Challenge | None) -> dict[str, str]:
+    """The schema's errors and, for the fields it accepted, the domain's: all at once, in the order of the page."""
+    errors = errors_from(exc, ROW_MESSAGES, locate=form_locator(form))
+    if isinstance(exc, ValidationError):
+        accepted = {key: value for key, value in data.items() if key not in failed_fields(exc)}
+        try:
+            partial = ChallengeIn.model_validate(accepted)
+        except ValidationError:
+            partial = None
+        if partial is not None:
+            domain = translated_errors(await lifecycle.problems_in(partial.to_changes(), challenge))
+            errors = domain | errors
+    return in_form_order(errors, FORM_ORDER)
+
+
 def _typed(form) -> dict:
     values = {key: value for key, value in form.items() if key != "csrftoken"}
     values["languages"] = form.getlist("languages")
@@ -131,11 +149,12 @@ async def new_challenge(request: Request) -> Response:
     if not may_draft_challenges(actor):
         raise NotAllowed("agency members only")
     form = await request.form()
+    data = challenge_input_from_form(form)
     try:
-        body = NewChallengeIn.model_validate(challenge_input_from_form(form))
+        body = NewChallengeIn.model_validate(data)
         challenge = await lifecycle.create_challenge(actor, body.to_changes())
     except (ValidationError, ValidationFailed) as exc:
-        return await _form_page(request, None, _typed(form), errors_from(exc), 400)
+        return await _form_page(request, None, _typed(form), await _every_error(exc, data, form, None), 400)
     return RedirectResponse(f"/challenges/{challenge.id}", status_code=SEE_OTHER)
 
 
@@ -159,7 +178,7 @@ async def edit_challenge(request: Request) -> Response:
         body = ChallengeIn.model_validate(data)
         await lifecycle.update_challenge(actor, challenge, body.to_changes(), reason=body.reason)
     except (ValidationError, ValidationFailed) as exc:
-        return await _form_page(request, challenge, _typed(form), errors_from(exc), 400)
+        return await _form_page(request, challenge, _typed(form), await _every_error(exc, data, form, challenge), 400)
     return RedirectResponse(f"/challenges/{challenge.id}", status_code=SEE_OTHER)
 
 
