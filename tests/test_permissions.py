@@ -50,6 +50,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/logout"): EVERYONE,
     ("GET", "/signup"): EVERYONE,
     ("POST", "/signup"): EVERYONE,
+    ("GET", "/password/forgot"): EVERYONE,
+    ("POST", "/password/forgot"): EVERYONE,  # an empty form is a 400 for anyone
+    ("GET", "/password/reset/not-a-real-link"): set(),  # an unknown link is gone (410) for anyone
+    ("POST", "/password/reset"): EVERYONE,  # an empty form is a 400 for anyone
     ("GET", "/account"): SIGNED_IN,
     ("POST", "/account/profile"): SIGNED_IN,
     ("POST", "/account/password"): SIGNED_IN,
@@ -264,6 +268,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 PATH_ALIASES = {
     "/account/tokens/{token_id:int}/revoke": "/account/tokens/{token_id}/revoke",
     "/login/link/{token}": "/login/link/not-a-real-link",
+    "/password/reset/{token}": "/password/reset/not-a-real-link",
     "/admin/organisations/{org_id:int}/{decision:str}": "/admin/organisations/{pending_org_id}/{decision}",
     "/admin/people/{user_id:int}/access": "/admin/people/{throwaway_user_id}/access",
     "/organisations/{org_id:int}": "/organisations/{company_org_id}",

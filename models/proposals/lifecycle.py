@@ -223,9 +223,14 @@ async def _apply(proposal: Proposal, challenge: Challenge, changes: ProposalChan
 
 
 def missing_for_submission(proposal: Proposal) -> dict[str, str]:
+    return missing_in({name: getattr(proposal, name) for name in REQUIRED_TO_SUBMIT})
+
+
+def missing_in(content: dict[str, Any]) -> dict[str, str]:
+    """What a submission still lacks in these values (message ids by field): a page shows it with its form's errors."""
     errors = {}
     for name, message in REQUIRED_TO_SUBMIT.items():
-        value = getattr(proposal, name)
+        value = content.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             errors[name] = message
     return errors

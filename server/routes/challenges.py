@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from models.challenges import lifecycle as lifecycle
@@ -13,6 +13,7 @@ from models.challenges.models import Challenge, ChallengeKpi, Criterion
 from models.core.errors import NotAllowed, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import challenge_actions, may_draft_challenges, may_edit_challenge, owns_challenge
+from server import flash
 from server.api import api
 from server.forms import errors_from, failed_fields, in_form_order, translated_errors
 from server.i18n import TOKYO
@@ -155,7 +156,7 @@ async def new_challenge(request: Request) -> Response:
         challenge = await lifecycle.create_challenge(actor, body.to_changes())
     except (ValidationError, ValidationFailed) as exc:
         return await _form_page(request, None, _typed(form), await _every_error(exc, data, form, None), 400)
-    return RedirectResponse(f"/challenges/{challenge.id}", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}", "challenge.created")
 
 
 async def edit_challenge_form(request: Request) -> Response:
@@ -179,7 +180,7 @@ async def edit_challenge(request: Request) -> Response:
         await lifecycle.update_challenge(actor, challenge, body.to_changes(), reason=body.reason)
     except (ValidationError, ValidationFailed) as exc:
         return await _form_page(request, challenge, _typed(form), await _every_error(exc, data, form, challenge), 400)
-    return RedirectResponse(f"/challenges/{challenge.id}", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}", "challenge.amended" if challenge.status == "published" else "challenge.saved")
 
 
 async def challenge_page(request: Request) -> Response:
@@ -211,10 +212,10 @@ async def change_state(request: Request) -> Response:
     form = await request.form()
     try:
         body = ChallengeTransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
-        await lifecycle.transition(actor, challenge, body.to, reason=body.reason, publish_at=body.publish_at)
+        challenge = await lifecycle.transition(actor, challenge, body.to, reason=body.reason, publish_at=body.publish_at)
     except (ValidationError, ValidationFailed) as exc:
         return await _detail(request, actor, challenge, errors_from(exc), 400)
-    return RedirectResponse(f"/challenges/{challenge.id}", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}", f"challenge.{challenge.status}")
 
 
 async def my_challenges(request: Request) -> Response:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from models.challenges import follows, joint, listing
@@ -18,13 +18,13 @@ from models.core.errors import N_, ValidationFailed
 from models.core.notifications import Notification
 from models.policy import Actor
 from models.policy.challenges import is_public
+from server import flash
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, get_locale
 from server.i18n import gettext as _
 from server.problems import signed_in
 from server.routes.discovery import VALUE_LABELS
-from server.routes.questions import SEE_OTHER
 from server.schemas.questions import (
     FollowIn,
     FollowListOut,
@@ -146,7 +146,7 @@ async def mark_notifications_read(request: Request, actor: Actor) -> ReadOut:
 
 async def read_page(request: Request) -> Response:
     await follows.mark_read(signed_in(request))
-    return RedirectResponse("/notifications", status_code=SEE_OTHER)
+    return flash.redirect("/notifications", "notifications.read")
 
 
 # --- follows ---------------------------------------------------------------------------------
@@ -243,12 +243,12 @@ async def follow_form(request: Request) -> Response:
         await _follow(actor, FollowIn.model_validate(data))
     except (ValidationError, ValidationFailed) as exc:
         return await _page(request, actor, errors_from(exc), params, 400)
-    return RedirectResponse("/notifications#follows", status_code=SEE_OTHER)
+    return flash.redirect("/notifications#follows", "follows.changed")
 
 
 async def unfollow_form(request: Request) -> Response:
     await follows.unfollow(signed_in(request), request.path_params["follow_id"])
-    return RedirectResponse("/notifications#follows", status_code=SEE_OTHER)
+    return flash.redirect("/notifications#follows", "follows.changed")
 
 
 routes: list[BaseRoute] = [

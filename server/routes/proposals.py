@@ -29,8 +29,9 @@ from models.policy.proposals import (
 from models.proposals import lifecycle as lifecycle
 from models.proposals.lifecycle import AlreadyProposed, CompanyNotApproved
 from models.proposals.models import Proposal
+from server import flash
 from server.api import api
-from server.forms import errors_from
+from server.forms import errors_from, in_form_order, translated_errors
 from server.i18n import TOKYO
 from server.ids import id_or_none
 from server.labels import proposal_action_name, proposal_status_name
@@ -138,6 +139,10 @@ async def list_versions(request: Request, actor: Actor, proposal_id: int, query:
 # --- pages -----------------------------------------------------------------------------------
 
 
+FORM_ORDER = ("title", "summary", "approach", "cost_yen", "schedule", "team", "track_record", "kpis", "kpi",
+              "declared_conflicts")  # the fields' order on the page, which the error summary follows
+
+
 async def _form_page(request: Request, actor: Actor, challenge: Challenge, proposal: Proposal | None,
                      values: dict, errors: dict, message: str = "", status: int = 200) -> Response:
     company = company_of(actor)
@@ -146,10 +151,9 @@ async def _form_page(request: Request, actor: Actor, challenge: Challenge, propo
         "proposal": proposal,
         "kpis": await lifecycle.kpis_of(challenge),
         "values": values,
-        "errors": errors,
+        "errors": in_form_order(errors, FORM_ORDER),
         "message": message,
         "pending": company is not None and company.status != OrgStatus.APPROVED,
-        "saved": request.query_params.get("saved") == "1",
         "proposal_status_name": proposal_status_name,
     }
     return templates.TemplateResponse(request, "proposals/form.html", context, status_code=status)
@@ -210,7 +214,7 @@ async def new_proposal(request: Request) -> Response:
         return await _form_page(request, actor, challenge, None, _typed(form), errors_from(exc), status=400)
     except STATE_ERRORS as exc:
         return await _form_page(request, actor, challenge, None, _typed(form), {}, page_message(exc), exc.status)
-    return RedirectResponse(f"/proposals/{proposal.id}/edit", status_code=SEE_OTHER)
+    return flash.redirect(f"/proposals/{proposal.id}/edit", "proposal.saved")
 
 
 async def _company_proposal(request: Request) -> tuple[Actor, Proposal, Challenge]:
@@ -234,9 +238,11 @@ async def edit_proposal(request: Request) -> Response:
     form = await request.form()
     kpis = await lifecycle.kpis_of(challenge)
     body, errors = await _typed_changes(form, len(kpis), ProposalIn)
-    if body is None:
-        return await _form_page(request, actor, challenge, proposal, _typed(form), errors, status=400)
     submitting = form.get("action") == "submit"
+    if body is None:
+        if submitting:  # what the submission would still lack, in the same round as the form's own errors
+            errors = translated_errors(lifecycle.missing_in(_typed(form))) | errors
+        return await _form_page(request, actor, challenge, proposal, _typed(form), errors, status=400)
     try:
         if submitting:
             await lifecycle.submit(actor, proposal, body.to_changes())
@@ -248,8 +254,8 @@ async def edit_proposal(request: Request) -> Response:
         await proposal.refresh_from_db()  # nothing was written; show the state as it is
         return await _form_page(request, actor, challenge, proposal, _typed(form), {}, page_message(exc), exc.status)
     if submitting:
-        return RedirectResponse(f"/proposals/{proposal.id}/receipt", status_code=SEE_OTHER)
-    return RedirectResponse(f"/proposals/{proposal.id}/edit?saved=1", status_code=SEE_OTHER)
+        return flash.redirect(f"/proposals/{proposal.id}/receipt", "proposal.submitted")
+    return flash.redirect(f"/proposals/{proposal.id}/edit", "proposal.saved")
 
 
 async def _view_page(request: Request, actor: Actor, proposal: Proposal, errors: dict, message: str = "",
@@ -302,8 +308,9 @@ async def change_state(request: Request) -> Response:
         await proposal.refresh_from_db()
         return await _view_page(request, actor, proposal, {}, page_message(exc), exc.status)
     if body.to == "submitted":
-        return RedirectResponse(f"/proposals/{proposal.id}/receipt", status_code=SEE_OTHER)
-    return RedirectResponse(f"/proposals/{proposal.id}", status_code=SEE_OTHER)
+        return flash.redirect(f"/proposals/{proposal.id}/receipt", "proposal.submitted")
+    done = f"proposal.{body.to}" if body.to in ("withdrawn", "ineligible") else "proposal.decision"
+    return flash.redirect(f"/proposals/{proposal.id}", done)
 
 
 async def receipt_page(request: Request) -> Response:
