@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from tests.helpers import _draft, _publish
 from tests.web import post_form, sign_in_as
 
 
@@ -45,3 +46,43 @@ async def test_a_new_challenge_shows_every_error_at_once(client, cast):
     japanese = await post_form(client, "/challenges/new?lang=ja", form, page="/challenges/new")
     assert "入力内容に問題があります" in japanese.text and "必須" in japanese.text
     assert summary_links(japanese.text) == links
+
+
+async def test_publishing_asks_on_a_page_of_its_own_and_then_says_what_happened(client, cast):
+    draft = await _draft(client, cast)
+    cid = draft["id"]
+    await sign_in_as(client, cast["users"]["agency"])
+    sent = await post_form(client, f"/challenges/{cid}/transitions?lang=en", {"to": "in_review"}, page=f"/challenges/{cid}")
+    assert sent.status_code == 303
+    shown = await client.get(sent.headers["location"] + "?lang=en")
+    assert 'role="status"' in shown.text and "submitted for approval" in shown.text and "An operator checks it" in shown.text
+    assert "submitted for approval" not in (await client.get(f"/challenges/{cid}?lang=en")).text  # once only
+
+    client.cookies.clear()
+    await sign_in_as(client, cast["users"]["operator"])
+    detail = await client.get(f"/challenges/{cid}?lang=en")
+    assert f'href="/challenges/{cid}/confirm/published"' in detail.text  # a link to a page, not a one-click button
+    assert 'name="to" value="published"' not in detail.text
+    page = await client.get(f"/challenges/{cid}/confirm/published?lang=en")
+    assert page.status_code == 200 and "Approve and publish this challenge?" in page.text
+    assert "cannot become a draft again" in page.text and 'name="to" value="published"' in page.text
+    japanese = await client.get(f"/challenges/{cid}/confirm/published?lang=ja")
+    assert "この課題を承認して公開しますか？" in japanese.text
+    assert (await client.get(f"/challenges/{cid}/confirm/decided")).status_code == 409  # not possible now
+    done = await post_form(client, f"/challenges/{cid}/transitions", {"to": "published", "confirm": "1"},
+                           page=f"/challenges/{cid}")
+    assert done.status_code == 303
+    assert "approved and published" in (await client.get(f"/challenges/{cid}?lang=en")).text
+
+
+async def test_a_refused_confirmation_comes_back_to_its_page_with_the_error(client, cast):
+    draft = await _draft(client, cast)
+    await _publish(client, cast, draft["id"])
+    await sign_in_as(client, cast["users"]["agency"])
+    cid = draft["id"]
+    detail = await client.get(f"/challenges/{cid}?lang=en")
+    assert 'class="danger-zone"' in detail.text and f"/challenges/{cid}/confirm/cancelled" in detail.text
+    refused = await post_form(client, f"/challenges/{cid}/transitions?lang=en", {"to": "cancelled", "confirm": "1"},
+                              page=f"/challenges/{cid}")
+    assert refused.status_code == 400 and "Cancel this challenge?" in refused.text
+    assert summary_links(refused.text) == ["field-reason"] and "field-reason" in ids_on(refused.text)

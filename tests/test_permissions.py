@@ -82,6 +82,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/challenges/{challenge_id}/edit"): {"agency", "operator"},
     ("POST", "/api/v1/challenges/{challenge_id}/transitions"): {"agency", "operator"},
     ("POST", "/challenges/{challenge_id}/transitions"): {"agency", "operator"},
+    ("GET", "/challenges/{challenge_id}/confirm/cancelled"): {"agency", "operator"},  # a 409 when not possible now
     ("GET", "/organisation"): SIGNED_IN - {"reviewer"},  # the reviewer belongs to no organisation
     ("POST", "/organisation/profile"): ADMINS | OPERATOR,  # operators manage every organisation
     ("POST", "/organisation/invitations"): ADMINS | OPERATOR,
@@ -131,6 +132,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/proposals/{proposal_id}/edit"): {"company"},
     ("POST", "/proposals/{proposal_id}/edit"): {"company"},
     ("POST", "/proposals/{proposal_id}/transitions"): {"company", "agency"},
+    ("GET", "/proposals/{proposal_id}/confirm/withdrawn"): {"company", "agency"},  # a 409 for the agency
     ("GET", "/proposals/{proposal_id}/receipt"): {"company", "operator"},
     ("POST", "/api/v1/challenges/{challenge_id}/proposals"): {"company", "other_company"},
     ("GET", "/api/v1/proposals"): SIGNED_IN,
@@ -269,6 +271,8 @@ PATH_ALIASES = {
     "/account/tokens/{token_id:int}/revoke": "/account/tokens/{token_id}/revoke",
     "/login/link/{token}": "/login/link/not-a-real-link",
     "/password/reset/{token}": "/password/reset/not-a-real-link",
+    "/challenges/{challenge_id:int}/confirm/{to:str}": "/challenges/{challenge_id}/confirm/cancelled",
+    "/proposals/{proposal_id:int}/confirm/{to:str}": "/proposals/{proposal_id}/confirm/withdrawn",
     "/admin/organisations/{org_id:int}/{decision:str}": "/admin/organisations/{pending_org_id}/{decision}",
     "/admin/people/{user_id:int}/access": "/admin/people/{throwaway_user_id}/access",
     "/organisations/{org_id:int}": "/organisations/{company_org_id}",

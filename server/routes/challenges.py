@@ -10,10 +10,10 @@ from starlette.routing import Route
 from models.challenges import lifecycle as lifecycle
 from models.challenges import listing
 from models.challenges.models import Challenge, ChallengeKpi, Criterion
-from models.core.errors import NotAllowed, ValidationFailed
+from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import challenge_actions, may_draft_challenges, may_edit_challenge, owns_challenge
-from server import flash
+from server import confirm, flash
 from server.api import api
 from server.forms import errors_from, failed_fields, in_form_order, translated_errors
 from server.i18n import TOKYO
@@ -199,11 +199,33 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
         "is_owner": is_owner,  # the review area's panels still read it
         "allowed": await challenge_actions(actor, challenge, is_owner),
         "transitions": await lifecycle.allowed_transitions(actor, challenge),
+        "confirmed": set(confirm.CHALLENGE),  # moves that ask on a page of their own first
         "errors": errors,
+        # a refused submission names fields of the edit form: the error summary links there
+        "error_anchors": {name: f"/challenges/{challenge.id}/edit#field-{name}" for name in errors
+                          if name in FORM_ORDER and name != "reason"},
     }
     for area in (questions, joint, attachments, feeds, proposals, reviews, pilot_pages):  # each area adds its panel's data
         context |= await area.detail_context(actor, challenge)
     return templates.TemplateResponse(request, "challenges/detail.html", context, status_code=status)
+
+
+def _confirmation(challenge: Challenge, to: str) -> confirm.Confirmation:
+    return confirm.Confirmation(confirm.CHALLENGE[to], challenge.title, f"/challenges/{challenge.id}/transitions",
+                                {"to": to}, back=f"/challenges/{challenge.id}")
+
+
+async def confirm_state(request: Request) -> Response:
+    """The page that asks before a move that cannot be undone (publish, close, finalise, cancel)."""
+    actor = signed_in(request)
+    challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
+    to = request.path_params["to"]
+    if not actor.is_operator and not await owns_challenge(actor, challenge):
+        raise NotAllowed("owners and operators only")
+    allowed = await lifecycle.allowed_transitions(actor, challenge)
+    if to not in confirm.CHALLENGE or to not in allowed:
+        raise InvalidTransition(N_("This change of state is not possible now."), allowed=allowed)
+    return confirm.confirmation_page(request, _confirmation(challenge, to))
 
 
 async def change_state(request: Request) -> Response:
@@ -214,6 +236,10 @@ async def change_state(request: Request) -> Response:
         body = ChallengeTransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
         challenge = await lifecycle.transition(actor, challenge, body.to, reason=body.reason, publish_at=body.publish_at)
     except (ValidationError, ValidationFailed) as exc:
+        to = str(form.get("to", ""))
+        if form.get("confirm") and to in confirm.CHALLENGE:  # back to the confirmation page it came from
+            values = {key: str(form.get(key, "")) for key in ("reason", "publish_at")}
+            return confirm.confirmation_page(request, _confirmation(challenge, to), errors_from(exc), values, 400)
         return await _detail(request, actor, challenge, errors_from(exc), 400)
     return flash.redirect(f"/challenges/{challenge.id}", f"challenge.{challenge.status}")
 
@@ -234,4 +260,5 @@ routes = [
     Route("/challenges/{challenge_id:int}/edit", edit_challenge_form, methods=["GET"]),
     Route("/challenges/{challenge_id:int}/edit", edit_challenge, methods=["POST"]),
     Route("/challenges/{challenge_id:int}/transitions", change_state, methods=["POST"]),
+    Route("/challenges/{challenge_id:int}/confirm/{to:str}", confirm_state, methods=["GET"], name="confirm_challenge"),
 ]

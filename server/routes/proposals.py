@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge
-from models.core.errors import InvalidTransition, NotAllowed, ValidationFailed
+from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
 from models.identity.orgs import OrgStatus, organisations_with_ids
 from models.policy import Actor
 from models.policy.proposals import (
@@ -29,7 +29,7 @@ from models.policy.proposals import (
 from models.proposals import lifecycle as lifecycle
 from models.proposals.lifecycle import AlreadyProposed, CompanyNotApproved
 from models.proposals.models import Proposal
-from server import flash
+from server import confirm, flash
 from server.api import api
 from server.forms import errors_from, in_form_order, translated_errors
 from server.i18n import TOKYO
@@ -283,8 +283,28 @@ async def _view_page(request: Request, actor: Actor, proposal: Proposal, errors:
         "message": message,
         "proposal_status_name": proposal_status_name,
         "proposal_action_name": proposal_action_name,
+        "confirmed": set(confirm.PROPOSAL),  # moves that ask on a page of their own first
     }
     return templates.TemplateResponse(request, "proposals/view.html", context, status_code=status)
+
+
+async def _confirmation(actor: Actor, proposal: Proposal, to: str) -> confirm.Confirmation:
+    title = (await lifecycle.view_of(actor, proposal)).content.get("title") or ""
+    return confirm.Confirmation(confirm.PROPOSAL[to], title, f"/proposals/{proposal.id}/transitions", {"to": to},
+                                back=f"/proposals/{proposal.id}")
+
+
+async def confirm_state(request: Request) -> Response:
+    """The page that asks before submitting or withdrawing a proposal."""
+    actor = signed_in(request)
+    proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
+    if not await roles_on(actor, proposal):
+        raise NotAllowed("neither the company nor an owner of the challenge")
+    to = request.path_params["to"]
+    allowed = await lifecycle.allowed_transitions(actor, proposal)
+    if to not in confirm.PROPOSAL or to not in allowed:
+        raise InvalidTransition(N_("This change of state is not possible now."), allowed=allowed)
+    return confirm.confirmation_page(request, await _confirmation(actor, proposal, to))
 
 
 async def proposal_page(request: Request) -> Response:
@@ -303,6 +323,10 @@ async def change_state(request: Request) -> Response:
         body = ProposalTransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
         await lifecycle.transition(actor, proposal, body.to, reason=body.reason)
     except (ValidationError, ValidationFailed) as exc:
+        to = str(form.get("to", ""))
+        if form.get("confirm") and to in confirm.PROPOSAL:  # back to the confirmation page it came from
+            return confirm.confirmation_page(request, await _confirmation(actor, proposal, to), errors_from(exc),
+                                             {"reason": str(form.get("reason", ""))}, 400)
         return await _view_page(request, actor, proposal, errors_from(exc), status=400)
     except STATE_ERRORS as exc:
         await proposal.refresh_from_db()
@@ -379,5 +403,6 @@ routes: list[BaseRoute] = [
     Route("/proposals/{proposal_id:int}/edit", edit_proposal_form, methods=["GET"], name="edit_proposal"),
     Route("/proposals/{proposal_id:int}/edit", edit_proposal, methods=["POST"]),
     Route("/proposals/{proposal_id:int}/transitions", change_state, methods=["POST"]),
+    Route("/proposals/{proposal_id:int}/confirm/{to:str}", confirm_state, methods=["GET"], name="confirm_proposal"),
     Route("/proposals/{proposal_id:int}/receipt", receipt_page, methods=["GET"], name="proposal_receipt"),
 ]
