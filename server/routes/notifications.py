@@ -54,6 +54,9 @@ PILOT_MESSAGES = {
 # Notification kind -> the sentence shown; %(title)s is the challenge's title, %(agency)s an agency's name.
 MESSAGES = {
     "challenge.amended": N_("The challenge “%(title)s” was amended."),
+    "challenge.published": N_("Your challenge “%(title)s” was approved and is published."),
+    "challenge.scheduled": N_("Your challenge “%(title)s” was approved; it is published at the time set."),
+    "challenge.changes_requested": N_("Your challenge “%(title)s” was sent back: see the operator's reason on its page."),
     "question.asked": N_("A company asked a question on “%(title)s”."),
     "question.answered": N_("A question on “%(title)s” was answered."),
     "search.matched": N_("A new challenge matches a search you follow: “%(title)s”."),
