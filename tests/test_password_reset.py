@@ -46,7 +46,7 @@ async def test_a_forgotten_password_is_replaced_through_a_one_time_link(app, cli
     shown = await client.get(known.headers["location"])
     assert "Check your e-mail" in shown.text and "If an account uses that address" in shown.text
     assert 'role="status"' in shown.text
-    assert await OutboxMessage.filter(topic="mail", payload__contains={"to": "nobody-here@example.org"}).count() == 0
+    assert not [m for m in await OutboxMessage.filter(topic="mail") if m.payload.get("to") == "nobody-here@example.org"]
 
     token = await _reset_token(user)
     form_page = await client.get(f"/password/reset/{token}")
