@@ -405,7 +405,8 @@ async def test_review_starts_at_the_deadline_and_owners_decide(client, cast):  #
         await proposal_lifecycle.decide(owner, row, "shortlisted", "")
     await proposal_lifecycle.decide(owner, row, "shortlisted", "費用対効果が高い")
     chosen = await _move(client, cast["agency"], proposal["id"], "selected", "総合評価1位")
-    assert chosen.json()["status"] == "selected" and chosen.json()["allowed_transitions"] == []
+    # a held decision: the owners may still undo it until they finalise (issue 10)
+    assert chosen.json()["status"] == "selected" and chosen.json()["allowed_transitions"] == ["under_review"]
     assert {"proposal.under_review", "proposal.shortlisted", "proposal.selected"} <= set(
         await AuditEvent.filter(target_id=str(proposal["id"]), target_type="proposal").values_list("action", flat=True))
     company = await actor_for(cast["users"]["company"])

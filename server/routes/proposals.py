@@ -110,7 +110,7 @@ async def _summaries(actor: Actor, proposals: list[Proposal]) -> list[ProposalSu
             id=proposal.id, challenge_id=proposal.challenge_id,
             company={"id": view.company.id, "name": {"ja": view.company.name_ja, "en": view.company.name_en}}
             if view.company is not None else None,
-            title=view.content.get("title") or "", status=proposal.status,
+            title=view.content.get("title") or "", status=view.status or proposal.status,
             submitted_at=proposal.submitted_at.astimezone(TOKYO) if proposal.submitted_at else None,
             version=proposal.version, reference=proposal.reference,
         ))
@@ -333,7 +333,8 @@ async def change_state(request: Request) -> Response:
         return await _view_page(request, actor, proposal, {}, page_message(exc), exc.status)
     if body.to == "submitted":
         return flash.redirect(f"/proposals/{proposal.id}/receipt", "proposal.submitted")
-    done = f"proposal.{body.to}" if body.to in ("withdrawn", "ineligible") else "proposal.decision"
+    done = {"withdrawn": "proposal.withdrawn", "ineligible": "proposal.ineligible",
+            "under_review": "proposal.undone"}.get(body.to, "proposal.decision")
     return flash.redirect(f"/proposals/{proposal.id}", done)
 
 

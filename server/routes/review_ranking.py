@@ -82,7 +82,9 @@ async def ranking_page(request: Request, challenge: Challenge | None = None, err
     ranking = await ranking_out(actor, challenge)
     allowed = await decision_moves(actor, challenge, {row.proposal_id: row.status for row in ranking.items})
     moves = {proposal_id: [t for t in found if t in DECISION_ACTIONS] for proposal_id, found in allowed.items()}
+    undoable = {proposal_id for proposal_id, found in allowed.items() if "under_review" in found}
     context = {"challenge": challenge, "ranking": ranking, "moves": moves, "decision_names": DECISION_ACTIONS,
+               "undoable": undoable,
                "decision_name": decision_name, "errors": errors or {}, "message": message,
                "allowed": await review_actions(actor, challenge)}
     return templates.TemplateResponse(request, "reviews/ranking.html", context, status_code=status)
@@ -102,7 +104,8 @@ async def decide_page(request: Request) -> Response:
         return await ranking_page(request, challenge, errors_from(exc), "", 400)
     except InvalidTransition as exc:
         return await ranking_page(request, challenge, {}, page_message(exc), exc.status)
-    return flash.redirect(f"/challenges/{challenge.id}/ranking", "proposal.decision")
+    undone = str(form.get("to", "")) == "under_review"
+    return flash.redirect(f"/challenges/{challenge.id}/ranking", "proposal.undone" if undone else "proposal.decision")
 
 
 async def finalise_page(request: Request) -> Response:
