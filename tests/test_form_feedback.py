@@ -86,3 +86,16 @@ async def test_a_refused_confirmation_comes_back_to_its_page_with_the_error(clie
                               page=f"/challenges/{cid}")
     assert refused.status_code == 400 and "Cancel this challenge?" in refused.text
     assert summary_links(refused.text) == ["field-reason"] and "field-reason" in ids_on(refused.text)
+
+
+def test_every_banner_and_confirmation_is_written_in_japanese():
+    from server.confirm import CHALLENGE, PROPOSAL
+    from server.flash import MESSAGES
+    from server.i18n import gettext, using_locale
+
+    texts = [text for pair in MESSAGES.values() for text in pair if text]
+    texts += [text for wording in (*CHALLENGE.values(), *PROPOSAL.values())
+              for text in (wording.heading, wording.button, *wording.consequences)]
+    with using_locale("ja"):
+        untranslated = [text for text in texts if gettext(text) == text]
+    assert not untranslated
