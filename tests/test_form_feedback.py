@@ -99,3 +99,16 @@ def test_every_banner_and_confirmation_is_written_in_japanese():
     with using_locale("ja"):
         untranslated = [text for text in texts if gettext(text) == text]
     assert not untranslated
+
+
+async def test_a_refused_submission_links_each_gap_to_the_edit_form(client, cast):
+    await sign_in_as(client, cast["users"]["agency"])
+    created = await post_form(client, "/challenges/new", {"title_ja": "題名だけの下書き"}, page="/challenges/new")
+    cid = int(created.headers["location"].rsplit("/", 1)[1])
+    refused = await post_form(client, f"/challenges/{cid}/transitions?lang=en", {"to": "in_review"}, page=f"/challenges/{cid}")
+    assert refused.status_code == 400
+    summary = refused.text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    links = re.findall(r'href="([^"]+)"', summary)
+    assert f"/challenges/{cid}/edit#field-summary" in links and f"/challenges/{cid}/edit#field-criteria" in links
+    edit = await client.get(f"/challenges/{cid}/edit")
+    assert {link.split("#")[1] for link in links} <= ids_on(edit.text)  # each lands on a field of the edit form
