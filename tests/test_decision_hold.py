@@ -24,6 +24,9 @@ async def test_a_decision_is_held_and_can_be_undone_until_finalised(client, migr
     assert seen["status"] == "under_review" and seen["status_reason"] == ""  # held from the company
     listed = (await client.get("/api/v1/proposals", headers=kou)).json()["items"]
     assert [item["status"] for item in listed if item["id"] == pid] == ["under_review"]
+    by_status = {status: [item["id"] for item in (await client.get(f"/api/v1/proposals?status={status}", headers=kou)).json()["items"]]
+                 for status in ("selected", "under_review")}
+    assert pid not in by_status["selected"] and pid in by_status["under_review"]  # the filter does not tell either
     owners_view = (await client.get(f"/api/v1/proposals/{pid}", headers=owner)).json()
     assert owners_view["status"] == "selected" and "under_review" in owners_view["allowed_transitions"]
 

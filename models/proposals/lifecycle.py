@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -315,7 +316,14 @@ async def visible_proposals(actor: Actor, *, challenge_id: int | None = None, st
     found = _visible(actor)
     if challenge_id is not None:
         found = found.filter(challenge_id=challenge_id)
-    if status:
+    if status and company_of(actor) is not None:  # a company filters by what it sees: held decisions are "under review"
+        decided = ChallengeStatus.DECIDED.value
+        held = Q(status__in=[d.value for d in DECISIONS]) & ~Q(challenge__status=decided)
+        if status == S.UNDER_REVIEW.value:
+            found = found.filter(Q(status=status) | held)
+        else:
+            found = found.filter(Q(status=status) & ~held)
+    elif status:
         found = found.filter(status=status)
     return await found.count(), await found.order_by("-updated_at", "-id").offset(offset).limit(limit)
 
