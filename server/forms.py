@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -22,22 +24,32 @@ _MESSAGES = {
     "int_parsing": N_("Enter a whole number."),
     "literal_error": N_("Choose one of the options."),
     "enum": N_("Choose one of the options."),
+    "float_parsing": N_("Enter a number."),
+    "datetime_from_date_parsing": N_("Enter a date and time."),
+    "datetime_parsing": N_("Enter a date and time."),
+    "greater_than_equal": N_("This number is too small."),
+    "less_than_equal": N_("This number is too large."),
 }
+
+Locator = Callable[[tuple[Any, ...]], str]
 
 
 def translated_errors(errors: dict[str, str]) -> dict[str, str]:
     return {field: _(message) for field, message in errors.items()}
 
 
-def errors_from(exc: ValidationError | ValidationFailed, by_field: dict[str, str] | None = None) -> dict[str, str]:
-    """Errors by field in the reader's language; `by_field` gives a field's own message id for any schema error."""
+def errors_from(exc: ValidationError | ValidationFailed, by_field: dict[str, str] | None = None,
+                locate: Locator | None = None) -> dict[str, str]:
+    """Errors by field in the reader's language; `by_field` gives a field's own message id for any schema error;
+    `locate` names the form field of an error's location when the form is not flat (a criterion's row)."""
     if isinstance(exc, ValidationFailed):
         return translated_errors(exc.errors)
     errors: dict[str, str] = {}
     for error in exc.errors(include_url=False):
-        field = str(error["loc"][0]) if error["loc"] else "form"
-        if field in (by_field or {}):
-            message = (by_field or {})[field]
+        field = (locate(tuple(error["loc"])) if locate else "") or (str(error["loc"][0]) if error["loc"] else "form")
+        generic = re.sub(r"-\d+-", "-*-", field)  # "criterion-2-weight" -> "criterion-*-weight": a row's own message
+        if field in (by_field or {}) or generic in (by_field or {}):
+            message = (by_field or {}).get(field) or (by_field or {})[generic]
         elif error["type"] == "value_error":
             message = str(error.get("ctx", {}).get("error", error["msg"]))
         else:
@@ -65,11 +77,32 @@ async def read_form(request: Request) -> dict[str, Any]:
     return {key: value for key, value in form.items() if key != "csrftoken"}
 
 
-async def parse_form(request: Request, schema: type[Schema]) -> tuple[Schema | None, dict[str, Any], dict[str, str]]:
-    """(the valid data or None, what the person typed, errors by field in their language)."""
+async def parse_form(request: Request, schema: type[Schema], by_field: dict[str, str] | None = None,
+                     ) -> tuple[Schema | None, dict[str, Any], dict[str, str]]:
+    """(the valid data or None, what the person typed, errors by field in their language); `by_field` says what
+    to do about a field in words of its own ("Enter your e-mail address") rather than "This field is required"."""
     values = await read_form(request)
     try:
         return schema.model_validate(values), values, {}
     except ValidationError as exc:
-        return None, values, errors_from(exc)
+        return None, values, errors_from(exc, by_field)
 
+
+
+def failed_fields(exc: ValidationError) -> set[str]:
+    """The top-level fields a schema refused: what is left can still be checked, so that every error shows at once."""
+    return {str(error["loc"][0]) for error in exc.errors(include_url=False) if error["loc"]}
+
+
+def in_form_order(errors: dict[str, str], order: Iterable[str]) -> dict[str, str]:
+    """The errors in the order their fields come on the page (the error summary reads top to bottom); a field
+    named `<prefix>-…` or `<prefix>_…` sorts with `<prefix>`, unknown ones last."""
+    rank = {name: index for index, name in enumerate(order)}
+
+    def position(name: str) -> int:  # a stable sort: within a row, the schema's own order
+        for key in (name, name.split("-")[0], name.rsplit("_", 1)[0]):
+            if key in rank:
+                return rank[key]
+        return len(rank)
+
+    return dict(sorted(errors.items(), key=lambda item: position(item[0])))

@@ -51,6 +51,7 @@ PROPOSAL_ACTIONS = {
     "shortlisted": N_("Shortlist"),
     "selected": N_("Select"),
     "not_selected": N_("Do not select"),
+    "under_review": N_("Undo the decision"),
 }
 DECISION_ACTIONS = {"shortlisted": N_("Shortlist"), "selected": N_("Select"), "not_selected": N_("Do not select"),
                     "ineligible": N_("Mark as ineligible")}  # an owner's moves on the ranking page

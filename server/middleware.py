@@ -14,6 +14,7 @@ from models.identity.sessions import session_for_key
 from models.policy import VISITOR, actor_for
 from server import i18n
 from server.auth.sessions import SESSION_COOKIE
+from server.flash import FLASH_COOKIE
 from server.problems import problem
 
 LANG_COOKIE = "kyoso_lang"
@@ -57,6 +58,7 @@ class RequestContextMiddleware:
         i18n.set_locale(locale)
         state["locale"] = locale
         remember = query_lang in i18n.LOCALES and query_lang != cookie_lang
+        flashed = FLASH_COOKIE in cookies
 
         async def send_with_language(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -67,7 +69,15 @@ class RequestContextMiddleware:
                     response_headers.append(
                         "set-cookie", f"{LANG_COOKIE}={locale}; Path=/; Max-Age={ONE_YEAR}; SameSite=Lax"
                     )
+                if flashed and _shows_banner(message["status"], response_headers):  # shown once: cleared now
+                    response_headers.append("set-cookie", f"{FLASH_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax")
             await send(message)
 
         await self.app(scope, receive, send_with_language)
 
+
+
+def _shows_banner(status: int, headers: MutableHeaders) -> bool:
+    """A page (HTML, not a redirect) answered this request, and it did not itself name a new banner."""
+    new_banner = any(value.startswith(f"{FLASH_COOKIE}=") for value in headers.getlist("set-cookie"))
+    return not 300 <= status < 400 and headers.get("content-type", "").startswith("text/html") and not new_banner

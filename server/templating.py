@@ -15,7 +15,7 @@ from starlette.templating import Jinja2Templates
 from models.core.base import translated
 from models.policy import VISITOR, Actor
 from models.policy.identity import navigation
-from server import i18n, labels
+from server import flash, i18n, labels
 from server.settings import REPO_ROOT
 
 TEMPLATE_DIR = REPO_ROOT / "templates"
@@ -101,6 +101,7 @@ def build_environment() -> Environment:
         decision_name=labels.decision_name,
         role_name=labels.role_name,
         pilot_label=labels.pilot_label,
+        flash_banner=flash.banner,
         LOCALES=i18n.LOCALES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
     )

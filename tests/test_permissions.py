@@ -51,6 +51,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/logout"): EVERYONE,
     ("GET", "/signup"): EVERYONE,
     ("POST", "/signup"): EVERYONE,
+    ("GET", "/password/forgot"): EVERYONE,
+    ("POST", "/password/forgot"): EVERYONE,  # an empty form is a 400 for anyone
+    ("GET", "/password/reset/not-a-real-link"): set(),  # an unknown link is gone (410) for anyone
+    ("POST", "/password/reset"): EVERYONE,  # an empty form is a 400 for anyone
     ("GET", "/account"): SIGNED_IN,
     ("GET", "/tasks"): SIGNED_IN,
     ("POST", "/account/profile"): SIGNED_IN,
@@ -80,6 +84,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/challenges/{challenge_id}/edit"): {"agency", "operator"},
     ("POST", "/api/v1/challenges/{challenge_id}/transitions"): {"agency", "operator"},
     ("POST", "/challenges/{challenge_id}/transitions"): {"agency", "operator"},
+    ("GET", "/challenges/{challenge_id}/confirm/cancelled"): {"agency", "operator"},  # a 409 when not possible now
     ("GET", "/organisation"): SIGNED_IN - {"reviewer"},  # the reviewer belongs to no organisation
     ("POST", "/organisation/profile"): ADMINS | OPERATOR,  # operators manage every organisation
     ("POST", "/organisation/invitations"): ADMINS | OPERATOR,
@@ -129,6 +134,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/proposals/{proposal_id}/edit"): {"company"},
     ("POST", "/proposals/{proposal_id}/edit"): {"company"},
     ("POST", "/proposals/{proposal_id}/transitions"): {"company", "agency"},
+    ("GET", "/proposals/{proposal_id}/confirm/withdrawn"): {"company", "agency"},  # a 409 for the agency
     ("GET", "/proposals/{proposal_id}/receipt"): {"company", "operator"},
     ("POST", "/api/v1/challenges/{challenge_id}/proposals"): {"company", "other_company"},
     ("GET", "/api/v1/proposals"): SIGNED_IN,
@@ -290,6 +296,9 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 PATH_ALIASES = {
     "/account/tokens/{token_id:int}/revoke": "/account/tokens/{token_id}/revoke",
     "/login/link/{token}": "/login/link/not-a-real-link",
+    "/password/reset/{token}": "/password/reset/not-a-real-link",
+    "/challenges/{challenge_id:int}/confirm/{to:str}": "/challenges/{challenge_id}/confirm/cancelled",
+    "/proposals/{proposal_id:int}/confirm/{to:str}": "/proposals/{proposal_id}/confirm/withdrawn",
     "/admin/organisations/{org_id:int}/{decision:str}": "/admin/organisations/{pending_org_id}/{decision}",
     "/admin/people/{user_id:int}/access": "/admin/people/{throwaway_user_id}/access",
     "/organisations/{org_id:int}": "/organisations/{company_org_id}",

@@ -405,7 +405,8 @@ async def test_review_starts_at_the_deadline_and_owners_decide(client, cast):  #
         await proposal_lifecycle.decide(owner, row, "shortlisted", "")
     await proposal_lifecycle.decide(owner, row, "shortlisted", "費用対効果が高い")
     chosen = await _move(client, cast["agency"], proposal["id"], "selected", "総合評価1位")
-    assert chosen.json()["status"] == "selected" and chosen.json()["allowed_transitions"] == []
+    # a held decision: the owners may still undo it until they finalise (issue 10)
+    assert chosen.json()["status"] == "selected" and chosen.json()["allowed_transitions"] == ["under_review"]
     assert {"proposal.under_review", "proposal.shortlisted", "proposal.selected"} <= set(
         await AuditEvent.filter(target_id=str(proposal["id"]), target_type="proposal").values_list("action", flat=True))
     company = await actor_for(cast["users"]["company"])
@@ -437,7 +438,11 @@ async def test_the_pages_take_a_company_from_draft_to_receipt(client, cast):  # 
     bad_code = await post_form(client, edit_url, form | {"kpi-0-value": "19", "declared_conflicts": "999999"}, page=edit_url)
     assert bad_code.status_code == 400
     saved = await post_form(client, edit_url, form | {"kpi-0-value": "19", "action": "save"}, page=edit_url)
-    assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=1")
+    assert saved.status_code == 303 and saved.headers["location"] == edit_url
+    shown = await client.get(edit_url)  # the banner, once
+    assert "下書きを保存しました" in shown.text or "The draft has been saved." in shown.text
+    again = (await client.get(edit_url)).text
+    assert "下書きを保存しました" not in again and "The draft has been saved." not in again
     submitted = await post_form(client, edit_url, form | {"kpi-0-value": "19"}, page=edit_url)
     assert submitted.status_code == 303 and submitted.headers["location"] == f"/proposals/{proposal.id}/receipt"
     receipt = await client.get(submitted.headers["location"])

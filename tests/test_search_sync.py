@@ -145,7 +145,7 @@ async def test_bad_input_is_a_clear_error_not_a_crash(client, params):
     assert response.headers["content-type"].startswith("application/problem+json")
     page = await client.get("/challenges", params={**params, "lang": "en"})
     assert page.status_code == 422
-    assert "Please correct the following" in page.text
+    assert "There is a problem" in page.text
 
 
 async def test_the_search_page_works_without_javascript(client):

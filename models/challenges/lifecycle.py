@@ -15,7 +15,9 @@ from tortoise.transactions import in_transaction
 
 from models.challenges.models import Amendment, Challenge, ChallengeKpi, ChallengeStatus, Criterion, Question
 from models.core import audit, outbox
+from models.core.base import translated
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from models.core.mail import queue_mail
 from models.core.notifications import Notification
 from models.core.transitions import next_states
 from models.identity.accounts import User
@@ -106,6 +108,18 @@ async def _category(slug: str | None) -> Category | None:
     if category is None:
         raise ValidationFailed({"category": N_("Choose one of the categories.")})
     return category
+
+
+async def problems_in(changes: ChallengeChanges, challenge: Challenge | None = None) -> dict[str, str]:
+    """What saving these changes would refuse (message ids by field), without writing anything: a page shows
+    them together with its form's own errors, so that a person sees every error at once."""
+    values = dict(changes.values)
+    errors: dict[str, str] = {}
+    slug = values.pop("category", None)
+    if slug and await Category.get_or_none(slug=slug) is None:
+        errors["category"] = N_("Choose one of the categories.")
+    merged = ({name: getattr(challenge, name) for name in PLAIN_FIELDS} if challenge else {}) | values
+    return errors | _check_consistency(merged) | _check_criteria(changes.criteria or [])
 
 
 def _snapshot(challenge: Challenge) -> dict[str, Any]:
@@ -306,9 +320,30 @@ async def transition(actor: Actor, challenge: Challenge, to: str, *, reason: str
     return await _move(actor.user, challenge, target, reason)
 
 
+# An operator's answer to an agency's challenge, which the agency is told of (in Kyoso and by e-mail).
+TOLD_TO_AGENCY = (S.PUBLISHED, S.SCHEDULED, S.CHANGES_REQUESTED)
+
+
+async def _tell_agency(challenge: Challenge, target: ChallengeStatus, reason: str, connection: Any) -> None:
+    """Every active member of the owning agency gets a notification; the person who drafted the challenge (else
+    the agency's admins) gets one e-mail, with the operator's reason when it was sent back."""
+    members = await User.filter(memberships__organisation_id=challenge.owner_id, is_active=True).using_db(connection)
+    for member in members:
+        await Notification.create(user_id=member.id, kind=f"challenge.{target.value}", using_db=connection,
+                                  payload={"challenge": challenge.id})
+    readers = [m for m in members if m.id == challenge.created_by_id] or await User.filter(
+        memberships__organisation_id=challenge.owner_id, memberships__role="admin", is_active=True).using_db(connection)
+    for reader in readers:
+        await queue_mail("challenge_status", to=reader.email, locale=reader.locale, using_db=connection,
+                         key=f"challenge_status:{challenge.id}", context={
+                             "challenge_title": translated(challenge.title, reader.locale), "challenge_id": challenge.id,
+                             "status": target.value, "reason": reason.strip(),
+                             "publish_at": challenge.publish_at.isoformat() if challenge.publish_at else ""})
+
+
 async def _move(user: User | None, challenge: Challenge, target: ChallengeStatus, reason: str = "") -> Challenge:
     before = challenge.status
-    async with in_transaction():
+    async with in_transaction() as connection:
         challenge.status = target.value
         if target == S.PUBLISHED:
             challenge.published_at = timezone.now()
@@ -320,6 +355,8 @@ async def _move(user: User | None, challenge: Challenge, target: ChallengeStatus
         await _index_later(challenge)
         if target == S.PUBLISHED:  # saved searches are matched by the "notify" outbox consumer
             await outbox.enqueue("notify", f"challenge:{challenge.id}", {"kind": "challenge_published", "id": challenge.id})
+        if target in TOLD_TO_AGENCY:
+            await _tell_agency(challenge, target, reason, connection)
     return challenge
 
 

@@ -1,5 +1,7 @@
-"""One-time sign-in links sent by e-mail: after sign-up (to confirm the address) and when an account is
-under attack (when many wrong passwords were tried, the right password alone no longer signs in).
+"""One-time sign-in links sent by e-mail: after sign-up (to confirm the address), when an account is
+under attack (when many wrong passwords were tried, the right password alone no longer signs in), and to
+choose a new password when the old one is forgotten (the link leads to a form; using it sets the password and
+ends every other session).
 
 The raw token travels only in the mail; the table keeps its hash. A link works once, for a short while.
 """
@@ -14,11 +16,16 @@ from tortoise.transactions import in_transaction
 
 from models.core import audit
 from models.core.mail import queue_mail
-from models.identity.accounts import SignInLink, User, hash_secret
+from models.identity.accounts import SignInLink, User, hash_password, hash_secret
+from models.identity.people import check_password
+from models.identity.sessions import end_all_sessions
 
 SIGN_IN_LINK_LIFETIME = timedelta(minutes=30)
 CONFIRMATION_LINK_LIFETIME = timedelta(hours=24)
-PURPOSES = ("sign_in", "confirm_sign_up")
+RESET_LINK_LIFETIME = timedelta(hours=1)
+PURPOSES = ("sign_in", "confirm_sign_up", "reset_password")
+LIFETIMES = {"sign_in": SIGN_IN_LINK_LIFETIME, "confirm_sign_up": CONFIRMATION_LINK_LIFETIME,
+             "reset_password": RESET_LINK_LIFETIME}
 
 
 async def send_sign_in_link(
@@ -27,7 +34,7 @@ async def send_sign_in_link(
     """Queue a mail to `user` with a new one-time sign-in link (`purpose` picks the mail's wording;
     `next_path` is the page the link leads to once signed in, e.g. the invitation they came from)."""
     assert purpose in PURPOSES
-    lifetime = CONFIRMATION_LINK_LIFETIME if purpose == "confirm_sign_up" else SIGN_IN_LINK_LIFETIME
+    lifetime = LIFETIMES[purpose]
     token = secrets.token_urlsafe(32)
     expires_at = timezone.now() + lifetime
     async with in_transaction() as connection:
@@ -85,3 +92,33 @@ async def notify_sign_up_attempt(user: User, *, client_address: str = "") -> Non
             context={"name": user.name},
             using_db=connection,
         )
+
+
+async def reset_link_works(token: str) -> bool:
+    """Whether a password-reset link can still be used (unknown, used and expired links cannot): the form is shown
+    only for a live link. Looking does not use it up (mail scanners follow links)."""
+    link = await SignInLink.get_or_none(token_hash=hash_secret(token)).prefetch_related("user")
+    return link is not None and link.used_at is None and link.expires_at > timezone.now() and link.user.is_active
+
+
+async def reset_password(token: str, new_password: str, *, client_address: str = "") -> User | None:
+    """Set a new password with a one-time link; None when the link is unknown, used or expired (nothing changes).
+    The password is checked first (ValidationFailed on "password"), so a refused password does not use the link up.
+    Every session of the person ends: whoever knew the old password is signed out."""
+    check_password(new_password)
+    link = await SignInLink.get_or_none(token_hash=hash_secret(token)).prefetch_related("user")
+    if link is None or link.used_at is not None or link.expires_at <= timezone.now() or not link.user.is_active:
+        return None
+    async with in_transaction() as connection:
+        claimed = await SignInLink.filter(id=link.id, used_at=None).using_db(connection).update(used_at=timezone.now())
+        if not claimed:  # the other tab was first
+            return None
+        user = link.user
+        user.password_hash = hash_password(new_password)
+        user.email_verified = True  # following the link proves the address
+        await user.save(update_fields=["password_hash", "email_verified"], using_db=connection)
+        ended = await end_all_sessions(user, using_db=connection)
+        await audit.record("user.password_reset", actor=user, target=user,
+                           after={"link": link.id, "sessions_ended": ended},
+                           client_address=client_address, using_db=connection)
+    return user

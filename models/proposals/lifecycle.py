@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -57,9 +58,10 @@ TRANSITIONS: dict[ProposalStatus, dict[ProposalStatus, str]] = {
     S.DRAFT: {S.SUBMITTED: "company", S.WITHDRAWN: "company"},
     S.SUBMITTED: {S.SUBMITTED: "company", S.WITHDRAWN: "company", S.UNDER_REVIEW: "system", S.INELIGIBLE: "owner"},
     S.UNDER_REVIEW: {S.SHORTLISTED: "owner", S.NOT_SELECTED: "owner", S.INELIGIBLE: "owner", S.WITHDRAWN: "company"},
-    S.SHORTLISTED: {S.SELECTED: "owner", S.NOT_SELECTED: "owner", S.WITHDRAWN: "company"},
-    S.SELECTED: {},
-    S.NOT_SELECTED: {},
+    # A decision is a draft until the owners finalise the challenge: they may undo it (back to under_review) until then.
+    S.SHORTLISTED: {S.SELECTED: "owner", S.NOT_SELECTED: "owner", S.UNDER_REVIEW: "owner", S.WITHDRAWN: "company"},
+    S.SELECTED: {S.UNDER_REVIEW: "owner"},
+    S.NOT_SELECTED: {S.UNDER_REVIEW: "owner"},
     S.WITHDRAWN: {},
     S.INELIGIBLE: {},
 }
@@ -223,9 +225,14 @@ async def _apply(proposal: Proposal, challenge: Challenge, changes: ProposalChan
 
 
 def missing_for_submission(proposal: Proposal) -> dict[str, str]:
+    return missing_in({name: getattr(proposal, name) for name in REQUIRED_TO_SUBMIT})
+
+
+def missing_in(content: dict[str, Any]) -> dict[str, str]:
+    """What a submission still lacks in these values (message ids by field): a page shows it with its form's errors."""
     errors = {}
     for name, message in REQUIRED_TO_SUBMIT.items():
-        value = getattr(proposal, name)
+        value = content.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             errors[name] = message
     return errors
@@ -280,6 +287,8 @@ async def get_proposal(actor: Actor, proposal_id: int) -> Proposal:
 
 async def allowed_transitions(actor: Actor, proposal: Proposal, now: datetime | None = None) -> list[str]:
     moves = next_states(TRANSITIONS, S(proposal.status), await roles_on(actor, proposal))
+    if S.UNDER_REVIEW.value in moves and (await challenge_of(proposal)).status == ChallengeStatus.DECIDED.value:
+        moves.remove(S.UNDER_REVIEW.value)  # finalised: the companies have been told
     if S.SUBMITTED.value in moves:
         company = await company_of_proposal(proposal)
         if company.status != OrgStatus.APPROVED or not window_open(await challenge_of(proposal), now or timezone.now()):
@@ -307,7 +316,14 @@ async def visible_proposals(actor: Actor, *, challenge_id: int | None = None, st
     found = _visible(actor)
     if challenge_id is not None:
         found = found.filter(challenge_id=challenge_id)
-    if status:
+    if status and company_of(actor) is not None:  # a company filters by what it sees: held decisions are "under review"
+        decided = ChallengeStatus.DECIDED.value
+        held = Q(status__in=[d.value for d in DECISIONS]) & ~Q(challenge__status=decided)
+        if status == S.UNDER_REVIEW.value:
+            found = found.filter(Q(status=status) | held)
+        else:
+            found = found.filter(Q(status=status) & ~held)
+    elif status:
         found = found.filter(status=status)
     return await found.count(), await found.order_by("-updated_at", "-id").offset(offset).limit(limit)
 
@@ -340,6 +356,15 @@ class ProposalView:
     is_owner: bool
     challenge: Challenge | None = None
     company: Organisation | None = None  # None when `show_company` is False
+    status: str = ""  # the status this person sees: a company sees a held decision as "under_review"
+    status_reason: str = ""
+
+
+def held_from(proposal: Proposal, challenge: Challenge, is_company: bool, is_owner: bool) -> bool:
+    """Whether the owners' decision on this proposal is still held from its company: decisions reach companies
+    only when the owners finalise (the challenge is decided)."""
+    return (is_company and not is_owner and proposal.status in {d.value for d in DECISIONS}
+            and challenge.status != ChallengeStatus.DECIDED.value)
 
 
 async def views_of(actor: Actor, proposals: list[Proposal]) -> list[ProposalView]:
@@ -358,7 +383,10 @@ async def views_of(actor: Actor, proposals: list[Proposal]) -> list[ProposalView
         unsubmitted = is_company and differs_from(proposal, version)
         show_company = is_company or is_owner or actor.is_operator or not challenge.blind_review
         company = await company_of_proposal(proposal) if show_company else None
-        views.append(ProposalView(content, version, show_company, unsubmitted, is_company, is_owner, challenge, company))
+        held = held_from(proposal, challenge, is_company, is_owner)
+        views.append(ProposalView(content, version, show_company, unsubmitted, is_company, is_owner, challenge, company,
+                                  status=S.UNDER_REVIEW.value if held else proposal.status,
+                                  status_reason="" if held else proposal.status_reason))
     return views
 
 
@@ -553,14 +581,24 @@ async def mark_ineligible(actor: Actor, proposal: Proposal, reason: str) -> Prop
 
 
 async def decide(actor: Actor, proposal: Proposal, to: str, reason: str) -> Proposal:
-    """An owner shortlists, selects or does not select a proposal under review, saying why."""
+    """An owner shortlists, selects or does not select a proposal under review, saying why. The decision is held:
+    the company is told nothing until the owners finalise (`models.review.closing.tell_companies`)."""
     target = S(to)
     if target not in DECISIONS:
         raise InvalidTransition(N_("This change of state is not possible now."), allowed=await allowed_transitions(actor, proposal))
     await _check_move(actor, proposal, target, "owner")
     challenge = await challenge_of(proposal)
     return await _move(actor, proposal, target, _reason(reason),
-                       organisation=await Organisation.get(id=challenge.owner_id), notify=True)
+                       organisation=await Organisation.get(id=challenge.owner_id), notify=False)
+
+
+async def undo_decision(actor: Actor, proposal: Proposal) -> Proposal:
+    """An owner takes a held decision back (the proposal is under review again), until the challenge is decided."""
+    if S.UNDER_REVIEW.value not in await allowed_transitions(actor, proposal):
+        raise InvalidTransition(N_("This change of state is not possible now."), allowed=await allowed_transitions(actor, proposal))
+    challenge = await challenge_of(proposal)
+    return await _move(actor, proposal, S.UNDER_REVIEW, "", organisation=await Organisation.get(id=challenge.owner_id),
+                       notify=False)
 
 
 async def transition(actor: Actor, proposal: Proposal, to: str, *, reason: str = "",
@@ -583,6 +621,8 @@ async def transition(actor: Actor, proposal: Proposal, to: str, *, reason: str =
         return await withdraw(actor, proposal, reason)
     if target == S.INELIGIBLE:
         return await mark_ineligible(actor, proposal, reason)
+    if target == S.UNDER_REVIEW:
+        return await undo_decision(actor, proposal)
     return await decide(actor, proposal, target.value, reason)
 
 

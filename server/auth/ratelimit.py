@@ -29,6 +29,7 @@ LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = RateLimitItemPerMinute(10, 15)  # 10 wr
 LOGIN_FAILURES_PER_ADDRESS = RateLimitItemPerMinute(30, 15)
 LOGIN_FAILURES_BEFORE_LINK = RateLimitItemPerMinute(50, 15)  # per account, from all addresses
 SIGNUP_PER_ADDRESS = RateLimitItemPerHour(10)
+PASSWORD_RESETS_PER_ADDRESS = RateLimitItemPerHour(10)  # requests for a reset link from one client address
 # E-mails a person can make us send: sign-in links and sign-up notices per recipient address,
 # invitations per inviting person and per organisation.
 MAILS_PER_RECIPIENT = RateLimitItemPerHour(5)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from models.core import audit
@@ -19,6 +19,7 @@ from models.identity.orgs import find_organisation
 from models.identity.people import find_person, platform_counts, search_people, set_person_access
 from models.policy import Actor
 from models.policy.identity import may_use_console
+from server import flash
 from server.forms import errors_from, read_form
 from server.problems import signed_in
 from server.schemas.admin import AccessForm, AuditFilter, DecisionForm
@@ -47,8 +48,9 @@ async def decide(request: Request) -> Response:
     if organisation is None or request.path_params["decision"] not in ("approve", "reject"):
         raise NotFound("no such organisation")
     form = DecisionForm.model_validate(await read_form(request))
-    await decide_organisation(actor, organisation, approve=request.path_params["decision"] == "approve", reason=form.reason)
-    return RedirectResponse("/admin", status_code=SEE_OTHER)
+    approve = request.path_params["decision"] == "approve"
+    await decide_organisation(actor, organisation, approve=approve, reason=form.reason)
+    return flash.redirect("/admin", "organisation.approved" if approve else "organisation.rejected")
 
 
 async def people(request: Request) -> Response:
@@ -64,7 +66,7 @@ async def change_access(request: Request) -> Response:
     person = await find_person(request.path_params["user_id"])
     form = AccessForm.model_validate(await read_form(request))
     await set_person_access(actor, person, active=form.active, reviewer=form.reviewer, operator=form.operator)
-    return RedirectResponse("/admin/people", status_code=SEE_OTHER)
+    return flash.redirect("/admin/people", "access.changed")
 
 
 def _audit_filter(request: Request) -> tuple[AuditFilter, dict[str, str]]:

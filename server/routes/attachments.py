@@ -18,7 +18,7 @@ from babel.numbers import format_decimal
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive
 
@@ -28,6 +28,7 @@ from models.challenges.models import Attachment, Challenge
 from models.core.errors import NotFound, StorageFull, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import may_change_attachments
+from server import flash
 from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO, get_locale
@@ -159,7 +160,7 @@ async def upload_page(request: Request) -> Response:
         if isinstance(exc, StorageFull):
             return await challenge_pages._detail(request, actor, challenge, {FILE_FIELD: page_message(exc)}, exc.status)
         return await challenge_pages._detail(request, actor, challenge, errors_from(exc), 400)
-    return RedirectResponse(f"/challenges/{challenge.id}#attachments", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}#attachments", "attachment.added")
 
 
 async def remove_page(request: Request) -> Response:
@@ -169,7 +170,7 @@ async def remove_page(request: Request) -> Response:
         actor, challenge, request.path_params["attachment_id"], store_for(request),
         client_address=_client_address(request),
     )
-    return RedirectResponse(f"/challenges/{challenge.id}#attachments", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}#attachments", "attachment.removed")
 
 
 def content_disposition(filename: str) -> str:

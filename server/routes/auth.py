@@ -6,25 +6,28 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from models.core.errors import ValidationFailed
+from models.core.errors import N_, ValidationFailed
 from models.identity.accounts import user_with_email, verify_password
-from models.identity.links import send_sign_in_link, use_sign_in_link
+from models.identity.links import reset_link_works, reset_password, send_sign_in_link, use_sign_in_link
 from models.identity.onboarding import CompanySignUp, sign_up_company
+from server import flash
 from server.auth import oidc
 from server.auth.ratelimit import (
     LOGIN_FAILURES_BEFORE_LINK,
     LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS,
     LOGIN_FAILURES_PER_ADDRESS,
     MAILS_PER_RECIPIENT,
+    PASSWORD_RESETS_PER_ADDRESS,
     SIGNUP_PER_ADDRESS,
 )
 from server.auth.sessions import client_address, record_failed_sign_in, sign_in, sign_out
 from server.forms import errors_from, parse_form
 from server.i18n import gettext as _
-from server.schemas.auth import LinkForm, LoginForm, SignupForm, safe_next
+from server.schemas.auth import ForgotPasswordForm, LinkForm, LoginForm, ResetPasswordForm, SignupForm, safe_next
 from server.templating import templates
 
 SEE_OTHER = 303
+ENTER = {"email": N_("Enter your e-mail address."), "password": N_("Enter your password.")}
 
 
 def _login_page(request: Request, values: dict, errors: dict, status: int = 200, notice: str = "") -> Response:
@@ -45,7 +48,7 @@ async def login_form(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form, values, errors = await parse_form(request, LoginForm)
+    form, values, errors = await parse_form(request, LoginForm, ENTER)
     if form is None:
         return _login_page(request, values, errors, 400)
     email = form.email.strip().lower()
@@ -164,6 +167,64 @@ async def signup(request: Request) -> Response:
     return templates.TemplateResponse(request, "account/signup_sent.html", {})
 
 
+def _forgot_page(request: Request, values: dict, errors: dict, status: int = 200) -> Response:
+    return templates.TemplateResponse(request, "account/forgot.html", {"values": values, "errors": errors},
+                                      status_code=status)
+
+
+async def forgot_password_form(request: Request) -> Response:
+    return _forgot_page(request, {}, {})
+
+
+async def forgot_password(request: Request) -> Response:
+    """Ask for a link to choose a new password. The answer is the same whether or not an account uses the
+    address (no one learns who has an account); limits count per client address and per recipient address."""
+    form, values, errors = await parse_form(request, ForgotPasswordForm, ENTER)
+    if form is None:
+        return _forgot_page(request, values, errors, 400)
+    limiter = request.app.state.services.limiter
+    address = client_address(request)
+    if not await limiter.allow(PASSWORD_RESETS_PER_ADDRESS, "password-reset", address):
+        message = _("Too many requests from your network. Please try again in an hour.")
+        return _forgot_page(request, values, {"form": message}, 429)
+    email = form.email.strip().lower()
+    if await limiter.used_up(MAILS_PER_RECIPIENT, "password-reset-mail", email):
+        return _forgot_page(request, values, {"form": _too_many_mails()}, 429)
+    await limiter.count(MAILS_PER_RECIPIENT, "password-reset-mail", email)  # counted for unknown addresses too
+    user = await user_with_email(email)
+    if user is not None and user.is_active:
+        await send_sign_in_link(user, purpose="reset_password", client_address=address)
+    return flash.redirect("/login", "password.reset_sent")
+
+
+def _reset_page(request: Request, token: str, errors: dict, status: int = 200, dead: bool = False) -> Response:
+    return templates.TemplateResponse(request, "account/reset.html", {"token": token, "errors": errors, "dead": dead},
+                                      status_code=status)
+
+
+async def reset_password_form(request: Request) -> Response:
+    token = request.path_params["token"]
+    if len(token) > 100 or not await reset_link_works(token):
+        return _reset_page(request, "", {}, 410, dead=True)
+    return _reset_page(request, token, {})
+
+
+async def reset_password_page(request: Request) -> Response:
+    form, values, errors = await parse_form(request, ResetPasswordForm)
+    token = str(values.get("token", ""))[:100]
+    if form is None:
+        return _reset_page(request, token, errors, 400)
+    try:
+        user = await reset_password(form.token, form.password, client_address=client_address(request))
+    except ValidationFailed as exc:
+        return _reset_page(request, token, errors_from(exc), 400)
+    if user is None:
+        return _reset_page(request, "", {}, 410, dead=True)
+    response = flash.redirect("/account", "password.changed")
+    await sign_in(request, response, user, method="link")
+    return response
+
+
 def _too_many_mails() -> str:
     return _("Too many e-mails have been sent to this address recently. Please try again in an hour.")
 
@@ -174,6 +235,10 @@ routes = [
     Route("/login/link/{token}", link_page, methods=["GET"]),
     Route("/login/link", use_link, methods=["POST"]),
     Route("/logout", logout, methods=["POST"], name="logout"),
+    Route("/password/forgot", forgot_password_form, methods=["GET"], name="forgot_password"),
+    Route("/password/forgot", forgot_password, methods=["POST"]),
+    Route("/password/reset/{token}", reset_password_form, methods=["GET"]),
+    Route("/password/reset", reset_password_page, methods=["POST"]),
     Route("/signup", signup_form, methods=["GET"], name="signup"),
     Route("/signup", signup, methods=["POST"]),
 ]

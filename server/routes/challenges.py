@@ -4,28 +4,32 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from models.challenges import lifecycle as lifecycle
 from models.challenges import listing
 from models.challenges.models import Challenge, ChallengeKpi, Criterion
-from models.core.errors import NotAllowed, ValidationFailed
+from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import challenge_actions, may_draft_challenges, may_edit_challenge, owns_challenge
+from server import confirm, flash
 from server.api import api
-from server.forms import checked_form, errors_from
+from server.forms import checked_form, errors_from, failed_fields, in_form_order, translated_errors
 from server.i18n import TOKYO
 from server.problems import signed_in
 from server.routes import attachments, feeds, joint, pilot_pages, proposals, questions, reviews
 from server.schemas.challenges import (
     CRITERIA_ROWS,
+    FORM_ORDER,
     KPI_ROWS,
+    ROW_MESSAGES,
     ChallengeIn,
     ChallengeOut,
     ChallengeTransitionIn,
     NewChallengeIn,
     challenge_input_from_form,
+    form_locator,
 )
 from server.templating import templates
 
@@ -112,6 +116,21 @@ def _values_of(challenge: Challenge, criteria: list[Criterion], kpis: list[Chall
     return values
 
 
+async def _every_error(exc: ValidationError | ValidationFailed, data: dict, form, challenge: Challenge | None) -> dict[str, str]:
+    """The schema's errors and, for the fields it accepted, the domain's: all at once, in the order of the page."""
+    errors = errors_from(exc, ROW_MESSAGES, locate=form_locator(form))
+    if isinstance(exc, ValidationError):
+        accepted = {key: value for key, value in data.items() if key not in failed_fields(exc)}
+        try:
+            partial = ChallengeIn.model_validate(accepted)
+        except ValidationError:
+            partial = None
+        if partial is not None:
+            domain = translated_errors(await lifecycle.problems_in(partial.to_changes(), challenge))
+            errors = domain | errors
+    return in_form_order(errors, FORM_ORDER)
+
+
 def _typed(form) -> dict:
     values = {key: value for key, value in form.items() if key != "csrftoken"}
     values["languages"] = form.getlist("languages")
@@ -131,12 +150,13 @@ async def new_challenge(request: Request) -> Response:
     if not may_draft_challenges(actor):
         raise NotAllowed("agency members only")
     form = await checked_form(request)
+    data = challenge_input_from_form(form)
     try:
-        body = NewChallengeIn.model_validate(challenge_input_from_form(form))
+        body = NewChallengeIn.model_validate(data)
         challenge = await lifecycle.create_challenge(actor, body.to_changes())
     except (ValidationError, ValidationFailed) as exc:
-        return await _form_page(request, None, _typed(form), errors_from(exc), 400)
-    return RedirectResponse(f"/challenges/{challenge.id}", status_code=SEE_OTHER)
+        return await _form_page(request, None, _typed(form), await _every_error(exc, data, form, None), 400)
+    return flash.redirect(f"/challenges/{challenge.id}", "challenge.created")
 
 
 async def edit_challenge_form(request: Request) -> Response:
@@ -159,8 +179,8 @@ async def edit_challenge(request: Request) -> Response:
         body = ChallengeIn.model_validate(data)
         await lifecycle.update_challenge(actor, challenge, body.to_changes(), reason=body.reason)
     except (ValidationError, ValidationFailed) as exc:
-        return await _form_page(request, challenge, _typed(form), errors_from(exc), 400)
-    return RedirectResponse(f"/challenges/{challenge.id}", status_code=SEE_OTHER)
+        return await _form_page(request, challenge, _typed(form), await _every_error(exc, data, form, challenge), 400)
+    return flash.redirect(f"/challenges/{challenge.id}", "challenge.amended" if challenge.status == "published" else "challenge.saved")
 
 
 async def challenge_page(request: Request) -> Response:
@@ -179,11 +199,33 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
         "is_owner": is_owner,  # the review area's panels still read it
         "allowed": await challenge_actions(actor, challenge, is_owner),
         "transitions": await lifecycle.allowed_transitions(actor, challenge),
+        "confirmed": set(confirm.CHALLENGE),  # moves that ask on a page of their own first
         "errors": errors,
+        # a refused submission names fields of the edit form: the error summary links there
+        "error_anchors": {name: f"/challenges/{challenge.id}/edit#field-{name}" for name in errors
+                          if name in FORM_ORDER and name != "reason"},
     }
     for area in (questions, joint, attachments, feeds, proposals, reviews, pilot_pages):  # each area adds its panel's data
         context |= await area.detail_context(actor, challenge)
     return templates.TemplateResponse(request, "challenges/detail.html", context, status_code=status)
+
+
+def _confirmation(challenge: Challenge, to: str) -> confirm.Confirmation:
+    return confirm.Confirmation(confirm.CHALLENGE[to], challenge.title, f"/challenges/{challenge.id}/transitions",
+                                {"to": to}, back=f"/challenges/{challenge.id}")
+
+
+async def confirm_state(request: Request) -> Response:
+    """The page that asks before a move that cannot be undone (publish, close, finalise, cancel)."""
+    actor = signed_in(request)
+    challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
+    to = request.path_params["to"]
+    if not actor.is_operator and not await owns_challenge(actor, challenge):
+        raise NotAllowed("owners and operators only")
+    allowed = await lifecycle.allowed_transitions(actor, challenge)
+    if to not in confirm.CHALLENGE or to not in allowed:
+        raise InvalidTransition(N_("This change of state is not possible now."), allowed=allowed)
+    return confirm.confirmation_page(request, _confirmation(challenge, to))
 
 
 async def change_state(request: Request) -> Response:
@@ -192,10 +234,14 @@ async def change_state(request: Request) -> Response:
     form = await checked_form(request)
     try:
         body = ChallengeTransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
-        await lifecycle.transition(actor, challenge, body.to, reason=body.reason, publish_at=body.publish_at)
+        challenge = await lifecycle.transition(actor, challenge, body.to, reason=body.reason, publish_at=body.publish_at)
     except (ValidationError, ValidationFailed) as exc:
+        to = str(form.get("to", ""))
+        if form.get("confirm") and to in confirm.CHALLENGE:  # back to the confirmation page it came from
+            values = {key: str(form.get(key, "")) for key in ("reason", "publish_at")}
+            return confirm.confirmation_page(request, _confirmation(challenge, to), errors_from(exc), values, 400)
         return await _detail(request, actor, challenge, errors_from(exc), 400)
-    return RedirectResponse(f"/challenges/{challenge.id}", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}", f"challenge.{challenge.status}")
 
 
 async def my_challenges(request: Request) -> Response:
@@ -214,4 +260,5 @@ routes = [
     Route("/challenges/{challenge_id:int}/edit", edit_challenge_form, methods=["GET"]),
     Route("/challenges/{challenge_id:int}/edit", edit_challenge, methods=["POST"]),
     Route("/challenges/{challenge_id:int}/transitions", change_state, methods=["POST"]),
+    Route("/challenges/{challenge_id:int}/confirm/{to:str}", confirm_state, methods=["GET"], name="confirm_challenge"),
 ]

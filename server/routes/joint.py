@@ -94,7 +94,7 @@ async def interest_page(request: Request) -> Response:
     if joint.acting_agency(actor) is None:
         raise NotAllowed("agency members only")
     return await submit_one_field(request, challenge, "interest_note", InterestIn, "note",
-                                  lambda body: joint.register_interest(actor, challenge, body.note))
+                                  lambda body: joint.register_interest(actor, challenge, body.note), "joint.interest")
 
 
 async def invite_page(request: Request) -> Response:
@@ -102,26 +102,26 @@ async def invite_page(request: Request) -> Response:
     if not await owns_challenge(actor, challenge):
         raise NotAllowed("owners only")
     return await submit_one_field(request, challenge, "co_owner", CoOwnerIn, "organisation_id",
-                                  lambda body: joint.invite_co_owner(actor, challenge, body.organisation_id))
+                                  lambda body: joint.invite_co_owner(actor, challenge, body.organisation_id), "joint.invited")
 
 
 async def accept_page(request: Request) -> Response:
     actor = signed_in(request)
     challenge_id = request.path_params["challenge_id"]
     await joint.accept_co_ownership(actor, challenge_id)  # the challenge may be a draft only owners see
-    return back_to(challenge_id)
+    return back_to(challenge_id, "joint.accepted")
 
 
 async def follow_page(request: Request) -> Response:
     actor, challenge = await _challenge(request)
     await follows.follow(actor, challenge=challenge)
-    return back_to(challenge.id)
+    return back_to(challenge.id, "follow.on")
 
 
 async def unfollow_page(request: Request) -> Response:
     actor, challenge = await _challenge(request)
     await follows.unfollow_challenge(actor, challenge)
-    return back_to(challenge.id)
+    return back_to(challenge.id, "follow.off")
 
 
 # --- the agency page -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from models.challenges import follows, joint, listing
@@ -18,13 +18,13 @@ from models.core.errors import N_, ValidationFailed
 from models.core.notifications import Notification
 from models.policy import Actor
 from models.policy.challenges import is_public
+from server import flash
 from server.api import api
 from server.forms import checked_form, errors_from
 from server.i18n import TOKYO, get_locale
 from server.i18n import gettext as _
 from server.problems import signed_in
 from server.routes.discovery import VALUE_LABELS
-from server.routes.questions import SEE_OTHER
 from server.schemas.questions import (
     FollowIn,
     FollowListOut,
@@ -54,6 +54,9 @@ PILOT_MESSAGES = {
 # Notification kind -> the sentence shown; %(title)s is the challenge's title, %(agency)s an agency's name.
 MESSAGES = {
     "challenge.amended": N_("The challenge “%(title)s” was amended."),
+    "challenge.published": N_("Your challenge “%(title)s” was approved and is published."),
+    "challenge.scheduled": N_("Your challenge “%(title)s” was approved; it is published at the time set."),
+    "challenge.changes_requested": N_("Your challenge “%(title)s” was sent back: see the operator's reason on its page."),
     "question.asked": N_("A company asked a question on “%(title)s”."),
     "question.answered": N_("A question on “%(title)s” was answered."),
     "search.matched": N_("A new challenge matches a search you follow: “%(title)s”."),
@@ -154,7 +157,7 @@ async def mark_notifications_read(request: Request, actor: Actor) -> ReadOut:
 
 async def read_page(request: Request) -> Response:
     await follows.mark_read(signed_in(request))
-    return RedirectResponse("/notifications", status_code=SEE_OTHER)
+    return flash.redirect("/notifications", "notifications.read")
 
 
 # --- follows ---------------------------------------------------------------------------------
@@ -251,12 +254,12 @@ async def follow_form(request: Request) -> Response:
         await _follow(actor, FollowIn.model_validate(data))
     except (ValidationError, ValidationFailed) as exc:
         return await _page(request, actor, errors_from(exc), params, 400)
-    return RedirectResponse("/notifications#follows", status_code=SEE_OTHER)
+    return flash.redirect("/notifications#follows", "follows.changed")
 
 
 async def unfollow_form(request: Request) -> Response:
     await follows.unfollow(signed_in(request), request.path_params["follow_id"])
-    return RedirectResponse("/notifications#follows", status_code=SEE_OTHER)
+    return flash.redirect("/notifications#follows", "follows.changed")
 
 
 routes: list[BaseRoute] = [

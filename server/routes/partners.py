@@ -29,6 +29,7 @@ from models.policy.partners import (
     visible_fields,
 )
 from search.partners import PartnerQuery, match_partners, open_partner_backend, search_partners
+from server import flash
 from server.api import api
 from server.auth.ratelimit import MAILS_USED_UP
 from server.forms import checked_form, errors_from, read_form
@@ -264,7 +265,7 @@ async def register_page(request: Request) -> Response:
     except (ValidationError, ValidationFailed) as exc:
         return _render(request, "partners/register.html", {"values": form, "multi": multi,
                                                            "errors": errors_from(exc)}, 400)
-    return RedirectResponse("/partners/me", status_code=SEE_OTHER)
+    return flash.redirect("/partners/me", "partner.registered")
 
 
 async def my_page(request: Request) -> Response:
@@ -279,7 +280,7 @@ async def my_page(request: Request) -> Response:
         try:
             body = PartnerIn.model_validate(profile_from_form(form, multi))
             await profiles.update(actor, partner, body.to_input(partial=True))
-            return RedirectResponse("/partners/me", status_code=SEE_OTHER)
+            return flash.redirect("/partners/me", "partner.saved")
         except (ValidationError, ValidationFailed) as exc:
             errors, status = errors_from(exc), 400
     skills = dict(await PartnerSkill.filter(partner_id=partner.id).values_list("skill", "experience"))
@@ -297,7 +298,7 @@ async def withdraw_page(request: Request) -> Response:
     if partner is None:
         raise NotAllowed("not a partner")
     await profiles.withdraw_consent(actor, partner)
-    return RedirectResponse("/partners/register", status_code=SEE_OTHER)
+    return flash.redirect("/partners/register", "partner.withdrawn")
 
 
 async def search_page(request: Request) -> Response:
@@ -342,7 +343,7 @@ async def partner_transition_page(request: Request) -> Response:
         out = await partner_out(actor, partner)
         return _render(request, "partners/show.html", {"partner": out, "message": page_message(exc),
                                                         "placements": []}, exc.status)
-    return RedirectResponse(f"/partners/{partner.id}", status_code=SEE_OTHER)
+    return flash.redirect(f"/partners/{partner.id}", "partner.vetted")
 
 
 async def needs_page(request: Request) -> Response:
@@ -368,7 +369,7 @@ async def needs_page(request: Request) -> Response:
                 "cap_days": values.get("cap_days") or None,
             })
             need = await needs.post_need(actor, body.to_input())
-            return RedirectResponse(f"/needs/{need.id}", status_code=SEE_OTHER)
+            return flash.redirect(f"/needs/{need.id}", "need.posted")
         except (ValidationError, ValidationFailed) as exc:
             errors, status = errors_from(exc), 400
     return _render(request, "partners/needs.html", {
@@ -396,7 +397,7 @@ async def invite_page(request: Request) -> Response:
     except (ValueError, ValidationFailed) as exc:
         message = " ".join(errors_from(exc).values()) if isinstance(exc, ValidationFailed) else ""
         return await _need(request, actor, need, message, 400)
-    return RedirectResponse(f"/needs/{need.id}", status_code=SEE_OTHER)
+    return flash.redirect(f"/needs/{need.id}", "need.invited")
 
 
 async def _need(request: Request, actor: Actor, need: Need, message: str = "", status: int = 200) -> Response:
@@ -414,7 +415,7 @@ async def invitation_transition_page(request: Request) -> Response:
     actor = signed_in(request)
     invitation = await invitations.get_invitation(actor, request.path_params["invitation_id"])
     await invitations.answer(actor, invitation, str((await read_form(request)).get("to", "")))
-    return RedirectResponse("/partners/me", status_code=SEE_OTHER)
+    return flash.redirect("/partners/me", "invitation.answered")
 
 
 routes: list[BaseRoute] = [

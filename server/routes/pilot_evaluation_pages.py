@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from models.core.errors import N_, DomainError, ValidationFailed
 from models.pilots import evaluation, lifecycle
 from models.review import workflow as review_workflow
-from server.forms import errors_from, read_form
+from server.forms import checked_form, errors_from, read_form
 from server.problems import page_message, signed_in
 from server.schemas.reviews import bilingual
 from server.templating import templates
@@ -47,7 +47,7 @@ async def evaluation_page(request: Request, errors: dict[str, str] | None = None
 async def save_panel_page(request: Request) -> Response:
     actor = signed_in(request)
     pilot = await lifecycle.get_pilot(actor, request.path_params["pilot_id"])
-    form = await request.form()
+    form = await checked_form(request)
     try:
         await read_form(request)  # control characters refused
         reviewers = [_number(v, "reviewers", N_("Choose reviewers from the pool of reviewers.")) or 0

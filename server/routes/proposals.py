@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge
-from models.core.errors import InvalidTransition, NotAllowed, ValidationFailed
+from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
 from models.identity.orgs import OrgStatus, organisations_with_ids
 from models.policy import Actor
 from models.policy.proposals import (
@@ -29,8 +29,9 @@ from models.policy.proposals import (
 from models.proposals import lifecycle as lifecycle
 from models.proposals.lifecycle import AlreadyProposed, CompanyNotApproved
 from models.proposals.models import Proposal
+from server import confirm, flash
 from server.api import api
-from server.forms import checked_form, errors_from
+from server.forms import checked_form, errors_from, in_form_order, translated_errors
 from server.i18n import TOKYO
 from server.ids import id_or_none
 from server.labels import proposal_action_name, proposal_status_name
@@ -109,7 +110,7 @@ async def _summaries(actor: Actor, proposals: list[Proposal]) -> list[ProposalSu
             id=proposal.id, challenge_id=proposal.challenge_id,
             company={"id": view.company.id, "name": {"ja": view.company.name_ja, "en": view.company.name_en}}
             if view.company is not None else None,
-            title=view.content.get("title") or "", status=proposal.status,
+            title=view.content.get("title") or "", status=view.status or proposal.status,
             submitted_at=proposal.submitted_at.astimezone(TOKYO) if proposal.submitted_at else None,
             version=proposal.version, reference=proposal.reference,
         ))
@@ -138,6 +139,10 @@ async def list_versions(request: Request, actor: Actor, proposal_id: int, query:
 # --- pages -----------------------------------------------------------------------------------
 
 
+FORM_ORDER = ("title", "summary", "approach", "cost_yen", "schedule", "team", "track_record", "kpis", "kpi",
+              "declared_conflicts")  # the fields' order on the page, which the error summary follows
+
+
 async def _form_page(request: Request, actor: Actor, challenge: Challenge, proposal: Proposal | None,
                      values: dict, errors: dict, message: str = "", status: int = 200) -> Response:
     company = company_of(actor)
@@ -146,10 +151,9 @@ async def _form_page(request: Request, actor: Actor, challenge: Challenge, propo
         "proposal": proposal,
         "kpis": await lifecycle.kpis_of(challenge),
         "values": values,
-        "errors": errors,
+        "errors": in_form_order(errors, FORM_ORDER),
         "message": message,
         "pending": company is not None and company.status != OrgStatus.APPROVED,
-        "saved": request.query_params.get("saved") == "1",
         "proposal_status_name": proposal_status_name,
     }
     return templates.TemplateResponse(request, "proposals/form.html", context, status_code=status)
@@ -210,7 +214,7 @@ async def new_proposal(request: Request) -> Response:
         return await _form_page(request, actor, challenge, None, _typed(form), errors_from(exc), status=400)
     except STATE_ERRORS as exc:
         return await _form_page(request, actor, challenge, None, _typed(form), {}, page_message(exc), exc.status)
-    return RedirectResponse(f"/proposals/{proposal.id}/edit", status_code=SEE_OTHER)
+    return flash.redirect(f"/proposals/{proposal.id}/edit", "proposal.saved")
 
 
 async def _company_proposal(request: Request) -> tuple[Actor, Proposal, Challenge]:
@@ -234,9 +238,11 @@ async def edit_proposal(request: Request) -> Response:
     form = await checked_form(request)
     kpis = await lifecycle.kpis_of(challenge)
     body, errors = await _typed_changes(form, len(kpis), ProposalIn)
-    if body is None:
-        return await _form_page(request, actor, challenge, proposal, _typed(form), errors, status=400)
     submitting = form.get("action") == "submit"
+    if body is None:
+        if submitting:  # what the submission would still lack, in the same round as the form's own errors
+            errors = translated_errors(lifecycle.missing_in(_typed(form))) | errors
+        return await _form_page(request, actor, challenge, proposal, _typed(form), errors, status=400)
     try:
         if submitting:
             await lifecycle.submit(actor, proposal, body.to_changes())
@@ -248,8 +254,8 @@ async def edit_proposal(request: Request) -> Response:
         await proposal.refresh_from_db()  # nothing was written; show the state as it is
         return await _form_page(request, actor, challenge, proposal, _typed(form), {}, page_message(exc), exc.status)
     if submitting:
-        return RedirectResponse(f"/proposals/{proposal.id}/receipt", status_code=SEE_OTHER)
-    return RedirectResponse(f"/proposals/{proposal.id}/edit?saved=1", status_code=SEE_OTHER)
+        return flash.redirect(f"/proposals/{proposal.id}/receipt", "proposal.submitted")
+    return flash.redirect(f"/proposals/{proposal.id}/edit", "proposal.saved")
 
 
 async def _view_page(request: Request, actor: Actor, proposal: Proposal, errors: dict, message: str = "",
@@ -277,8 +283,28 @@ async def _view_page(request: Request, actor: Actor, proposal: Proposal, errors:
         "message": message,
         "proposal_status_name": proposal_status_name,
         "proposal_action_name": proposal_action_name,
+        "confirmed": set(confirm.PROPOSAL),  # moves that ask on a page of their own first
     }
     return templates.TemplateResponse(request, "proposals/view.html", context, status_code=status)
+
+
+async def _confirmation(actor: Actor, proposal: Proposal, to: str) -> confirm.Confirmation:
+    title = (await lifecycle.view_of(actor, proposal)).content.get("title") or ""
+    return confirm.Confirmation(confirm.PROPOSAL[to], title, f"/proposals/{proposal.id}/transitions", {"to": to},
+                                back=f"/proposals/{proposal.id}")
+
+
+async def confirm_state(request: Request) -> Response:
+    """The page that asks before submitting or withdrawing a proposal."""
+    actor = signed_in(request)
+    proposal = await lifecycle.get_proposal(actor, request.path_params["proposal_id"])
+    if not await roles_on(actor, proposal):
+        raise NotAllowed("neither the company nor an owner of the challenge")
+    to = request.path_params["to"]
+    allowed = await lifecycle.allowed_transitions(actor, proposal)
+    if to not in confirm.PROPOSAL or to not in allowed:
+        raise InvalidTransition(N_("This change of state is not possible now."), allowed=allowed)
+    return confirm.confirmation_page(request, await _confirmation(actor, proposal, to))
 
 
 async def proposal_page(request: Request) -> Response:
@@ -297,13 +323,19 @@ async def change_state(request: Request) -> Response:
         body = ProposalTransitionIn.model_validate({key: value for key, value in form.items() if key != "csrftoken"})
         await lifecycle.transition(actor, proposal, body.to, reason=body.reason)
     except (ValidationError, ValidationFailed) as exc:
+        to = str(form.get("to", ""))
+        if form.get("confirm") and to in confirm.PROPOSAL:  # back to the confirmation page it came from
+            return confirm.confirmation_page(request, await _confirmation(actor, proposal, to), errors_from(exc),
+                                             {"reason": str(form.get("reason", ""))}, 400)
         return await _view_page(request, actor, proposal, errors_from(exc), status=400)
     except STATE_ERRORS as exc:
         await proposal.refresh_from_db()
         return await _view_page(request, actor, proposal, {}, page_message(exc), exc.status)
     if body.to == "submitted":
-        return RedirectResponse(f"/proposals/{proposal.id}/receipt", status_code=SEE_OTHER)
-    return RedirectResponse(f"/proposals/{proposal.id}", status_code=SEE_OTHER)
+        return flash.redirect(f"/proposals/{proposal.id}/receipt", "proposal.submitted")
+    done = {"withdrawn": "proposal.withdrawn", "ineligible": "proposal.ineligible",
+            "under_review": "proposal.undone"}.get(body.to, "proposal.decision")
+    return flash.redirect(f"/proposals/{proposal.id}", done)
 
 
 async def receipt_page(request: Request) -> Response:
@@ -372,5 +404,6 @@ routes: list[BaseRoute] = [
     Route("/proposals/{proposal_id:int}/edit", edit_proposal_form, methods=["GET"], name="edit_proposal"),
     Route("/proposals/{proposal_id:int}/edit", edit_proposal, methods=["POST"]),
     Route("/proposals/{proposal_id:int}/transitions", change_state, methods=["POST"]),
+    Route("/proposals/{proposal_id:int}/confirm/{to:str}", confirm_state, methods=["GET"], name="confirm_proposal"),
     Route("/proposals/{proposal_id:int}/receipt", receipt_page, methods=["GET"], name="proposal_receipt"),
 ]

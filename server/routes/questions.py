@@ -16,6 +16,7 @@ from models.challenges.models import Challenge, ChallengeStatus, Question
 from models.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import may_answer_questions, may_see_askers, owns_challenge
+from server import flash
 from server.api import api
 from server.forms import errors_from, read_form
 from server.i18n import get_locale
@@ -26,8 +27,9 @@ from server.schemas.questions import AnswerIn, PageQuery, QuestionIn, QuestionLi
 SEE_OTHER = 303
 
 
-def back_to(challenge_id: int) -> RedirectResponse:
-    return RedirectResponse(f"/challenges/{challenge_id}", status_code=SEE_OTHER)
+def back_to(challenge_id: int, done: str) -> RedirectResponse:
+    """Back to the challenge page, which shows the banner `done` (server.flash)."""
+    return flash.redirect(f"/challenges/{challenge_id}", done)
 
 
 async def rerender(request: Request, challenge: Challenge, errors: dict[str, str], values: dict[str, Any],
@@ -45,7 +47,7 @@ def renamed(errors: dict[str, str], names: dict[str, str]) -> dict[str, str]:
 
 
 async def submit_one_field(request: Request, challenge: Challenge, field: str, schema: type, schema_field: str,
-                           act: Callable[[Any], Awaitable[Any]]) -> Response:
+                           act: Callable[[Any], Awaitable[Any]], done: str) -> Response:
     """A form with one text field on the challenge page: validate it with `schema`, call `act` with the valid
     body, and go back to the challenge; on an error show the page again with the message and what was typed."""
     values = {field: str((await read_form(request)).get(field, ""))}
@@ -56,7 +58,7 @@ async def submit_one_field(request: Request, challenge: Challenge, field: str, s
         return await rerender(request, challenge, renamed(errors_from(exc), {schema_field: field}), values, 400)
     except InvalidTransition as exc:
         return await rerender(request, challenge, {field: page_message(exc)}, values, 409)
-    return back_to(challenge.id)
+    return back_to(challenge.id, done)
 
 
 # --- API -------------------------------------------------------------------------------------
@@ -151,7 +153,7 @@ async def ask_page(request: Request) -> Response:
     challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
     qa.asking_company(actor)  # refused before the form is read
     return await submit_one_field(request, challenge, "question_body", QuestionIn, "body",
-                                  lambda body: qa.ask(actor, challenge, body.body))
+                                  lambda body: qa.ask(actor, challenge, body.body), "question.asked")
 
 
 async def answer_page(request: Request) -> Response:
@@ -163,7 +165,7 @@ async def answer_page(request: Request) -> Response:
     if not await owns_challenge(actor, challenge):
         raise NotAllowed("only the challenge's owners answer")
     return await submit_one_field(request, challenge, f"answer_{question.id}", AnswerIn, "answer",
-                                  lambda body: qa.answer(actor, question, body.answer))
+                                  lambda body: qa.answer(actor, question, body.answer), "question.answered")
 
 
 routes: list[BaseRoute] = [

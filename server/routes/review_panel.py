@@ -22,6 +22,7 @@ from models.policy.review import assignment_actions, review_actions
 from models.review import rounds, workflow
 from models.review.closing import REVIEWABLE
 from models.review.common import SYSTEM_REASONS, challenge_of, get_assignment
+from server import flash
 from server.api import api
 from server.auth.ratelimit import MAILS_USED_UP
 from server.forms import checked_form, errors_from
@@ -197,7 +198,7 @@ async def add_assignment_page(request: Request) -> Response:
         return await assignments_page(request, challenge, errors_from(exc), "", 400)
     except InvalidTransition as exc:
         return await assignments_page(request, challenge, {}, page_message(exc), exc.status)
-    return RedirectResponse(f"/challenges/{challenge.id}/assignments", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}/assignments", "assignments.changed")
 
 
 async def remove_assignment_page(request: Request) -> Response:
@@ -208,7 +209,7 @@ async def remove_assignment_page(request: Request) -> Response:
         await workflow.remove_assignment(actor, assignment)
     except InvalidTransition as exc:
         return await assignments_page(request, challenge, {}, page_message(exc), exc.status)
-    return RedirectResponse(f"/challenges/{challenge.id}/assignments", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}/assignments", "assignments.changed")
 
 
 routes: list[BaseRoute] = [

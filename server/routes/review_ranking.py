@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from models.challenges import lifecycle as challenge_lifecycle
@@ -25,13 +25,14 @@ from models.review import decisions, reviewing
 from models.review.closing import proposal_rubric, value_of
 from models.review.common import challenge_of
 from models.review.rubric import OWNERS, REVIEWERS, visible_to
+from server import flash
 from server.api import api
 from server.forms import checked_form, errors_from
 from server.i18n import gettext as _
 from server.ids import id_or_none
 from server.labels import DECISION_ACTIONS, decision_name
 from server.problems import page_message, signed_in
-from server.routes.review_common import SEE_OTHER, owned
+from server.routes.review_common import owned
 from server.schemas.reviews import FeedbackOut, RankingOut, RankingRow, ReviewList, ReviewOut
 from server.templating import templates
 
@@ -81,7 +82,9 @@ async def ranking_page(request: Request, challenge: Challenge | None = None, err
     ranking = await ranking_out(actor, challenge)
     allowed = await decision_moves(actor, challenge, {row.proposal_id: row.status for row in ranking.items})
     moves = {proposal_id: [t for t in found if t in DECISION_ACTIONS] for proposal_id, found in allowed.items()}
+    undoable = {proposal_id for proposal_id, found in allowed.items() if "under_review" in found}
     context = {"challenge": challenge, "ranking": ranking, "moves": moves, "decision_names": DECISION_ACTIONS,
+               "undoable": undoable,
                "decision_name": decision_name, "errors": errors or {}, "message": message,
                "allowed": await review_actions(actor, challenge)}
     return templates.TemplateResponse(request, "reviews/ranking.html", context, status_code=status)
@@ -101,7 +104,8 @@ async def decide_page(request: Request) -> Response:
         return await ranking_page(request, challenge, errors_from(exc), "", 400)
     except InvalidTransition as exc:
         return await ranking_page(request, challenge, {}, page_message(exc), exc.status)
-    return RedirectResponse(f"/challenges/{challenge.id}/ranking", status_code=SEE_OTHER)
+    undone = str(form.get("to", "")) == "under_review"
+    return flash.redirect(f"/challenges/{challenge.id}/ranking", "proposal.undone" if undone else "proposal.decision")
 
 
 async def finalise_page(request: Request) -> Response:
@@ -111,7 +115,7 @@ async def finalise_page(request: Request) -> Response:
         await challenge_lifecycle.transition(actor, challenge, "decided", reason=str(form.get("reason", "")))
     except InvalidTransition as exc:
         return await ranking_page(request, challenge, {}, page_message(exc), exc.status)
-    return RedirectResponse(f"/challenges/{challenge.id}", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}", "challenge.decided")
 
 
 async def proposal_reviews_page(request: Request) -> Response:

@@ -22,6 +22,7 @@ from models.review.closing import value_of
 from models.review.common import assignment_challenge, challenge_of, get_assignment
 from models.review.models import Assignment, AssignmentStatus, Review
 from models.review.rubric import TEXT, RubricCriterion, panel_discussion
+from server import flash
 from server.api import api
 from server.forms import checked_form, errors_from
 from server.i18n import gettext as _
@@ -232,8 +233,9 @@ async def save_scoring_form(request: Request) -> Response:
     except InvalidTransition as exc:
         await assignment.refresh_from_db()
         return await _scoring_page(request, actor, assignment, shown, {}, page_message(exc), exc.status)
-    suffix = "" if form.get("action") == "submit" else "?saved=1"
-    return RedirectResponse(f"/reviews/{assignment.id}{suffix}", status_code=SEE_OTHER)
+    if form.get("action") == "submit":
+        return flash.redirect(f"/reviews/{assignment.id}", "review.submitted")
+    return RedirectResponse(f"/reviews/{assignment.id}?saved=1", status_code=SEE_OTHER)
 
 
 async def assignment_transition_page(request: Request) -> Response:
@@ -259,8 +261,8 @@ async def assignment_transition_page(request: Request) -> Response:
     if reviewer:
         return RedirectResponse("/reviews" if body.to == "recused" else f"/reviews/{assignment.id}", status_code=SEE_OTHER)
     if assignment.subject_kind != "proposal":
-        return RedirectResponse(f"/pilots/{assignment.subject_id}/evaluation", status_code=SEE_OTHER)
-    return RedirectResponse(f"/challenges/{assignment.proposal.challenge_id}/assignments", status_code=SEE_OTHER)
+        return flash.redirect(f"/pilots/{assignment.subject_id}/evaluation", "assignments.changed")
+    return flash.redirect(f"/challenges/{assignment.proposal.challenge_id}/assignments", "assignments.changed")
 
 
 routes: list[BaseRoute] = [

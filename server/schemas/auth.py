@@ -19,6 +19,15 @@ class LinkForm(BaseModel):
     next: str = ""
 
 
+class ForgotPasswordForm(BaseModel):
+    email: str = Field(min_length=1, max_length=254)
+
+
+class ResetPasswordForm(BaseModel):
+    token: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1024)
+
+
 class SignupForm(BaseModel):
     company_name_ja: Name = Field(min_length=1, max_length=200)
     company_name_en: Name = Field(default="", max_length=200)

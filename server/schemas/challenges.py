@@ -235,3 +235,38 @@ def challenge_input_from_form(form: FormData) -> dict[str, Any]:
                              "baseline": number(f"kpi-{i}-baseline"), "target": number(f"kpi-{i}-target")})
     data["reason"] = str(form.get("reason", ""))
     return data
+
+
+# The form's own messages for a criterion's or a KPI's row ("*" stands for the row number).
+ROW_MESSAGES = {
+    "criterion-*-levels_ja": N_("Describe each score from 1 to 5: five lines, one line per score."),
+    "criterion-*-weight": N_("Give the criterion a weight: a whole number from 1 to 100."),
+    "kpi-*-baseline": N_("Enter a number."),
+    "kpi-*-target": N_("Enter a number."),
+}
+# The order of the fields on the page: the error summary lists errors in it.
+FORM_ORDER = ("reason", "title", "summary", "situation", "problem", "outcome", "category", "tags", "languages",
+              "budget_min_yen", "budget_max_yen", "pilot_months", "questions_deadline", "proposals_deadline",
+              "review_deadline", "publish_at", "criteria", "criterion", "kpis", "kpi")
+
+
+def form_locator(form: FormData):
+    """Where an error of the schema is on the page: ("criteria", 1, "weight") is the weight field of the second
+    criterion row that was filled in (blank rows are left out of the JSON, so row numbers differ)."""
+    rows = {
+        "criteria": [i for i in range(CRITERIA_ROWS)
+                     if any(str(form.get(f"criterion-{i}-name_{lang}", "")).strip() for lang in LANGUAGES)],
+        "kpis": [i for i in range(KPI_ROWS) if any(str(form.get(f"kpi-{i}-name_{lang}", "")).strip() for lang in LANGUAGES)],
+    }
+    prefixes = {"criteria": "criterion", "kpis": "kpi"}
+
+    def locate(loc: tuple) -> str:
+        if len(loc) >= 3 and loc[0] in rows and isinstance(loc[1], int) and loc[1] < len(rows[loc[0]]):
+            row, part = rows[loc[0]][loc[1]], str(loc[2])
+            suffix = "_ja" if part in ("name", "levels") else ""
+            return f"{prefixes[loc[0]]}-{row}-{part}{suffix}"
+        if len(loc) >= 2 and loc[0] in ("title", "summary", "situation", "problem", "outcome"):
+            return str(loc[0])
+        return ""
+
+    return locate

@@ -161,7 +161,7 @@ class ProposalOut(BaseModel):
             **{name: content.get(name) or "" for name in TEXT_FIELDS},
             cost_yen=content.get("cost_yen"), kpis=kpi_rows(kpis, content.get("kpis") or []),
             declared_conflicts=content.get("declared_conflicts") or [],
-            status=proposal.status, status_reason=proposal.status_reason,
+            status=view.status or proposal.status, status_reason=view.status_reason if view.status else proposal.status_reason,
             submitted_at=_tokyo(proposal.submitted_at), version=proposal.version, reference=proposal.reference,
             sha256=view.version.sha256 if view.version else None, unsubmitted_changes=view.unsubmitted_changes,
             proposals_deadline=_tokyo(challenge.proposals_deadline), allowed_transitions=allowed,
