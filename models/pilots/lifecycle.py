@@ -45,6 +45,7 @@ DECISIONS = (S.ADOPTED, S.EXTENDED, S.STOPPED)  # the company is told of each by
 NEEDS_REASON = (S.PAUSED, S.STOPPED, *DECISIONS)
 DEFAULT_MONTHS = 6
 EVALUATION_TOPIC = "pilot_evaluation"  # consumed once pilots' evaluation rounds land (models/review)
+ADOPTED_TOPIC = "pilot_adopted"  # consumed by models/solutions: an adopted pilot drafts its solution
 
 # The four service KPIs public digital services are commonly measured by (GOV.UK's mandatory set).
 KPI_TEMPLATES: dict[str, dict[str, Any]] = {
@@ -287,6 +288,9 @@ async def _move(user: User | None, pilot: Pilot, target: PilotStatus, reason: st
             await _tell_company(pilot, target, reason, connection)
         if target == S.UNDER_EVALUATION:
             await start_evaluation(pilot.id, using_db=connection)
+        if target == S.ADOPTED:
+            await outbox.enqueue(ADOPTED_TOPIC, f"pilot:{pilot.id}", {"kind": "pilot_adopted", "id": pilot.id},
+                                 using_db=connection)
     return pilot
 
 
