@@ -34,6 +34,7 @@ from models.partners import profiles as partner_profiles
 from models.review import reminders
 from models.review import workflow as review_workflow
 from search import partners as partner_search
+from search import solutions as solution_search
 from search import sync as search_sync
 from search.backend import SearchUnavailable, open_backend
 from server import mail, pilot_jobs, solution_jobs
@@ -84,12 +85,16 @@ async def start_search(ctx: dict[str, Any]) -> None:
     partners = partner_search.open_partner_backend(settings.meili_url, settings.meili_master_key, fallback=False)
     ctx["partner_search"] = partners
     OUTBOX_CONSUMERS[partner_search.TOPIC] = partner_search.consumer(partners)
+    solutions = solution_search.open_solution_backend(settings.meili_url, settings.meili_master_key, fallback=False)
+    ctx["solution_search"] = solutions
+    OUTBOX_CONSUMERS[solution_search.TOPIC] = solution_search.consumer(solutions)
 
 
 async def stop_search(ctx: dict[str, Any]) -> None:
     OUTBOX_CONSUMERS.pop(search_sync.TOPIC, None)
     OUTBOX_CONSUMERS.pop(partner_search.TOPIC, None)
-    for name in ("search", "partner_search"):
+    OUTBOX_CONSUMERS.pop(solution_search.TOPIC, None)
+    for name in ("search", "partner_search", "solution_search"):
         backend = ctx.pop(name, None)
         if backend is not None:
             await backend.close()

@@ -93,3 +93,18 @@ async def published_solution_world(people) -> SolutionWorld:
     await catalogue.transition(w.operator, solution, "published")
     w.solution_id = solution.id
     return w
+
+
+async def solution_world(agency: Organisation, company: Organisation, other_agency: Organisation) -> dict[str, object]:
+    """The permission matrix's solution: published, the agency's, the company's, with a correction the company
+    proposed and an adoption other_agency stated (considering)."""
+    from tortoise import timezone
+
+    from models.solutions.models import Adoption, Solution, SolutionCorrection
+
+    solution = await Solution.create(company=company, owner=agency, agency_ids=[agency.id], status="published",
+                                     title={"ja": "行列の解決策", "en": "Matrix solution"}, summary={"ja": "行列"},
+                                     published_at=timezone.now())
+    correction = await SolutionCorrection.create(solution=solution, changes={"contact": {"before": "", "after": "行列"}})
+    adoption = await Adoption.create(solution=solution, agency=other_agency, municipality_code=other_agency.municipality_code)
+    return {"solution_id": solution.id, "correction_id": correction.id, "adoption_id": adoption.id}

@@ -27,6 +27,7 @@ from server.auth.sessions import SESSION_COOKIE
 from tests.helpers import permission_world, stored_attachment
 from tests.partners_world import partner_world
 from tests.pilot_helpers import pilot_world
+from tests.solution_helpers import solution_world
 
 pytestmark = pytest.mark.usefixtures("oidc_servers")  # /login/oidc/idp reaches the provider
 
@@ -258,6 +259,17 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/pilots/{pilot_id}/qr.svg"): EVERYONE,
     ("GET", "/p/{pilot_code}"): EVERYONE,
     ("POST", "/p/{pilot_code}"): EVERYONE,
+    # Solutions: the world's solution is published, the world agency's and company's; other_agency adopted it.
+    ("GET", "/api/v1/solutions"): EVERYONE,
+    ("GET", "/api/v1/solutions/{solution_id}"): EVERYONE,
+    ("POST", "/api/v1/pilots/{pilot_id}/solution"): {"agency"},  # a 409 once allowed: the pilot runs
+    ("PATCH", "/api/v1/solutions/{solution_id}"): {"agency"},  # a 409 once allowed: published
+    ("POST", "/api/v1/solutions/{solution_id}/transitions"): {"agency", "operator"},  # a 409 once allowed
+    ("POST", "/api/v1/solutions/{solution_id}/corrections"): {"company"},
+    ("POST", "/api/v1/solution-corrections/{correction_id}/transitions"): {"agency"},
+    ("POST", "/api/v1/solutions/{solution_id}/adoptions"): {"other_agency"},  # a 409 once allowed: stated already
+    ("POST", "/api/v1/adoptions/{adoption_id}/transitions"): {"other_agency"},  # operators only re-confirm live ones
+    ("GET", "/api/v1/agencies/131024/adoptions"): EVERYONE,
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -292,6 +304,7 @@ PATH_ALIASES = {
     "/api/v1/invitations/{invitation_id:int}/transitions": "/api/v1/invitations/{partner_invitation_id}/transitions",
     "/partners/invitations/{invitation_id:int}/transitions": "/partners/invitations/{partner_invitation_id}/transitions",
     "/p/{code:str}": "/p/{pilot_code}",
+    "/api/v1/agencies/{code}/adoptions": "/api/v1/agencies/131024/adoptions",
 }
 
 
@@ -349,6 +362,12 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/pilots/{pilot_id}/milestones"): {"title": "行列", "due_on": "{pilot_due_on}"},
     ("POST", "/milestones/{milestone_id}/transitions"): {"to": "accepted"},
     ("POST", "/p/{pilot_code}"): {"satisfaction": "3"},
+    ("PATCH", "/api/v1/solutions/{solution_id}"): {"contact": "行列"},
+    ("POST", "/api/v1/solutions/{solution_id}/transitions"): {"to": "in_review"},
+    ("POST", "/api/v1/solutions/{solution_id}/corrections"): {"changes": {"contact": "行列"}},
+    ("POST", "/api/v1/solution-corrections/{correction_id}/transitions"): {"to": "rejected", "reason": "行列"},
+    ("POST", "/api/v1/solutions/{solution_id}/adoptions"): {"status": "considering"},
+    ("POST", "/api/v1/adoptions/{adoption_id}/transitions"): {"to": "contracted"},
 }
 
 
@@ -418,6 +437,7 @@ async def build_world(people, attachments_dir=None) -> World:
     }
     ids["assignment_id"] = (await Assignment.get(reviewer=members["reviewer"])).id  # the world reviewer's
     ids |= await pilot_world(members, agency, company)
+    ids |= await solution_world(agency, company, other_agency)
     return World(people=members, ids=ids)
 
 

@@ -248,3 +248,13 @@ async def adoptions_of_agency(actor: Actor, agency_id: int) -> list[Adoption]:
     """An agency's adoptions of solutions the actor may see (the agency's page)."""
     adoptions = await Adoption.filter(agency_id=agency_id).prefetch_related("solution", "agency").order_by("-id")
     return [a for a in adoptions if may_view_solution(actor, a.solution)]
+
+
+async def agency_by_code(code: str) -> Organisation:
+    """An approved agency by its municipality code (the key its adoptions are stated under)."""
+    agency = None
+    if len(code) == 6 and code.isascii() and code.isdigit():
+        agency = await Organisation.get_or_none(municipality_code=code, kind="agency", status="approved")
+    if agency is None:
+        raise NotFound(N_("There is no such agency."))
+    return agency

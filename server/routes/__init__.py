@@ -29,6 +29,7 @@ from server.routes import (
     proposals,
     questions,
     reviews,
+    solutions,
 )
 
 
@@ -59,4 +60,4 @@ def page_routes() -> list[BaseRoute]:
     ]
 
 
-__all__ = ["me", "page_routes", "pilots"]
+__all__ = ["me", "page_routes", "pilots", "solutions"]
