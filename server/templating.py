@@ -72,6 +72,7 @@ def build_environment() -> Environment:
         decision_name=labels.decision_name,
         role_name=labels.role_name,
         pilot_label=labels.pilot_label,
+        solution_label=labels.solution_label,
         LOCALES=i18n.LOCALES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
     )

@@ -270,6 +270,18 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/solutions/{solution_id}/adoptions"): {"other_agency"},  # a 409 once allowed: stated already
     ("POST", "/api/v1/adoptions/{adoption_id}/transitions"): {"other_agency"},  # operators only re-confirm live ones
     ("GET", "/api/v1/agencies/131024/adoptions"): EVERYONE,
+    ("GET", "/solutions"): EVERYONE,
+    ("GET", "/solutions/{solution_id}"): EVERYONE,
+    ("POST", "/solutions/{solution_id}/edit"): {"agency"},  # a 409 once allowed: published
+    ("POST", "/solutions/{solution_id}/transitions"): {"agency", "operator"},  # a 409 once allowed
+    ("POST", "/solutions/{solution_id}/corrections"): {"company"},
+    ("POST", "/solution-corrections/{correction_id}/transitions"): {"agency"},
+    ("GET", "/solutions/{solution_id}/adopt"): SIGNED_IN,  # the page says who may adopt
+    ("POST", "/solutions/{solution_id}/adoptions"): {"other_agency"},  # a 409 once allowed: stated already
+    ("POST", "/adoptions/{adoption_id}/transitions"): {"other_agency"},
+    ("POST", "/pilots/{pilot_id}/solution"): {"agency"},  # a 409 once allowed: the pilot runs
+    ("GET", "/agencies/131024/adoptions"): EVERYONE,
+    ("GET", "/feeds/solutions.atom"): EVERYONE,
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -305,6 +317,7 @@ PATH_ALIASES = {
     "/partners/invitations/{invitation_id:int}/transitions": "/partners/invitations/{partner_invitation_id}/transitions",
     "/p/{code:str}": "/p/{pilot_code}",
     "/api/v1/agencies/{code}/adoptions": "/api/v1/agencies/131024/adoptions",
+    "/agencies/{code}/adoptions": "/agencies/131024/adoptions",
 }
 
 
@@ -368,6 +381,12 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/solution-corrections/{correction_id}/transitions"): {"to": "rejected", "reason": "行列"},
     ("POST", "/api/v1/solutions/{solution_id}/adoptions"): {"status": "considering"},
     ("POST", "/api/v1/adoptions/{adoption_id}/transitions"): {"to": "contracted"},
+    ("POST", "/solutions/{solution_id}/edit"): {"contact": "行列"},
+    ("POST", "/solutions/{solution_id}/transitions"): {"to": "in_review"},
+    ("POST", "/solutions/{solution_id}/corrections"): {"contact": "行列"},
+    ("POST", "/solution-corrections/{correction_id}/transitions"): {"to": "rejected", "reason": "行列"},
+    ("POST", "/solutions/{solution_id}/adoptions"): {"status": "considering"},
+    ("POST", "/adoptions/{adoption_id}/transitions"): {"to": "contracted"},
 }
 
 

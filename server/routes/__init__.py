@@ -29,6 +29,7 @@ from server.routes import (
     proposals,
     questions,
     reviews,
+    solution_pages,
     solutions,
 )
 
@@ -57,6 +58,7 @@ def page_routes() -> list[BaseRoute]:
         *partners.routes,
         *pilot_pages.routes,
         *pilot_charts.routes,
+        *solution_pages.routes,
     ]
 
 

@@ -17,7 +17,7 @@ from server.api import api
 from server.forms import errors_from
 from server.i18n import TOKYO
 from server.problems import signed_in
-from server.routes import attachments, feeds, joint, pilot_pages, proposals, questions, reviews
+from server.routes import attachments, feeds, joint, pilot_pages, proposals, questions, reviews, solution_pages
 from server.schemas.challenges import (
     CRITERIA_ROWS,
     KPI_ROWS,
@@ -78,6 +78,7 @@ async def _form_page(request: Request, challenge: Challenge | None, values: dict
         "kpi_rows": KPI_ROWS,
         "amending": challenge is not None and challenge.status == "published",
         "similar": await feeds.similar_for_form(request.state.actor, challenge, values),
+        "similar_solutions": await solution_pages.similar_for_form(values) if challenge is None or challenge.status == "draft" else [],
     }
     return templates.TemplateResponse(request, "challenges/form.html", context, status_code=status)
 
@@ -181,7 +182,7 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
         "transitions": await lifecycle.allowed_transitions(actor, challenge),
         "errors": errors,
     }
-    for area in (questions, joint, attachments, feeds, proposals, reviews, pilot_pages):  # each area adds its panel's data
+    for area in (questions, joint, attachments, feeds, proposals, reviews, pilot_pages, solution_pages):  # each area adds its panel's data
         context |= await area.detail_context(actor, challenge)
     return templates.TemplateResponse(request, "challenges/detail.html", context, status_code=status)
 
