@@ -36,7 +36,8 @@ async def similar_solutions(challenge_or_fields: Challenge | Mapping[str, Any], 
     query = Solution.filter(status__in=[s.value for s in LISTED_STATUSES])
     if own_id is not None:
         query = query.exclude(challenge_id=own_id)
-    candidates = await query.order_by("-published_at", "-id").limit(CANDIDATES_PER_QUERY).prefetch_related(
+    # One statement whatever is found (the challenge page's query count stays flat): joined, not prefetched.
+    candidates = await query.order_by("-published_at", "-id").limit(CANDIDATES_PER_QUERY).select_related(
         "challenge", "company", "owner")
     ranked = rank(target, [(s, solution_profile(s), s.published_at) for s in candidates], limit)
     return [solution for solution, _ in ranked]
