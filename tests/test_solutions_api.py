@@ -91,6 +91,9 @@ async def test_corrections_through_the_api(client, people, settings):
                                  json={"changes": {"yearly_cost_yen": 360_000}, "note": "値下げ"})
     assert proposed.status_code == 201, proposed.text
     cid = proposed.json()["id"]
+    told = (await client.get("/api/v1/notifications", headers=owner)).json()["items"]
+    assert any(n["kind"] == "solution.correction_proposed" and n["link"] == f"/solutions/{w.solution_id}"
+               and n["message"] == "企業が解決策の修正を提案しました。" for n in told), told
     assert (await client.post(f"/api/v1/solution-corrections/{cid}/transitions", headers=company,
                               json={"to": "accepted"})).status_code == 403
     accepted = await client.post(f"/api/v1/solution-corrections/{cid}/transitions", headers=owner, json={"to": "accepted"})
