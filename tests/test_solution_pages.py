@@ -63,6 +63,15 @@ async def test_an_agency_adopts_through_the_form_and_sees_it_on_its_page(app, pe
         missing = await client.get("/agencies/999999/adoptions?lang=en")
     assert agency.status_code == 200 and "Counter booking system" in agency.text and "Contracted" in agency.text
     assert missing.status_code == 404
+    from tortoise import timezone
+
+    from models.solutions.models import Adoption
+
+    await Adoption.filter(solution_id=w.solution_id, agency_id=w.agencies[1].id).update(
+        status="live", last_confirmed_at=timezone.now().replace(year=2020), stale=True)
+    async with browser(app, w.users["operator"]) as client:  # type: ignore[arg-type]
+        console = await client.get("/solutions?lang=en")
+    assert "Adoptions to re-confirm this year" in console.text and "Setagaya City" in console.text
 
 
 async def test_a_similar_challenge_shows_the_solution_with_adopt_instead(app, people):

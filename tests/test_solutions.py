@@ -105,10 +105,13 @@ async def test_live_adoptions_not_reconfirmed_for_a_year_are_marked_stale_not_de
     assert adoption.stale and adoption.status == "live"
     view = await solution_view(VISITOR, solution)
     assert view.used_by.adopted_count == 1 and view.used_by.using[0].stale  # still listed, marked
+    assert adoption.id in [a.id for a in await adoptions.adoptions_to_confirm(w.operator)]
+    assert await adoptions.adoptions_to_confirm(w.actors[0]) == []  # operators' work
     with pytest.raises(NotAllowed):
         await adoptions.transition(w.actors[0], adoption, solution, "confirmed")
     await adoptions.transition(w.operator, adoption, solution, "confirmed")
     assert not (await Adoption.get(id=adoption.id)).stale
+    assert adoption.id not in [a.id for a in await adoptions.adoptions_to_confirm(w.operator)]
     assert await AuditEvent.filter(action="adoption.stale", target_id=str(adoption.id)).exists()
 
 

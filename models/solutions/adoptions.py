@@ -13,6 +13,7 @@ from typing import Any
 
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.core import audit
@@ -258,3 +259,13 @@ async def agency_by_code(code: str) -> Organisation:
     if agency is None:
         raise NotFound(N_("There is no such agency."))
     return agency
+
+
+async def adoptions_to_confirm(actor: Actor, now: datetime | None = None) -> list[Adoption]:
+    """For operators: live adoptions marked stale or due for their yearly re-confirmation within a month."""
+    if not may_confirm_adoption(actor):
+        return []
+    now = now or timezone.now()
+    due = now - CONFIRM_EVERY + timedelta(days=30)
+    return list(await Adoption.filter(status=A.LIVE.value).filter(Q(stale=True) | Q(last_confirmed_at__lt=due))
+                .prefetch_related("agency", "solution").order_by("last_confirmed_at", "id").limit(200))

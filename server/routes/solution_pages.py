@@ -95,6 +95,7 @@ async def catalogue_page(request: Request) -> Response:
         if not actor.is_visitor else []
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     context = {
+        "to_confirm": await adoptions.adoptions_to_confirm(actor),
         "query": query, "raw": request.query_params, "errors": errors, "result": result, "facets": facets,
         "own": own, "last_page": max(1, -(-(result.total if result else 0) // query.per_page)),
         "page_url": lambda page: "?" + urlencode([*params, ("page", str(page))]),
