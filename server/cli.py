@@ -134,6 +134,21 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
         print(f"kyoso: Meilisearch is unavailable, the partner index was not rebuilt: {exc}", file=sys.stderr)
         return 1
     print(f"reindexed {count} partner(s) into Meilisearch and swapped the new index in")
+    from search.solutions import open_solution_backend, rebuild_solution_index
+
+    async def solutions() -> int:
+        backend = open_solution_backend(settings.meili_url, settings.meili_master_key, fallback=False)
+        try:
+            return await rebuild_solution_index(backend)
+        finally:
+            await backend.close()
+
+    try:
+        count = asyncio.run(_with_database(settings, solutions))
+    except SearchUnavailable as exc:
+        print(f"kyoso: Meilisearch is unavailable, the solution index was not rebuilt: {exc}", file=sys.stderr)
+        return 1
+    print(f"reindexed {count} solution(s) into Meilisearch and swapped the new index in")
     return 0
 
 

@@ -35,9 +35,10 @@ from models.pilots import review_subject as pilot_review_subject  # noqa: F401  
 from models.review import reminders
 from models.review import workflow as review_workflow
 from search import partners as partner_search
+from search import solutions as solution_search
 from search import sync as search_sync
 from search.backend import SearchUnavailable, open_backend
-from server import mail, pilot_jobs
+from server import mail, pilot_jobs, solution_jobs
 from server.pilot_jobs import end_due_pilots, send_milestone_reminders  # noqa: F401  (jobs are found by name here)
 from server.settings import Settings, get_settings
 
@@ -47,6 +48,7 @@ log = logging.getLogger("kyoso.jobs")
 OUTBOX_CONSUMERS: dict[str, outbox.Consumer] = {follows.TOPIC: follows.consume}  # "notify": saved searches
 OUTBOX_CONSUMERS[review_workflow.TOPIC] = review_workflow.consume  # "review": assignment after closing, recusals
 OUTBOX_CONSUMERS[partner_profiles.TOPIC] = partner_profiles.consume  # "partners": erasing withdrawn partners' data
+OUTBOX_CONSUMERS.update(solution_jobs.CONSUMERS)  # "pilot_adopted": drafting the adopted pilot's solution
 
 
 def register_consumers(settings: Settings) -> None:
@@ -85,12 +87,16 @@ async def start_search(ctx: dict[str, Any]) -> None:
     partners = partner_search.open_partner_backend(settings.meili_url, settings.meili_master_key, fallback=False)
     ctx["partner_search"] = partners
     OUTBOX_CONSUMERS[partner_search.TOPIC] = partner_search.consumer(partners)
+    solutions = solution_search.open_solution_backend(settings.meili_url, settings.meili_master_key, fallback=False)
+    ctx["solution_search"] = solutions
+    OUTBOX_CONSUMERS[solution_search.TOPIC] = solution_search.consumer(solutions)
 
 
 async def stop_search(ctx: dict[str, Any]) -> None:
     OUTBOX_CONSUMERS.pop(search_sync.TOPIC, None)
     OUTBOX_CONSUMERS.pop(partner_search.TOPIC, None)
-    for name in ("search", "partner_search"):
+    OUTBOX_CONSUMERS.pop(solution_search.TOPIC, None)
+    for name in ("search", "partner_search", "solution_search"):
         backend = ctx.pop(name, None)
         if backend is not None:
             await backend.close()
@@ -223,7 +229,7 @@ _remind = _waking(send_review_reminders)
 
 class WorkerSettings:
     functions = [_drain, _publish, _close, _waking(assign_reviewers), _remind,
-                 compute_insights, *pilot_jobs.FUNCTIONS]
+                 compute_insights, *pilot_jobs.FUNCTIONS, *solution_jobs.FUNCTIONS]
     cron_jobs = [
         # The safety net: commits wake a drain at once (`wake`), so it matters only when a wake-up was lost.
         _cron(_drain, second=set(range(0, 60, SAFETY_NET_SECONDS)), run_at_startup=True),
@@ -232,6 +238,7 @@ class WorkerSettings:
         _cron(_remind, minute={5, 35}, second=45),
         _cron(compute_insights, minute=20, second=50, run_at_startup=True),
         *pilot_jobs.CRON_JOBS,
+        *solution_jobs.CRON_JOBS,
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -141,3 +141,23 @@ _pilot_tables = {"status": PILOT_STATUSES, "action": PILOT_ACTIONS, "measurement
 def pilot_label(kind: str, value: str) -> str:
     """A pilot's, measurement's or milestone's state or action ("status", "action", "measurement", ...)."""
     return _name(_pilot_tables.get(kind, {}), value)
+
+
+SOLUTION_STATUSES = {"draft": N_("Draft"), "in_review": N_("Waiting for approval"), "published": N_("Published"),
+                     "withdrawn": N_("Withdrawn")}
+SOLUTION_ACTIONS = {"in_review": N_("Submit for approval"), "published": N_("Approve and publish"),
+                    "draft": N_("Return to draft"), "withdrawn": N_("Withdraw")}
+ADOPTION_STATUSES = {"considering": N_("Considering"), "contracted": N_("Contracted"), "live": N_("In use"),
+                     "dropped": N_("Dropped")}
+ADOPTION_ACTIONS = {"considering": N_("Consider again"), "contracted": N_("Mark as contracted"),
+                    "live": N_("Mark as in use"), "dropped": N_("Drop"), "confirmed": N_("Re-confirm as still in use")}
+CORRECTION_STATUSES = {"proposed": N_("Proposed"), "accepted": N_("Accepted"), "rejected": N_("Rejected")}
+SOLUTION_FACETS = {"category": N_("Category"), "municipality_type": N_("Type of municipality"),
+                   "adoption": N_("Adopted by"), "has_savings": N_("Joint procurement savings")}
+_solution_tables = {"status": SOLUTION_STATUSES, "action": SOLUTION_ACTIONS, "adoption": ADOPTION_STATUSES,
+                    "adoption_action": ADOPTION_ACTIONS, "correction": CORRECTION_STATUSES, "facet": SOLUTION_FACETS}
+
+
+def solution_label(kind: str, value: str) -> str:
+    """A solution's, adoption's or correction's state or action, or a catalogue facet's name."""
+    return _name(_solution_tables.get(kind, {}), value)

@@ -102,6 +102,7 @@ def build_environment() -> Environment:
         role_name=labels.role_name,
         pilot_label=labels.pilot_label,
         flash_banner=flash.banner,
+        solution_label=labels.solution_label,
         LOCALES=i18n.LOCALES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
     )

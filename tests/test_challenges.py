@@ -274,6 +274,6 @@ async def test_the_challenge_page_makes_as_many_statements_for_many_related_rows
     many = await counts()
     for name, (count, log) in many.items():
         assert count == few[name][0], f"{name}: {few[name][1]}\n---\n{log}"
-    assert many["visitor page"][0] <= 18, many["visitor page"][1]
+    assert many["visitor page"][0] <= 19, many["visitor page"][1]  # 19: + similar adopted solutions (one statement)
     assert many["visitor api"][0] <= 6, many["visitor api"][1]
-    assert many["owner page"][0] <= 28, many["owner page"][1]
+    assert many["owner page"][0] <= 29, many["owner page"][1]  # 29: + similar adopted solutions

@@ -28,6 +28,7 @@ from tests.helpers import permission_world, stored_attachment
 from tests.partners_world import partner_world
 from tests.pilot_helpers import pilot_world
 from tests.procurement_helpers import procurement_matrix_world
+from tests.solution_helpers import solution_world
 
 pytestmark = pytest.mark.usefixtures("oidc_servers")  # /login/oidc/idp reaches the provider
 
@@ -290,6 +291,29 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/procurements/{procurement_id}/transitions"): {"agency"},
     ("GET", "/agencies/131016/savings"): EVERYONE,
     ("GET", "/feeds/procurements.atom"): EVERYONE,
+    # Solutions: the world's solution is published, the world agency's and company's; other_agency adopted it.
+    ("GET", "/api/v1/solutions"): EVERYONE,
+    ("GET", "/api/v1/solutions/{solution_id}"): EVERYONE,
+    ("POST", "/api/v1/pilots/{pilot_id}/solution"): {"agency"},  # a 409 once allowed: the pilot runs
+    ("PATCH", "/api/v1/solutions/{solution_id}"): {"agency"},  # a 409 once allowed: published
+    ("POST", "/api/v1/solutions/{solution_id}/transitions"): {"agency", "operator"},  # a 409 once allowed
+    ("POST", "/api/v1/solutions/{solution_id}/corrections"): {"company"},
+    ("POST", "/api/v1/solution-corrections/{correction_id}/transitions"): {"agency"},
+    ("POST", "/api/v1/solutions/{solution_id}/adoptions"): {"other_agency"},  # a 409 once allowed: stated already
+    ("POST", "/api/v1/adoptions/{adoption_id}/transitions"): {"other_agency"},  # operators only re-confirm live ones
+    ("GET", "/api/v1/agencies/131024/adoptions"): EVERYONE,
+    ("GET", "/solutions"): EVERYONE,
+    ("GET", "/solutions/{solution_id}"): EVERYONE,
+    ("POST", "/solutions/{solution_id}/edit"): {"agency"},  # a 409 once allowed: published
+    ("POST", "/solutions/{solution_id}/transitions"): {"agency", "operator"},  # a 409 once allowed
+    ("POST", "/solutions/{solution_id}/corrections"): {"company"},
+    ("POST", "/solution-corrections/{correction_id}/transitions"): {"agency"},
+    ("GET", "/solutions/{solution_id}/adopt"): SIGNED_IN,  # the page says who may adopt
+    ("POST", "/solutions/{solution_id}/adoptions"): {"other_agency"},  # a 409 once allowed: stated already
+    ("POST", "/adoptions/{adoption_id}/transitions"): {"other_agency"},
+    ("POST", "/pilots/{pilot_id}/solution"): {"agency"},  # a 409 once allowed: the pilot runs
+    ("GET", "/agencies/131024/adoptions"): EVERYONE,
+    ("GET", "/feeds/solutions.atom"): EVERYONE,
 }
 
 # Route path -> the template used in MATRIX (where Starlette's converters differ from our placeholders).
@@ -336,6 +360,8 @@ PATH_ALIASES = {
     "/procurements/{round_id:int}/members": "/procurements/{procurement_id}/members",
     "/procurements/{round_id:int}/transitions": "/procurements/{procurement_id}/transitions",
     "/agencies/{code}/savings": "/agencies/131016/savings",
+    "/api/v1/agencies/{code}/adoptions": "/api/v1/agencies/131024/adoptions",
+    "/agencies/{code}/adoptions": "/agencies/131024/adoptions",
 }
 
 
@@ -405,6 +431,18 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/procurements/{procurement_id}/members"): {"quantity": "1", "solo_estimate_yen": "100"},
     ("POST", "/procurements/{procurement_id}/transitions"): {"to": "closed"},
     ("POST", "/pilots/{pilot_id}/panel"): {"reviews_per_subject": "2"},
+    ("PATCH", "/api/v1/solutions/{solution_id}"): {"contact": "行列"},
+    ("POST", "/api/v1/solutions/{solution_id}/transitions"): {"to": "in_review"},
+    ("POST", "/api/v1/solutions/{solution_id}/corrections"): {"changes": {"contact": "行列"}},
+    ("POST", "/api/v1/solution-corrections/{correction_id}/transitions"): {"to": "rejected", "reason": "行列"},
+    ("POST", "/api/v1/solutions/{solution_id}/adoptions"): {"status": "considering"},
+    ("POST", "/api/v1/adoptions/{adoption_id}/transitions"): {"to": "contracted"},
+    ("POST", "/solutions/{solution_id}/edit"): {"contact": "行列"},
+    ("POST", "/solutions/{solution_id}/transitions"): {"to": "in_review"},
+    ("POST", "/solutions/{solution_id}/corrections"): {"contact": "行列"},
+    ("POST", "/solution-corrections/{correction_id}/transitions"): {"to": "rejected", "reason": "行列"},
+    ("POST", "/solutions/{solution_id}/adoptions"): {"status": "considering"},
+    ("POST", "/adoptions/{adoption_id}/transitions"): {"to": "contracted"},
 }
 
 
@@ -475,6 +513,7 @@ async def build_world(people, attachments_dir=None) -> World:
     ids["assignment_id"] = (await Assignment.get(reviewer=members["reviewer"])).id  # the world reviewer's
     ids |= await pilot_world(members, agency, company)
     ids |= await procurement_matrix_world(agency, other_agency, company)
+    ids |= await solution_world(agency, company, other_agency)
     return World(people=members, ids=ids)
 
 

@@ -1,8 +1,8 @@
 """The open datasets: a registry of kinds, each with its data dictionary and its rows read in batches.
 
 A kind is published once for the whole platform ("challenges") and, when `per_agency`, once per agency
-that has something to publish ("challenges-131016"). Solutions are not built yet: they become
-one more `DatasetKind` in `REGISTRY` (its columns, a `batches` reader and a `states` query),
+that has something to publish ("challenges-131016"). A new area becomes one more `DatasetKind` in
+`REGISTRY` (its columns, a `batches` reader and a `states` query),
 and the files, the catalogue, the CKAN API and the withdrawal records pick it up with no other change.
 
 Rows are read with keyset pagination (`id > last`, BATCH at a time), so that an export of any size is
@@ -33,6 +33,7 @@ from models.policy.insights import (
     received_proposal_filter,
 )
 from models.proposals.models import Proposal, ProposalStatus, ProposalVersion
+from models.solutions.datasets import solution_rows, solution_state
 from models.solutions.models import ProcurementRound, RoundMember, RoundStatus
 
 BATCH = 1000
@@ -415,6 +416,44 @@ async def pilot_states() -> States:
             found["modified"] = max(m for m in (found["modified"], row["modified"]) if m is not None)
             found["rows"] += row["rows"]
     return _with_total(list(merged.values()), "owner_id")
+# --- published solutions (case studies) -------------------------------------------------------------
+
+SOLUTION_COLUMNS = (
+    Column("solution_id", "integer", "解決策ID", "Solution id"),
+    Column("url", "string", "解決策ページのURL（パス）", "The solution's page (path)"),
+    Column("title_ja", "string", "名称（日本語）", "Title in Japanese"),
+    Column("title_en", "string", "名称（英語）", "Title in English"),
+    Column("summary_ja", "string", "概要（日本語）", "Summary in Japanese"),
+    Column("summary_en", "string", "概要（英語）", "Summary in English"),
+    Column("challenge_id", "integer", "解決した課題のID", "The solved challenge's id"),
+    Column("company_ja", "string", "企業名（日本語）", "Company name in Japanese"),
+    Column("company_en", "string", "企業名（英語）", "Company name in English"),
+    Column("corporate_number", "string", "法人番号", "Corporate number (法人番号)"),
+    Column("municipality_codes", "string", "実証した団体の全国地方公共団体コード（;区切り）",
+           "Local government codes of the agencies that ran the pilot (;-separated)"),
+    Column("adopter_codes", "string", "導入（契約済み・稼働中）した団体のコード（;区切り）",
+           "Codes of the agencies that adopted it (contracted or live; ;-separated)"),
+    Column("adopted_count", "integer", "導入団体数（実証団体を除く）", "Adopting agencies (besides the pilot's)"),
+    Column("cost_yen", "integer", "実証の費用（円）", "The pilot's cost (yen)"),
+    Column("initial_cost_yen", "integer", "導入の初期費用（円）", "Initial cost of adopting it (yen)"),
+    Column("yearly_cost_yen", "integer", "年間の運用費用（円）", "Yearly running cost (yen)"),
+    Column("spec_shareable", "string", "仕様書を共有できるか（true/false）", "Whether the specification can be shared (true/false)"),
+    Column("positive_share", "number", "住民アンケートの肯定的回答の割合（0〜1）", "Residents' positive answers (share, 0 to 1)"),
+    Column("savings_yen", "integer", "共同調達で記録された削減額（円）", "Savings recorded by joint procurement (yen)"),
+    Column("published_at", "datetime", "公開日時（日本時間）", "Published at (Japan time)"),
+    Column("updated_at", "datetime", "最終更新日時（日本時間）", "Last updated at (Japan time)"),
+)
+
+
+async def solution_batches(agency: Organisation | None) -> AsyncIterator[list[Row]]:
+    if agency is None:
+        async for rows in solution_rows(BATCH):
+            yield rows
+
+
+async def solution_states() -> States:
+    modified, rows = await solution_state()
+    return {None: (modified, rows)} if rows else {}
 
 
 REGISTRY: dict[str, DatasetKind] = {kind.name: kind for kind in (
@@ -476,6 +515,16 @@ REGISTRY: dict[str, DatasetKind] = {kind.name: kind for kind in (
                "rate's two counts, source). Unverified or rejected values, reviews and internal notes are never "
                "included."},
         PILOT_COLUMNS, pilot_batches, pilot_states,
+    ),
+    DatasetKind(
+        "solutions",
+        {"ja": "解決策（導入事例）", "en": "Solutions (case studies)"},
+        {"ja": "採用された実証から生まれ、公開された解決策：実証の結果、費用、仕様書の共有可否、導入した団体、"
+               "共同調達による削減額。下書きと審査中のものは含みません。",
+         "en": "Published solutions born from adopted pilots: measured results, costs, whether the specification "
+               "can be shared, the agencies that adopted them, savings from joint procurement. Drafts and "
+               "solutions in review are not included."},
+        SOLUTION_COLUMNS, solution_batches, solution_states, per_agency=False,
     ),
 )}
 

@@ -17,7 +17,7 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from models.challenges.models import Challenge, ChallengeKpi, ChallengeStatus
-from models.core import audit
+from models.core import audit, outbox
 from models.core.base import translated
 from models.core.errors import JST, N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import queue_mail
@@ -46,6 +46,7 @@ TRANSITIONS: dict[PilotStatus, dict[PilotStatus, str]] = {
 DECISIONS = (S.ADOPTED, S.EXTENDED, S.STOPPED)  # the company is told of each by e-mail
 NEEDS_REASON = (S.PAUSED, S.STOPPED, *DECISIONS)
 DEFAULT_MONTHS = 6
+ADOPTED_TOPIC = "pilot_adopted"  # consumed by models/solutions: an adopted pilot drafts its solution
 
 # The four service KPIs public digital services are commonly measured by (GOV.UK's mandatory set).
 KPI_TEMPLATES: dict[str, dict[str, Any]] = {
@@ -288,6 +289,9 @@ async def _move(user: User | None, pilot: Pilot, target: PilotStatus, reason: st
             await _tell_company(pilot, target, reason, connection)
         if target == S.UNDER_EVALUATION:
             await start_evaluation(pilot.id, using_db=connection)
+        if target == S.ADOPTED:
+            await outbox.enqueue(ADOPTED_TOPIC, f"pilot:{pilot.id}", {"kind": "pilot_adopted", "id": pilot.id},
+                                 using_db=connection)
     return pilot
 
 

@@ -22,7 +22,7 @@ from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
 from models.challenges.models import Challenge, ChallengeStatus
-from models.core import audit, outbox
+from models.core import audit
 from models.core.base import translated
 from models.core.errors import JST, N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import queue_mail
@@ -41,6 +41,7 @@ from models.policy.procurement import (
     round_filter,
     sees_member_figures,
 )
+from models.solutions.catalogue import search_message
 from models.solutions.models import (
     EstimateSource,
     ProcurementRound,
@@ -78,7 +79,6 @@ MAX_YEN = 10**13  # ten trillion yen: far above any municipal contract, far belo
 TOPIC_KEY = "procurement:{id}"
 # The solution catalogue's search index (models.solutions.catalogue.SEARCH_TOPIC on the solutions branch): a
 # recorded contract changes the solution's savings and its has_savings facet, so the solution is indexed again.
-SOLUTION_SEARCH_TOPIC = "solution_search"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -442,8 +442,7 @@ async def _contract(actor: Actor, round_: ProcurementRound, price: int | None, c
         await _notify(round_, "procurement.contracted", {m.agency_id for m in members} | {round_.lead_id}, connection)
         await _mail_members(round_, members, saving, connection)
         if round_.solution_id is not None:
-            await outbox.enqueue(SOLUTION_SEARCH_TOPIC, f"solution:{round_.solution_id}",
-                                 {"kind": "solution", "id": round_.solution_id}, using_db=connection)
+            await search_message(round_.solution_id, using_db=connection)  # its savings and has_savings facet
     return round_
 
 

@@ -32,6 +32,8 @@ from server.routes import (
     proposals,
     questions,
     reviews,
+    solution_pages,
+    solutions,
 )
 
 
@@ -61,7 +63,8 @@ def page_routes() -> list[BaseRoute]:
         *pilot_charts.routes,
         *procurement_pages.routes,
         *pilot_evaluation_pages.routes,
+        *solution_pages.routes,
     ]
 
 
-__all__ = ["me", "page_routes", "pilots", "procurement"]
+__all__ = ["me", "page_routes", "pilots", "procurement", "solutions"]

@@ -18,7 +18,7 @@ from server.api import api
 from server.forms import checked_form, errors_from, failed_fields, in_form_order, translated_errors
 from server.i18n import TOKYO
 from server.problems import signed_in
-from server.routes import attachments, feeds, joint, pilot_pages, proposals, questions, reviews
+from server.routes import attachments, feeds, joint, pilot_pages, proposals, questions, reviews, solution_pages
 from server.schemas.challenges import (
     CRITERIA_ROWS,
     FORM_ORDER,
@@ -82,6 +82,7 @@ async def _form_page(request: Request, challenge: Challenge | None, values: dict
         "kpi_rows": KPI_ROWS,
         "amending": challenge is not None and challenge.status == "published",
         "similar": await feeds.similar_for_form(request.state.actor, challenge, values),
+        "similar_solutions": await solution_pages.similar_for_form(values) if challenge is None or challenge.status == "draft" else [],
     }
     return templates.TemplateResponse(request, "challenges/form.html", context, status_code=status)
 
@@ -205,7 +206,7 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
         "error_anchors": {name: f"/challenges/{challenge.id}/edit#field-{name}" for name in errors
                           if name in FORM_ORDER and name != "reason"},
     }
-    for area in (questions, joint, attachments, feeds, proposals, reviews, pilot_pages):  # each area adds its panel's data
+    for area in (questions, joint, attachments, feeds, proposals, reviews, pilot_pages, solution_pages):  # each area adds its panel's data
         context |= await area.detail_context(actor, challenge)
     return templates.TemplateResponse(request, "challenges/detail.html", context, status_code=status)
 

@@ -90,6 +90,23 @@ PROCUREMENT_MESSAGES = {
     "procurement.closed": N_("A joint procurement round you are in is closed."),
     "procurement.contracted": N_("The joint contract of a round you are in is recorded: see your share and saving."),
 }
+# The solution catalogue's notifications (models.solutions): a sentence; the link is the solution's page.
+SOLUTION_MESSAGES = {
+    "solution.drafted": N_("A solution (case study) was drafted from your adopted pilot: check it and submit it."),
+    "solution.in_review": N_("A solution is waiting for an operator's approval."),
+    "solution.published": N_("A solution you are part of is published in the catalogue."),
+    "solution.draft": N_("A solution was returned to draft."),
+    "solution.withdrawn": N_("A solution you are part of was withdrawn."),
+    "solution.correction_proposed": N_("The company proposed a correction to a solution."),
+    "solution.correction_accepted": N_("Your correction to a solution was accepted."),
+    "solution.correction_rejected": N_("Your correction to a solution was rejected."),
+    "adoption.stated": N_("Another agency stated that it adopts a solution of yours."),
+    "adoption.considering": N_("An agency's adoption of a solution of yours changed."),
+    "adoption.contracted": N_("An agency's adoption of a solution of yours changed."),
+    "adoption.live": N_("An agency's adoption of a solution of yours changed."),
+    "adoption.dropped": N_("An agency dropped its adoption of a solution of yours."),
+    "adoption.stale": N_("Your agency's adoption of a solution was not re-confirmed this year: is it still in use?"),
+}
 SOMETHING_NEW = N_("You have a new notification.")
 UNTITLED = N_("(untitled)")
 
@@ -130,6 +147,8 @@ async def _views(actor: Actor, notifications: list[Notification]) -> list[dict[s
             message, link = _(PARTNER_MESSAGES[n.kind][0]), PARTNER_MESSAGES[n.kind][1]
         elif n.kind in PROCUREMENT_MESSAGES and isinstance(n.payload.get("procurement"), int):
             message, link = _(PROCUREMENT_MESSAGES[n.kind]), f"/procurements/{n.payload['procurement']}"
+        elif n.kind in SOLUTION_MESSAGES and isinstance(n.payload.get("solution"), int):
+            message, link = _(SOLUTION_MESSAGES[n.kind]), f"/solutions/{n.payload['solution']}"
         views.append({"notification": n, "message": message, "link": link, "invitation": invitation,
                       "challenge_id": challenge.id if challenge else None})
     return views

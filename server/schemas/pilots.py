@@ -27,7 +27,7 @@ def _names(organisation: Organisation) -> dict[str, str]:
 class PilotIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{'proposal_id': 42, 'starts_on': '2027-04-01', 'ends_on': '2027-09-30'}]})
 
-    proposal_id: int
+    proposal_id: Id
     starts_on: date | None = None
     ends_on: date | None = None
 
