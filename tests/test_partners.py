@@ -134,6 +134,17 @@ async def test_partners_register_get_vetted_matched_invited_and_placed(client, c
                                  "matched": ["data-analysis", "machine-learning"], "missing": []}
     assert (await client.get(f"/api/v1/needs/{need_id}/matches", headers=cast["other_agency"])).status_code == 404
 
+    # Reading the match list writes nothing; the agency shortlists by an explicit action (the funnel's 2nd step).
+    assert (await figures.partner_figures())["funnel"]["shortlisted"] == before["funnel"]["shortlisted"]
+    assert not await AuditEvent.exists(action="partner_need.shortlisted", target_id=str(need_id))
+    shortlisted = await client.put(f"/api/v1/needs/{need_id}/shortlist", json={"partner_ids": [best, second]},
+                                   headers=cast["agency"])
+    assert shortlisted.status_code == 200 and shortlisted.json()["partner_ids"] == [best, second], shortlisted.text
+    assert (await client.put(f"/api/v1/needs/{need_id}/shortlist", json={"partner_ids": [leaver]},
+                             headers=cast["agency"])).status_code == 422  # withdrawn: not findable
+    assert (await client.put(f"/api/v1/needs/{need_id}/shortlist", json={"partner_ids": [best]},
+                             headers=cast["other_agency"])).status_code == 404
+
     # Before an accepted invitation, the agency does not see the partner's e-mail address.
     profile = (await client.get(f"/api/v1/partners/{best}", headers=cast["agency"])).json()
     assert profile["email"] is None and profile["name"] == "最適 花子"

@@ -199,11 +199,13 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/partners/{partner_id}"): AGENCIES | OPERATOR,
     ("PATCH", "/api/v1/partners/{partner_id}"): set(),
     ("POST", "/api/v1/partners/{partner_id}/transitions"): OPERATOR,
+    ("POST", "/api/v1/challenges/{challenge_id}/panel/partners"): {"agency"},  # a 422: the partner does not review
     ("POST", "/api/v1/needs"): AGENCIES,
     ("GET", "/api/v1/needs"): SIGNED_IN,  # one's own agency's
     ("GET", "/api/v1/needs/{need_id}"): {"agency", "operator"},
     ("GET", "/api/v1/needs/{need_id}/matches"): {"agency", "operator"},
     ("POST", "/api/v1/needs/{need_id}/invitations"): {"agency"},
+    ("PUT", "/api/v1/needs/{need_id}/shortlist"): {"agency"},
     ("GET", "/api/v1/invitations"): SIGNED_IN,
     ("POST", "/api/v1/invitations/{partner_invitation_id}/transitions"): set(),
     ("GET", "/api/v1/placements"): SIGNED_IN,
@@ -221,6 +223,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/needs"): AGENCIES,
     ("GET", "/needs/{need_id}"): {"agency", "operator"},
     ("POST", "/needs/{need_id}/invitations"): {"agency"},
+    ("POST", "/needs/{need_id}/shortlist"): {"agency"},
     # Pilots: the world's pilot runs (public), the world company runs it, the world agency owns it.
     ("GET", "/api/v1/pilot-kpi-templates"): EVERYONE,
     ("POST", "/api/v1/pilots"): {"agency"},  # a 409 once allowed: the proposal has its pilot
@@ -329,8 +332,11 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/assignments/{assignment_id}/transitions"): {"to": "submitted"},
     ("POST", "/api/v1/partners/{partner_id}/transitions"): {"to": "suspended", "reason": "行列"},
     ("POST", "/partners/{partner_id}/transitions"): {"to": "suspended", "reason": "行列"},
+    ("POST", "/api/v1/challenges/{challenge_id}/panel/partners"): {"partner_id": 999_999_999},  # a 422 once allowed
     ("POST", "/api/v1/needs"): {"role": "data-scientist"},  # a 422 once allowed: no skills
     ("POST", "/api/v1/needs/{need_id}/invitations"): {"partner_id": 999_999_999},  # a 422 once allowed
+    ("PUT", "/api/v1/needs/{need_id}/shortlist"): {"partner_ids": [999_999_999]},  # a 422 once allowed
+    ("POST", "/needs/{need_id}/shortlist"): {"partner_id": "{partner_id}", "to": "add"},
     ("POST", "/api/v1/invitations/{partner_invitation_id}/transitions"): {"to": "accepted"},
     ("POST", "/partners/invitations/{partner_invitation_id}/transitions"): {"to": "accepted"},
     ("POST", "/api/v1/pilots"): {"proposal_id": "{pilot_proposal_id}"},

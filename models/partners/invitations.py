@@ -15,6 +15,7 @@ from models.core.mail import queue_mail
 from models.core.transitions import next_states
 from models.identity.accounts import User
 from models.partners.models import InvitationStatus, Need, PartnerInvitation, PartnerProfile, Placement
+from models.partners.needs import add_to_shortlist
 from models.partners.skills import role_name
 from models.policy import Actor, require_user
 from models.policy.partners import (
@@ -45,6 +46,7 @@ async def invite(actor: Actor, need: Need, partner_id: int, message: str = "") -
     async with in_transaction() as connection:
         invitation = await PartnerInvitation.create(need_id=need.id, partner_id=partner.id, invited_by_id=user.id,
                                                     message=message.strip(), using_db=connection)
+        await add_to_shortlist(need, partner.id, connection)
         await audit.record("partner_invitation.sent", actor=user, organisation=need.agency, target=invitation,
                            using_db=connection, after={"need": need.id, "partner": partner.id})
         await queue_mail("partner_invitation", to=recipient.email, locale=recipient.locale, key=f"partner_invitation:{invitation.id}",

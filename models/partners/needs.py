@@ -1,10 +1,17 @@
-"""Agencies' needs for digital experts, and the match list's shortlist (the funnel's second step)."""
+"""Agencies' needs for digital experts, and their shortlists (the funnel's second step).
+
+A shortlist is what the agency chose from the match list, by an explicit action (`set_shortlist`); reading the
+match list changes nothing. Inviting a partner puts them on the shortlist too, so that the funnel
+need → shortlist → invitation → placement never counts an invited need as not shortlisted.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from models.core import audit
@@ -15,9 +22,16 @@ from models.partners.matching import NeedSpec
 from models.partners.models import Need, PartnerProfile
 from models.partners.skills import LANGUAGES, ROLES, SKILLS, WorkMode
 from models.policy import Actor, require_user
-from models.policy.partners import is_findable, may_post_needs, may_view_need, need_filter
+from models.policy.partners import (
+    findable_filter,
+    is_findable,
+    may_manage_need,
+    may_post_needs,
+    may_view_need,
+    need_filter,
+)
 
-SHORTLIST_SIZE = 10
+MAX_SHORTLIST = 50
 
 
 @dataclass
@@ -105,9 +119,33 @@ def need_spec(need: Need) -> NeedSpec:
     )
 
 
-async def record_shortlist(need: Need, partner_ids: list[int]) -> None:
-    """Keep the top of the latest match list: the funnel counts needs that got a shortlist."""
-    shortlist = partner_ids[:SHORTLIST_SIZE]
-    if shortlist != need.shortlist:
-        need.shortlist = shortlist
-        await need.save(update_fields=["shortlist", "updated_at"])
+async def set_shortlist(actor: Actor, need: Need, partner_ids: list[int]) -> Need:
+    """Members of the need's agency choose its shortlist: findable partners, in their order."""
+    user = require_user(actor)
+    if not may_manage_need(actor, need):
+        raise NotAllowed("members of the need's agency shortlist")
+    wanted = list(dict.fromkeys(int(i) for i in partner_ids))
+    if len(wanted) > MAX_SHORTLIST:
+        raise ValidationFailed({"partner_ids": N_("Shortlist at most 50 partners.")})
+    found = set(await PartnerProfile.filter(findable_filter(), id__in=wanted).values_list("id", flat=True))
+    if any(partner_id not in found for partner_id in wanted):
+        raise ValidationFailed({"partner_ids": N_("Shortlist approved partners only.")})
+    before = list(need.shortlist or [])
+    if wanted == before:
+        return need
+    await need.fetch_related("agency")
+    async with in_transaction() as connection:
+        await Need.filter(id=need.id).using_db(connection).update(shortlist=wanted, updated_at=timezone.now())
+        await audit.record("partner_need.shortlisted", actor=user, organisation=need.agency, target=need,
+                           using_db=connection, before={"shortlist": before}, after={"shortlist": wanted})
+    need.shortlist = wanted
+    return need
+
+
+async def add_to_shortlist(need: Need, partner_id: int, connection: Any) -> None:
+    """In the caller's transaction (an invitation): the invited partner joins the need's shortlist."""
+    stored = await Need.filter(id=need.id).using_db(connection).values_list("shortlist", flat=True)
+    current = list(stored[0] or []) if stored else []  # the row as it is now
+    if partner_id not in current:
+        need.shortlist = [*current, partner_id]
+        await Need.filter(id=need.id).using_db(connection).update(shortlist=need.shortlist)

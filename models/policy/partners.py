@@ -20,6 +20,7 @@ from models.partners.models import (
     PartnerProfile,
     PartnerStatus,
 )
+from models.partners.skills import EngagementType
 from models.policy import Actor
 
 ALL_FIELDS = "all"
@@ -40,6 +41,21 @@ def is_findable(partner: PartnerProfile) -> bool:
 
 def findable_filter() -> Q:
     return Q(status=PartnerStatus.APPROVED.value, consent_withdrawn_at__isnull=True)
+
+
+def offers_reviewing(partner: PartnerProfile) -> bool:
+    """Findable, with an account, and offering to review: a partner owners may put on a review panel."""
+    return is_findable(partner) and partner.user_id is not None and \
+        EngagementType.REVIEWER.value in (partner.engagement_types or [])
+
+
+async def reviewing_partner_user_ids(user_ids: list[int] | None = None) -> set[int]:
+    """The accounts of the partners who may sit on review panels (among `user_ids`, when given)."""
+    found = PartnerProfile.filter(findable_filter(), user_id__isnull=False)
+    if user_ids is not None:
+        found = found.filter(user_id__in=sorted(set(user_ids)))
+    rows = await found.values_list("user_id", "engagement_types")
+    return {int(user_id) for user_id, kinds in rows if EngagementType.REVIEWER.value in (kinds or [])}
 
 
 def may_list_partners(actor: Actor) -> bool:

@@ -12,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models.core.errors import DomainError, NotAllowed, ValidationFailed
+from models.challenges import lifecycle as challenge_lifecycle
+from models.core.errors import N_, DomainError, NotAllowed, ValidationFailed
 from models.identity.accounts import User
-from models.partners import invitations, needs, profiles
+from models.partners import invitations, needs, panels, profiles
 from models.partners.models import PUBLIC_FIELDS, Need, PartnerProfile, PartnerSkill, PartnerStatus
 from models.partners.skills import LANGUAGES, ROLES, SKILL_CATEGORIES, SKILLS, EngagementType, WorkMode
 from models.policy import Actor
@@ -31,7 +32,9 @@ from search.partners import PartnerQuery, match_partners, open_partner_backend, 
 from server.api import api
 from server.forms import errors_from, read_form
 from server.i18n import get_locale
+from server.ids import id_or_none
 from server.problems import page_message, signed_in
+from server.routes.review_panel import panel_out
 from server.schemas.partners import (
     InvitationListOut,
     MatchListOut,
@@ -39,6 +42,7 @@ from server.schemas.partners import (
     NeedIn,
     NeedListOut,
     NeedOut,
+    PanelPartnerIn,
     PartnerHit,
     PartnerIn,
     PartnerInvitationIn,
@@ -49,8 +53,11 @@ from server.schemas.partners import (
     PartnerSearchQuery,
     PlacementListOut,
     PlacementOut,
+    ShortlistIn,
+    ShortlistOut,
     TransitionIn,
 )
+from server.schemas.reviews import PanelOut
 from server.templating import templates
 
 SEE_OTHER = 303
@@ -150,9 +157,8 @@ async def show_need(request: Request, actor: Actor, need_id: int) -> NeedOut:
 
 
 async def ranked(request: Request, actor: Actor, need: Need) -> tuple[list, bool]:
-    matches, degraded = await match_partners(partner_backend(request), actor, needs.need_spec(need))
-    await needs.record_shortlist(need, [m.partner_id for m in matches])
-    return matches, degraded
+    """The match list; reading it changes nothing (shortlisting is its own action)."""
+    return await match_partners(partner_backend(request), actor, needs.need_spec(need))
 
 
 @api.operation("/needs/{need_id:int}/matches", summary="Approved, available partners ranked for the need",
@@ -162,6 +168,14 @@ async def list_matches(request: Request, actor: Actor, need_id: int) -> MatchLis
     matches, degraded = await ranked(request, actor, need)
     return MatchListOut(items=[MatchOut(partner_id=m.partner_id, score=m.score, reasons=m.reasons) for m in matches],
                         total=len(matches), degraded=degraded)
+
+
+@api.operation("/needs/{need_id:int}/shortlist", "PUT",
+               summary="Choose the need's shortlist from the match list (its agency)", body=ShortlistIn,
+               response=ShortlistOut, tags=["partners"])
+async def put_shortlist(request: Request, actor: Actor, need_id: int, body: ShortlistIn) -> ShortlistOut:
+    need = await needs.set_shortlist(actor, await needs.get_need(actor, need_id), body.partner_ids)
+    return ShortlistOut(need_id=need.id, partner_ids=list(need.shortlist))
 
 
 @api.operation("/needs/{need_id:int}/invitations", "POST", summary="Invite a partner to the need (its agency)",
@@ -194,6 +208,15 @@ async def answer_invitation(request: Request, actor: Actor, invitation_id: int, 
 async def list_placements(request: Request, actor: Actor) -> PlacementListOut:
     found = await invitations.placements_for(actor)
     return PlacementListOut(items=[PlacementOut.of(p) for p in found], total=len(found))
+
+
+@api.operation("/challenges/{challenge_id:int}/panel/partners", "POST",
+               summary="Put a partner on the challenge's reviewer panel as an external reviewer (owners)",
+               body=PanelPartnerIn, response=PanelOut, tags=["partners", "reviews"])
+async def add_panel_partner(request: Request, actor: Actor, challenge_id: int, body: PanelPartnerIn) -> PanelOut:
+    challenge = await challenge_lifecycle.get_challenge(actor, challenge_id)
+    await panels.add_to_panel(actor, challenge, body.partner_id)
+    return await panel_out(actor, challenge)
 
 
 # --- pages ------------------------------------------------------------------------------------------
@@ -386,6 +409,26 @@ async def invite_page(request: Request) -> Response:
     return RedirectResponse(f"/needs/{need.id}", status_code=SEE_OTHER)
 
 
+async def shortlist_page(request: Request) -> Response:
+    """Add a partner of the match list to the shortlist, or take one off (`to`: add, remove)."""
+    actor = signed_in(request)
+    need = await needs.get_need(actor, request.path_params["need_id"])
+    form = await read_form(request)
+    partner_id = id_or_none(str(form.get("partner_id", "")))
+    current = list(need.shortlist or [])
+    if form.get("to") == "remove":
+        wanted = [i for i in current if i != partner_id]
+    else:
+        wanted = current + ([partner_id] if partner_id is not None and partner_id not in current else [])
+    try:
+        if partner_id is None:
+            raise ValidationFailed({"partner_ids": N_("Shortlist approved partners only.")})
+        await needs.set_shortlist(actor, need, wanted)
+    except ValidationFailed as exc:
+        return await _need(request, actor, need, " ".join(errors_from(exc).values()), 400)
+    return RedirectResponse(f"/needs/{need.id}", status_code=SEE_OTHER)
+
+
 async def _need(request: Request, actor: Actor, need: Need, message: str = "", status: int = 200) -> Response:
     matches, degraded = await ranked(request, actor, need)
     partners = {p.id: p for p in await PartnerProfile.filter(id__in=[m.partner_id for m in matches])}
@@ -393,6 +436,7 @@ async def _need(request: Request, actor: Actor, need: Need, message: str = "", s
     return _render(request, "partners/need.html", {
         "need": need, "matches": [(m, partners.get(m.partner_id)) for m in matches], "degraded": degraded,
         "invitations": sent, "invited": {i.partner_id for i in sent}, "message": message,
+        "shortlisted": set(need.shortlist or []),
         "may_invite": may_manage_need(actor, need),
     }, status)
 
@@ -416,4 +460,5 @@ routes: list[BaseRoute] = [
     Route("/needs", needs_page, methods=["GET", "POST"]),
     Route("/needs/{need_id:int}", need_page, methods=["GET"]),
     Route("/needs/{need_id:int}/invitations", invite_page, methods=["POST"]),
+    Route("/needs/{need_id:int}/shortlist", shortlist_page, methods=["POST"]),
 ]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from models.partners.models import PartnerInvitation, PartnerProfile, Placement
 from models.partners.needs import NeedInput
 from models.partners.profiles import ProfileInput, SkillClaim
+from server.ids import Id
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -211,6 +212,7 @@ class NeedOut(BaseModel):
     cap_days: int | None
     partner_id: int | None
     status: str
+    shortlist: list[int] = Field(default=[], description="the partners the agency shortlisted")
 
     @classmethod
     def of(cls, need: Any) -> NeedOut:
@@ -218,7 +220,8 @@ class NeedOut(BaseModel):
         return cls(id=need.id, agency_id=need.agency_id, role=need.role, skills=need.skills,
                    description=need.description, starts_on=need.starts_on, ends_on=need.ends_on,
                    days_per_month=need.days_per_month, remote=remote, area=need.area, languages=need.languages,
-                   cap_days=need.cap_days, partner_id=need.named_partner_id, status=need.status)
+                   cap_days=need.cap_days, partner_id=need.named_partner_id, status=need.status,
+                   shortlist=list(need.shortlist or []))
 
 
 class NeedListOut(BaseModel):
@@ -245,6 +248,23 @@ class PartnerInvitationIn(BaseModel):
 
     partner_id: int
     message: Line = ""
+
+
+class ShortlistIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"partner_ids": [12, 15]}]})
+
+    partner_ids: list[Id] = Field(max_length=50, description="approved partners from the match list, in order")
+
+
+class ShortlistOut(BaseModel):
+    need_id: int
+    partner_ids: list[int]
+
+
+class PanelPartnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"partner_id": 12}]})
+
+    partner_id: Id = Field(description="an approved partner who offers to review (engagement type reviewer)")
 
 
 class PartnerInvitationOut(BaseModel):
