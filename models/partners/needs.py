@@ -46,6 +46,7 @@ class NeedInput:
     area: str = ""
     languages: list[str] = field(default_factory=list)
     cap_days: int | None = None
+    cap_hours: int | None = None
     named_partner_id: int | None = None
 
 
@@ -70,6 +71,8 @@ async def _check(values: NeedInput) -> None:
         errors["languages"] = N_("Choose languages from the list.")
     if values.cap_days is not None and not 1 <= values.cap_days <= 366:
         errors["cap_days"] = N_("Enter a number of days between 1 and 366.")
+    if values.cap_hours is not None and not 1 <= values.cap_hours <= 3000:
+        errors["cap_hours"] = N_("Enter a number of hours between 1 and 3,000.")
     if values.named_partner_id is not None:
         partner = await PartnerProfile.get_or_none(id=values.named_partner_id)
         if partner is None or not is_findable(partner):
@@ -91,7 +94,7 @@ async def post_need(actor: Actor, values: NeedInput) -> Need:
             skills=[{"skill": slug, "essential": essential} for slug, essential in values.skills],
             starts_on=values.starts_on, ends_on=values.ends_on, days_per_month=values.days_per_month,
             work_mode=values.work_mode, area=values.area or (agency.municipality_code or ""),
-            languages=list(dict.fromkeys(values.languages)), cap_days=values.cap_days,
+            languages=list(dict.fromkeys(values.languages)), cap_days=values.cap_days, cap_hours=values.cap_hours,
             named_partner_id=values.named_partner_id, using_db=connection,
         )
         await audit.record("partner_need.posted", actor=user, organisation=agency, target=need, using_db=connection,

@@ -19,6 +19,7 @@ from models.partners.models import (
     PartnerInvitation,
     PartnerProfile,
     PartnerStatus,
+    Placement,
 )
 from models.partners.skills import EngagementType
 from models.policy import Actor
@@ -150,3 +151,21 @@ def placement_filter(actor: Actor) -> Q:
     agencies = actor.organisation_ids(OrgKind.AGENCY)
     mine = Q(partner__user_id=actor.user.id, partner__consent_withdrawn_at__isnull=True)
     return mine | Q(agency_id__in=list(agencies)) if agencies else mine
+
+
+def is_placement_agency_member(actor: Actor, placement: Placement) -> bool:
+    return placement.agency_id in actor.organisation_ids(OrgKind.AGENCY)
+
+
+def may_end_placement(actor: Actor, placement: Placement, partner: PartnerProfile) -> bool:
+    """End an engagement with its report: members of the agency, and the partner."""
+    return is_placement_agency_member(actor, placement) or may_edit_partner(actor, partner)
+
+
+def may_answer_placement_survey(actor: Actor, placement: Placement) -> bool:
+    """The follow-up survey is the agency's to answer (what stayed of the partner's work and know-how)."""
+    return is_placement_agency_member(actor, placement)
+
+
+def may_see_placement_survey(actor: Actor, placement: Placement) -> bool:
+    return actor.is_operator or is_placement_agency_member(actor, placement)

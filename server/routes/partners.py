@@ -15,15 +15,17 @@ from starlette.routing import BaseRoute, Route
 from models.challenges import lifecycle as challenge_lifecycle
 from models.core.errors import N_, DomainError, NotAllowed, ValidationFailed
 from models.identity.accounts import User
-from models.partners import invitations, needs, panels, profiles
+from models.partners import invitations, needs, panels, placements, profiles
 from models.partners.models import PUBLIC_FIELDS, Need, PartnerProfile, PartnerSkill, PartnerStatus
 from models.partners.skills import LANGUAGES, ROLES, SKILL_CATEGORIES, SKILLS, EngagementType, WorkMode
 from models.policy import Actor
 from models.policy.partners import (
+    may_answer_placement_survey,
     may_list_partners,
     may_manage_need,
     may_post_needs,
     may_see_email,
+    may_see_placement_survey,
     may_vet_partners,
     partner_filter,
     visible_fields,
@@ -53,6 +55,8 @@ from server.schemas.partners import (
     PartnerSearchQuery,
     PlacementListOut,
     PlacementOut,
+    PlacementSurveyIn,
+    PlacementTransitionIn,
     ShortlistIn,
     ShortlistOut,
     TransitionIn,
@@ -210,6 +214,39 @@ async def list_placements(request: Request, actor: Actor) -> PlacementListOut:
     return PlacementListOut(items=[PlacementOut.of(p) for p in found], total=len(found))
 
 
+def placement_out(actor: Actor, placement: Any) -> PlacementOut:
+    return PlacementOut.of(placement, survey=may_see_placement_survey(actor, placement),
+                           allowed=placements.allowed_transitions(actor, placement))
+
+
+@api.operation("/placements/{placement_id:int}", summary="A placement: the engagement, its report and survey",
+               response=PlacementOut, tags=["partners"])
+async def show_placement(request: Request, actor: Actor, placement_id: int) -> PlacementOut:
+    return placement_out(actor, await placements.get_placement(actor, placement_id))
+
+
+@api.operation("/placements/{placement_id:int}/transitions", "POST",
+               summary="End an engagement with its short report, within its cap (the agency or the partner)",
+               body=PlacementTransitionIn, response=PlacementOut, tags=["partners"])
+async def transition_placement(request: Request, actor: Actor, placement_id: int,
+                               body: PlacementTransitionIn) -> PlacementOut:
+    placement = await placements.get_placement(actor, placement_id)
+    await placements.end(actor, placement, body.to, body.report, body.days_worked, body.hours_worked)
+    return placement_out(actor, placement)
+
+
+@api.operation("/placements/{placement_id:int}/survey", "PUT",
+               summary="Answer the follow-up survey, once due (the agency)", body=PlacementSurveyIn,
+               response=PlacementOut, tags=["partners"])
+async def answer_placement_survey(request: Request, actor: Actor, placement_id: int,
+                                  body: PlacementSurveyIn) -> PlacementOut:
+    placement = await placements.get_placement(actor, placement_id)
+    await placements.answer_survey(actor, placement, still_in_use=body.still_in_use,
+                                   knowhow_retained=body.knowhow_retained,
+                                   would_engage_again=body.would_engage_again, comment=body.comment)
+    return placement_out(actor, placement)
+
+
 @api.operation("/challenges/{challenge_id:int}/panel/partners", "POST",
                summary="Put a partner on the challenge's reviewer panel as an external reviewer (owners)",
                body=PanelPartnerIn, response=PanelOut, tags=["partners", "reviews"])
@@ -254,6 +291,7 @@ def profile_from_form(form: dict[str, Any], multi: dict[str, list[str]]) -> dict
     for name in ("years_experience", "public_sector_years", "days_per_month"):
         if str(form.get(name, "")).strip():
             body[name] = form.get(name)
+    body["max_engagements"] = str(form.get("max_engagements", "")).strip() or 0  # empty: no limit
     return body
 
 
@@ -379,7 +417,7 @@ async def needs_page(request: Request) -> Response:
                 "days_per_month": values.get("days_per_month") or 0,
                 "remote": {"remote": True, "on_site": False}.get(str(values.get("work_mode"))),
                 "area": values.get("area", ""), "languages": raw.getlist("languages"),
-                "cap_days": values.get("cap_days") or None,
+                "cap_days": values.get("cap_days") or None, "cap_hours": values.get("cap_hours") or None,
             })
             need = await needs.post_need(actor, body.to_input())
             return RedirectResponse(f"/needs/{need.id}", status_code=SEE_OTHER)
@@ -441,6 +479,60 @@ async def _need(request: Request, actor: Actor, need: Need, message: str = "", s
     }, status)
 
 
+async def placement_page(request: Request, errors: dict | None = None, values: dict | None = None,
+                         message: str = "", status: int = 200) -> Response:
+    actor = signed_in(request)
+    placement = await placements.get_placement(actor, request.path_params["placement_id"])
+    return _render(request, "partners/placement.html", {
+        "placement": placement, "out": placement_out(actor, placement), "locale": get_locale(),
+        "survey_open": placements.survey_open(placement),
+        "may_answer_survey": may_answer_placement_survey(actor, placement),
+        "errors": errors or {}, "values": values or {}, "message": message,
+    }, status)
+
+
+def _number(value: Any) -> Any:
+    return str(value).strip() or None
+
+
+async def placement_transition_page(request: Request) -> Response:
+    actor = signed_in(request)
+    placement = await placements.get_placement(actor, request.path_params["placement_id"])
+    form = await read_form(request)
+    try:
+        body = PlacementTransitionIn.model_validate({
+            "to": form.get("to", ""), "report": form.get("report", ""),
+            "days_worked": _number(form.get("days_worked", "")), "hours_worked": _number(form.get("hours_worked", ""))})
+        await placements.end(actor, placement, body.to, body.report, body.days_worked, body.hours_worked)
+    except (ValidationError, ValidationFailed) as exc:
+        return await placement_page(request, errors_from(exc), form, status=400)
+    except DomainError as exc:
+        if isinstance(exc, NotAllowed):
+            raise
+        return await placement_page(request, {}, form, page_message(exc), exc.status)
+    return RedirectResponse(f"/placements/{placement.id}", status_code=SEE_OTHER)
+
+
+async def placement_survey_page(request: Request) -> Response:
+    actor = signed_in(request)
+    placement = await placements.get_placement(actor, request.path_params["placement_id"])
+    form = await read_form(request)
+    try:
+        body = PlacementSurveyIn.model_validate({
+            "still_in_use": form.get("still_in_use") == "yes", "would_engage_again": form.get("would_engage_again") == "yes",
+            "knowhow_retained": _number(form.get("knowhow_retained", "")) or 0, "comment": form.get("comment", "")})
+        await placements.answer_survey(actor, placement, still_in_use=body.still_in_use,
+                                       knowhow_retained=body.knowhow_retained,
+                                       would_engage_again=body.would_engage_again, comment=body.comment)
+    except (ValidationError, ValidationFailed) as exc:
+        return await placement_page(request, errors_from(exc), form, status=400)
+    except DomainError as exc:
+        if isinstance(exc, NotAllowed):
+            raise
+        return await placement_page(request, {}, form, page_message(exc), exc.status)
+    return RedirectResponse(f"/placements/{placement.id}#survey", status_code=SEE_OTHER)
+
+
 async def invitation_transition_page(request: Request) -> Response:
     actor = signed_in(request)
     invitation = await invitations.get_invitation(actor, request.path_params["invitation_id"])
@@ -461,4 +553,7 @@ routes: list[BaseRoute] = [
     Route("/needs/{need_id:int}", need_page, methods=["GET"]),
     Route("/needs/{need_id:int}/invitations", invite_page, methods=["POST"]),
     Route("/needs/{need_id:int}/shortlist", shortlist_page, methods=["POST"]),
+    Route("/placements/{placement_id:int}", placement_page, methods=["GET"]),
+    Route("/placements/{placement_id:int}/transitions", placement_transition_page, methods=["POST"]),
+    Route("/placements/{placement_id:int}/survey", placement_survey_page, methods=["POST"]),
 ]
