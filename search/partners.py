@@ -19,7 +19,8 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
 from models.core.outbox import Consumer, OutboxMessage
-from models.partners.matching import Match, NeedSpec, rank
+from models.partners.invitations import open_loads
+from models.partners.matching import Load, Match, NeedSpec, rank
 from models.partners.models import PartnerProfile, PartnerSkill
 from models.partners.profiles import SEARCH_TOPIC
 from models.partners.skills import SKILLS
@@ -68,7 +69,8 @@ class PartnerSearchResult:
     backend: str = ""
 
 
-def partner_document(partner: PartnerProfile, skills: list[str]) -> dict[str, Any]:
+def partner_document(partner: PartnerProfile, skills: list[str], load: Load | None = None) -> dict[str, Any]:
+    load = load or Load()
     return {
         "id": partner.id,
         "name": partner.name,
@@ -86,6 +88,10 @@ def partner_document(partner: PartnerProfile, skills: list[str]) -> dict[str, An
         "engagement_types": list(partner.engagement_types),
         "available": partner.available,
         "approved_at": timestamp(partner.approved_at),
+        # The open engagements against the partner's limits (models.partners.matching.room_for).
+        "open_engagements": load.open_engagements,
+        "days_committed": load.days_committed,
+        "max_engagements": partner.max_engagements,
     }
 
 
@@ -94,7 +100,8 @@ async def _documents(partners: list[PartnerProfile]) -> list[dict[str, Any]]:
     rows = await PartnerSkill.filter(partner_id__in=[p.id for p in partners]).values_list("partner_id", "skill")
     for partner_id, skill in rows:
         skills.setdefault(partner_id, []).append(skill)
-    return [partner_document(partner, skills.get(partner.id, [])) for partner in partners]
+    loads = await open_loads(partners)
+    return [partner_document(partner, skills.get(partner.id, []), loads[partner.id]) for partner in partners]
 
 
 def _empty(query: PartnerQuery, backend: str = "") -> PartnerSearchResult:

@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import logging
 import signal
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from arq import cron
@@ -30,6 +30,7 @@ from models.core import outbox
 from models.database import tortoise_config
 from models.insights import catalogue as open_catalogue
 from models.insights import figures as insight_figures
+from models.partners import placements as partner_placements
 from models.partners import profiles as partner_profiles
 from models.pilots import review_subject as pilot_review_subject  # noqa: F401  (registers the "pilot" review kind)
 from models.review import reminders
@@ -202,6 +203,14 @@ async def send_review_reminders(ctx: dict[str, Any], now: str | None = None) -> 
     return sent
 
 
+async def send_partner_surveys(ctx: dict[str, Any], day: str | None = None) -> int:
+    """Ask agencies the follow-up survey on engagements that ended some months ago (each once)."""
+    sent = await partner_placements.send_due_surveys(date.fromisoformat(day) if day else None)
+    if sent:
+        log.info("partners: %d follow-up survey(s) sent", sent)
+    return sent
+
+
 async def compute_insights(ctx: dict[str, Any], now: str | None = None) -> int:
     """Snapshot the insights figures, and record which datasets the catalogue publishes (or withdrew)."""
     snapshots = await insight_figures.compute_snapshots(_moment(now))
@@ -229,7 +238,7 @@ _remind = _waking(send_review_reminders)
 
 class WorkerSettings:
     functions = [_drain, _publish, _close, _waking(assign_reviewers), _remind,
-                 compute_insights, *pilot_jobs.FUNCTIONS, *solution_jobs.FUNCTIONS]
+                 compute_insights, send_partner_surveys, *pilot_jobs.FUNCTIONS, *solution_jobs.FUNCTIONS]
     cron_jobs = [
         # The safety net: commits wake a drain at once (`wake`), so it matters only when a wake-up was lost.
         _cron(_drain, second=set(range(0, 60, SAFETY_NET_SECONDS)), run_at_startup=True),
@@ -237,6 +246,7 @@ class WorkerSettings:
         _cron(_close, second=30, run_at_startup=True),
         _cron(_remind, minute={5, 35}, second=45),
         _cron(compute_insights, minute=20, second=50, run_at_startup=True),
+        _cron(send_partner_surveys, hour={0, 12}, minute=40, second=10),
         *pilot_jobs.CRON_JOBS,
         *solution_jobs.CRON_JOBS,
     ]

@@ -6,7 +6,7 @@ from tortoise import timezone
 
 from models.identity.accounts import User
 from models.partners import needs
-from models.partners.models import PartnerInvitation, PartnerProfile, PartnerSkill
+from models.partners.models import PartnerInvitation, PartnerProfile, PartnerSkill, Placement
 from models.partners.profiles import CONSENT_VERSION
 from models.policy import actor_for
 
@@ -24,4 +24,10 @@ async def partner_world(members: dict[str, User], people) -> dict[str, object]:
     need = await needs.post_need(agency, needs.NeedInput(role="data-scientist", skills=[("open-data", True)]))
     invitation = await PartnerInvitation.create(need_id=need.id, partner_id=partner.id,
                                                 invited_by_id=members["agency"].id)
-    return {"partner_id": partner.id, "need_id": need.id, "partner_invitation_id": invitation.id}
+    placed = await needs.post_need(agency, needs.NeedInput(role="data-scientist", skills=[("open-data", True)]))
+    accepted = await PartnerInvitation.create(need_id=placed.id, partner_id=partner.id, status="accepted",
+                                              invited_by_id=members["agency"].id, answered_at=timezone.now())
+    placement = await Placement.create(invitation_id=accepted.id, partner_id=partner.id, agency_id=placed.agency_id,
+                                       role=placed.role)
+    return {"partner_id": partner.id, "need_id": need.id, "partner_invitation_id": invitation.id,
+            "placement_id": placement.id}

@@ -35,7 +35,7 @@ async def partner_world(cast, people):
     for partner in partners[1:]:
         await profiles.transition(operator, partner, "approved", "経歴確認済み")
     need = await needs.post_need(agency, needs.NeedInput(role="data-scientist", skills=[("data-analysis", True)]))
-    await needs.record_shortlist(need, [partner.id for partner in partners[1:]])
+    await needs.set_shortlist(agency, need, [partner.id for partner in partners[1:]])
     invitation = await invitations.invite(agency, need, partners[2].id)
     invitation = await invitations.get_invitation(await actor_for(persons[2]), invitation.id)
     await invitations.answer(await actor_for(persons[2]), invitation, "accepted")

@@ -86,7 +86,8 @@ async def test_partners_register_get_vetted_matched_invited_and_placed(client, c
     stored = await PartnerProfile.get(id=best)
     assert stored.consent_version == CONSENT_VERSION and stored.consented_at is not None
 
-    # Two are approved by an operator, with a reason; the third stays pending, so it cannot be found.
+    # Two are approved by an operator, with a reason (while pending, a partner cannot even be seen by agencies);
+    # the third is approved too, so that its withdrawal below has something to take out of the search index.
     for partner_id in (best, second):
         refused = await client.post(f"/api/v1/partners/{partner_id}/transitions", json={"to": "approved"},
                                     headers=cast["agency"])
@@ -127,12 +128,23 @@ async def test_partners_register_get_vetted_matched_invited_and_placed(client, c
     assert matches.status_code == 200, matches.text
     items = matches.json()["items"]
     ours = [item["partner_id"] for item in items if item["partner_id"] in ids]
-    assert ours == [best, second]  # the withdrawn one is gone, the pending-then-withdrawn never shows
+    assert ours == [best, second]  # the withdrawn one is gone
     assert items[0]["score"] == max(item["score"] for item in items)
     top = next(item for item in items if item["partner_id"] == best)
     assert top["reasons"][0] == {"factor": "essential_skills", "points": 51.4,
                                  "matched": ["data-analysis", "machine-learning"], "missing": []}
     assert (await client.get(f"/api/v1/needs/{need_id}/matches", headers=cast["other_agency"])).status_code == 404
+
+    # Reading the match list writes nothing; the agency shortlists by an explicit action (the funnel's 2nd step).
+    assert (await figures.partner_figures())["funnel"]["shortlisted"] == before["funnel"]["shortlisted"]
+    assert not await AuditEvent.exists(action="partner_need.shortlisted", target_id=str(need_id))
+    shortlisted = await client.put(f"/api/v1/needs/{need_id}/shortlist", json={"partner_ids": [best, second]},
+                                   headers=cast["agency"])
+    assert shortlisted.status_code == 200 and shortlisted.json()["partner_ids"] == [best, second], shortlisted.text
+    assert (await client.put(f"/api/v1/needs/{need_id}/shortlist", json={"partner_ids": [leaver]},
+                             headers=cast["agency"])).status_code == 422  # withdrawn: not findable
+    assert (await client.put(f"/api/v1/needs/{need_id}/shortlist", json={"partner_ids": [best]},
+                             headers=cast["other_agency"])).status_code == 404
 
     # Before an accepted invitation, the agency does not see the partner's e-mail address.
     profile = (await client.get(f"/api/v1/partners/{best}", headers=cast["agency"])).json()

@@ -208,14 +208,22 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/partners/{partner_id}"): AGENCIES | OPERATOR,
     ("PATCH", "/api/v1/partners/{partner_id}"): set(),
     ("POST", "/api/v1/partners/{partner_id}/transitions"): OPERATOR,
+    ("POST", "/api/v1/challenges/{challenge_id}/panel/partners"): {"agency"},  # a 422: the partner does not review
     ("POST", "/api/v1/needs"): AGENCIES,
     ("GET", "/api/v1/needs"): SIGNED_IN,  # one's own agency's
     ("GET", "/api/v1/needs/{need_id}"): {"agency", "operator"},
     ("GET", "/api/v1/needs/{need_id}/matches"): {"agency", "operator"},
     ("POST", "/api/v1/needs/{need_id}/invitations"): {"agency"},
+    ("PUT", "/api/v1/needs/{need_id}/shortlist"): {"agency"},
     ("GET", "/api/v1/invitations"): SIGNED_IN,
     ("POST", "/api/v1/invitations/{partner_invitation_id}/transitions"): set(),
     ("GET", "/api/v1/placements"): SIGNED_IN,
+    ("GET", "/api/v1/placements/{placement_id}"): {"agency", "operator"},  # the world's partner has no role here
+    ("POST", "/api/v1/placements/{placement_id}/transitions"): {"agency"},
+    ("PUT", "/api/v1/placements/{placement_id}/survey"): {"agency"},  # a 409 once allowed: not due yet
+    ("GET", "/placements/{placement_id}"): {"agency", "operator"},
+    ("POST", "/placements/{placement_id}/transitions"): {"agency"},
+    ("POST", "/placements/{placement_id}/survey"): {"agency"},
     ("GET", "/partners"): SIGNED_IN,
     ("GET", "/partners/register"): SIGNED_IN,
     ("POST", "/partners/register"): SIGNED_IN,
@@ -230,6 +238,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/needs"): AGENCIES,
     ("GET", "/needs/{need_id}"): {"agency", "operator"},
     ("POST", "/needs/{need_id}/invitations"): {"agency"},
+    ("POST", "/needs/{need_id}/shortlist"): {"agency"},
     # Pilots: the world's pilot runs (public), the world company runs it, the world agency owns it.
     ("GET", "/api/v1/pilot-kpi-templates"): EVERYONE,
     ("POST", "/api/v1/pilots"): {"agency"},  # a 409 once allowed: the proposal has its pilot
@@ -399,10 +408,19 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/assignments/{assignment_id}/transitions"): {"to": "submitted"},
     ("POST", "/api/v1/partners/{partner_id}/transitions"): {"to": "suspended", "reason": "行列"},
     ("POST", "/partners/{partner_id}/transitions"): {"to": "suspended", "reason": "行列"},
+    ("POST", "/api/v1/challenges/{challenge_id}/panel/partners"): {"partner_id": 999_999_999},  # a 422 once allowed
     ("POST", "/api/v1/needs"): {"role": "data-scientist"},  # a 422 once allowed: no skills
     ("POST", "/api/v1/needs/{need_id}/invitations"): {"partner_id": 999_999_999},  # a 422 once allowed
+    ("PUT", "/api/v1/needs/{need_id}/shortlist"): {"partner_ids": [999_999_999]},  # a 422 once allowed
+    ("POST", "/needs/{need_id}/shortlist"): {"partner_id": "{partner_id}", "to": "add"},
     ("POST", "/api/v1/invitations/{partner_invitation_id}/transitions"): {"to": "accepted"},
     ("POST", "/partners/invitations/{partner_invitation_id}/transitions"): {"to": "accepted"},
+    ("POST", "/api/v1/placements/{placement_id}/transitions"): {"to": "ended", "report": "行列"},
+    ("POST", "/placements/{placement_id}/transitions"): {"to": "ended", "report": "行列"},
+    ("PUT", "/api/v1/placements/{placement_id}/survey"): {"still_in_use": True, "knowhow_retained": 3,
+                                                          "would_engage_again": True},
+    ("POST", "/placements/{placement_id}/survey"): {"still_in_use": "yes", "knowhow_retained": "3",
+                                                    "would_engage_again": "yes"},
     ("POST", "/api/v1/pilots"): {"proposal_id": "{pilot_proposal_id}"},
     ("PATCH", "/api/v1/pilots/{pilot_id}"): {"starts_on": "2026-01-01", "ends_on": "2026-12-31"},
     ("POST", "/api/v1/pilots/{pilot_id}/transitions"): {"to": "planned"},

@@ -64,6 +64,8 @@ async def test_the_review_pages_make_as_many_queries_for_two_proposals_as_for_si
     few = await _counts(client, migrated, queries, 2)
     many = await _counts(client, migrated, queries, 6)
     assert few == many, (few, many)
-    assert many.ranking_page <= 16 and many.ranking_api <= 17, many
+    # One query each (ranking: the reader's, assignments: the panel's) reads partner profiles, whose declared
+    # employers and clients are conflicts (models.partners.expertise).
+    assert many.ranking_page <= 17 and many.ranking_api <= 18, many
     assert many.inbox <= 8 and many.reviews_api <= 7, many
-    assert many.assignments_page <= 21 and many.assignments_api <= 21, many
+    assert many.assignments_page <= 22 and many.assignments_api <= 22, many

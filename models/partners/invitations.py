@@ -1,6 +1,8 @@
 """Agencies invite partners to a need; a partner accepts or declines; an acceptance becomes a placement.
 
-The partner is told in the app and by e-mail; the person who invited is told of the answer likewise.
+The partner is told in the app and by e-mail; the person who invited is told of the answer likewise. Neither
+an invitation nor its acceptance may take a partner past the limits they set (models.partners.matching.room_for):
+as many open engagements as they take at once, and their days per month.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, Vali
 from models.core.mail import queue_mail
 from models.core.transitions import next_states
 from models.identity.accounts import User
+from models.partners.matching import DAYS, ENGAGEMENTS, Load, room_for
 from models.partners.models import InvitationStatus, Need, PartnerInvitation, PartnerProfile, Placement
+from models.partners.needs import add_to_shortlist, need_spec
+from models.partners.profiles import queue_search_update
 from models.partners.skills import role_name
 from models.policy import Actor, require_user
 from models.policy.partners import (
@@ -26,6 +31,20 @@ from models.policy.partners import (
 )
 
 INVITED, ACCEPTED, DECLINED = "partner.invited", "partner.accepted", "partner.declined"
+FULL_MESSAGES = {
+    ENGAGEMENTS: N_("This partner has as many open engagements as they take on at once."),
+    DAYS: N_("Every day a month this partner offers is taken by open engagements."),
+}
+
+
+async def open_loads(partners: list[PartnerProfile]) -> dict[int, Load]:
+    """Partner id -> their open engagements (placements not ended) against the limits of their profile."""
+    committed: dict[int, list[int]] = {p.id: [] for p in partners}
+    for partner_id, days in await Placement.filter(partner_id__in=list(committed), ended_at__isnull=True).values_list(
+            "partner_id", "days_per_month"):
+        committed[int(partner_id)].append(int(days or 0))
+    return {p.id: Load(len(committed[p.id]), sum(committed[p.id]), p.max_engagements, p.days_per_month)
+            for p in partners}
 TRANSITIONS: dict[InvitationStatus, dict[InvitationStatus, str]] = {
     InvitationStatus.PENDING: {InvitationStatus.ACCEPTED: "partner", InvitationStatus.DECLINED: "partner"},
 }
@@ -40,11 +59,14 @@ async def invite(actor: Actor, need: Need, partner_id: int, message: str = "") -
         raise ValidationFailed({"partner_id": N_("This partner cannot be invited.")})
     if await PartnerInvitation.exists(need_id=need.id, partner_id=partner.id):
         raise ValidationFailed({"partner_id": N_("This partner has already been invited to this need.")})
+    if (full := room_for(need_spec(need), (await open_loads([partner]))[partner.id])) is not None:
+        raise ValidationFailed({"partner_id": FULL_MESSAGES[full]})
     await need.fetch_related("agency")
     recipient = await User.get(id=partner.user_id)
     async with in_transaction() as connection:
         invitation = await PartnerInvitation.create(need_id=need.id, partner_id=partner.id, invited_by_id=user.id,
                                                     message=message.strip(), using_db=connection)
+        await add_to_shortlist(need, partner.id, connection)
         await audit.record("partner_invitation.sent", actor=user, organisation=need.agency, target=invitation,
                            using_db=connection, after={"need": need.id, "partner": partner.id})
         await queue_mail("partner_invitation", to=recipient.email, locale=recipient.locale, key=f"partner_invitation:{invitation.id}",
@@ -78,6 +100,10 @@ async def answer(actor: Actor, invitation: PartnerInvitation, to: str) -> Partne
     if to not in allowed:
         raise InvalidTransition(N_("This invitation cannot be moved to %(state)s now."), allowed, {"state": to})
     need = invitation.need
+    if to == InvitationStatus.ACCEPTED and room_for(need_spec(need), (await open_loads([partner]))[partner.id]):
+        raise InvalidTransition(N_("Accepting would take you past the engagements or the days a month you take on: "
+                                   "end an engagement with its report, or change your profile, first."),
+                                [InvitationStatus.DECLINED.value])
     invitation.status = to
     invitation.answered_at = timezone.now()
     inviter = await User.get_or_none(id=invitation.invited_by_id) if invitation.invited_by_id else None
@@ -88,7 +114,9 @@ async def answer(actor: Actor, invitation: PartnerInvitation, to: str) -> Partne
         if to == InvitationStatus.ACCEPTED:
             placement = await Placement.create(invitation_id=invitation.id, partner_id=partner.id,
                                                agency_id=need.agency_id, role=need.role, starts_on=need.starts_on,
-                                               ends_on=need.ends_on, using_db=connection)
+                                               ends_on=need.ends_on, days_per_month=need.days_per_month,
+                                               cap_days=need.cap_days, cap_hours=need.cap_hours, using_db=connection)
+            await queue_search_update(partner.id, connection)  # the partner's open engagements changed
             await audit.record("partner_placement.created", actor=user, organisation=need.agency, target=placement,
                                using_db=connection, after={"partner": partner.id, "need": need.id})
         if inviter is not None:

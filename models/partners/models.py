@@ -56,6 +56,7 @@ class PartnerProfile(TimestampedModel):
     engagement_types: list = fields.JSONField(default=list)
     affiliations: list = fields.JSONField(default=list)  # [{"name", "kind": employer|client, "organisation_id"}]
     available = fields.BooleanField(default=True)  # accepting new engagements
+    max_engagements = fields.IntField(null=True)  # open engagements taken at once; null: no limit
     public_profile = fields.BooleanField(default=False)
     public_fields: list = fields.JSONField(default=list)  # a subset of PUBLIC_FIELDS
     search_text = fields.TextField(default="")  # name, profile, tags and skill names, for the database search
@@ -97,7 +98,8 @@ class Need(TimestampedModel):
     work_mode = fields.CharField(max_length=16, default="either")
     area = fields.CharField(max_length=6, default="")
     languages: list = fields.JSONField(default=list)
-    cap_days = fields.IntField(null=True)  # an engagement may be capped
+    cap_days = fields.IntField(null=True)  # an engagement may be capped, in days or in hours (or both)
+    cap_hours = fields.IntField(null=True)
     named_partner: fields.ForeignKeyNullableRelation[PartnerProfile] = fields.ForeignKeyField("models.PartnerProfile", related_name="named_in", null=True,
                                            on_delete=fields.SET_NULL)
     named_partner_id: int | None
@@ -136,6 +138,20 @@ class Placement(TimestampedModel):
     role = fields.CharField(max_length=64)
     starts_on = fields.DateField(null=True)
     ends_on = fields.DateField(null=True)
+    # The engagement as agreed (from the need): days a month, and its cap in days or hours.
+    days_per_month = fields.IntField(default=0)
+    cap_days = fields.IntField(null=True)
+    cap_hours = fields.IntField(null=True)
+    # Open until it ends with a short report (what was done, days and hours worked, within the cap).
+    ended_at = fields.DatetimeField(null=True, db_index=True)
+    report = fields.TextField(default="")
+    days_worked = fields.IntField(null=True)
+    hours_worked = fields.IntField(null=True)
+    # The follow-up survey, some months after the end: due on, sent at, and the agency's answers.
+    survey_due_on = fields.DateField(null=True, db_index=True)
+    survey_sent_at = fields.DatetimeField(null=True)
+    survey_answered_at = fields.DatetimeField(null=True)
+    survey: dict = fields.JSONField(default=dict)  # {"still_in_use", "knowhow_retained", "would_engage_again", "comment"}
 
     class Meta:
         table = "partner_placement"

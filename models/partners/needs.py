@@ -1,10 +1,17 @@
-"""Agencies' needs for digital experts, and the match list's shortlist (the funnel's second step)."""
+"""Agencies' needs for digital experts, and their shortlists (the funnel's second step).
+
+A shortlist is what the agency chose from the match list, by an explicit action (`set_shortlist`); reading the
+match list changes nothing. Inviting a partner puts them on the shortlist too, so that the funnel
+need → shortlist → invitation → placement never counts an invited need as not shortlisted.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from models.core import audit
@@ -15,9 +22,16 @@ from models.partners.matching import NeedSpec
 from models.partners.models import Need, PartnerProfile
 from models.partners.skills import LANGUAGES, ROLES, SKILLS, WorkMode
 from models.policy import Actor, require_user
-from models.policy.partners import is_findable, may_post_needs, may_view_need, need_filter
+from models.policy.partners import (
+    findable_filter,
+    is_findable,
+    may_manage_need,
+    may_post_needs,
+    may_view_need,
+    need_filter,
+)
 
-SHORTLIST_SIZE = 10
+MAX_SHORTLIST = 50
 
 
 @dataclass
@@ -32,6 +46,7 @@ class NeedInput:
     area: str = ""
     languages: list[str] = field(default_factory=list)
     cap_days: int | None = None
+    cap_hours: int | None = None
     named_partner_id: int | None = None
 
 
@@ -56,6 +71,8 @@ async def _check(values: NeedInput) -> None:
         errors["languages"] = N_("Choose languages from the list.")
     if values.cap_days is not None and not 1 <= values.cap_days <= 366:
         errors["cap_days"] = N_("Enter a number of days between 1 and 366.")
+    if values.cap_hours is not None and not 1 <= values.cap_hours <= 3000:
+        errors["cap_hours"] = N_("Enter a number of hours between 1 and 3,000.")
     if values.named_partner_id is not None:
         partner = await PartnerProfile.get_or_none(id=values.named_partner_id)
         if partner is None or not is_findable(partner):
@@ -77,7 +94,7 @@ async def post_need(actor: Actor, values: NeedInput) -> Need:
             skills=[{"skill": slug, "essential": essential} for slug, essential in values.skills],
             starts_on=values.starts_on, ends_on=values.ends_on, days_per_month=values.days_per_month,
             work_mode=values.work_mode, area=values.area or (agency.municipality_code or ""),
-            languages=list(dict.fromkeys(values.languages)), cap_days=values.cap_days,
+            languages=list(dict.fromkeys(values.languages)), cap_days=values.cap_days, cap_hours=values.cap_hours,
             named_partner_id=values.named_partner_id, using_db=connection,
         )
         await audit.record("partner_need.posted", actor=user, organisation=agency, target=need, using_db=connection,
@@ -105,9 +122,33 @@ def need_spec(need: Need) -> NeedSpec:
     )
 
 
-async def record_shortlist(need: Need, partner_ids: list[int]) -> None:
-    """Keep the top of the latest match list: the funnel counts needs that got a shortlist."""
-    shortlist = partner_ids[:SHORTLIST_SIZE]
-    if shortlist != need.shortlist:
-        need.shortlist = shortlist
-        await need.save(update_fields=["shortlist", "updated_at"])
+async def set_shortlist(actor: Actor, need: Need, partner_ids: list[int]) -> Need:
+    """Members of the need's agency choose its shortlist: findable partners, in their order."""
+    user = require_user(actor)
+    if not may_manage_need(actor, need):
+        raise NotAllowed("members of the need's agency shortlist")
+    wanted = list(dict.fromkeys(int(i) for i in partner_ids))
+    if len(wanted) > MAX_SHORTLIST:
+        raise ValidationFailed({"partner_ids": N_("Shortlist at most 50 partners.")})
+    found = set(await PartnerProfile.filter(findable_filter(), id__in=wanted).values_list("id", flat=True))
+    if any(partner_id not in found for partner_id in wanted):
+        raise ValidationFailed({"partner_ids": N_("Shortlist approved partners only.")})
+    before = list(need.shortlist or [])
+    if wanted == before:
+        return need
+    await need.fetch_related("agency")
+    async with in_transaction() as connection:
+        await Need.filter(id=need.id).using_db(connection).update(shortlist=wanted, updated_at=timezone.now())
+        await audit.record("partner_need.shortlisted", actor=user, organisation=need.agency, target=need,
+                           using_db=connection, before={"shortlist": before}, after={"shortlist": wanted})
+    need.shortlist = wanted
+    return need
+
+
+async def add_to_shortlist(need: Need, partner_id: int, connection: Any) -> None:
+    """In the caller's transaction (an invitation): the invited partner joins the need's shortlist."""
+    stored = await Need.filter(id=need.id).using_db(connection).values_list("shortlist", flat=True)
+    current = list(stored[0] or []) if stored else []  # the row as it is now
+    if partner_id not in current:
+        need.shortlist = [*current, partner_id]
+        await Need.filter(id=need.id).using_db(connection).update(shortlist=need.shortlist)

@@ -69,6 +69,7 @@ class ProfileInput:
     engagement_types: list[str] = field(default_factory=list)
     affiliations: list[dict[str, Any]] = field(default_factory=list)
     available: bool = True
+    max_engagements: int | None = None  # open engagements at once; None or 0: no limit
     public_profile: bool = False
     public_fields: list[str] = field(default_factory=list)
     present: set[str] | None = None  # None: every field (registration)
@@ -96,6 +97,8 @@ def _check(values: ProfileInput) -> None:
     for name in ("years_experience", "public_sector_years"):
         if values.given(name) and not 0 <= getattr(values, name) <= 70:
             errors[name] = N_("Enter a number of years between 0 and 70.")
+    if values.given("max_engagements") and values.max_engagements is not None and not 0 <= values.max_engagements <= 20:
+        errors["max_engagements"] = N_("Enter a number of engagements between 0 and 20.")
     if values.given("days_per_month") and not 0 <= values.days_per_month <= 31:
         errors["days_per_month"] = N_("Enter a number of days between 0 and 31.")
     if values.given("languages") and any(lang not in LANGUAGES for lang in values.languages):
@@ -122,7 +125,7 @@ def _search_text(partner: PartnerProfile, skills: list[str]) -> str:
 
 SIMPLE_FIELDS = ("name", "profile", "tags", "years_experience", "public_sector_years", "public_sector_experience",
                  "languages", "days_per_month", "work_mode", "areas", "engagement_types", "affiliations",
-                 "available", "public_profile", "public_fields")
+                 "available", "max_engagements", "public_profile", "public_fields")
 
 
 def _apply(partner: PartnerProfile, values: ProfileInput) -> list[str]:
@@ -134,6 +137,8 @@ def _apply(partner: PartnerProfile, values: ProfileInput) -> list[str]:
                 value = value.strip()
             elif name == "tags":
                 value = list(dict.fromkeys(tag.strip() for tag in value if tag.strip()))
+            elif name == "max_engagements":
+                value = value or None  # 0: no limit
             elif name in ("languages", "areas", "engagement_types", "public_fields"):
                 value = list(dict.fromkeys(value))
             if getattr(partner, name) != value:

@@ -19,7 +19,9 @@ from models.partners.models import (
     PartnerInvitation,
     PartnerProfile,
     PartnerStatus,
+    Placement,
 )
+from models.partners.skills import EngagementType
 from models.policy import Actor
 
 ALL_FIELDS = "all"
@@ -40,6 +42,21 @@ def is_findable(partner: PartnerProfile) -> bool:
 
 def findable_filter() -> Q:
     return Q(status=PartnerStatus.APPROVED.value, consent_withdrawn_at__isnull=True)
+
+
+def offers_reviewing(partner: PartnerProfile) -> bool:
+    """Findable, with an account, and offering to review: a partner owners may put on a review panel."""
+    return is_findable(partner) and partner.user_id is not None and \
+        EngagementType.REVIEWER.value in (partner.engagement_types or [])
+
+
+async def reviewing_partner_user_ids(user_ids: list[int] | None = None) -> set[int]:
+    """The accounts of the partners who may sit on review panels (among `user_ids`, when given)."""
+    found = PartnerProfile.filter(findable_filter(), user_id__isnull=False)
+    if user_ids is not None:
+        found = found.filter(user_id__in=sorted(set(user_ids)))
+    rows = await found.values_list("user_id", "engagement_types")
+    return {int(user_id) for user_id, kinds in rows if EngagementType.REVIEWER.value in (kinds or [])}
 
 
 def may_list_partners(actor: Actor) -> bool:
@@ -134,3 +151,21 @@ def placement_filter(actor: Actor) -> Q:
     agencies = actor.organisation_ids(OrgKind.AGENCY)
     mine = Q(partner__user_id=actor.user.id, partner__consent_withdrawn_at__isnull=True)
     return mine | Q(agency_id__in=list(agencies)) if agencies else mine
+
+
+def is_placement_agency_member(actor: Actor, placement: Placement) -> bool:
+    return placement.agency_id in actor.organisation_ids(OrgKind.AGENCY)
+
+
+def may_end_placement(actor: Actor, placement: Placement, partner: PartnerProfile) -> bool:
+    """End an engagement with its report: members of the agency, and the partner."""
+    return is_placement_agency_member(actor, placement) or may_edit_partner(actor, partner)
+
+
+def may_answer_placement_survey(actor: Actor, placement: Placement) -> bool:
+    """The follow-up survey is the agency's to answer (what stayed of the partner's work and know-how)."""
+    return is_placement_agency_member(actor, placement)
+
+
+def may_see_placement_survey(actor: Actor, placement: Placement) -> bool:
+    return actor.is_operator or is_placement_agency_member(actor, placement)

@@ -13,17 +13,38 @@ from tortoise.expressions import Q
 
 from models.challenges.models import Challenge, ChallengeStatus
 from models.core.errors import NotAllowed
+from models.identity.accounts import User
 from models.policy import Actor
 from models.policy.challenges import may_draft_challenges, owns_challenge
+from models.policy.partners import reviewing_partner_user_ids
 from models.policy.proposals import is_proposal_company_member, owns_proposal_challenge
 from models.proposals.lifecycle import TRANSITIONS
 from models.proposals.models import Proposal, ProposalStatus
 from models.review.conflicts import CONFLICT_DECLARED, is_conflicted
-from models.review.models import Assignment, AssignmentStatus
+from models.review.models import Assignment, AssignmentStatus, PanelMember
 
 
-def may_declare_conflicts(actor: Actor) -> bool:
-    return actor.user is not None and (actor.is_reviewer or actor.is_operator or may_draft_challenges(actor))
+async def may_declare_conflicts(actor: Actor) -> bool:
+    """Reviewers, agency members and operators; and anyone on a panel (a partner reviewing, say)."""
+    if actor.user is None:
+        return False
+    return actor.is_reviewer or actor.is_operator or may_draft_challenges(actor) or \
+        await PanelMember.exists(reviewer_id=actor.user.id)
+
+
+async def reviewer_pool_filter(user_ids: list[int] | None = None) -> Q:
+    """The pool owners choose review panels from (and the panel members the assignment uses): active people
+    the operators made reviewers, and approved partners of the talent pool who offer to review
+    (models.policy.partners.offers_reviewing). `user_ids` narrows the partners looked up."""
+    partners = await reviewing_partner_user_ids(user_ids)
+    return Q(is_active=True) & (Q(is_reviewer=True) | Q(id__in=sorted(partners)))
+
+
+async def in_reviewer_pool(users: list[User]) -> list[User]:
+    """Those of `users` in the pool (as `reviewer_pool_filter`); looks partners up only for people not reviewers."""
+    others = [u.id for u in users if u.is_active and not u.is_reviewer]
+    partners = await reviewing_partner_user_ids(others) if others else set()
+    return [u for u in users if u.is_active and (u.is_reviewer or u.id in partners)]
 
 
 async def may_follow_reviews(actor: Actor, challenge: Challenge) -> bool:

@@ -7,7 +7,8 @@ or by hand), and nobody conflicted with a subject (reviewer, owner or operator) 
 
 A conflict is detected, without anyone declaring it, when the person
 - is a member of the proposing company (`same_organisation`),
-- lists the company among their declared affiliations, `User.affiliations` (`affiliation`),
+- lists the company among their declared affiliations, `User.affiliations`, or, as a partner of the talent
+  pool, among the employers and clients on their profile (`models.partners.expertise`) (`affiliation`),
 - has an e-mail address at the domain of one of the company's members (`email_domain`), unless the
   domain says nothing about an employer: free mail, or a domain that members of other organisations
   use too (a provider's, a shared office's, a demo's),
@@ -30,6 +31,7 @@ from tortoise.expressions import Q
 
 from models.core.errors import N_
 from models.identity.accounts import Membership, User
+from models.partners.expertise import ReviewerProfile, reviewer_profiles
 from models.proposals.models import Proposal
 from models.review.models import Conflict, ConflictKind
 from models.review.proposal_subjects import PROPOSAL, as_subjects
@@ -116,8 +118,10 @@ async def _shared_domains(candidates: set[str]) -> set[str]:
     return shared
 
 
-async def detect(users: Iterable[User], subjects: Iterable[Subject | Proposal]) -> set[Found]:
-    """Every conflict the data shows between these people and these subjects (see the module docstring)."""
+async def detect(users: Iterable[User], subjects: Iterable[Subject | Proposal],
+                 partners: dict[int, ReviewerProfile] | None = None) -> set[Found]:
+    """Every conflict the data shows between these people and these subjects (see the module docstring);
+    `partners`: their partner profiles when the caller has read them already."""
     users, proposals = list(users), await _subjects(subjects)
     if not users or not proposals:
         return set()
@@ -137,10 +141,14 @@ async def detect(users: Iterable[User], subjects: Iterable[Subject | Proposal]) 
     for domain in await _shared_domains(wanted):
         for company_domains in domains.values():
             company_domains.discard(domain)
+    if partners is None:
+        partners = await reviewer_profiles(user_ids)
     found: set[Found] = set()
     for user in users:
         own = organisations[user.id]
         affiliated = {int(i) for i in user.affiliations or [] if isinstance(i, int)}
+        if user.id in partners:
+            affiliated |= partners[user.id].affiliations
         domain = email_domain(user.email)
         for subject in proposals:
             company, kind = subject.company_id, subject.kind

@@ -101,7 +101,7 @@ async def declare_conflict(actor: Actor, *, kind: str, organisation_id: int, not
     Their open assignments to the organisation's proposals are recused in the same transaction and a
     reassignment is queued for each challenge concerned. Declaring the same conflict again changes nothing.
     """
-    if not may_declare_conflicts(actor):
+    if not await may_declare_conflicts(actor):
         raise NotAllowed("reviewers, agency members and operators declare conflicts")
     user = require_user(actor)
     if kind not in conflicts.CONFLICT_KINDS:

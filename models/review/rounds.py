@@ -26,8 +26,10 @@ from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFail
 from models.core.mail import queue_mail
 from models.core.notifications import Notification
 from models.identity.accounts import User
+from models.partners.expertise import reviewer_profiles
 from models.policy import Actor
 from models.policy.challenges import owns_challenge
+from models.policy.review import in_reviewer_pool, reviewer_pool_filter
 from models.review import conflicts
 from models.review.assignment import AssignmentResult, ProposalSlot, Reviewer, reassign_after_recusal
 from models.review.closing import REVIEW_COLUMNS as REVIEW_COLUMNS
@@ -158,7 +160,7 @@ async def set_round_panel(actor: Actor, row: ReviewRound, reviewer_ids: list[int
     if max_per_reviewer is not None and max_per_reviewer < 1:
         errors["max_per_reviewer"] = N_("A reviewer must be able to take at least one review.")
     wanted = sorted(set(reviewer_ids))
-    if await User.filter(id__in=wanted, is_reviewer=True, is_active=True).count() != len(wanted):
+    if await User.filter(await reviewer_pool_filter(wanted), id__in=wanted).count() != len(wanted):
         errors["reviewers"] = N_("Choose reviewers from the pool of reviewers.")
     if errors:
         raise ValidationFailed(errors)
@@ -246,7 +248,7 @@ async def plan(round_: Round, subjects: list[Subject] | None = None, using_db: A
     kind = kind_of(row.subject_kind)
     if subjects is None:
         subjects = await kind.under_review(row, using_db)
-    panel = await User.filter(panels__round_id=row.id, is_reviewer=True, is_active=True).order_by("id").using_db(using_db)
+    panel = await in_reviewer_pool(await User.filter(panels__round_id=row.id).order_by("id").using_db(using_db))
     counted = Assignment.filter(round_id=row.id)
     if row.subject_kind == PROPOSAL:
         counted = counted.exclude(proposal__status__in=list(NOT_COUNTED))
@@ -259,9 +261,11 @@ async def plan(round_: Round, subjects: list[Subject] | None = None, using_db: A
         else:
             load[reviewer_id] = load.get(reviewer_id, 0) + 1
             held.setdefault(subject_id, set()).add(reviewer_id)
-    detected = await conflicts.detect(panel, subjects)
+    partners = await reviewer_profiles([u.id for u in panel], using_db)  # a partner's skills are expertise too
+    detected = await conflicts.detect(panel, subjects, partners)
     excluded = {(f.user_id, f.subject_id) for f in detected} | await conflicts.stored_pairs([u.id for u in panel], subjects)
-    reviewers = [Reviewer(u.id, normalised_tags(u.expertise), load.get(u.id, 0)) for u in panel]
+    reviewers = [Reviewer(u.id, normalised_tags(u.expertise) | (partners[u.id].expertise if u.id in partners else frozenset()),
+                          load.get(u.id, 0)) for u in panel]
     slots = [ProposalSlot(s.id, round_.tags | s.tags, round_.reviews_per_subject, frozenset(held.get(s.id, ())))
              for s in subjects]
     result = reassign_after_recusal(reviewers, slots, recused, excluded, round_.max_per_reviewer)

@@ -30,7 +30,7 @@ from models.identity.accounts import User
 from models.identity.orgs import Organisation
 from models.policy import Actor
 from models.policy.challenges import owns_challenge
-from models.policy.review import may_follow_reviews
+from models.policy.review import may_follow_reviews, reviewer_pool_filter
 from models.proposals.lifecycle import start_review
 from models.proposals.models import Proposal, ProposalStatus
 from models.proposals.shown import shown_of
@@ -80,7 +80,7 @@ async def panel_of(actor: Actor, challenge: Challenge) -> list[User]:
 
 
 async def reviewer_pool() -> list[User]:
-    return await User.filter(is_reviewer=True, is_active=True).order_by("name", "id")
+    return await User.filter(await reviewer_pool_filter()).order_by("name", "id")
 
 
 async def set_panel(actor: Actor, challenge: Challenge, reviewer_ids: list[int], reviews_per_proposal: int,
@@ -97,7 +97,7 @@ async def set_panel(actor: Actor, challenge: Challenge, reviewer_ids: list[int],
     if max_per_reviewer is not None and max_per_reviewer < 1:
         errors["max_per_reviewer"] = N_("A reviewer must be able to take at least one review.")
     wanted = sorted(set(reviewer_ids))
-    found = await User.filter(id__in=wanted, is_reviewer=True, is_active=True).order_by("id")
+    found = await User.filter(await reviewer_pool_filter(wanted), id__in=wanted).order_by("id")
     if len(found) != len(wanted):
         errors["reviewers"] = N_("Choose reviewers from the pool of reviewers.")
     if errors:
@@ -153,7 +153,7 @@ async def add_assignment(actor: Actor, challenge: Challenge, proposal_id: int, r
     proposal = await Proposal.get_or_none(id=proposal_id, challenge_id=challenge.id, status__in=list(REVIEWABLE))
     if proposal is None:
         raise ValidationFailed({"proposal_id": N_("Choose one of the proposals under review.")})
-    reviewer = await User.get_or_none(id=reviewer_id, is_reviewer=True, is_active=True)
+    reviewer = await User.filter(await reviewer_pool_filter([reviewer_id]), id=reviewer_id).first()
     if reviewer is None:
         raise ValidationFailed({"reviewer_id": N_("Choose reviewers from the pool of reviewers.")})
     [subject] = await as_subjects([proposal], titles=False)

@@ -83,6 +83,9 @@ PARTNER_MESSAGES = {
     "partner.invited": (N_("An agency invites you through Kyoso Partners."), "/partners/me"),
     "partner.accepted": (N_("A partner accepted your invitation."), "/needs"),
     "partner.declined": (N_("A partner declined your invitation."), "/needs"),
+    "partner.ended": (N_("An engagement through Kyoso Partners has ended, with its report."), "/placements/{placement}"),
+    "partner.survey": (N_("A follow-up survey on a partner's engagement waits for your answers."),
+                       "/placements/{placement}#survey"),
 }
 # Joint procurement rounds' notifications (models.solutions.procurement): the round's page.
 PROCUREMENT_MESSAGES = {
@@ -145,6 +148,9 @@ async def _views(actor: Actor, notifications: list[Notification]) -> list[dict[s
                 link = None  # a draft: the agency sees it once it has accepted
         elif n.kind in PARTNER_MESSAGES:
             message, link = _(PARTNER_MESSAGES[n.kind][0]), PARTNER_MESSAGES[n.kind][1]
+            if "{placement}" in link:
+                link = link.format(placement=int(n.payload.get("placement") or 0)) if isinstance(
+                    n.payload.get("placement"), int) else "/needs"
         elif n.kind in PROCUREMENT_MESSAGES and isinstance(n.payload.get("procurement"), int):
             message, link = _(PROCUREMENT_MESSAGES[n.kind]), f"/procurements/{n.payload['procurement']}"
         elif n.kind in SOLUTION_MESSAGES and isinstance(n.payload.get("solution"), int):

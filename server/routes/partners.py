@@ -13,17 +13,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models.core.errors import DomainError, NotAllowed, ValidationFailed
+from models.challenges import lifecycle as challenge_lifecycle
+from models.core.errors import N_, DomainError, NotAllowed, ValidationFailed
 from models.identity.accounts import User
-from models.partners import invitations, needs, profiles
+from models.partners import invitations, needs, panels, placements, profiles
 from models.partners.models import PUBLIC_FIELDS, Need, PartnerProfile, PartnerSkill, PartnerStatus
 from models.partners.skills import LANGUAGES, ROLES, SKILL_CATEGORIES, SKILLS, EngagementType, WorkMode
 from models.policy import Actor, require_user
 from models.policy.partners import (
+    may_answer_placement_survey,
     may_list_partners,
     may_manage_need,
     may_post_needs,
     may_see_email,
+    may_see_placement_survey,
     may_vet_partners,
     partner_filter,
     visible_fields,
@@ -35,7 +38,9 @@ from server.auth.ratelimit import MAILS_USED_UP
 from server.forms import checked_form, errors_from, read_form
 from server.i18n import get_locale
 from server.i18n import gettext as _
+from server.ids import id_or_none
 from server.problems import page_message, signed_in
+from server.routes.review_panel import panel_out
 from server.schemas.partners import (
     InvitationListOut,
     MatchListOut,
@@ -43,6 +48,7 @@ from server.schemas.partners import (
     NeedIn,
     NeedListOut,
     NeedOut,
+    PanelPartnerIn,
     PartnerHit,
     PartnerIn,
     PartnerInvitationIn,
@@ -53,8 +59,13 @@ from server.schemas.partners import (
     PartnerSearchQuery,
     PlacementListOut,
     PlacementOut,
+    PlacementSurveyIn,
+    PlacementTransitionIn,
+    ShortlistIn,
+    ShortlistOut,
     TransitionIn,
 )
+from server.schemas.reviews import PanelOut
 from server.templating import templates
 
 PARTNER_INVITATION = "partner-invitation"  # the e-mail kind counted (server/auth/ratelimit.py)
@@ -156,9 +167,8 @@ async def show_need(request: Request, actor: Actor, need_id: int) -> NeedOut:
 
 
 async def ranked(request: Request, actor: Actor, need: Need) -> tuple[list, bool]:
-    matches, degraded = await match_partners(partner_backend(request), actor, needs.need_spec(need))
-    await needs.record_shortlist(need, [m.partner_id for m in matches])
-    return matches, degraded
+    """The match list; reading it changes nothing (shortlisting is its own action)."""
+    return await match_partners(partner_backend(request), actor, needs.need_spec(need))
 
 
 @api.operation("/needs/{need_id:int}/matches", summary="Approved, available partners ranked for the need",
@@ -168,6 +178,14 @@ async def list_matches(request: Request, actor: Actor, need_id: int) -> MatchLis
     matches, degraded = await ranked(request, actor, need)
     return MatchListOut(items=[MatchOut(partner_id=m.partner_id, score=m.score, reasons=m.reasons) for m in matches],
                         total=len(matches), degraded=degraded)
+
+
+@api.operation("/needs/{need_id:int}/shortlist", "PUT",
+               summary="Choose the need's shortlist from the match list (its agency)", body=ShortlistIn,
+               response=ShortlistOut, tags=["partners"])
+async def put_shortlist(request: Request, actor: Actor, need_id: int, body: ShortlistIn) -> ShortlistOut:
+    need = await needs.set_shortlist(actor, await needs.get_need(actor, need_id), body.partner_ids)
+    return ShortlistOut(need_id=need.id, partner_ids=list(need.shortlist))
 
 
 @api.operation("/needs/{need_id:int}/invitations", "POST", summary="Invite a partner to the need (its agency)",
@@ -206,6 +224,48 @@ async def list_placements(request: Request, actor: Actor) -> PlacementListOut:
     return PlacementListOut(items=[PlacementOut.of(p) for p in found], total=len(found))
 
 
+def placement_out(actor: Actor, placement: Any) -> PlacementOut:
+    return PlacementOut.of(placement, survey=may_see_placement_survey(actor, placement),
+                           allowed=placements.allowed_transitions(actor, placement))
+
+
+@api.operation("/placements/{placement_id:int}", summary="A placement: the engagement, its report and survey",
+               response=PlacementOut, tags=["partners"])
+async def show_placement(request: Request, actor: Actor, placement_id: int) -> PlacementOut:
+    return placement_out(actor, await placements.get_placement(actor, placement_id))
+
+
+@api.operation("/placements/{placement_id:int}/transitions", "POST",
+               summary="End an engagement with its short report, within its cap (the agency or the partner)",
+               body=PlacementTransitionIn, response=PlacementOut, tags=["partners"])
+async def transition_placement(request: Request, actor: Actor, placement_id: int,
+                               body: PlacementTransitionIn) -> PlacementOut:
+    placement = await placements.get_placement(actor, placement_id)
+    await placements.end(actor, placement, body.to, body.report, body.days_worked, body.hours_worked)
+    return placement_out(actor, placement)
+
+
+@api.operation("/placements/{placement_id:int}/survey", "PUT",
+               summary="Answer the follow-up survey, once due (the agency)", body=PlacementSurveyIn,
+               response=PlacementOut, tags=["partners"])
+async def answer_placement_survey(request: Request, actor: Actor, placement_id: int,
+                                  body: PlacementSurveyIn) -> PlacementOut:
+    placement = await placements.get_placement(actor, placement_id)
+    await placements.answer_survey(actor, placement, still_in_use=body.still_in_use,
+                                   knowhow_retained=body.knowhow_retained,
+                                   would_engage_again=body.would_engage_again, comment=body.comment)
+    return placement_out(actor, placement)
+
+
+@api.operation("/challenges/{challenge_id:int}/panel/partners", "POST",
+               summary="Put a partner on the challenge's reviewer panel as an external reviewer (owners)",
+               body=PanelPartnerIn, response=PanelOut, tags=["partners", "reviews"])
+async def add_panel_partner(request: Request, actor: Actor, challenge_id: int, body: PanelPartnerIn) -> PanelOut:
+    challenge = await challenge_lifecycle.get_challenge(actor, challenge_id)
+    await panels.add_to_panel(actor, challenge, body.partner_id)
+    return await panel_out(actor, challenge)
+
+
 # --- pages ------------------------------------------------------------------------------------------
 
 
@@ -241,6 +301,7 @@ def profile_from_form(form: dict[str, Any], multi: dict[str, list[str]]) -> dict
     for name in ("years_experience", "public_sector_years", "days_per_month"):
         if str(form.get(name, "")).strip():
             body[name] = form.get(name)
+    body["max_engagements"] = str(form.get("max_engagements", "")).strip() or 0  # empty: no limit
     return body
 
 
@@ -366,7 +427,7 @@ async def needs_page(request: Request) -> Response:
                 "days_per_month": values.get("days_per_month") or 0,
                 "remote": {"remote": True, "on_site": False}.get(str(values.get("work_mode"))),
                 "area": values.get("area", ""), "languages": raw.getlist("languages"),
-                "cap_days": values.get("cap_days") or None,
+                "cap_days": values.get("cap_days") or None, "cap_hours": values.get("cap_hours") or None,
             })
             need = await needs.post_need(actor, body.to_input())
             return flash.redirect(f"/needs/{need.id}", "need.posted")
@@ -400,6 +461,26 @@ async def invite_page(request: Request) -> Response:
     return flash.redirect(f"/needs/{need.id}", "need.invited")
 
 
+async def shortlist_page(request: Request) -> Response:
+    """Add a partner of the match list to the shortlist, or take one off (`to`: add, remove)."""
+    actor = signed_in(request)
+    need = await needs.get_need(actor, request.path_params["need_id"])
+    form = await read_form(request)
+    partner_id = id_or_none(str(form.get("partner_id", "")))
+    current = list(need.shortlist or [])
+    if form.get("to") == "remove":
+        wanted = [i for i in current if i != partner_id]
+    else:
+        wanted = current + ([partner_id] if partner_id is not None and partner_id not in current else [])
+    try:
+        if partner_id is None:
+            raise ValidationFailed({"partner_ids": N_("Shortlist approved partners only.")})
+        await needs.set_shortlist(actor, need, wanted)
+    except ValidationFailed as exc:
+        return await _need(request, actor, need, " ".join(errors_from(exc).values()), 400)
+    return RedirectResponse(f"/needs/{need.id}", status_code=SEE_OTHER)
+
+
 async def _need(request: Request, actor: Actor, need: Need, message: str = "", status: int = 200) -> Response:
     matches, degraded = await ranked(request, actor, need)
     partners = {p.id: p for p in await PartnerProfile.filter(id__in=[m.partner_id for m in matches])}
@@ -407,8 +488,63 @@ async def _need(request: Request, actor: Actor, need: Need, message: str = "", s
     return _render(request, "partners/need.html", {
         "need": need, "matches": [(m, partners.get(m.partner_id)) for m in matches], "degraded": degraded,
         "invitations": sent, "invited": {i.partner_id for i in sent}, "message": message,
+        "shortlisted": set(need.shortlist or []),
         "may_invite": may_manage_need(actor, need),
     }, status)
+
+
+async def placement_page(request: Request, errors: dict | None = None, values: dict | None = None,
+                         message: str = "", status: int = 200) -> Response:
+    actor = signed_in(request)
+    placement = await placements.get_placement(actor, request.path_params["placement_id"])
+    return _render(request, "partners/placement.html", {
+        "placement": placement, "out": placement_out(actor, placement), "locale": get_locale(),
+        "survey_open": placements.survey_open(placement),
+        "may_answer_survey": may_answer_placement_survey(actor, placement),
+        "errors": errors or {}, "values": values or {}, "message": message,
+    }, status)
+
+
+def _number(value: Any) -> Any:
+    return str(value).strip() or None
+
+
+async def placement_transition_page(request: Request) -> Response:
+    actor = signed_in(request)
+    placement = await placements.get_placement(actor, request.path_params["placement_id"])
+    form = await read_form(request)
+    try:
+        body = PlacementTransitionIn.model_validate({
+            "to": form.get("to", ""), "report": form.get("report", ""),
+            "days_worked": _number(form.get("days_worked", "")), "hours_worked": _number(form.get("hours_worked", ""))})
+        await placements.end(actor, placement, body.to, body.report, body.days_worked, body.hours_worked)
+    except (ValidationError, ValidationFailed) as exc:
+        return await placement_page(request, errors_from(exc), form, status=400)
+    except DomainError as exc:
+        if isinstance(exc, NotAllowed):
+            raise
+        return await placement_page(request, {}, form, page_message(exc), exc.status)
+    return RedirectResponse(f"/placements/{placement.id}", status_code=SEE_OTHER)
+
+
+async def placement_survey_page(request: Request) -> Response:
+    actor = signed_in(request)
+    placement = await placements.get_placement(actor, request.path_params["placement_id"])
+    form = await read_form(request)
+    try:
+        body = PlacementSurveyIn.model_validate({
+            "still_in_use": form.get("still_in_use") == "yes", "would_engage_again": form.get("would_engage_again") == "yes",
+            "knowhow_retained": _number(form.get("knowhow_retained", "")) or 0, "comment": form.get("comment", "")})
+        await placements.answer_survey(actor, placement, still_in_use=body.still_in_use,
+                                       knowhow_retained=body.knowhow_retained,
+                                       would_engage_again=body.would_engage_again, comment=body.comment)
+    except (ValidationError, ValidationFailed) as exc:
+        return await placement_page(request, errors_from(exc), form, status=400)
+    except DomainError as exc:
+        if isinstance(exc, NotAllowed):
+            raise
+        return await placement_page(request, {}, form, page_message(exc), exc.status)
+    return RedirectResponse(f"/placements/{placement.id}#survey", status_code=SEE_OTHER)
 
 
 async def invitation_transition_page(request: Request) -> Response:
@@ -430,4 +566,8 @@ routes: list[BaseRoute] = [
     Route("/needs", needs_page, methods=["GET", "POST"]),
     Route("/needs/{need_id:int}", need_page, methods=["GET"]),
     Route("/needs/{need_id:int}/invitations", invite_page, methods=["POST"]),
+    Route("/needs/{need_id:int}/shortlist", shortlist_page, methods=["POST"]),
+    Route("/placements/{placement_id:int}", placement_page, methods=["GET"]),
+    Route("/placements/{placement_id:int}/transitions", placement_transition_page, methods=["POST"]),
+    Route("/placements/{placement_id:int}/survey", placement_survey_page, methods=["POST"]),
 ]

@@ -17,6 +17,8 @@ from starlette.routing import BaseRoute, Route
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge
 from models.core.errors import InvalidTransition, ValidationFailed
+from models.partners.panels import partner_skills, reviewing_partners
+from models.partners.skills import SKILLS
 from models.policy import Actor, require_user
 from models.policy.review import assignment_actions, review_actions
 from models.review import rounds, workflow
@@ -53,16 +55,19 @@ HAND_ASSIGNMENT = "hand-assignment"  # the e-mail kind counted (server/auth/rate
 # --- API ---------------------------------------------------------------------------------------
 
 
-async def _panel_out(actor: Actor, challenge: Challenge) -> PanelOut:
+async def panel_out(actor: Actor, challenge: Challenge) -> PanelOut:
     members = await workflow.panel_of(actor, challenge)
-    return PanelOut(reviewers=[PanelReviewer(id=u.id, name=u.name, expertise=u.expertise or []) for u in members],
+    partners = await reviewing_partners([u.id for u in members])
+    return PanelOut(reviewers=[PanelReviewer(id=u.id, name=u.name, expertise=u.expertise or [],
+                                             partner_id=partners[u.id].id if u.id in partners else None)
+                               for u in members],
                     reviews_per_proposal=challenge.reviews_per_proposal, max_per_reviewer=challenge.max_per_reviewer)
 
 
 @api.operation("/challenges/{challenge_id:int}/panel", summary="A challenge's reviewer panel", response=PanelOut,
                tags=["reviews"])
 async def get_panel(request: Request, actor: Actor, challenge_id: int) -> PanelOut:
-    return await _panel_out(actor, await challenge_lifecycle.get_challenge(actor, challenge_id))
+    return await panel_out(actor, await challenge_lifecycle.get_challenge(actor, challenge_id))
 
 
 @api.operation("/challenges/{challenge_id:int}/panel", "PUT",
@@ -71,7 +76,7 @@ async def get_panel(request: Request, actor: Actor, challenge_id: int) -> PanelO
 async def put_panel(request: Request, actor: Actor, challenge_id: int, body: PanelIn) -> PanelOut:
     challenge = await challenge_lifecycle.get_challenge(actor, challenge_id)
     await workflow.set_panel(actor, challenge, body.reviewers, body.reviews_per_proposal, body.max_per_reviewer)
-    return await _panel_out(actor, challenge)
+    return await panel_out(actor, challenge)
 
 
 def _recusal_reason(reason: str) -> str:
@@ -132,7 +137,9 @@ async def panel_page(request: Request, challenge: Challenge | None = None, error
     if values is None:
         values = {"reviewers": {u.id for u in members}, "reviews_per_proposal": challenge.reviews_per_proposal,
                   "max_per_reviewer": challenge.max_per_reviewer or ""}
-    context = {"challenge": challenge, "pool": await workflow.reviewer_pool(), "members": members, "values": values,
+    pool = await workflow.reviewer_pool()
+    context = {"challenge": challenge, "pool": pool, "members": members, "values": values,
+               "partners": await partner_skills(await reviewing_partners([u.id for u in pool])), "skill_choices": SKILLS,
                "errors": errors or {}, "allowed": await review_actions(actor, challenge),
                "saved": request.query_params.get("saved") == "1"}
     return templates.TemplateResponse(request, "reviews/panel.html", context, status_code=status)

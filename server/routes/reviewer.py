@@ -111,7 +111,7 @@ async def inbox(request: Request, errors: dict | None = None, values: dict | Non
     actor = signed_in(request)
     context = {
         "rows": await reviewing.inbox_of(actor),
-        "declared": await reviewing.declared_conflicts(actor), "may_declare": may_declare_conflicts(actor),
+        "declared": await reviewing.declared_conflicts(actor), "may_declare": await may_declare_conflicts(actor),
         "kinds": conflicts.KIND_NAMES,
         "errors": errors or {}, "values": values or {}, "assignment_status_name": assignment_status_name,
         "saved": request.query_params.get("declared") == "1",
@@ -121,7 +121,7 @@ async def inbox(request: Request, errors: dict | None = None, values: dict | Non
 
 async def declare_conflict_page(request: Request) -> Response:
     actor = signed_in(request)
-    if not may_declare_conflicts(actor):
+    if not await may_declare_conflicts(actor):
         raise NotAllowed("reviewers, agency members and operators declare conflicts")
     form = await checked_form(request)
     values = {key: str(value) for key, value in form.items() if key != "csrftoken"}

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from models.partners.models import PartnerInvitation, PartnerProfile, Placement
 from models.partners.needs import NeedInput
 from models.partners.profiles import ProfileInput, SkillClaim
+from server.ids import Id
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -48,6 +49,8 @@ class PartnerIn(BaseModel):
                                                description="advisor, reviewer, part_time_staff, project_lead")
     affiliations: list[AffiliationIn] | None = Field(default=None, description="employers and clients")
     available: bool | None = None
+    max_engagements: int | None = Field(default=None, ge=0, le=20,
+                                        description="open engagements taken at once; 0: no limit")
     public_profile: bool | None = None
     public_fields: list[str] | None = None
 
@@ -99,6 +102,7 @@ class PartnerOut(BaseModel):
     engagement_types: list[str] | None = None
     affiliations: list[dict[str, Any]] | None = None
     available: bool | None = None
+    max_engagements: int | None = None
     public_profile: bool | None = None
     public_fields: list[str] | None = None
     consent_version: str | None = None
@@ -116,7 +120,8 @@ class PartnerOut(BaseModel):
             "public_sector_experience": partner.public_sector_experience, "languages": partner.languages,
             "days_per_month": partner.days_per_month, "work_mode": partner.work_mode, "areas": partner.areas,
             "engagement_types": partner.engagement_types, "affiliations": partner.affiliations,
-            "available": partner.available, "public_profile": partner.public_profile,
+            "available": partner.available, "max_engagements": partner.max_engagements,
+            "public_profile": partner.public_profile,
             "public_fields": partner.public_fields, "consent_version": partner.consent_version,
         }
         for name, value in values.items():
@@ -184,7 +189,8 @@ class NeedIn(BaseModel):
     remote: bool | None = Field(default=None, description="true: remote, false: on site, null: either")
     area: str = Field(default="", max_length=6, description="a Tokyo municipality code; default: the agency's")
     languages: list[str] = Field(default=[], max_length=10)
-    cap_days: int | None = Field(default=None, ge=1, le=366, description="an engagement may be capped")
+    cap_days: int | None = Field(default=None, ge=1, le=366, description="an engagement may be capped in days")
+    cap_hours: int | None = Field(default=None, ge=1, le=3000, description="or in hours")
     partner_id: int | None = Field(default=None, description="ask for a named partner")
 
     def to_input(self) -> NeedInput:
@@ -193,6 +199,7 @@ class NeedIn(BaseModel):
                          description={k: v.strip() for k, v in self.description.items() if v.strip()},
                          starts_on=self.starts_on, ends_on=self.ends_on, days_per_month=self.days_per_month,
                          work_mode=mode, area=self.area.strip(), languages=self.languages, cap_days=self.cap_days,
+                         cap_hours=self.cap_hours,
                          named_partner_id=self.partner_id)
 
 
@@ -209,8 +216,10 @@ class NeedOut(BaseModel):
     area: str
     languages: list[str]
     cap_days: int | None
+    cap_hours: int | None = None
     partner_id: int | None
     status: str
+    shortlist: list[int] = Field(default=[], description="the partners the agency shortlisted")
 
     @classmethod
     def of(cls, need: Any) -> NeedOut:
@@ -218,7 +227,8 @@ class NeedOut(BaseModel):
         return cls(id=need.id, agency_id=need.agency_id, role=need.role, skills=need.skills,
                    description=need.description, starts_on=need.starts_on, ends_on=need.ends_on,
                    days_per_month=need.days_per_month, remote=remote, area=need.area, languages=need.languages,
-                   cap_days=need.cap_days, partner_id=need.named_partner_id, status=need.status)
+                   cap_days=need.cap_days, cap_hours=need.cap_hours, partner_id=need.named_partner_id, status=need.status,
+                   shortlist=list(need.shortlist or []))
 
 
 class NeedListOut(BaseModel):
@@ -247,6 +257,23 @@ class PartnerInvitationIn(BaseModel):
     message: Line = ""
 
 
+class ShortlistIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"partner_ids": [12, 15]}]})
+
+    partner_ids: list[Id] = Field(max_length=50, description="approved partners from the match list, in order")
+
+
+class ShortlistOut(BaseModel):
+    need_id: int
+    partner_ids: list[int]
+
+
+class PanelPartnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"partner_id": 12}]})
+
+    partner_id: Id = Field(description="an approved partner who offers to review (engagement type reviewer)")
+
+
 class PartnerInvitationOut(BaseModel):
     id: int
     need_id: int
@@ -269,6 +296,13 @@ class InvitationListOut(BaseModel):
     total: int
 
 
+class PlacementSurveyOut(BaseModel):
+    still_in_use: bool
+    knowhow_retained: int = Field(description="1 (nothing stayed) to 5 (the agency carries it on alone)")
+    would_engage_again: bool
+    comment: str
+
+
 class PlacementOut(BaseModel):
     id: int
     partner_id: int
@@ -276,11 +310,49 @@ class PlacementOut(BaseModel):
     role: str
     starts_on: date | None
     ends_on: date | None
+    status: str = Field(default="open", description="open, or ended (with its report)")
+    days_per_month: int = 0
+    cap_days: int | None = None
+    cap_hours: int | None = None
+    report: str = ""
+    days_worked: int | None = None
+    hours_worked: int | None = None
+    survey_due_on: date | None = Field(default=None, description="when the follow-up survey opens")
+    survey: PlacementSurveyOut | None = Field(default=None, description="the agency's answers (agency, operators)")
+    allowed_transitions: list[str] = []
 
     @classmethod
-    def of(cls, placement: Placement) -> PlacementOut:
+    def of(cls, placement: Placement, *, survey: bool = False, allowed: list[str] | None = None) -> PlacementOut:
+        answers = placement.survey if survey and placement.survey_answered_at is not None else None
         return cls(id=placement.id, partner_id=placement.partner_id, agency_id=placement.agency_id,
-                   role=placement.role, starts_on=placement.starts_on, ends_on=placement.ends_on)
+                   role=placement.role, starts_on=placement.starts_on, ends_on=placement.ends_on,
+                   status="ended" if placement.ended_at is not None else "open",
+                   days_per_month=placement.days_per_month, cap_days=placement.cap_days, cap_hours=placement.cap_hours,
+                   report=placement.report, days_worked=placement.days_worked, hours_worked=placement.hours_worked,
+                   survey_due_on=placement.survey_due_on,
+                   survey=PlacementSurveyOut(**answers) if answers else None, allowed_transitions=allowed or [])
+
+
+class PlacementTransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "to": "ended", "report": "Opened 12 datasets; the ward's staff now publish updates themselves.",
+        "days_worked": 20, "hours_worked": 140}]})
+
+    to: str = Field(max_length=32, description="ended")
+    report: str = Field(default="", max_length=4000, description="what was done, and what is left to do")
+    days_worked: int | None = Field(default=None, ge=0, le=366)
+    hours_worked: int | None = Field(default=None, ge=0, le=3000)
+
+
+class PlacementSurveyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "still_in_use": True, "knowhow_retained": 4, "would_engage_again": True,
+        "comment": "Two staff members now maintain the datasets."}]})
+
+    still_in_use: bool = Field(description="is the partner's work still in use?")
+    knowhow_retained: int = Field(ge=1, le=5, description="1 (nothing stayed) to 5 (the agency carries it on alone)")
+    would_engage_again: bool
+    comment: str = Field(default="", max_length=4000)
 
 
 class PlacementListOut(BaseModel):

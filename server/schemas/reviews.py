@@ -51,6 +51,7 @@ class PersonRef(BaseModel):
 
 class PanelReviewer(PersonRef):
     expertise: list[str]
+    partner_id: int | None = Field(default=None, description="a partner of the talent pool sitting as an external reviewer")
 
 
 class PanelOut(BaseModel):
