@@ -80,10 +80,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         response.headers.update(security_headers(settings.is_dev).headers)
         return response
 
-    routes = [
-        *page_routes(),
+    routes = [  # the API first: its paths all start with /api/v1/, and each request is matched in this order
         Route("/api/v1/openapi.json", openapi, name="openapi"),
         *api.routes(),
+        *page_routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(
