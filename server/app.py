@@ -24,6 +24,7 @@ from server import i18n
 from server.api import api, openapi_document
 from server.auth.ratelimit import Limiter
 from server.auth.security import protect, security_headers, with_security_headers
+from server.caching import ConditionalGet
 from server.jobs import WakeWorker
 from server.limits import BodyLimit
 from server.middleware import RequestContextMiddleware
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(with_security_headers, dev=settings.is_dev),
             Middleware(RequestContextMiddleware),
             Middleware(protect, secret_key=settings.secret_key, dev=settings.is_dev),
+            Middleware(ConditionalGet),  # ETag and 304 for what is the same for every visitor; inside the CSRF check
             Middleware(WakeWorker),  # outbox messages committed: a drain now, not at the next periodic one
         ],
         exception_handlers={**EXCEPTION_HANDLERS, Exception: server_error},  # type: ignore[arg-type]

@@ -57,6 +57,7 @@ class RequestContextMiddleware:
         i18n.set_locale(locale)
         state["locale"] = locale
         remember = query_lang in i18n.LOCALES and query_lang != cookie_lang
+        state["remember_language"] = remember  # a cookie is set: the answer is not shared (server/caching.py)
 
         async def send_with_language(message: Message) -> None:
             if message["type"] == "http.response.start":
