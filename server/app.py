@@ -24,7 +24,7 @@ from server import i18n
 from server.api import api, openapi_document
 from server.auth.ratelimit import Limiter
 from server.auth.security import protect, security_headers, with_security_headers
-from server.caching import ConditionalGet
+from server.caching import ConditionalGet, PageCache
 from server.jobs import WakeWorker
 from server.limits import BodyLimit
 from server.middleware import RequestContextMiddleware
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *page_routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
+    page_cache = PageCache(settings.page_cache_seconds)
     app = Starlette(
         debug=False,
         routes=routes,
@@ -95,11 +96,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(with_security_headers, dev=settings.is_dev),
             Middleware(RequestContextMiddleware),
             Middleware(protect, secret_key=settings.secret_key, dev=settings.is_dev),
-            Middleware(ConditionalGet),  # ETag and 304 for what is the same for every visitor; inside the CSRF check
+            # ETag and 304 for what is the same for every visitor, and their rendered pages kept a moment; inside
+            # the CSRF check (it sees whether a form token went into a page) and outside WakeWorker
+            Middleware(ConditionalGet, cache=page_cache),
             Middleware(WakeWorker),  # outbox messages committed: a drain now, not at the next periodic one
         ],
         exception_handlers={**EXCEPTION_HANDLERS, Exception: server_error},  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.page_cache = page_cache
     return app

@@ -6,21 +6,32 @@ answer be shared (models.policy.may_share_response: made for the visitor), and o
 into it: no CSRF token was put in a form, no cookie is being set, no language is being remembered. Anything
 else made for a signed-in person is marked `private, no-cache`. `no-cache` means a cache must ask again each
 time: the ETag answers that question cheaply (304, no body), and a change is never served stale.
+
+The shared answers are also kept here, rendered, for `keep_seconds` (PAGE_CACHE_SECONDS), keyed by path, query
+and language, and served again to visitors without running the route (no query, no template). A request that
+changed anything through this process (it was not a GET, or it wrote outbox messages) drops them all at once;
+a change made by another process or the worker shows at most `keep_seconds` late. Only the visitor is ever
+served from here, and only what the rules above let be shared is ever kept.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections import OrderedDict
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from models.core import outbox
 from models.policy import may_share_response
 
 SHARED = "public, no-cache"
 PRIVATE = "private, no-cache"
 MAX_BODY = 2_000_000  # larger answers (exports) are streamed, and carry their own ETags (server/routes/opendata.py)
+KEPT_BODY = 512 * 1024  # larger shared answers are not kept
+KEPT_ANSWERS = 256  # at most this many kept, the least recently used dropped first (≤ 128 MiB)
 
 
 def etag_for(body: bytes) -> str:
@@ -32,14 +43,79 @@ def matches(if_none_match: str, etag: str) -> bool:
     return "*" in wanted or etag in wanted
 
 
+Key = tuple[str, bytes, str]  # path, query string, language
+
+
+class PageCache:
+    """The rendered answers kept for visitors in this process (app.state.page_cache)."""
+
+    def __init__(self, keep_seconds: float = 0.0) -> None:
+        self.keep_seconds = keep_seconds
+        self.kept: OrderedDict[Key, tuple[float, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+
+    def get(self, key: Key) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+        kept = self.kept.get(key)
+        if kept is None or time.monotonic() - kept[0] >= self.keep_seconds:
+            return None
+        self.kept.move_to_end(key)
+        return kept[1], kept[2]
+
+    def put(self, key: Key, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        if not self.keep_seconds or len(body) > KEPT_BODY:
+            return
+        self.kept[key] = (time.monotonic(), headers, body)
+        self.kept.move_to_end(key)
+        while len(self.kept) > KEPT_ANSWERS:
+            self.kept.popitem(last=False)
+
+    def forget(self) -> None:
+        self.kept.clear()
+
+
 class ConditionalGet:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, cache: PageCache | None = None) -> None:
         self.app = app
+        self.cache = cache or PageCache()
+
+    def forget(self) -> None:
+        self.cache.forget()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
+        if scope["method"] != "GET":
+            with outbox.noting_writes():
+                try:
+                    await self.app(scope, receive, send)
+                finally:
+                    self.forget()  # it may have changed what visitors see
+            return
+        state = scope.get("state") or {}
+        actor = state.get("actor")
+        key = (scope["path"], scope.get("query_string", b""), str(state.get("locale")))
+        if (self.cache.keep_seconds and actor is not None and may_share_response(actor)
+                and not state.get("remember_language")):
+            kept = self.cache.get(key)
+            if kept is not None:
+                await self._replay(scope, send, *kept)
+                return
+        with outbox.noting_writes() as written:
+            await self._answer(scope, receive, send, key)
+        if written:
+            self.forget()
+
+    async def _replay(self, scope: Scope, send: Send, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        etag = dict(headers).get(b"etag", b"").decode()
+        if matches(Headers(scope=scope).get("if-none-match", ""), etag):
+            kept = [(name, value) for name, value in headers if name not in (b"content-length", b"content-type")]
+            await send({"type": "http.response.start", "status": 304, "headers": kept})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": list(headers)})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, key: Key) -> None:
         personal = False  # a CSRF token went into the page (asgi-csrf's, tied to this browser's cookie)
         make_token = scope.get("csrftoken")
         if make_token is not None:
@@ -86,6 +162,7 @@ class ConditionalGet:
             etag = etag_for(body)
             headers["etag"] = etag
             headers["cache-control"] = SHARED
+            self.cache.put(key, list(start["headers"]), body)
             if matches(Headers(scope=scope).get("if-none-match", ""), etag):
                 del headers["content-length"]
                 del headers["content-type"]

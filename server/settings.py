@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # (the file; its multipart envelope comes on top). Larger bodies are answered 413 (server/limits.py).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # A page or API answer made for visitors is kept, rendered, for this long in each web process, and served
+    # again without the database (server/caching.py); any change made through this process drops them at
+    # once, so a change made elsewhere (another process, the worker) shows at most this late. 0: off.
+    page_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     @field_validator("database_url")
     @classmethod

@@ -136,6 +136,7 @@ def settings(
         oidc_providers=oidc_provider_settings,
         smtp_url=smtp.url,
         attachments_dir=work_dir / "attachments",
+        page_cache_seconds=0,  # tests see every change at once; tests/test_caching.py turns it on where it looks
     )
 
 

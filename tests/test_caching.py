@@ -3,6 +3,9 @@ client that has it gets 304; nothing made for a signed-in person (or carrying a 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+from server.caching import PageCache
 from tests.helpers import _draft, _publish, browser
 
 
@@ -66,3 +69,46 @@ async def test_a_language_being_remembered_is_not_shared(client, cast):
     response = await client.get(f"/challenges/{challenge['id']}?lang=en")
     assert "set-cookie" in response.headers
     assert "public" not in response.headers.get("cache-control", "") and "etag" not in response.headers
+
+
+@contextmanager
+def page_cache(app, seconds: float = 60.0):
+    """Turn on the app's kept pages (the shared test settings have them off, so other tests see every change)."""
+    cache: PageCache = app.state.page_cache
+    cache.keep_seconds, before = seconds, cache.keep_seconds
+    cache.forget()
+    try:
+        yield cache
+    finally:
+        cache.keep_seconds = before
+        cache.forget()
+
+
+async def test_a_kept_page_is_served_to_visitors_without_the_database_until_something_changes(app, client, cast, queries):
+    challenge = await _publish(client, cast, (await _draft(client, cast))["id"])
+    path = f"/challenges/{challenge['id']}"
+    with page_cache(app):
+        first = await client.get(path)
+        assert first.status_code == 200 and first.headers["cache-control"] == "public, no-cache"
+        with queries() as log:
+            again = await client.get(path)
+            revalidated = await client.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert log.count == 0, str(log)
+        assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+        assert again.headers["content-language"] == first.headers["content-language"]  # the outer layers still run
+        assert revalidated.status_code == 304 and revalidated.content == b""
+
+        person = cast["users"]["agency"]  # a signed-in person is never served the kept page
+        async with browser(app, person) as signed_in:
+            theirs = await signed_in.get(path)
+        assert person.name in theirs.text and theirs.headers["cache-control"] == "private, no-cache"
+
+        english = await client.get(path, headers={"Accept-Language": "en"})  # each language kept apart
+        assert english.headers["content-language"] == "en" and english.content != first.content
+
+        cancelled = await client.post(f"/api/v1/challenges/{challenge['id']}/transitions",
+                                      json={"to": "cancelled", "reason": "Budget withdrawn"}, headers=cast["agency"])
+        assert cancelled.status_code == 200, cancelled.text
+        after = await client.get(path)  # the change went through this process: the kept pages were dropped
+        assert after.status_code == 200 and after.content != first.content
+        assert after.headers["etag"] != first.headers["etag"]
