@@ -8,7 +8,7 @@ and the ratio beside the issue's 0.1× goal. The load generator is this process 
 asyncio streams): on 2 cores it shares the CPU with the server it measures, so both figures are its, not a
 production figure.
 
-    .venv/bin/python bench/pages.py [--seconds 5] [--connections 8]
+    .venv/bin/python bench/pages.py [--seconds 5] [--connections 8] [--page-cache-seconds 0]
 
 Everything stays on this machine (loopback only) and every loop is bounded in time and count.
 """
@@ -152,7 +152,8 @@ async def main(args: argparse.Namespace) -> None:
     try:
         challenge_id = await publish_one(database_url)
         path = f"/challenges/{challenge_id}"
-        env = dict(os.environ, KYOSO_ENV="dev", DATABASE_URL=database_url, SECRET_KEY="bench-" + "x" * 40)
+        env = dict(os.environ, KYOSO_ENV="dev", DATABASE_URL=database_url, SECRET_KEY="bench-" + "x" * 40,
+                   PAGE_CACHE_SECONDS=str(args.page_cache_seconds))
         for name in ("REDIS_URL", "MEILI_URL", "SMTP_URL"):
             env.pop(name, None)
         kyoso_port = free_port()
@@ -183,7 +184,7 @@ async def main(args: argparse.Namespace) -> None:
             await _drop(database_url)
 
     print(f"a public challenge page for a visitor ({len(page.content):,} bytes), {args.connections} connections × "
-          f"{args.seconds:.0f} s each, one server process each:")
+          f"{args.seconds:.0f} s each, one server process each, Kyoso with PAGE_CACHE_SECONDS={args.page_cache_seconds:g}:")
     bare = rows[0][1]
     for label, rate, p95, count, loadavg in rows:
         print(f"  {label:<28} {rate:8,.0f} requests/s   p95 {p95:6.1f} ms   n={count:,}   "
@@ -206,4 +207,5 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--database-url", help="default: a new scratch database on the local PostgreSQL")
+    parser.add_argument("--page-cache-seconds", type=float, default=1.0, help="0: Kyoso renders every page (before)")
     asyncio.run(main(parser.parse_args()))
