@@ -8,25 +8,31 @@ else made for a signed-in person is marked `private, no-cache`. `no-cache` means
 time: the ETag answers that question cheaply (304, no body), and a change is never served stale.
 
 The shared answers are also kept here, rendered, for `keep_seconds` (PAGE_CACHE_SECONDS), keyed by path, query
-and language, and served again to visitors without running the route (no query, no template). A request that
-changed anything through this process (it was not a GET, or it wrote outbox messages) drops them all at once;
-a change made by another process or the worker shows at most `keep_seconds` late. Only the visitor is ever
-served from here, and only what the rules above let be shared is ever kept.
+and language, and served again to visitors without running the route (no query, no template). Each is kept
+with the pages' version (a counter in Redis) read before it was made, and served only while that version is
+current. The version moves on whenever something may have changed what visitors see: a request that was not
+a GET or wrote outbox messages (and this process drops its kept answers at once), and a worker's outbox drain
+that handled messages (index updates, publications: `pages_changed`). Without Redis, or while it is
+unreachable, nothing is served from here. Only the visitor is ever served from here, and only what the rules
+above let be shared is ever kept.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.core import outbox
 from models.policy import may_share_response
 
+log = logging.getLogger("kyoso.pages")
 SHARED = "public, no-cache"
 PRIVATE = "private, no-cache"
 MAX_BODY = 2_000_000  # larger answers (exports) are streamed, and carry their own ETags (server/routes/opendata.py)
@@ -44,6 +50,24 @@ def matches(if_none_match: str, etag: str) -> bool:
 
 
 Key = tuple[str, bytes, str]  # path, query string, language
+VERSION_KEY = "kyoso:pages:version"
+
+
+async def pages_changed(redis: Any) -> None:
+    """Tell every web process that what visitors see may have changed (their kept answers are not served again)."""
+    if redis is None:
+        return
+    try:
+        await redis.incr(VERSION_KEY)
+    except (ConnectionError, OSError, TimeoutError, RedisError) as exc:
+        log.warning("pages: could not move the pages' version on (kept pages expire within seconds): %s", exc)
+
+
+async def _version(redis: Any) -> bytes | None:
+    try:
+        return (await redis.get(VERSION_KEY)) or b"0"
+    except (ConnectionError, OSError, TimeoutError, RedisError):
+        return None
 
 
 class PageCache:
@@ -51,19 +75,19 @@ class PageCache:
 
     def __init__(self, keep_seconds: float = 0.0) -> None:
         self.keep_seconds = keep_seconds
-        self.kept: OrderedDict[Key, tuple[float, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+        self.kept: OrderedDict[Key, tuple[float, bytes, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
 
-    def get(self, key: Key) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+    def get(self, key: Key, version: bytes) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
         kept = self.kept.get(key)
-        if kept is None or time.monotonic() - kept[0] >= self.keep_seconds:
+        if kept is None or kept[1] != version or time.monotonic() - kept[0] >= self.keep_seconds:
             return None
         self.kept.move_to_end(key)
-        return kept[1], kept[2]
+        return kept[2], kept[3]
 
-    def put(self, key: Key, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    def put(self, key: Key, version: bytes, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         if not self.keep_seconds or len(body) > KEPT_BODY:
             return
-        self.kept[key] = (time.monotonic(), headers, body)
+        self.kept[key] = (time.monotonic(), version, headers, body)
         self.kept.move_to_end(key)
         while len(self.kept) > KEPT_ANSWERS:
             self.kept.popitem(last=False)
@@ -84,26 +108,32 @@ class ConditionalGet:
         if scope["type"] != "http" or scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
+        services = getattr(scope["app"].state, "services", None)
+        redis = getattr(services, "redis", None)
         if scope["method"] != "GET":
-            with outbox.noting_writes():
-                try:
-                    await self.app(scope, receive, send)
-                finally:
-                    self.forget()  # it may have changed what visitors see
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                if self.cache.keep_seconds:  # it may have changed what visitors see
+                    self.forget()
+                    await pages_changed(redis)
             return
         state = scope.get("state") or {}
         actor = state.get("actor")
         key = (scope["path"], scope.get("query_string", b""), str(state.get("locale")))
-        if (self.cache.keep_seconds and actor is not None and may_share_response(actor)
+        version = None
+        if (self.cache.keep_seconds and redis is not None and actor is not None and may_share_response(actor)
                 and not state.get("remember_language")):
-            kept = self.cache.get(key)
+            version = await _version(redis)
+            kept = self.cache.get(key, version) if version is not None else None
             if kept is not None:
                 await self._replay(scope, send, *kept)
                 return
         with outbox.noting_writes() as written:
-            await self._answer(scope, receive, send, key)
-        if written:
+            await self._answer(scope, receive, send, key, version)
+        if written and self.cache.keep_seconds:
             self.forget()
+            await pages_changed(redis)
 
     async def _replay(self, scope: Scope, send: Send, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         etag = dict(headers).get(b"etag", b"").decode()
@@ -115,7 +145,7 @@ class ConditionalGet:
         await send({"type": "http.response.start", "status": 200, "headers": list(headers)})
         await send({"type": "http.response.body", "body": body})
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, key: Key) -> None:
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, key: Key, version: bytes | None) -> None:
         personal = False  # a CSRF token went into the page (asgi-csrf's, tied to this browser's cookie)
         make_token = scope.get("csrftoken")
         if make_token is not None:
@@ -162,7 +192,8 @@ class ConditionalGet:
             etag = etag_for(body)
             headers["etag"] = etag
             headers["cache-control"] = SHARED
-            self.cache.put(key, list(start["headers"]), body)
+            if version is not None:
+                self.cache.put(key, version, list(start["headers"]), body)
             if matches(Headers(scope=scope).get("if-none-match", ""), etag):
                 del headers["content-length"]
                 del headers["content-type"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from server.caching import PageCache
+from server.caching import PageCache, pages_changed
 from tests.helpers import _draft, _publish, browser
 
 
@@ -105,6 +105,11 @@ async def test_a_kept_page_is_served_to_visitors_without_the_database_until_some
 
         english = await client.get(path, headers={"Accept-Language": "en"})  # each language kept apart
         assert english.headers["content-language"] == "en" and english.content != first.content
+
+        await pages_changed(app.state.services.redis)  # as a worker does after its drain: a change made elsewhere
+        with queries() as log:
+            fresh = await client.get(path)
+        assert log.count > 0 and fresh.content == first.content  # made again, though nothing here changed
 
         cancelled = await client.post(f"/api/v1/challenges/{challenge['id']}/transitions",
                                       json={"to": "cancelled", "reason": "Budget withdrawn"}, headers=cast["agency"])
