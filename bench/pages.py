@@ -41,7 +41,7 @@ from server.cli import migrate_database  # noqa: E402
 from server.devrun import free_port, wait_for_port  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from tests.helpers import complete_challenge  # noqa: E402
-from tests.services import new_postgres_database_url  # noqa: E402
+from tests.services import new_postgres_database_url, redis_server  # noqa: E402
 
 GOAL = 0.1  # issue 15: visitors' pages at ≥ 0.1× the bare app's requests/s
 MAX_REQUESTS = 200_000
@@ -149,12 +149,14 @@ async def main(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="kyoso-pages-"))
     database_url = args.database_url or new_postgres_database_url()
     processes: list[subprocess.Popen] = []
+    redis = redis_server(work / "redis")  # the kept pages' version lives in Redis (server/caching.py)
+    redis_url = redis.__enter__()
     try:
         challenge_id = await publish_one(database_url)
         path = f"/challenges/{challenge_id}"
         env = dict(os.environ, KYOSO_ENV="dev", DATABASE_URL=database_url, SECRET_KEY="bench-" + "x" * 40,
-                   PAGE_CACHE_SECONDS=str(args.page_cache_seconds))
-        for name in ("REDIS_URL", "MEILI_URL", "SMTP_URL"):
+                   PAGE_CACHE_SECONDS=str(args.page_cache_seconds), REDIS_URL=redis_url)
+        for name in ("MEILI_URL", "SMTP_URL"):
             env.pop(name, None)
         kyoso_port = free_port()
         processes.append(serve([sys.executable, "-m", "server.cli", "serve", "--port", str(kyoso_port)],
@@ -179,6 +181,7 @@ async def main(args: argparse.Namespace) -> None:
         for process in processes:
             process.terminate()
             process.wait(timeout=20)
+        redis.__exit__(None, None, None)
         shutil.rmtree(work, ignore_errors=True)
         if not args.database_url:
             await _drop(database_url)
