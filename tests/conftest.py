@@ -151,6 +151,7 @@ def env(settings: Settings) -> dict[str, str]:
         MEILI_URL=settings.meili_url or "",
         MEILI_MASTER_KEY=settings.meili_master_key or "",
         SECRET_KEY=settings.secret_key or "",
+        PAGE_CACHE_SECONDS=str(settings.page_cache_seconds),  # off, as in the in-process app
     )
     return values
 
