@@ -202,7 +202,7 @@ async def main(args: argparse.Namespace) -> None:
             print(f"\nindexing (kyoso reindex: read, build a new index, swap): {count} documents in {seconds:.1f} s "
                   f"= {count / seconds:,.0f} docs/s")
 
-            # the same headers as Kyoso's client (Connection: close, see search.meili)
+            # the same headers as Kyoso's client (no compression, see search.meili)
             direct = httpx2.AsyncClient(base_url=server.url, headers=dict(meili.client.http_client.headers), timeout=30)
             timings = await commit_to_searchable(meili, direct, args.samples)
             print(f"commit to searchable (outbox consumer, one change at a time): p50 {percentile(timings, .5):.0f} ms"

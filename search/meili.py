@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx2
 from meilisearch_python_sdk import AsyncClient
 from meilisearch_python_sdk.errors import MeilisearchError
+from pydantic_core import from_json
 from tortoise import timezone
 
 from models.challenges.models import PUBLIC_STATUSES, ChallengeStatus
@@ -118,10 +119,11 @@ class MeiliBackend:
     needs_sync = True
 
     def __init__(self, url: str, master_key: str | None, *, index: str = "challenges", timeout: int = 5) -> None:
-        # Over plain HTTP, a new connection per request: on a kept-alive connection Meilisearch's
-        # responses over ~1.5 kB stall ~40 ms (Nagle's algorithm meeting delayed ACKs), measured here
-        # as 44 ms against 2 ms. Over HTTPS (a proxy in front, TLS set-up) keep-alive is worth more.
-        headers = None if urlsplit(url).scheme == "https" else {"Connection": "close"}
+        # Over plain HTTP (loopback, a private network) responses are not compressed: Meilisearch compresses
+        # them in pieces, and on a kept-alive connection the last piece then waits for the client's delayed ACK
+        # (~40 ms per search, measured here: 45 ms against 4 ms). Uncompressed, connections are kept alive.
+        # Over HTTPS (a proxy in front, a remote server) compression and its cost are left as they are.
+        headers = None if urlsplit(url).scheme == "https" else {"Accept-Encoding": "identity"}
         self.client = AsyncClient(url, master_key, timeout=timeout, custom_headers=headers)
         self.index_uid = index
         self._prepared = False  # settings applied by this process (else tried again before the next use)
@@ -251,7 +253,7 @@ class MeiliBackend:
         try:
             response = await self.client.http_client.post("multi-search", json={"queries": queries})
             response.raise_for_status()
-            results = response.json()["results"]
+            results = from_json(response.content)["results"]  # pydantic's parser: a third of json's time
         except ERRORS as exc:
             raise SearchUnavailable(str(exc)) from exc
         main = results[0]

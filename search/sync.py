@@ -9,7 +9,7 @@ While the backend is down the consumer raises, and the outbox retries the messag
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from tortoise import timezone
@@ -60,8 +60,14 @@ def consumer(backend: SearchBackend) -> Consumer:
     return consume
 
 
-async def documents_for_reindex(batch_size: int = REINDEX_BATCH) -> AsyncIterator[Document]:
-    """Every document a visitor may find, read in batches by id so memory stays flat."""
+Progress = Callable[[int, int], None]  # (documents read so far, how many there are)
+
+
+async def documents_for_reindex(batch_size: int = REINDEX_BATCH, progress: Progress | None = None) -> AsyncIterator[Document]:
+    """Every document a visitor may find, read in batches by id so memory stays flat (one batch of rows, and
+    the backend's own batch of documents, at a time)."""
+    total = await Challenge.filter(challenge_filter(VISITOR)).count() if progress else 0
+    done = 0
     last_id = 0
     while True:
         batch = await (
@@ -75,9 +81,12 @@ async def documents_for_reindex(batch_size: int = REINDEX_BATCH) -> AsyncIterato
         for challenge in batch:
             yield challenge_document(challenge)
         last_id = batch[-1].id
+        done += len(batch)
+        if progress:
+            progress(done, max(total, done))
 
 
-async def rebuild_index(backend: SearchBackend) -> int:
+async def rebuild_index(backend: SearchBackend, progress: Progress | None = None) -> int:
     """Rebuild the index from the database and swap it in; returns how many documents it holds.
 
     Changes committed while the new index was filling may have reached only the old one, so the
@@ -85,7 +94,7 @@ async def rebuild_index(backend: SearchBackend) -> int:
     """
     started = timezone.now()
     await backend.prepare(wait=True)
-    count = await backend.reindex(documents_for_reindex())
+    count = await backend.reindex(documents_for_reindex(progress=progress))
     recent = await OutboxMessage.filter(topic=TOPIC, created_at__gte=started - REPLAY_MARGIN).values_list(
         "payload", flat=True
     )

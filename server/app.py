@@ -25,6 +25,7 @@ from server import i18n
 from server.api import api, openapi_document
 from server.auth.ratelimit import Limiter
 from server.auth.security import protect, security_headers, with_security_headers
+from server.caching import ConditionalGet, PageCache
 from server.jobs import WakeWorker
 from server.limits import BodyLimit
 from server.middleware import RequestContextMiddleware
@@ -82,12 +83,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         response.headers.update(security_headers(settings.is_dev).headers)
         return response
 
-    routes = [
-        *page_routes(),
+    routes = [  # the API first: its paths all start with /api/v1/, and each request is matched in this order
         Route("/api/v1/openapi.json", openapi, name="openapi"),
         *api.routes(),
+        *page_routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
+    page_cache = PageCache(settings.page_cache_seconds)
     app = Starlette(
         debug=False,
         routes=routes,
@@ -97,10 +99,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(DatabaseUnavailable),  # a 503 to try again while the database is away, not a 500
             Middleware(RequestContextMiddleware),
             Middleware(protect, secret_key=settings.secret_key, dev=settings.is_dev),
+            # ETag and 304 for what is the same for every visitor, and their rendered pages kept a moment; inside
+            # the CSRF check (it sees whether a form token went into a page) and outside WakeWorker
+            Middleware(ConditionalGet, cache=page_cache),
             Middleware(WakeWorker),  # outbox messages committed: a drain now, not at the next periodic one
         ],
         exception_handlers={**EXCEPTION_HANDLERS, Exception: server_error},  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.page_cache = page_cache
     return app

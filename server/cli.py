@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -99,6 +100,31 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+class ReindexProgress:
+    """How far a reindex has read: a bar redrawn in place on a terminal, a plain line per tenth otherwise (logs)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.terminal = stream.isatty()
+        self.started = time.monotonic()
+        self.tenth = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        rate = done / max(time.monotonic() - self.started, 1e-6)
+        if self.terminal:
+            filled = self.WIDTH * done // max(total, 1)
+            self.stream.write(f"\rreindex [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:,}/{total:,} "
+                              f"documents, {rate:,.0f}/s")
+            if done >= total:
+                self.stream.write("\n")
+        elif (tenth := 10 * done // max(total, 1)) > self.tenth or done >= total:
+            self.tenth = tenth
+            self.stream.write(f"reindex: {done:,}/{total:,} documents read ({100 * done // max(total, 1)}%), {rate:,.0f}/s\n")
+        self.stream.flush()
+
+
 def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.meili_url:
         print("search uses the database backend (MEILI_URL is unset): it reads the database directly, nothing to reindex")
@@ -109,7 +135,7 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     async def work() -> int:
         backend = open_backend(settings.meili_url, settings.meili_master_key, fallback=False)
         try:
-            return await rebuild_index(backend)
+            return await rebuild_index(backend, progress=ReindexProgress(sys.stderr))
         finally:
             await backend.close()
 

@@ -40,6 +40,7 @@ from search import solutions as solution_search
 from search import sync as search_sync
 from search.backend import SearchUnavailable, open_backend
 from server import mail, pilot_jobs, solution_jobs
+from server.caching import pages_changed
 from server.pilot_jobs import end_due_pilots, send_milestone_reminders  # noqa: F401  (jobs are found by name here)
 from server.settings import Settings, get_settings
 
@@ -107,6 +108,7 @@ async def drain_outbox(ctx: dict[str, Any]) -> int:
     processed = await outbox.drain(OUTBOX_CONSUMERS)
     if processed:
         log.info("outbox: %d message(s) processed", processed)
+        await pages_changed(ctx.get("redis"))  # the index (or what a page shows) changed: kept pages are stale
     return processed
 
 

@@ -59,6 +59,8 @@ class RequestContextMiddleware:
         state["locale"] = locale
         remember = query_lang in i18n.LOCALES and query_lang != cookie_lang
         flashed = FLASH_COOKIE in cookies
+        state["flashed"] = flashed  # a banner is shown once: the answer is not shared (server/caching.py)
+        state["remember_language"] = remember  # a cookie is set: the answer is not shared (server/caching.py)
 
         async def send_with_language(message: Message) -> None:
             if message["type"] == "http.response.start":

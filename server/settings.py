@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # How long a worker's claim on an outbox message holds if the worker dies while handling it (renewed for
     # each message; see models/core/outbox.py): a worker killed mid-batch delays the rest by this much.
     outbox_lease_seconds: float = Field(default=90, ge=1, le=3600)
+    # A page or API answer made for visitors is kept, rendered, for this long in each web process, and served
+    # again without the database (server/caching.py); any change made through this process drops them at
+    # once, so a change made elsewhere (another process, the worker) shows at most this late. 0: off.
+    page_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     @field_validator("database_url")
     @classmethod

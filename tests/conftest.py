@@ -136,6 +136,7 @@ def settings(
         oidc_providers=oidc_provider_settings,
         smtp_url=smtp.url,
         attachments_dir=work_dir / "attachments",
+        page_cache_seconds=0,  # tests see every change at once; tests/test_caching.py turns it on where it looks
     )
 
 
@@ -150,6 +151,7 @@ def env(settings: Settings) -> dict[str, str]:
         MEILI_URL=settings.meili_url or "",
         MEILI_MASTER_KEY=settings.meili_master_key or "",
         SECRET_KEY=settings.secret_key or "",
+        PAGE_CACHE_SECONDS=str(settings.page_cache_seconds),  # off, as in the in-process app
     )
     return values
 

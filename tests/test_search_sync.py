@@ -224,6 +224,8 @@ async def test_kyoso_reindex_rebuilds_the_index_from_the_database(app, client, e
     result = await asyncio.to_thread(run_kyoso, env, "reindex")
     assert result.returncode == 0, result.stderr
     assert "reindexed" in result.stdout and "swapped" in result.stdout
+    # not a terminal: plain progress lines (a log), the last one at 100%
+    assert "documents read (100%)" in result.stderr, result.stderr
 
     body = await search_api(client, q=word)
     assert [i["id"] for i in body["items"]] == [challenge.id] and body["degraded"] is False

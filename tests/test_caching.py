@@ -1,0 +1,119 @@
+"""Conditional GET: what is the same for every visitor carries an ETag and `Cache-Control: public`, and a
+client that has it gets 304; nothing made for a signed-in person (or carrying a form token) is ever shared."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from server.caching import PageCache, pages_changed
+from tests.helpers import _draft, _publish, browser
+
+
+async def test_a_visitor_revalidates_a_public_challenge_page_and_gets_304(client, cast):
+    challenge = await _publish(client, cast, (await _draft(client, cast))["id"])
+    page = await client.get(f"/challenges/{challenge['id']}")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "public, no-cache"
+    etag = page.headers["etag"]
+    assert "Cookie" in page.headers["vary"] and "Accept-Language" in page.headers["vary"]
+
+    again = await client.get(f"/challenges/{challenge['id']}", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b"" and again.headers["etag"] == etag
+
+    other = await client.get(f"/challenges/{challenge['id']}", headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.content == page.content
+
+
+async def test_the_api_gives_visitors_an_etag_and_token_holders_none(client, cast):
+    challenge = await _publish(client, cast, (await _draft(client, cast))["id"])
+    url = f"/api/v1/challenges/{challenge['id']}"
+    public = await client.get(url)
+    assert public.status_code == 200 and public.headers["cache-control"] == "public, no-cache"
+    assert (await client.get(url, headers={"If-None-Match": public.headers["etag"]})).status_code == 304
+
+    mine = await client.get(url, headers=cast["agency"])
+    assert mine.status_code == 200
+    assert mine.headers["cache-control"] == "private, no-cache" and "etag" not in mine.headers
+
+
+async def test_no_shared_answer_carries_a_name_a_token_or_a_form_key(app, client, cast):
+    """Signed in, a person's pages are private; a visitor's pages with a form token are private too."""
+    challenge = await _publish(client, cast, (await _draft(client, cast))["id"])
+    person = cast["users"]["agency"]
+    paths = ["/", f"/challenges/{challenge['id']}", "/challenges", "/login", "/signup", "/about"]
+    async with browser(app, person) as signed_in:
+        for path in paths:
+            response = await signed_in.get(path)
+            if response.status_code != 200:
+                continue
+            assert "public" not in response.headers.get("cache-control", ""), path
+            assert "etag" not in response.headers, path
+    shared = 0
+    async with browser(app) as visitor:
+        for path in paths:
+            response = await visitor.get(path)
+            if "public" not in response.headers.get("cache-control", ""):
+                continue
+            shared += 1
+            for secret in (person.name, "csrftoken", "kyoso_session"):
+                assert secret not in response.text, (path, secret)
+            assert "set-cookie" not in response.headers, path
+        login = await visitor.get("/login")  # its form carries a token tied to this browser
+        assert login.headers["cache-control"] == "private, no-cache" and "etag" not in login.headers
+    assert shared >= 2  # the home page and the challenge page at least
+
+
+async def test_a_language_being_remembered_is_not_shared(client, cast):
+    challenge = await _publish(client, cast, (await _draft(client, cast))["id"])
+    response = await client.get(f"/challenges/{challenge['id']}?lang=en")
+    assert "set-cookie" in response.headers
+    assert "public" not in response.headers.get("cache-control", "") and "etag" not in response.headers
+
+
+@contextmanager
+def page_cache(app, seconds: float = 60.0):
+    """Turn on the app's kept pages (the shared test settings have them off, so other tests see every change)."""
+    cache: PageCache = app.state.page_cache
+    cache.keep_seconds, before = seconds, cache.keep_seconds
+    cache.forget()
+    try:
+        yield cache
+    finally:
+        cache.keep_seconds = before
+        cache.forget()
+
+
+async def test_a_kept_page_is_served_to_visitors_without_the_database_until_something_changes(app, client, cast, queries):
+    challenge = await _publish(client, cast, (await _draft(client, cast))["id"])
+    path = f"/challenges/{challenge['id']}"
+    with page_cache(app):
+        first = await client.get(path)
+        assert first.status_code == 200 and first.headers["cache-control"] == "public, no-cache"
+        with queries() as log:
+            again = await client.get(path)
+            revalidated = await client.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert log.count == 0, str(log)
+        assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+        assert again.headers["content-language"] == first.headers["content-language"]  # the outer layers still run
+        assert revalidated.status_code == 304 and revalidated.content == b""
+
+        person = cast["users"]["agency"]  # a signed-in person is never served the kept page
+        async with browser(app, person) as signed_in:
+            theirs = await signed_in.get(path)
+        assert person.name in theirs.text and theirs.headers["cache-control"] == "private, no-cache"
+
+        english = await client.get(path, headers={"Accept-Language": "en"})  # each language kept apart
+        assert english.headers["content-language"] == "en" and english.content != first.content
+
+        await pages_changed(app.state.services.redis)  # as a worker does after its drain: a change made elsewhere
+        with queries() as log:
+            fresh = await client.get(path)
+        assert log.count > 0 and fresh.content == first.content  # made again, though nothing here changed
+
+        cancelled = await client.post(f"/api/v1/challenges/{challenge['id']}/transitions",
+                                      json={"to": "cancelled", "reason": "Budget withdrawn"}, headers=cast["agency"])
+        assert cancelled.status_code == 200, cancelled.text
+        after = await client.get(path)  # the change went through this process: the kept pages were dropped
+        assert after.status_code == 200 and after.content != first.content
+        assert after.headers["etag"] != first.headers["etag"]
