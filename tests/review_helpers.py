@@ -79,15 +79,20 @@ async def run_job(settings, name: str, **kwargs) -> None:
     """Queue one job and run a real arq worker (burst mode) until the queue is empty."""
     redis_settings = RedisSettings.from_dsn(settings.redis_url)
     pool = await create_pool(redis_settings)
-    await pool.enqueue_job(name, **kwargs)
-    worker = Worker(functions=[jobs.drain_outbox, jobs.close_due_challenges, jobs.assign_reviewers,
-                               jobs.send_review_reminders], redis_settings=redis_settings, burst=True, poll_delay=0,
-                    on_startup=_register_consumers, ctx={"settings": settings})
     try:
-        await worker.main()
-        assert worker.jobs_failed == 0
+        # The job, then a drain of what it wrote: a drain queued earlier (a request's wake-up) may run beside
+        # the job in the same burst and look before the job commits.
+        for job in (name, "drain_outbox"):
+            await pool.enqueue_job(job, **(kwargs if job == name else {}))
+            worker = Worker(functions=[jobs.drain_outbox, jobs.close_due_challenges, jobs.assign_reviewers,
+                                       jobs.send_review_reminders], redis_settings=redis_settings, burst=True,
+                            poll_delay=0, on_startup=_register_consumers, ctx={"settings": settings})
+            try:
+                await worker.main()
+                assert worker.jobs_failed == 0
+            finally:
+                await worker.close()
     finally:
-        await worker.close()
         await pool.aclose()
 
 
