@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     smtp_url: str | None = None
     mail_from: str = "Kyoso <no-reply@kyoso.localhost>"
+    contact_email: str = "support@kyoso.localhost"  # the operations team's address, on the contact page
     # OpenID Connect: one provider from the OIDC_* variables (its key is "default"), and/or several
     # from OIDC_PROVIDERS, a JSON list of {"key", "name", "issuer", "client_id", "client_secret"}.
     oidc_issuer: str | None = None

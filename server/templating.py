@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
 import nh3
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.requests import Request
+from starlette.routing import Match
 from starlette.templating import Jinja2Templates
 
 from models.core.base import translated
@@ -42,6 +45,31 @@ def csrf_token(request: Request) -> str:
     return make_token() if make_token else ""
 
 
+def _answers_get(request: Request, path: str) -> bool:
+    """Whether some page route takes GET at this path (a form's POST address often does not)."""
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "query_string": b"", "headers": []}
+    routes = getattr(getattr(request.scope.get("app"), "router", None), "routes", [])
+    return any(route.matches(scope)[0] == Match.FULL for route in routes)
+
+
+def page_address(request: Request, **replace: str) -> str:
+    """The address of the page the person is reading, as a link that GET can follow: its path and query (filters,
+    sort, page) with `replace`d parameters. A page shown in answer to a POST (a form again, with its errors) links
+    to the same path when it takes GET, else to the page the form was on (the Referer, same site only), else home.
+    Used by the language switch and the feedback link."""
+    path, query = request.url.path, list(request.query_params.multi_items())
+    if request.method not in ("GET", "HEAD") and not _answers_get(request, path):
+        referer = urlsplit(request.headers.get("referer", ""))
+        same_site = referer.netloc in ("", request.url.netloc) and referer.path.startswith("/")
+        if same_site and referer.path and _answers_get(request, referer.path):
+            path = referer.path
+            query = parse_qsl(referer.query, keep_blank_values=True)
+        else:
+            path, query = "/", []
+    pairs = [(key, value) for key, value in query if key not in replace] + list(replace.items())
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
@@ -64,6 +92,7 @@ def build_environment() -> Environment:
         current_actor=current_actor,
         navigation=navigation,
         csrf_token=csrf_token,
+        page_address=page_address,
         status_name=labels.status_name,
         action_name=labels.action_name,
         proposal_status_name=labels.proposal_status_name,

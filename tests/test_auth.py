@@ -36,7 +36,7 @@ async def test_login_opens_a_server_side_session_with_a_safe_cookie(client, peop
     user = await people.make()
     response = await _login(client, user.email, PASSWORD)
     assert response.status_code == 303
-    assert response.headers["location"] == "/account"
+    assert response.headers["location"] == "/tasks"
     cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
     key = cookie.split(";")[0].split("=", 1)[1]
@@ -78,8 +78,8 @@ async def test_repeated_failures_are_rate_limited_with_a_clear_message(client, p
 async def test_login_keeps_a_local_next_and_ignores_a_foreign_one(client, people):
     user = await people.make()
     assert (await _login(client, user.email, PASSWORD, next="/organisation")).headers["location"] == "/organisation"
-    assert (await _login(client, user.email, PASSWORD, next="https://evil.example/")).headers["location"] == "/account"
-    assert (await _login(client, user.email, PASSWORD, next="//evil.example/")).headers["location"] == "/account"
+    assert (await _login(client, user.email, PASSWORD, next="https://evil.example/")).headers["location"] == "/tasks"
+    assert (await _login(client, user.email, PASSWORD, next="//evil.example/")).headers["location"] == "/tasks"
 
 
 async def test_a_page_that_needs_login_sends_a_visitor_to_the_login_page(client):

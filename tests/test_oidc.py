@@ -143,7 +143,7 @@ async def test_a_first_login_creates_the_person_and_opens_a_session(browser, idp
     response = await log_in(browser, idp, "idp", "new-person")
 
     assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/tasks"
     user = await session_user(response)
     assert user is not None and user.email == "new.person@idp.example.jp"
     assert user.name == "新しい 人"  # from the userinfo endpoint
@@ -165,7 +165,7 @@ async def test_a_returning_person_is_found_by_identity_and_sent_on(browser, idp,
     elsewhere = await log_in(browser, idp, "idp", "returning", next_path="//evil.example/")
 
     assert again.headers["location"] == "/challenges?page=2"
-    assert elsewhere.headers["location"] == "/"
+    assert elsewhere.headers["location"] == "/tasks"
     # Each sign-in in the same browser ends the previous session, so compare whom each one was for.
     first_user, second_user = await session_owner(first), await session_owner(again)
     assert first_user is not None and second_user is not None and first_user.id == second_user.id

@@ -55,6 +55,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/password/reset/not-a-real-link"): set(),  # an unknown link is gone (410) for anyone
     ("POST", "/password/reset"): EVERYONE,  # an empty form is a 400 for anyone
     ("GET", "/account"): SIGNED_IN,
+    ("GET", "/tasks"): SIGNED_IN,
     ("POST", "/account/profile"): SIGNED_IN,
     ("POST", "/account/password"): SIGNED_IN,
     ("POST", "/account/tokens"): SIGNED_IN,

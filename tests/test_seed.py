@@ -26,3 +26,28 @@ async def test_seed_demo_prints_logins_and_running_it_twice_changes_nothing(clie
     assert "JST" in home.text
     home_en = await client.get("/?lang=en")
     assert "Childcare support applications completed within 10 minutes" in home_en.text
+
+
+async def test_the_demo_world_shows_every_part_working(client, env):
+    from models.pilots.models import Feedback, Measurement, Pilot
+    from models.proposals.models import Proposal
+    from models.review.models import Review
+    from models.seed.world import CHALLENGES
+
+    seeded = run_kyoso(env, "seed-demo")
+    assert seeded.returncode == 0, seeded.stderr
+    titles = {spec[3][0]: spec[2] for spec in CHALLENGES}
+    found = {c.title.get("ja"): c for c in await Challenge.all() if c.title.get("ja") in titles}
+    assert len(found) == len(CHALLENGES) >= 27  # with the first three: about thirty
+    assert {c.status for c in found.values()} == {"draft", "in_review", "changes_requested", "scheduled", "published",
+                                                  "closed", "decided", "cancelled"}
+    assert len({c.owner_id for c in found.values()}) >= 12  # Tokyo and a dozen municipalities
+    decided = [c.id for c in found.values() if c.status == "decided"]
+    assert await Proposal.filter(challenge_id__in=decided, status="selected").count() == len(decided)
+    assert await Review.filter(assignment__proposal__challenge_id__in=decided, status="submitted").exists()
+    running = await Pilot.get(short_code="demo1")
+    assert await Measurement.filter(kpi__pilot_id=running.id, status="verified").count() >= 3
+    assert await Feedback.filter(pilot_id=running.id, published=True).exists()
+    assert (await client.get(f"/pilots/{running.id}")).status_code == 200
+    home = (await client.get("/?lang=en")).text
+    assert "Kyoso in figures" in home and "Closing soon" in home

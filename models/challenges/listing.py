@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise import timezone
 from tortoise.expressions import Q
 from tortoise.models import Model
 
-from models.challenges.models import Challenge, ChallengeKpi, CoOwner, Criterion, Interest
+from models.challenges.models import Challenge, ChallengeKpi, ChallengeStatus, CoOwner, Criterion, Interest
 from models.identity.orgs import Category, Organisation, OrgKind, OrgStatus
 from models.policy import Actor
 from models.policy.challenges import (
@@ -77,6 +78,18 @@ async def home_challenges(actor: Actor, limit: int) -> list[Challenge]:
         Challenge.filter(challenge_filter(actor), published_at__not_isnull=True)
         .distinct()
         .order_by("-published_at")
+        .limit(limit)
+        .prefetch_related("owner", "category")
+    )
+
+
+async def closing_soon(actor: Actor, limit: int, now: datetime | None = None) -> list[Challenge]:
+    """Published challenges still taking proposals, the nearest deadline first."""
+    return await (
+        Challenge.filter(challenge_filter(actor), status=ChallengeStatus.PUBLISHED.value,
+                         proposals_deadline__gt=now or timezone.now())
+        .distinct()
+        .order_by("proposals_deadline", "id")
         .limit(limit)
         .prefetch_related("owner", "category")
     )

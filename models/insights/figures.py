@@ -26,6 +26,7 @@ from models.partners.skills import SKILLS
 from models.policy.insights import open_challenge_filter, publishing_agency_filter, received_proposal_filter
 from models.proposals.models import Proposal
 
+NEVER = datetime.min.replace(tzinfo=JST)  # a public challenge without a publication moment (made by hand) sorts last
 RECENT_CHALLENGES = 20  # proposals per challenge: the most recently published ones
 KEEP_SNAPSHOTS = 48  # per scope
 MUNICIPALITY_TYPES: dict[str, tuple[str, str]] = {
@@ -86,7 +87,7 @@ def figures_of(challenges: list[dict[str, Any]], categories: dict[int, Category]
     by_type = Counter(c["owner__municipality_type"] for c in challenges)
     days = [(decided_at[c["id"]] - c["published_at"]).total_seconds() / 86400
             for c in challenges if c["status"] == "decided" and c["id"] in decided_at and c["published_at"]]
-    recent = sorted(challenges, key=lambda c: (c["published_at"], c["id"]), reverse=True)[:RECENT_CHALLENGES]
+    recent = sorted(challenges, key=lambda c: (c["published_at"] or NEVER, c["id"]), reverse=True)[:RECENT_CHALLENGES]
     uncategorised = ("未分類", "Uncategorised")
     return {
         "totals": [

@@ -1,4 +1,7 @@
-"""Reference data every installation needs, and the demo data `kyoso seed-demo` adds. Both idempotent."""
+"""Reference data every installation needs, and the demo data `kyoso seed-demo` adds. Both idempotent.
+
+The demo's people and first three challenges are here; the rest of its world (models.seed.world) is added once.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,10 @@ from models.core import outbox
 from models.identity.accounts import Role, User
 from models.identity.orgs import Category, Organisation, OrgKind, OrgStatus
 from models.identity.people import create_person, operator_organisation
+from models.insights.figures import compute_snapshots
+from models.insights.values import JST
 from models.seed.data import CATEGORIES, MUNICIPALITIES, TOKYO
+from models.seed.world import seed_world
 
 DEMO_PASSWORD = "kyoso-demo-2026"
 
@@ -143,10 +149,15 @@ async def seed_demo() -> list[DemoLogin]:
             continue
         owner = await Organisation.get(municipality_code=spec["owner"])
         await _create_demo_challenge(spec, owner, now)
+    people = {user.email.split("@")[0]: user for user in await User.filter(email__in=[p[0] for p in DEMO_PEOPLE])}
+    companies = [await Organisation.get(corporate_number=number) for number, *_ in DEMO_COMPANIES]
+    if await seed_world(now, people, companies):
+        await compute_snapshots(now)  # the home page's and insights' figures, at once (the job refreshes them)
     return logins
 
 
 async def _create_demo_challenge(spec: dict, owner: Organisation, now: datetime) -> None:
+    five_pm = now.astimezone(JST).replace(hour=17, minute=0, second=0, microsecond=0)  # deadlines at 17:00 JST
     async with in_transaction():
         challenge = await Challenge.create(
             owner=owner,
@@ -162,9 +173,9 @@ async def _create_demo_challenge(spec: dict, owner: Organisation, now: datetime)
             budget_min_yen=spec["budget"][0],
             budget_max_yen=spec["budget"][1],
             pilot_months=6,
-            questions_deadline=now + timedelta(days=14),
-            proposals_deadline=now + timedelta(days=30),
-            review_deadline=now + timedelta(days=45),
+            questions_deadline=five_pm + timedelta(days=14),
+            proposals_deadline=five_pm + timedelta(days=30),
+            review_deadline=five_pm + timedelta(days=45),
             published_at=now,
         )
         criteria = (

@@ -87,7 +87,7 @@ async def login(request: Request) -> Response:
         message = _("The e-mail address or password is incorrect.")
         return _login_page(request, shown, {"form": message}, 400)
     await limiter.reset(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, "login-failures", email, address)
-    response = RedirectResponse(safe_next(form.next, "/account"), status_code=SEE_OTHER)
+    response = RedirectResponse(safe_next(form.next, "/tasks"), status_code=SEE_OTHER)
     await sign_in(request, response, user, method="password")
     return response
 
@@ -111,7 +111,7 @@ async def use_link(request: Request) -> Response:
     if user is None:
         message = _("This login link has expired or has already been used. Log in again to get a new one.")
         return templates.TemplateResponse(request, "account/link.html", {"token": "", "error": message}, status_code=400)
-    response = RedirectResponse(safe_next(form.next if form else "", "/account"), status_code=SEE_OTHER)
+    response = RedirectResponse(safe_next(form.next if form else "", "/tasks"), status_code=SEE_OTHER)
     await sign_in(request, response, user, method="link")
     return response
 

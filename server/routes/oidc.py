@@ -72,7 +72,7 @@ async def start(request: Request) -> Response:
     if provider is None:
         return await _refuse(request, "unknown_provider", "")
     try:
-        return await oidc.start_login(request, provider, safe_next(request.query_params.get("next", ""), "/"))
+        return await oidc.start_login(request, provider, safe_next(request.query_params.get("next", ""), "/tasks"))
     except oidc.LoginRefused as refused:
         return await _refuse(request, refused.reason, provider.name, cause=refused.__cause__)
     except oidc.ProviderUnreachable as exc:
@@ -106,7 +106,7 @@ async def callback(request: Request) -> Response:
     if not user.is_active:
         return await _refuse(request, "inactive", provider.name, email=user.email)
 
-    response = RedirectResponse(safe_next(login.next, "/"), status_code=SEE_OTHER)
+    response = RedirectResponse(safe_next(login.next, "/tasks"), status_code=SEE_OTHER)
     await sign_in(request, response, user, method="oidc")
     oidc.end_flow(response)
     return response
