@@ -68,6 +68,9 @@ ROLE_MORE = {  # the full list behind each role's tasks
     "reviewer": (N_("All your reviews"), "/reviews"),
     "operator": (N_("Operator console"), "/admin"),
 }
+ROLE_START = {  # what a role can start from its tasks, whether or not something is waiting
+    "agency": (N_("Draft a new challenge"), "/challenges/new"),
+}
 
 
 def _figures(snapshot: Any) -> list[dict[str, Any]]:
@@ -105,6 +108,7 @@ async def tasks_page(request: Request) -> Response:
             "heading": ROLE_HEADINGS[role],
             "empty": ROLE_EMPTY[role],
             "more": ROLE_MORE[role],
+            "start": ROLE_START.get(role),
             "tasks": [
                 {"task": task, "what": TASKS[task.kind][0], "link": TASKS[task.kind][1],
                  "due_label": DUE_LABELS.get(task.kind, N_("Due")),
