@@ -194,7 +194,7 @@ async def test_a_panel_reviews_the_owner_finalises_and_the_company_reads_its_fee
                                  json={"reviewers": [r1.id, r2.id], "reviews_per_proposal": 2, "max_per_reviewer": 2})
         assert panel.status_code == 200, panel.text
         kou_proposal = await submit(client, await headers(kou_member), cid, title="予約システムの導入")
-        await submit(client, await headers(otsu_member), cid, title="Call-ahead notices")
+        otsu_proposal = await submit(client, await headers(otsu_member), cid, title="Call-ahead notices")
     await pass_deadline(cid)
     await run_job(migrated, "close_due_challenges")
 
@@ -203,8 +203,11 @@ async def test_a_panel_reviews_the_owner_finalises_and_the_company_reads_its_fee
         page = walker.page
         try:
             await walker.goto("/reviews")
-            for _ in range(2):
-                await walker.click("main table a[href^='/reviews/']")
+            links = page.locator("main table a[href^='/reviews/']")
+            assigned = [await links.nth(i).get_attribute("href") for i in range(await links.count())]
+            assert len(assigned) == 2
+            for href in assigned:
+                await walker.click(f"main table a[href='{href}']")
                 for fieldset in await page.locator("fieldset.criterion").all():
                     await fieldset.locator("input[type=radio]").nth(2 + number).check()
                     await fieldset.locator("textarea").fill("明確な計画。" if lang == "ja" else "A clear plan.")
@@ -225,9 +228,11 @@ async def test_a_panel_reviews_the_owner_finalises_and_the_company_reads_its_fee
     page = walker.page
     try:
         await walker.goto(f"/challenges/{cid}/ranking")
-        for row in range(2):
-            form = page.locator(f"form[action='/challenges/{cid}/decisions']:has(select)").first
-            await form.locator("select").select_option("selected" if row == 0 else "not_selected")
+        for proposal_id, to in ((kou_proposal["id"], "shortlisted"), (kou_proposal["id"], "selected"),
+                                (otsu_proposal["id"], "not_selected")):
+            form = page.locator(f"form[action='/challenges/{cid}/decisions']:has(select)"
+                                f":has(input[name=proposal_id][value='{proposal_id}'])")
+            await form.locator("select").select_option(to)
             await form.locator("input[name=reason]").fill("総合評価による" if lang == "ja" else "Overall score")
             async with page.expect_navigation():
                 await form.locator("button").click()
