@@ -66,13 +66,15 @@ async def read_form(request: Request) -> dict[str, Any]:
     return values
 
 
-async def parse_form(request: Request, schema: type[Schema]) -> tuple[Schema | None, dict[str, Any], dict[str, str]]:
-    """(the valid data or None, what the person typed, errors by field in their language)."""
+async def parse_form(request: Request, schema: type[Schema], by_field: dict[str, str] | None = None,
+                     ) -> tuple[Schema | None, dict[str, Any], dict[str, str]]:
+    """(the valid data or None, what the person typed, errors by field in their language); `by_field` says what
+    to do about a field in words of its own ("Enter your e-mail address") rather than "This field is required"."""
     values = await read_form(request)
     try:
         return schema.model_validate(values), values, {}
     except ValidationError as exc:
-        return None, values, errors_from(exc)
+        return None, values, errors_from(exc, by_field)
 
 
 

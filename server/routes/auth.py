@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from models.core.errors import ValidationFailed
+from models.core.errors import N_, ValidationFailed
 from models.identity.accounts import user_with_email, verify_password
 from models.identity.links import reset_link_works, reset_password, send_sign_in_link, use_sign_in_link
 from models.identity.onboarding import CompanySignUp, sign_up_company
@@ -27,6 +27,7 @@ from server.schemas.auth import ForgotPasswordForm, LinkForm, LoginForm, ResetPa
 from server.templating import templates
 
 SEE_OTHER = 303
+ENTER = {"email": N_("Enter your e-mail address."), "password": N_("Enter your password.")}
 
 
 def _login_page(request: Request, values: dict, errors: dict, status: int = 200, notice: str = "") -> Response:
@@ -47,7 +48,7 @@ async def login_form(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form, values, errors = await parse_form(request, LoginForm)
+    form, values, errors = await parse_form(request, LoginForm, ENTER)
     if form is None:
         return _login_page(request, values, errors, 400)
     email = form.email.strip().lower()
@@ -178,7 +179,7 @@ async def forgot_password_form(request: Request) -> Response:
 async def forgot_password(request: Request) -> Response:
     """Ask for a link to choose a new password. The answer is the same whether or not an account uses the
     address (no one learns who has an account); limits count per client address and per recipient address."""
-    form, values, errors = await parse_form(request, ForgotPasswordForm)
+    form, values, errors = await parse_form(request, ForgotPasswordForm, ENTER)
     if form is None:
         return _forgot_page(request, values, errors, 400)
     limiter = request.app.state.services.limiter

@@ -78,3 +78,27 @@ async def test_errors_banner_and_confirmation(browser, server_url, app, migrated
         await check_page(page)
     finally:
         await context.close()
+
+
+async def test_forgot_password_answers_with_a_banner(browser, server_url, app, migrated, look):
+    lang, width = look
+    context = await new_context(browser, server_url, width=width, lang=lang)
+    page = await context.new_page()
+    try:
+        await page.goto("/login")
+        await page.locator("a[href$='/password/forgot']").click()
+        await page.wait_for_load_state()
+        await check_page(page)
+        await page.locator("main form button[type=submit]").click()  # nothing typed
+        await page.wait_for_load_state()
+        assert await summary_targets_exist(page) == ["#field-email"]
+        await check_page(page)
+        await page.fill("#field-email", "nobody-at-all@example.org")
+        await page.locator("main form button[type=submit]").click()
+        await page.wait_for_load_state()
+        assert page.url.split("?")[0].endswith("/login")
+        banner = await page.locator(".banner[role=status]").inner_text()
+        assert ("メールを確認してください" if lang == "ja" else "Check your e-mail") in banner
+        await check_page(page)
+    finally:
+        await context.close()
