@@ -28,6 +28,7 @@ from server.routes import (
     pilots,
     proposals,
     questions,
+    review_charts,
     reviews,
 )
 
@@ -56,6 +57,7 @@ def page_routes() -> list[BaseRoute]:
         *partners.routes,
         *pilot_pages.routes,
         *pilot_charts.routes,
+        *review_charts.routes,
     ]
 
 

@@ -56,6 +56,12 @@ class Walker:
         return await banner.inner_text()
 
 
+async def chart_is_drawn(page: Page) -> None:
+    image = page.locator("figure.chart img")
+    assert await image.count() == 1
+    assert await image.evaluate("img => img.complete && img.naturalWidth > 0"), "the chart did not load"
+
+
 async def window(browser: Browser, server_url: str, lang: str, width: int, user: User | None) -> tuple[Walker, object]:
     context = await new_context(browser, server_url, width=width, lang=lang, user=user)
     return Walker(await context.new_page(), width), context
@@ -238,6 +244,8 @@ async def test_a_panel_reviews_the_owner_finalises_and_the_company_reads_its_fee
                 await form.locator("button").click()
             await walker.check()
             assert await walker.banner()
+        await chart_is_drawn(page)  # the dot plot of each reviewer's total, with its numbers as a table
+        assert await page.locator("section[aria-labelledby=spread-heading] tbody tr").count() == 2
         await walker.click(f"a[href='/challenges/{cid}/confirm/decided']")
         await walker.click("main form button[type=submit]")
         assert await walker.banner()
@@ -252,5 +260,6 @@ async def test_a_panel_reviews_the_owner_finalises_and_the_company_reads_its_fee
         await walker.goto("/notifications")  # the decision reaches the company only now, with a link to read it
         await walker.click(f"a[href='/proposals/{kou_proposal['id']}/feedback']")
         assert await page.locator("main table").count() >= 1
+        await chart_is_drawn(page)  # bars per criterion against the average of every proposal
     finally:
         await context.close()
