@@ -226,7 +226,7 @@ async def test_a_panel_reviews_the_owner_finalises_and_the_company_reads_its_fee
                 if "/confirm" in page.url:
                     await walker.click("main form button[type=submit]")
                 assert await walker.banner()
-                await walker.goto("/reviews")
+                await walker.click("main a.button[href='/reviews']")  # what next: back to the other assignment
         finally:
             await context.close()
 
