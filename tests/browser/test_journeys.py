@@ -88,7 +88,7 @@ async def test_an_agency_drafts_a_challenge_and_an_operator_publishes_it(browser
         assert title[lang] in await page.locator("h1").inner_text()
         cid = int(page.url.rstrip("/").split("/")[-1])
 
-        await walker.click(f"a[href='/challenges/{cid}/edit']")  # complete it, then send it to the operators
+        await walker.click(f"a.button[href='/challenges/{cid}/edit']")  # complete it, then send it to the operators
         for name, text in (("summary", "貸出予約の待ちが長い。|Long waiting lists."), ("problem", "予約の順番が見えない。|Nobody sees their place.")):
             ja, en = text.split("|")
             await page.fill(f"#field-{name}_ja", ja)
