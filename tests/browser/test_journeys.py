@@ -261,5 +261,6 @@ async def test_a_panel_reviews_the_owner_finalises_and_the_company_reads_its_fee
         await walker.click(f"a[href='/proposals/{kou_proposal['id']}/feedback']")
         assert await page.locator("main table").count() >= 1
         await chart_is_drawn(page)  # bars per criterion against the average of every proposal
+        assert await page.locator("main .notice").count() >= 1  # what happens next, now that it is selected
     finally:
         await context.close()
