@@ -182,10 +182,12 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/challenges/{challenge_id}/assignments"): {"agency", "operator"},
     ("POST", "/challenges/{challenge_id}/assignments"): {"agency"},
     ("GET", "/challenges/{challenge_id}/ranking"): {"agency", "operator"},
+    ("GET", "/challenges/{challenge_id}/ranking.svg"): {"agency", "operator"},
     ("POST", "/challenges/{challenge_id}/decisions"): {"agency"},
     ("POST", "/challenges/{challenge_id}/finalise"): {"agency"},
     ("GET", "/proposals/{proposal_id}/reviews"): {"agency", "operator"},
     ("GET", "/proposals/{proposal_id}/feedback"): {"company", "operator"},
+    ("GET", "/proposals/{proposal_id}/feedback.svg"): {"company", "operator"},
     # Open data and insights: public, the same for everyone (models/policy/insights.py).
     ("GET", "/data/"): EVERYONE,
     ("GET", "/data/catalog.jsonld"): EVERYONE,

@@ -38,7 +38,8 @@ MUNICIPALITY_TYPES: dict[str, tuple[str, str]] = {
     "village": ("村", "Village"),
 }
 PARTNER_SERIES = ("partners", "partner_funnel", "partners_per_skill", "placements_per_municipality")
-SERIES = ("per_month", "per_category", "per_municipality_type", "proposals_per_challenge", *PARTNER_SERIES)
+SERIES = ("per_month", "per_category", "per_municipality", "per_municipality_type", "proposals_per_challenge",
+          *PARTNER_SERIES)
 PARTNER_ITEMS = {
     "registered": ("登録したパートナー", "Partners registered"),
     "approved": ("承認されたパートナー", "Partners approved"),
@@ -92,6 +93,9 @@ def figures_of(challenges: list[dict[str, Any]], categories: dict[int, Category]
                decided_at: dict[int, datetime]) -> dict[str, Any]:
     by_category = Counter(c["category_id"] for c in challenges)
     by_type = Counter(c["owner__municipality_type"] for c in challenges)
+    by_municipality = Counter(c.get("owner__municipality_code") or "" for c in challenges)
+    municipality_names = {c.get("owner__municipality_code") or "": (c.get("owner__name_ja") or "",
+                          c.get("owner__name_en") or c.get("owner__name_ja") or "") for c in challenges}
     days = [(decided_at[c["id"]] - c["published_at"]).total_seconds() / 86400
             for c in challenges if c["status"] == "decided" and c["id"] in decided_at and c["published_at"]]
     recent = sorted(challenges, key=lambda c: (c["published_at"] or NEVER, c["id"]), reverse=True)[:RECENT_CHALLENGES]
@@ -110,6 +114,10 @@ def figures_of(challenges: list[dict[str, Any]], categories: dict[int, Category]
             _item(categories[cid].slug, categories[cid].name_ja, categories[cid].name_en, n) if cid in categories
             else _item("", *uncategorised, n)
             for cid, n in sorted(by_category.items(), key=lambda pair: (-pair[1], pair[0] or 0))
+        ],
+        "per_municipality": [  # the publishing agency (TMG or a municipality), by its local government code
+            _item(code, *municipality_names[code], n)
+            for code, n in sorted(by_municipality.items(), key=lambda pair: (-pair[1], pair[0])) if code
         ],
         "per_municipality_type": [
             _item(kind, *_type_names(kind), n)
@@ -158,7 +166,8 @@ async def compute_snapshots(now: datetime | None = None) -> list[InsightSnapshot
     """Compute the platform's and each publishing agency's figures into new snapshot rows (a job)."""
     now = now or timezone.now()
     challenges = await Challenge.filter(open_challenge_filter()).values(
-        "id", "owner_id", "category_id", "status", "title", "published_at", "owner__municipality_type")
+        "id", "owner_id", "category_id", "status", "title", "published_at", "owner__municipality_type",
+        "owner__municipality_code", "owner__name_ja", "owner__name_en")
     categories = {c.id: c for c in await Category.all()}
     received = dict(await Proposal.filter(received_proposal_filter()).annotate(n=Count("id")).group_by(
         "challenge_id").values_list("challenge_id", "n"))

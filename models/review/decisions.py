@@ -7,7 +7,8 @@ proposal transitions (`models.proposals.lifecycle.decide`); deciding the challen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import statistics
+from dataclasses import dataclass, field
 from typing import Any
 
 from models.challenges import lifecycle as challenge_lifecycle
@@ -35,6 +36,7 @@ class Ranking:
     problem: str | None  # why the challenge cannot be decided yet (a message id), or None
     reviews_done: int
     reviews_assigned: int
+    totals: dict[int, list[float]] = field(default_factory=dict)  # each submitted review's total, per proposal
 
 
 async def ranking(actor: Actor, challenge: Challenge) -> Ranking:
@@ -50,7 +52,9 @@ async def ranking(actor: Actor, challenge: Challenge) -> Ranking:
     titles = {i: s.title for i, s in (await shown_of(proposals)).items()}
     return Ranking(rows=rows, proposals=proposals, titles=titles, hidden=len(hidden), finalisable=problem is None, problem=problem,
                    reviews_done=sum(r.status == AssignmentStatus.SUBMITTED for r in records),
-                   reviews_assigned=sum(r.status != AssignmentStatus.RECUSED for r in records))
+                   reviews_assigned=sum(r.status != AssignmentStatus.RECUSED for r in records),
+                   totals={row.proposal_id: [r.total for r in visible if r.proposal_id == row.proposal_id
+                                             and r.total is not None] for row in rows})
 
 
 async def feedback_for(actor: Actor, proposal: Proposal) -> Feedback:
@@ -62,6 +66,17 @@ async def feedback_for(actor: Actor, proposal: Proposal) -> Feedback:
         raise InvalidTransition(N_("The feedback is shown once the challenge is decided."),
                                 allowed=await challenge_lifecycle.allowed_transitions(actor, challenge))
     return await feedback_of(proposal)
+
+
+async def feedback_with_averages(actor: Actor, proposal: Proposal) -> tuple[Feedback, dict[int | str, float]]:
+    """The company's feedback, and per criterion the mean score of every reviewed proposal to the challenge (the
+    average it is compared with: no other company's proposal can be told apart from it)."""
+    feedback = await feedback_for(actor, proposal)
+    scores: dict[int | str, list[int]] = {}
+    for other in await Proposal.filter(challenge_id=proposal.challenge_id, status__in=list(TOLD)).order_by("id"):
+        for criterion in (await feedback_of(other)).criteria:
+            scores.setdefault(criterion.id, []).extend(criterion.scores)
+    return feedback, {key: round(statistics.fmean(found), 2) for key, found in scores.items() if found}
 
 
 async def results(challenge: Challenge) -> list[dict[str, Any]]:

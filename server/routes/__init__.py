@@ -31,6 +31,7 @@ from server.routes import (
     procurement_pages,
     proposals,
     questions,
+    review_charts,
     reviews,
     solution_pages,
     solutions,
@@ -64,6 +65,7 @@ def page_routes() -> list[BaseRoute]:
         *procurement_pages.routes,
         *pilot_evaluation_pages.routes,
         *solution_pages.routes,
+        *review_charts.routes,
     ]
 
 

@@ -36,6 +36,7 @@ from server.templating import templates
 CHART_TITLES = {
     "per_month": N_("Challenges published per month"),
     "per_category": N_("Challenges published per category"),
+    "per_municipality": N_("Challenges published per municipality"),
     "per_municipality_type": N_("Challenges published per type of municipality"),
     "proposals_per_challenge": N_("Proposals received per challenge (the latest challenges)"),
     "partners": N_("Digital talent partners registered and placed, against the goal of 1,000"),
@@ -43,7 +44,7 @@ CHART_TITLES = {
     "partners_per_skill": N_("Approved partners per skill"),
     "placements_per_municipality": N_("Partner placements per agency"),
 }
-HORIZONTAL = {"proposals_per_challenge", "partners_per_skill"}  # long labels
+HORIZONTAL = {"proposals_per_challenge", "partners_per_skill", "per_category", "per_municipality"}  # long labels
 # pygal appends an import hook for its map plugins (unused here) without `find_spec`: every import that reaches
 # it afterwards warns (an error under the tests' warning filter). Removed.
 sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "PluginImportFixer"]
@@ -74,6 +75,10 @@ def chart_svg(name: str, items: list[dict[str, Any]], lang: str) -> Markup:
     figure.title = _(CHART_TITLES[name])
     figure.x_labels = [item[lang] or item["key"] for item in items]
     figure.add(_(CHART_TITLES[name]), [item["value"] for item in items])
+    values = [item["value"] for item in items]
+    if values and all(float(v).is_integer() for v in values):  # counts: whole-number ticks, not 0.2, 0.4…
+        top = int(max(values))
+        figure.y_labels = list(range(0, top + 1, max(1, top // 8)))
     return Markup(INLINE_ELEMENTS.sub("", figure.render(is_unicode=True)))
 
 

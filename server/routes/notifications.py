@@ -142,7 +142,8 @@ async def _views(actor: Actor, notifications: list[Notification]) -> list[dict[s
             elif isinstance(n.payload.get("pilot"), int):
                 link = f"/pilots/{n.payload['pilot']}"
             elif n.kind.startswith("proposal.") and isinstance(n.payload.get("proposal"), int):
-                link = f"/proposals/{n.payload['proposal']}"
+                # the decision comes with the reviewers' feedback: the notification leads straight to it
+                link = f"/proposals/{n.payload['proposal']}" + ("/feedback" if n.kind == "proposal.decision" else "")
             invitation = n.kind == "co_owner.invited" and challenge.id in waiting
             if invitation and not is_public(challenge):
                 link = None  # a draft: the agency sees it once it has accepted

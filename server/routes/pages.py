@@ -13,10 +13,14 @@ from models.challenges import listing
 from models.core.errors import N_
 from models.insights.datasets import latest_snapshot
 from models.insights.models import PLATFORM
+from server.i18n import get_locale
+from server.i18n import gettext as _
 from server.problems import signed_in
+from server.routes.insights import CHART_TITLES, chart_svg
 from server.templating import templates
 
 HOME_CHALLENGES = 5  # in each list
+HOME_CHARTS = ("per_category", "per_municipality")  # where the challenges are: what about, and who asks
 HOME_FIGURES = ("challenges_published", "proposals_received", "challenges_decided")
 PARTNER_FIGURE = "approved"
 
@@ -68,6 +72,9 @@ ROLE_MORE = {  # the full list behind each role's tasks
     "reviewer": (N_("All your reviews"), "/reviews"),
     "operator": (N_("Operator console"), "/admin"),
 }
+ROLE_START = {  # what a role can start from its tasks, whether or not something is waiting
+    "agency": (N_("Draft a new challenge"), "/challenges/new"),
+}
 
 
 def _figures(snapshot: Any) -> list[dict[str, Any]]:
@@ -87,10 +94,14 @@ async def home(request: Request) -> Response:
     closing = await listing.closing_soon(actor, HOME_CHALLENGES)
     shown = {challenge.id for challenge in closing}  # a challenge appears once: newest lists the others
     newest = [c for c in await listing.home_challenges(actor, 2 * HOME_CHALLENGES) if c.id not in shown]
+    snapshot, lang = await latest_snapshot(PLATFORM), get_locale()
     context = {
         "challenges": newest[:HOME_CHALLENGES],
         "closing": closing,
-        "figures": _figures(await latest_snapshot(PLATFORM)),
+        "figures": _figures(snapshot),
+        "charts": [{"name": name, "title": _(CHART_TITLES[name]), "svg": chart_svg(name, snapshot.figures[name], lang),
+                    "items": snapshot.figures[name]}
+                   for name in HOME_CHARTS if snapshot is not None and snapshot.figures.get(name)],
         "tasks": await my_tasks.tasks_for(actor) if actor.user else None,
     }
     return templates.TemplateResponse(request, "home.html", context)
@@ -105,6 +116,7 @@ async def tasks_page(request: Request) -> Response:
             "heading": ROLE_HEADINGS[role],
             "empty": ROLE_EMPTY[role],
             "more": ROLE_MORE[role],
+            "start": ROLE_START.get(role),
             "tasks": [
                 {"task": task, "what": TASKS[task.kind][0], "link": TASKS[task.kind][1],
                  "due_label": DUE_LABELS.get(task.kind, N_("Due")),

@@ -40,7 +40,10 @@ from server.templating import templates
 
 
 async def ranking_out(actor: Actor, challenge: Challenge) -> RankingOut:
-    ranked = await decisions.ranking(actor, challenge)
+    return _ranking_out(await decisions.ranking(actor, challenge))
+
+
+def _ranking_out(ranked: decisions.Ranking) -> RankingOut:
     items = [RankingRow.of(row, ranked.titles[row.proposal_id], ranked.proposals[row.proposal_id].status)
              for row in ranked.rows]
     return RankingOut(items=items, reviews_done=ranked.reviews_done, reviews_assigned=ranked.reviews_assigned,
@@ -79,12 +82,13 @@ async def ranking_page(request: Request, challenge: Challenge | None = None, err
     actor = signed_in(request)
     if challenge is None:
         actor, challenge = await owned(request)
-    ranking = await ranking_out(actor, challenge)
+    ranked = await decisions.ranking(actor, challenge)
+    ranking = _ranking_out(ranked)
     allowed = await decision_moves(actor, challenge, {row.proposal_id: row.status for row in ranking.items})
     moves = {proposal_id: [t for t in found if t in DECISION_ACTIONS] for proposal_id, found in allowed.items()}
     undoable = {proposal_id for proposal_id, found in allowed.items() if "under_review" in found}
     context = {"challenge": challenge, "ranking": ranking, "moves": moves, "decision_names": DECISION_ACTIONS,
-               "undoable": undoable,
+               "undoable": undoable, "totals": ranked.totals,
                "decision_name": decision_name, "errors": errors or {}, "message": message,
                "allowed": await review_actions(actor, challenge)}
     return templates.TemplateResponse(request, "reviews/ranking.html", context, status_code=status)
@@ -135,9 +139,9 @@ async def proposal_reviews_page(request: Request) -> Response:
 async def feedback_page(request: Request) -> Response:
     actor = signed_in(request)
     proposal = await proposal_lifecycle.get_proposal(actor, request.path_params["proposal_id"])
-    feedback = await decisions.feedback_for(actor, proposal)
+    feedback, averages = await decisions.feedback_with_averages(actor, proposal)
     context = {"proposal": proposal, "title": (await shown(proposal)).title,
-               "challenge": await challenge_of(proposal), "feedback": feedback,
+               "challenge": await challenge_of(proposal), "feedback": feedback, "averages": averages,
                "decision_name": decision_name}
     return templates.TemplateResponse(request, "reviews/feedback.html", context)
 

@@ -22,6 +22,8 @@ class InsightsOut(BaseModel):
     totals: list[FigureItem] = []
     per_month: list[FigureItem] = []
     per_category: list[FigureItem] = []
+    per_municipality: list[FigureItem] = Field(
+        default=[], description="Challenges published per agency (local government code, e.g. 130001 for TMG)")
     per_municipality_type: list[FigureItem] = []
     proposals_per_challenge: list[FigureItem] = Field(
         default=[], description="The most recently published challenges, oldest first")

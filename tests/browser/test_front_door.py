@@ -34,6 +34,10 @@ async def test_a_visitor_searches_from_the_home_page(browser, server_url, demo, 
         assert (await page.goto("/")).ok
         await check_page(page)
         assert await page.locator("#figures-heading").count() == 1
+        for chart in ("per_category", "per_municipality"):  # counts by category and municipality: SVG and table
+            section = page.locator(f"section[aria-labelledby=home-chart-{chart}]")
+            assert await section.locator("figure svg").count() == 1
+            assert await section.locator("details tbody tr").count() >= 2
         closing = page.locator("section[aria-labelledby=closing-heading] h3 a")
         assert await closing.count() >= 3
         await page.get_by_role("searchbox").fill(SEARCH_WORD[lang])
