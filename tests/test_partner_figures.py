@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 import pytest
 
 from models.identity.orgs import Organisation
 from models.insights.figures import PARTNER_SERIES, compute_snapshots
-from models.partners import invitations, needs, profiles
+from models.partners import invitations, needs, placements, profiles
 from models.partners.figures import GOAL, partner_figures
+from models.partners.models import Placement
 from models.partners.profiles import CONSENT_VERSION, ProfileInput, SkillClaim
 from models.policy import actor_for
 
@@ -21,7 +23,8 @@ MARK = "PFIGPERSON"  # in every partner's name: no file, catalogue entry or figu
 
 @pytest.fixture
 async def partner_world(cast, people):
-    """Three partners registered through the domain: one pending, one approved, one approved and placed."""
+    """Three partners registered through the domain: one pending, one approved, one approved and placed; the
+    engagement ended with its report (days and hours worked) and the agency answered the follow-up survey."""
     operator = await actor_for(cast["users"]["operator"])
     agency = await actor_for(cast["users"]["agency"])
     persons = [await people.make() for _ in range(3)]
@@ -39,7 +42,12 @@ async def partner_world(cast, people):
     invitation = await invitations.invite(agency, need, partners[2].id)
     invitation = await invitations.get_invitation(await actor_for(persons[2]), invitation.id)
     await invitations.answer(await actor_for(persons[2]), invitation, "accepted")
-    return {"persons": persons, "partners": partners}
+    placement = await placements.get_placement(agency, (await Placement.get(invitation_id=invitation.id)).id)
+    await placements.end(agency, placement, "ended", f"{MARK}が12のデータセットを公開した。", 9, 63)
+    later = placements.today() + timedelta(days=placements.SURVEY_AFTER_DAYS)
+    await placements.answer_survey(agency, placement, still_in_use=True, knowhow_retained=4, would_engage_again=True,
+                                   comment=f"{MARK}の引き継ぎは十分", on=later)
+    return {"persons": persons, "partners": partners, "agency": cast["users"]["agency"]}
 
 
 def _counts(rows: list[dict]) -> dict[str, dict[str, float]]:
@@ -59,6 +67,13 @@ async def test_the_partners_dataset_holds_the_counts_and_no_person(client, partn
     assert counts["partners"] == {key: float(figures[key])
                                   for key in ("registered", "approved", "placed", "placements", "goal")}
     assert counts["partners"]["goal"] == GOAL
+    assert counts["partner_engagements"] == {key: float(n) for key, n in figures["engagements"].items()}
+    survey = figures["survey"]
+    assert counts["partner_survey"] == {
+        **{key: float(survey[key]) for key in ("answered", "would_engage_again", "still_in_use", "knowhow_kept")},
+        **{f"{key}_percent": float(round(100 * survey[key] / survey["answered"]))
+           for key in ("would_engage_again", "still_in_use", "knowhow_kept")}}
+    assert counts["partner_knowhow"] == {f"rated_{rating}": float(n) for rating, n in survey["knowhow_retained"].items()}
     assert counts["partner_funnel"] == {key: float(n) for key, n in figures["funnel"].items()}
     assert counts["partners_per_skill"] == {key: float(n) for key, n in figures["by_skill"].items()}
     assert counts["placements_per_municipality"] == {key: float(n)
@@ -121,3 +136,45 @@ async def test_the_partner_charts_hold_the_numbers_the_api_gives(client, partner
     agency = await Organisation.get(municipality_code="131041")
     scoped = (await client.get(f"/api/v1/agencies/{agency.municipality_code}/insights")).json()
     assert all(scoped[name] == [] for name in PARTNER_SERIES)  # the partners' figures are the platform's
+
+
+async def test_ended_engagements_and_survey_answers_are_counted_and_a_comment_never_shown(client, partner_world):
+    before = await partner_figures()
+    assert before["engagements"]["ended"] >= 1 and before["engagements"]["days_worked"] >= 9
+    assert before["engagements"]["hours_worked"] >= 63 and before["survey"]["answered"] >= 1
+    # One more engagement ends (6 days, no hours reported) and its agency would not engage again, know-how rated 2.
+    agency = await actor_for(partner_world["agency"])
+    partner = partner_world["partners"][1]
+    need = await needs.post_need(agency, needs.NeedInput(role="data-scientist", skills=[("data-analysis", True)]))
+    invitation = await invitations.invite(agency, need, partner.id)
+    person = await actor_for(partner_world["persons"][1])
+    await invitations.answer(person, await invitations.get_invitation(person, invitation.id), "accepted")
+    placement = await placements.get_placement(agency, (await Placement.get(invitation_id=invitation.id)).id)
+    await placements.end(person, placement, "ended", "引き継ぎ資料を作成した。", 6)
+    later = placements.today() + timedelta(days=placements.SURVEY_AFTER_DAYS)
+    await placements.answer_survey(agency, placement, still_in_use=False, knowhow_retained=2, would_engage_again=False,
+                                   on=later)
+    after = await partner_figures()
+    assert after["engagements"] == {"ended": before["engagements"]["ended"] + 1,
+                                    "days_worked": before["engagements"]["days_worked"] + 6,
+                                    "hours_worked": before["engagements"]["hours_worked"]}
+    assert after["survey"]["answered"] == before["survey"]["answered"] + 1
+    assert after["survey"]["would_engage_again"] == before["survey"]["would_engage_again"]
+    assert after["survey"]["knowhow_kept"] == before["survey"]["knowhow_kept"]
+    assert after["survey"]["knowhow_retained"][2] == before["survey"]["knowhow_retained"][2] + 1
+
+    await compute_snapshots()
+    body = (await client.get("/api/v1/insights")).json()
+    survey = {item["key"]: item["value"] for item in body["partner_survey"]}
+    assert survey["answered"] == after["survey"]["answered"]
+    assert survey["would_engage_again_percent"] == round(100 * after["survey"]["would_engage_again"]
+                                                         / after["survey"]["answered"])
+    assert {item["key"]: item["value"] for item in body["partner_engagements"]} == after["engagements"]
+    for lang, title in (("en", "Partner engagements ended, with the days and hours worked"),
+                        ("ja", "パートナーの業務の終了件数と稼働日数・時間"),
+                        ("en", "Follow-up survey: know-how kept, rated from 1 to 5")):
+        page = (await client.get(f"/insights?lang={lang}")).text
+        assert title in page and MARK not in page and "引き継ぎ資料" not in page
+    for path in ("/api/v1/insights", "/data/partners.csv", "/data/partners.json", "/insights/partner_survey.csv"):
+        text = (await client.get(path)).text
+        assert MARK not in text and "引き継ぎ" not in text  # neither a report nor a survey comment

@@ -264,14 +264,20 @@ async def figure_states() -> States:
 PARTNER_COLUMNS = (
     Column("figure", "string",
            "指標（partners: 人数と目標、partner_funnel: 募集から配置まで、partners_per_skill: スキル別の承認済み"
-           "パートナー数、placements_per_municipality: 団体別の配置件数）",
+           "パートナー数、placements_per_municipality: 団体別の配置件数、partner_engagements: 終了した業務と"
+           "稼働日数・時間、partner_survey: フォローアップ調査の回答、partner_knowhow: ノウハウが残った度合い別の回答数）",
            "Figure (partners: counts and the goal, partner_funnel: from need to placement, partners_per_skill: "
-           "approved partners per skill, placements_per_municipality: placements per agency)"),
-    Column("key", "string", "区分（registered, approved, placed, placements, goal、スキル、全国地方公共団体コード など）",
-           "Breakdown (registered, approved, placed, placements, goal, skill, local government code...)"),
+           "approved partners per skill, placements_per_municipality: placements per agency, partner_engagements: "
+           "engagements ended and the days and hours worked, partner_survey: follow-up survey answers, "
+           "partner_knowhow: answers per rating of the know-how kept)"),
+    Column("key", "string", "区分（registered, approved, placed, placements, goal、スキル、全国地方公共団体コード、"
+           "ended, days_worked, would_engage_again_percent など）",
+           "Breakdown (registered, approved, placed, placements, goal, skill, local government code, ended, "
+           "days_worked, would_engage_again_percent...)"),
     Column("label_ja", "string", "区分の名前（日本語）", "Breakdown label in Japanese"),
     Column("label_en", "string", "区分の名前（英語）", "Breakdown label in English"),
-    Column("value", "integer", "件数（人数）", "Count"),
+    Column("value", "integer", "件数（人数・日数・時間。_percent で終わる区分は回答に占める割合、％）",
+           "Count (people, days, hours; a key ending in _percent is a whole percent of the answers)"),
     Column("computed_at", "datetime", "集計日時（日本時間）", "Computed at (Japan time)"),
 )
 

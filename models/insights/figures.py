@@ -37,7 +37,8 @@ MUNICIPALITY_TYPES: dict[str, tuple[str, str]] = {
     "town": ("町", "Town"),
     "village": ("村", "Village"),
 }
-PARTNER_SERIES = ("partners", "partner_funnel", "partners_per_skill", "placements_per_municipality")
+PARTNER_SERIES = ("partners", "partner_funnel", "partners_per_skill", "placements_per_municipality",
+                  "partner_engagements", "partner_survey", "partner_knowhow")
 SERIES = ("per_month", "per_category", "per_municipality", "per_municipality_type", "proposals_per_challenge",
           *PARTNER_SERIES)
 PARTNER_ITEMS = {
@@ -52,6 +53,20 @@ FUNNEL_ITEMS = {
     "shortlisted": ("候補者を選んだ募集", "Needs with a shortlist"),
     "invited": ("招待した募集", "Needs with an invitation"),
     "placed": ("配置に至った募集", "Needs with a placement"),
+}
+ENGAGEMENT_ITEMS = {
+    "ended": ("終了した業務（報告あり）", "Engagements ended (with a report)"),
+    "days_worked": ("報告された稼働日数の合計", "Days worked, total reported"),
+    "hours_worked": ("報告された稼働時間の合計", "Hours worked, total reported"),
+}
+SURVEY_ITEMS = {  # per answer of the follow-up survey; the shares are whole percents of the answers
+    "answered": ("回答されたフォローアップ調査", "Follow-up surveys answered"),
+    "would_engage_again": ("また依頼したい（回答数）", "Would engage again (answers)"),
+    "would_engage_again_percent": ("また依頼したい（回答の％）", "Would engage again (% of answers)"),
+    "still_in_use": ("成果を今も使っている（回答数）", "Work still in use (answers)"),
+    "still_in_use_percent": ("成果を今も使っている（回答の％）", "Work still in use (% of answers)"),
+    "knowhow_kept": ("ノウハウが残った（5段階で4以上、回答数）", "Know-how kept (rated 4 or 5 of 5, answers)"),
+    "knowhow_kept_percent": ("ノウハウが残った（回答の％）", "Know-how kept (% of answers)"),
 }
 PROCUREMENT_ITEMS = {
     "procurement_rounds": ("契約した共同調達", "Joint procurements contracted"),
@@ -149,9 +164,29 @@ def _skill_names(skill: str) -> tuple[str, str]:
     return ja, en
 
 
+def _percent(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+def engagement_series(partners: dict[str, Any]) -> dict[str, Any]:
+    """The ended engagements and the follow-up survey's answers, once there are some (no empty series before)."""
+    engagements, survey = partners["engagements"], partners["survey"]
+    out: dict[str, Any] = {}
+    if engagements["ended"]:
+        out["partner_engagements"] = [_item(key, *names, engagements[key]) for key, names in ENGAGEMENT_ITEMS.items()]
+    if survey["answered"]:
+        values = {**survey, **{f"{key}_percent": _percent(survey[key], survey["answered"])
+                               for key in ("would_engage_again", "still_in_use", "knowhow_kept")}}
+        out["partner_survey"] = [_item(key, *names, values[key]) for key, names in SURVEY_ITEMS.items()]
+        out["partner_knowhow"] = [_item(f"rated_{rating}", f"{rating}（5段階）", f"{rating} of 5", n)
+                                  for rating, n in survey["knowhow_retained"].items()]
+    return out
+
+
 def partner_series(partners: dict[str, Any], agencies: dict[str, tuple[str, str]]) -> dict[str, Any]:
     """`partner_figures()` as series; `agencies` names municipality codes (ja, en)."""
     return {
+        **engagement_series(partners),
         "partners": [_item(key, *names, partners[key]) for key, names in PARTNER_ITEMS.items()],
         "partner_funnel": [_item(key, *names, partners["funnel"][key]) for key, names in FUNNEL_ITEMS.items()],
         "partners_per_skill": [_item(skill, *_skill_names(skill), n) for skill, n in partners["by_skill"].items()],

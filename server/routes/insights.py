@@ -43,8 +43,12 @@ CHART_TITLES = {
     "partner_funnel": N_("From need to placement: needs shortlisted, invited and placed"),
     "partners_per_skill": N_("Approved partners per skill"),
     "placements_per_municipality": N_("Partner placements per agency"),
+    "partner_engagements": N_("Partner engagements ended, with the days and hours worked"),
+    "partner_survey": N_("Follow-up survey: would the agency engage again, is the work in use, was the know-how kept"),
+    "partner_knowhow": N_("Follow-up survey: know-how kept, rated from 1 to 5"),
 }
-HORIZONTAL = {"proposals_per_challenge", "partners_per_skill", "per_category", "per_municipality"}  # long labels
+HORIZONTAL = {"proposals_per_challenge", "partners_per_skill", "per_category", "per_municipality",
+              "partner_survey"}  # long labels
 # pygal appends an import hook for its map plugins (unused here) without `find_spec`: every import that reaches
 # it afterwards warns (an error under the tests' warning filter). Removed.
 sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "PluginImportFixer"]

@@ -35,3 +35,10 @@ class InsightsOut(BaseModel):
     partners_per_skill: list[FigureItem] = Field(default=[], description="Approved partners per skill (slug)")
     placements_per_municipality: list[FigureItem] = Field(
         default=[], description="Placements per agency (municipality code)")
+    partner_engagements: list[FigureItem] = Field(
+        default=[], description="Engagements ended; days and hours worked, as their reports say (once one has ended)")
+    partner_survey: list[FigureItem] = Field(
+        default=[], description="Follow-up survey answers: would engage again, work still in use, know-how kept "
+                                "(rated 4 or 5), as counts and whole percents of the answers (once one is answered)")
+    partner_knowhow: list[FigureItem] = Field(
+        default=[], description="Follow-up survey answers per rating of the know-how kept (1 to 5)")
