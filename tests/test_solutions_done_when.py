@@ -104,6 +104,7 @@ async def test_from_adopted_pilot_to_a_contracted_round_the_yen_add_up_everywher
         (codes[0], "contracted"), (codes[1], "contracted"), (codes[2], "dropped")}
     page = await client.get(f"/solutions/{sid}")
     assert page.status_code == 200 and "2,599,999円" in page.text
+    assert f'href="/procurements/{rid}"' in page.text  # the solution's page leads to its round
     english = await client.get(f"/solutions/{sid}", params={"lang": "en"})
     assert "¥2,599,999" in english.text
 
