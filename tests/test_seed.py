@@ -51,3 +51,28 @@ async def test_the_demo_world_shows_every_part_working(client, env):
     assert (await client.get(f"/pilots/{running.id}")).status_code == 200
     home = (await client.get("/?lang=en")).text
     assert "Kyoso in figures" in home and "Closing soon" in home
+
+
+async def test_the_demo_world_shows_a_solution_its_adoptions_and_a_joint_procurement(client, env):
+    from models.solutions.models import Adoption, ProcurementRound, RoundMember, Solution
+
+    for _ in range(2):  # idempotent: the second run adds nothing
+        seeded = run_kyoso(env, "seed-demo")
+        assert seeded.returncode == 0, seeded.stderr
+    solution = await Solution.get(pilot__short_code="demo2")
+    assert solution.status == "published" and solution.results  # born from the adopted pilot, with its results
+    assert await Adoption.filter(solution_id=solution.id).count() == 2
+    round_ = await ProcurementRound.get(solution_id=solution.id)
+    members = await RoundMember.filter(round_id=round_.id).order_by("id")
+    assert round_.status == "contracted" and len(members) == 3
+    assert sum(m.share_yen or 0 for m in members) == round_.contract_price_yen  # to the yen
+    saving = sum(m.solo_estimate_yen for m in members) - (round_.contract_price_yen or 0)
+    assert saving > 0 and sum(m.saving_yen or 0 for m in members) == saving
+    api = (await client.get(f"/api/v1/solutions/{solution.id}")).json()
+    assert api["adopted_count"] == 2 and api["savings_yen"] == saving
+    page = (await client.get(f"/solutions/{solution.id}?lang=ja")).text
+    assert f"{saving:,}円" in page and f'href="/procurements/{round_.id}"' in page
+    assert f"/procurements/{round_.id}" in (await client.get("/procurements")).text
+    shibuya = (await client.get("/agencies/131130/savings?lang=ja")).text  # Shibuya is a member (other tests may add)
+    saved = (await client.get("/api/v1/agencies/131130/savings")).json()["saving_yen"]
+    assert f'<strong id="saving">{saved:,}円</strong>' in shibuya and f"/procurements/{round_.id}" in shibuya

@@ -19,6 +19,7 @@ from models.identity.people import create_person, operator_organisation
 from models.insights.figures import compute_snapshots
 from models.insights.values import JST
 from models.seed.data import CATEGORIES, MUNICIPALITIES, TOKYO
+from models.seed.solutions import seed_solutions
 from models.seed.world import seed_world
 
 DEMO_PASSWORD = "kyoso-demo-2026"
@@ -151,7 +152,8 @@ async def seed_demo() -> list[DemoLogin]:
         await _create_demo_challenge(spec, owner, now)
     people = {user.email.split("@")[0]: user for user in await User.filter(email__in=[p[0] for p in DEMO_PEOPLE])}
     companies = [await Organisation.get(corporate_number=number) for number, *_ in DEMO_COMPANIES]
-    if await seed_world(now, people, companies):
+    world = await seed_world(now, people, companies)
+    if await seed_solutions(now) or world:
         await compute_snapshots(now)  # the home page's and insights' figures, at once (the job refreshes them)
     return logins
 

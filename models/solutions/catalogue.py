@@ -122,12 +122,18 @@ async def draft_from_pilot(actor: Actor, pilot_id: int) -> tuple[Solution, bool]
     return await _draft(pilot, actor.user)
 
 
+async def draft_adopted(pilot_id: int) -> Solution | None:
+    """The solution of an adopted pilot, drafted by the platform if there is none yet (idempotent; the worker's
+    consumer and the demo seed); None when the pilot is not adopted."""
+    pilot = await Pilot.get_or_none(id=pilot_id)
+    if pilot is None or pilot.status != PilotStatus.ADOPTED:
+        return None
+    return (await _draft(pilot, None))[0]
+
+
 async def consume_pilot_adopted(message: outbox.OutboxMessage) -> None:
     """Outbox consumer of "pilot_adopted": draft the pilot's solution (idempotent)."""
-    pilot = await Pilot.get_or_none(id=int(message.payload.get("id") or 0))
-    if pilot is None or pilot.status != PilotStatus.ADOPTED:
-        return
-    await _draft(pilot, None)
+    await draft_adopted(int(message.payload.get("id") or 0))
 
 
 # --- reading ---------------------------------------------------------------------------------------------

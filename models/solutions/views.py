@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from tortoise.functions import Sum
 
 from models.policy import Actor
+from models.policy.procurement import may_open_round
 from models.policy.solutions import sees_internals, solution_actions
-from models.solutions import adoptions, catalogue
+from models.solutions import adoptions, catalogue, procurement
 from models.solutions.adoptions import UsedBy
-from models.solutions.models import RoundMember, RoundStatus, Solution, SolutionCorrection
+from models.solutions.models import ProcurementRound, RoundMember, RoundStatus, Solution, SolutionCorrection
 
 
 async def savings_of(solution_ids: list[int]) -> dict[int, int]:
@@ -34,6 +35,8 @@ class SolutionView:
     allowed: list[str]
     actions: set[str]
     internals: bool
+    rounds: list[ProcurementRound]  # its joint procurement rounds this actor sees
+    may_open_round: bool
 
 
 async def solution_view(actor: Actor, solution: Solution) -> SolutionView:
@@ -43,4 +46,6 @@ async def solution_view(actor: Actor, solution: Solution) -> SolutionView:
         corrections=await catalogue.corrections_of(actor, solution),
         allowed=catalogue.allowed_transitions(actor, solution), actions=solution_actions(actor, solution),
         internals=sees_internals(actor, solution),
+        rounds=await procurement.list_rounds(actor, solution=solution.id, limit=50),
+        may_open_round=solution.status == "published" and may_open_round(actor),
     )
