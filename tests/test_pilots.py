@@ -356,3 +356,4 @@ async def test_the_pilots_feed_holds_public_pilots_with_verified_values_only(app
     summary = running.findtext(f"{atom_ns}summary") or ""
     assert "33.25min" in summary and "30min" not in summary and "Status: Running" in summary
     assert str(planned["pilot_id"]) not in entries
+    assert "/feeds/pilots.atom?lang=" in (await client.get("/pilots")).text
