@@ -340,6 +340,16 @@ async def test_a_milestone_is_marked_done_with_an_evidence_file_seen_only_with_t
     again = await client.post(api, data={"note": "二度目"}, headers=company_headers, files={"file": ("a.pdf", pdf())})
     assert again.status_code == 409  # done already: not again until returned
 
+    # A file of a few megabytes (over the limit of a plain form, under the attachments' 20 MB) goes through the page.
+    await milestones.transition(await actor_for(pw["owner"]), await Milestone.get(id=mid), await Pilot.get(id=pid),
+                                "returned", note="写真を")
+    big = pdf(b"%" + b"x" * (3 * 1024 * 1024) + b"\n")
+    async with browser(app, pw["member"]) as company:
+        sent_big = await _form(company, f"/milestones/{mid}/transitions", {"to": "done", "note": "写真付き"},
+                               files={"file": ("photos.pdf", big, "application/pdf")})
+        assert sent_big.status_code == 303
+        assert (await company.get(f"/milestones/{mid}/evidence")).content == big
+
 
 async def test_the_pilots_feed_holds_public_pilots_with_verified_values_only(app, pw, client):
     agency = await Organisation.get(municipality_code="131130")
