@@ -55,6 +55,7 @@ class Operation:
     tags: list[str] = field(default_factory=list)
     upload: bool = False
     errors: tuple[int, ...] = ()
+    form_fields: tuple[tuple[str, str], ...] = ()  # an upload's text fields besides `file`: (name, description)
 
     @property
     def operation_id(self) -> str:
@@ -79,15 +80,17 @@ class Api:
         tags: list[str] | None = None,
         upload: bool = False,
         errors: tuple[int, ...] = (),
+        form_fields: tuple[tuple[str, str], ...] = (),
     ) -> Callable[[Handler], Handler]:
         """Declare an API operation. The handler gets (request, actor, **path params, body=, query=).
-        `upload`: the body is a multipart form with a file in the field `file` (the handler reads it);
+        `upload`: the body is a multipart form with a file in the field `file` (the handler reads it), and
+        optional text fields `form_fields` (name, description);
         `errors`: statuses it may answer besides those the document gives every operation of its kind (429)."""
 
         def register(handler: Handler) -> Handler:
             self.operations.append(
                 Operation(PREFIX + path, method, handler, summary, body, response, query, public, status, tags or [],
-                          upload, tuple(errors))
+                          upload, tuple(errors), tuple(form_fields))
             )
             return handler
 
@@ -293,7 +296,8 @@ def openapi_document(api: Api, base_url: str) -> dict[str, Any]:
                     "required": ["file"],
                     # No `type`: any bytes are a file (a text file may well hold what looks like JSON).
                     "properties": {"file": {"contentMediaType": "application/octet-stream",
-                                            "description": "the file, with its name"}},
+                                            "description": "the file, with its name"},
+                                   **{name: {"type": "string", "description": text} for name, text in op.form_fields}},
                 },
                 "encoding": {"file": {"contentType": "application/octet-stream"}},
             }}}

@@ -25,8 +25,9 @@ from server.problems import problem
 
 log = logging.getLogger("kyoso.limits")
 
-# Attachment uploads (page and API) may carry a file of max_upload_bytes.
-UPLOAD_PATH = re.compile(r"^(/api/v1)?/challenges/\d+/attachments$")
+# Attachment uploads (page and API) may carry a file of max_upload_bytes: a challenge's attachments, and a
+# milestone's evidence (the page's milestone form, the API's evidence upload).
+UPLOAD_PATH = re.compile(r"^((/api/v1)?/challenges/\d+/attachments|/milestones/\d+/transitions|/api/v1/milestones/\d+/evidence)$")
 # Room for the multipart envelope (boundary, part headers, the CSRF field) around the largest file; a file
 # just over the size still reaches the upload's own message ("The file is larger than 20 MB.").
 UPLOAD_ENVELOPE = 64 * 1024

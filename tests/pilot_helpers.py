@@ -24,9 +24,10 @@ async def decided_world(client, migrated):
     return w
 
 
-async def pilot_world(members: dict, agency, company) -> dict[str, object]:
+async def pilot_world(members: dict, agency, company, attachments_dir=None) -> dict[str, object]:
     """A running pilot of the world company's selected proposal to a decided challenge of the world agency,
-    with a KPI, an unverified value, a planned milestone and a hidden comment: the matrix's pilot ids."""
+    with a KPI, an unverified value, a planned milestone (with an evidence file, its bytes stored when a store
+    is given) and a hidden comment: the matrix's pilot ids."""
     from datetime import timedelta
 
     from tortoise import timezone
@@ -48,7 +49,8 @@ async def pilot_world(members: dict, agency, company) -> dict[str, object]:
                                 direction="lower")
     measurement = await Measurement.create(kpi=kpi, value=30, measured_on=start)
     # Due well after today: the tests' reminder runs (on today) leave the world's milestones alone.
-    milestone = await Milestone.create(pilot=pilot, title="要件定義", due_on=start + timedelta(days=60))
+    milestone = await Milestone.create(pilot=pilot, title="要件定義", due_on=start + timedelta(days=60),
+                                       evidence_file=await evidence_file(attachments_dir))
     comment = await Feedback.create(pilot=pilot, satisfaction=4, comment="行列のコメント")
     return {"pilot_id": pilot.id, "kpi_id": kpi.id, "measurement_id": measurement.id, "milestone_id": milestone.id,
             "feedback_id": comment.id, "pilot_code": pilot.short_code, "pilot_proposal_id": proposal.id,
@@ -73,3 +75,20 @@ async def drain_backlog(settings, topics=("mail", "review", "notify", "search"))
                                           topic__in=list(topics)).exists():
             return
         await run_worker_once(settings, on_startup=startup, on_shutdown=jobs.stop_search)
+
+
+async def evidence_file(attachments_dir=None, content: bytes = b"%PDF-1.4\n% evidence\n%%EOF\n"):
+    """An attachment row for a milestone's evidence (no challenge, no proposal), its bytes stored when a
+    store is given."""
+    import hashlib
+    import io
+
+    from models.challenges.attachments import MAX_BYTES
+    from models.challenges.models import Attachment
+    from server.storage import FileStore
+
+    if attachments_dir is not None:
+        store = FileStore(attachments_dir)
+        store.keep(store.spool(io.BytesIO(content), limit=MAX_BYTES))
+    return await Attachment.create(filename="evidence.pdf", content_type="application/pdf", size=len(content),
+                                   sha256=hashlib.sha256(content).hexdigest())

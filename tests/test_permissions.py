@@ -146,6 +146,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/login/oidc/{provider}"): EVERYONE,
     ("GET", "/auth/oidc/{provider}/callback"): EVERYONE,  # without state it is a clear 400 for anyone
     ("GET", "/feeds/challenges.atom"): EVERYONE,  # public challenges only, for everyone alike
+    ("GET", "/feeds/pilots.atom"): EVERYONE,  # public pilots and verified values only, for everyone alike
     ("GET", "/feeds/deadlines.ics"): EVERYONE,
     ("GET", "/challenges/{challenge_id}/deadlines.ics"): EVERYONE,  # as the challenge page: who may see it
     ("GET", "/attachments/{attachment_id}"): EVERYONE,  # as its challenge: who may see it
@@ -257,6 +258,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/pilots/{pilot_id}/milestones"): EVERYONE,
     ("POST", "/api/v1/pilots/{pilot_id}/milestones"): {"agency"},
     ("POST", "/api/v1/milestones/{milestone_id}/transitions"): {"company", "agency"},
+    ("POST", "/api/v1/milestones/{milestone_id}/evidence"): {"company"},  # a 422 once allowed: no file sent
     ("POST", "/api/v1/pilots/{pilot_id}/feedback"): EVERYONE,  # residents, without an account
     ("GET", "/api/v1/pilots/{pilot_id}/comments"): EVERYONE,  # published ones, unless internals
     ("PATCH", "/api/v1/pilots/{pilot_id}/comments/{feedback_id}"): {"agency"},
@@ -275,6 +277,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/measurements/{measurement_id}/transitions"): {"agency"},
     ("POST", "/pilots/{pilot_id}/milestones"): {"agency"},
     ("POST", "/milestones/{milestone_id}/transitions"): {"company", "agency"},
+    ("GET", "/milestones/{milestone_id}/evidence"): {"company", "agency", "operator"},  # with the evidence: not public
     ("POST", "/pilots/{pilot_id}/comments/{feedback_id}/publish"): {"agency"},
     ("POST", "/pilots/{pilot_id}/survey"): {"company"},
     ("GET", "/pilots/{pilot_id}/kpis/{kpi_id}/chart.svg"): EVERYONE,
@@ -531,7 +534,7 @@ async def build_world(people, attachments_dir=None) -> World:
         **(await partner_world(members, people)),
     }
     ids["assignment_id"] = (await Assignment.get(reviewer=members["reviewer"])).id  # the world reviewer's
-    ids |= await pilot_world(members, agency, company)
+    ids |= await pilot_world(members, agency, company, attachments_dir)
     ids |= await procurement_matrix_world(agency, other_agency, company)
     ids |= await solution_world(agency, company, other_agency)
     return World(people=members, ids=ids)

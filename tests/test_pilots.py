@@ -286,3 +286,84 @@ async def test_a_co_owner_lists_its_planned_pilot_and_another_agency_does_not(cl
     assert (await client.get(f"/api/v1/pilots/{pilot.id}", headers=partner)).status_code == 200
     assert pilot.id not in [p["id"] for p in (await client.get("/api/v1/pilots", headers=stranger)).json()["items"]]
     assert (await client.get(f"/api/v1/pilots/{pilot.id}", headers=stranger)).status_code == 404
+
+
+async def test_a_milestone_is_marked_done_with_an_evidence_file_seen_only_with_the_evidence(app, pw, client, people):
+    from models.challenges.models import Attachment
+    from tests.helpers import pdf
+
+    mid, pid = pw["milestone_id"], pw["pilot_id"]
+    async with browser(app, pw["member"]) as company:
+        # Not a kind of file that can be attached: the page again with the message, nothing changed.
+        refused = await _form(company, f"/milestones/{mid}/transitions?lang=en", {"to": "done", "note": "報告書"},
+                              files={"file": ("run.exe", b"MZ\x00\x01\x02", "application/octet-stream")})
+        assert refused.status_code == 400 and "This kind of file cannot be attached" in refused.text
+        assert (await Milestone.get(id=mid)).status == "planned"
+        done = await _form(company, f"/milestones/{mid}/transitions", {"to": "done", "note": "要件定義書を提出"},
+                           files={"file": ("要件定義書.pdf", pdf(b"% evidence one\n"), "application/pdf")})
+        assert done.status_code == 303
+        milestone = await Milestone.get(id=mid)
+        file = await Attachment.get(id=milestone.evidence_file_id)
+        assert milestone.status == "done" and file.challenge_id is None and file.filename == "要件定義書.pdf"
+        page = await company.get(f"/pilots/{pid}")
+        assert f'href="/milestones/{mid}/evidence"' in page.text
+        download = await company.get(f"/milestones/{mid}/evidence")
+        assert download.status_code == 200 and download.content == pdf(b"% evidence one\n")
+        assert download.headers["content-type"] == "application/pdf" and "private" in download.headers["cache-control"]
+    async with browser(app, pw["owner"]) as owner:
+        assert (await owner.get(f"/milestones/{mid}/evidence")).status_code == 200
+    # Everyone else: no link, no file, not through the challenges' attachment route either.
+    async with browser(app, pw["outsider"]) as other:
+        assert f"/milestones/{mid}/evidence" not in (await other.get(f"/pilots/{pid}")).text
+        assert (await other.get(f"/milestones/{mid}/evidence")).status_code == 404
+        assert (await other.get(f"/attachments/{file.id}")).status_code == 404
+    assert (await client.get(f"/milestones/{mid}/evidence")).status_code == 404
+    public = (await client.get(f"/api/v1/pilots/{pid}/milestones")).json()["items"]
+    assert [m["evidence_file_url"] for m in public if m["id"] == mid] == [None]
+
+    # Returned, then done again through the API with another file: the new file is the evidence.
+    await milestones.transition(await actor_for(pw["owner"]), milestone, await Pilot.get(id=pid), "returned", note="不足")
+    api = f"/api/v1/milestones/{mid}/evidence"
+    owner_headers = await people.token(pw["owner"])
+    assert (await client.post(api, data={"note": "x"}, files={"file": ("a.pdf", pdf())}, headers=owner_headers)).status_code == 403
+    company_headers = await people.token(pw["member"])
+    no_file = await client.post(api, data={"note": "追記"}, headers=company_headers)
+    assert no_file.status_code == 422
+    sent = await client.post(api, data={"note": "追記しました"}, headers=company_headers,
+                             files={"file": ("report.txt", "非機能要件を追記".encode(), "text/plain")})
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    assert body["status"] == "done" and body["evidence"] == "追記しました"
+    assert body["evidence_file_url"] == f"/milestones/{mid}/evidence"
+    async with browser(app, pw["member"]) as company:
+        assert (await company.get(f"/milestones/{mid}/evidence")).content == "非機能要件を追記".encode()
+    again = await client.post(api, data={"note": "二度目"}, headers=company_headers, files={"file": ("a.pdf", pdf())})
+    assert again.status_code == 409  # done already: not again until returned
+
+    # A file of a few megabytes (over the limit of a plain form, under the attachments' 20 MB) goes through the page.
+    await milestones.transition(await actor_for(pw["owner"]), await Milestone.get(id=mid), await Pilot.get(id=pid),
+                                "returned", note="写真を")
+    big = pdf(b"%" + b"x" * (3 * 1024 * 1024) + b"\n")
+    async with browser(app, pw["member"]) as company:
+        sent_big = await _form(company, f"/milestones/{mid}/transitions", {"to": "done", "note": "写真付き"},
+                               files={"file": ("photos.pdf", big, "application/pdf")})
+        assert sent_big.status_code == 303
+        assert (await company.get(f"/milestones/{mid}/evidence")).content == big
+
+
+async def test_the_pilots_feed_holds_public_pilots_with_verified_values_only(app, pw, client):
+    agency = await Organisation.get(municipality_code="131130")
+    other = await Organisation.create(kind="company", status="approved", name_ja="計画中社", name_en="Planned KK")
+    planned = await pilot_world({}, agency, other)
+    await Pilot.filter(id=planned["pilot_id"]).update(status="planned")
+    await _verified(pw["pilot_id"], pw["kpi_id"], (2, 33.25))  # the world's unverified 30 stays out
+    response = await client.get("/feeds/pilots.atom?lang=en")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom+xml")
+    atom_ns = "{http://www.w3.org/2005/Atom}"
+    root = ET.fromstring(response.content)
+    entries = {(e.findtext(f"{atom_ns}id") or "").rsplit("/pilots/", 1)[-1]: e for e in root.iter(f"{atom_ns}entry")}
+    running = entries[str(pw["pilot_id"])]
+    summary = running.findtext(f"{atom_ns}summary") or ""
+    assert "33.25min" in summary and "30min" not in summary and "Status: Running" in summary
+    assert str(planned["pilot_id"]) not in entries
+    assert "/feeds/pilots.atom?lang=" in (await client.get("/pilots")).text

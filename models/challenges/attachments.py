@@ -13,9 +13,10 @@ import errno
 import logging
 import unicodedata
 import zipfile
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 from xml.etree import ElementTree as ET
 
 from tortoise.transactions import in_transaction
@@ -234,6 +235,21 @@ async def add_attachment(
 ) -> Attachment:
     """Check, store and record one file; `source` is read once, in chunks, in a worker thread."""
     await check_may_change(actor, challenge)
+    async with kept_file(source, filename, store) as kept:
+        async with in_transaction():
+            attachment = await Attachment.create(challenge=challenge, uploaded_by=actor.user, **kept)
+            await audit.record(
+                "attachment.added", actor=actor.user, organisation=await challenge.owner,
+                target=challenge, after=_described(attachment), client_address=client_address,
+            )
+    return attachment
+
+
+@asynccontextmanager
+async def kept_file(source: BinaryIO | None, filename: str | None, store: BlobStore) -> AsyncIterator[dict[str, Any]]:
+    """Check and store one file, then, holding the store's lock for its digest, give the fields of the
+    `Attachment` row to create (the caller creates it, in its own transaction, inside this block).
+    Other areas (a pilot milestone's evidence) attach files through this too."""
     if source is None:
         raise ValidationFailed({"file": NO_FILE})
     try:
@@ -249,25 +265,16 @@ async def add_attachment(
         content_type = await asyncio.to_thread(detect_type, blob.path, filename or "")
         if content_type is None:
             raise ValidationFailed({"file": WRONG_TYPE})
-        name = clean_filename(filename, content_type)
         async with store.lock(blob.sha256):
             try:
                 await asyncio.to_thread(store.keep, blob)
             except OSError as exc:
                 _refuse_when_full(exc)
                 raise
-            async with in_transaction():
-                attachment = await Attachment.create(
-                    challenge=challenge, uploaded_by=actor.user, filename=name,
-                    content_type=content_type, size=blob.size, sha256=blob.sha256,
-                )
-                await audit.record(
-                    "attachment.added", actor=actor.user, organisation=await challenge.owner,
-                    target=challenge, after=_described(attachment), client_address=client_address,
-                )
+            yield {"filename": clean_filename(filename, content_type), "content_type": content_type,
+                   "size": blob.size, "sha256": blob.sha256}
     finally:
         await asyncio.to_thread(store.discard, blob)  # a no-op once kept
-    return attachment
 
 
 def _refuse_when_full(exc: OSError) -> None:

@@ -4,12 +4,14 @@ returns it. Reminders go to the company 3 days before a due date and when overdu
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.challenges.models import Challenge
+from models.challenges import attachments
+from models.challenges.attachments import BlobStore
+from models.challenges.models import Attachment, Challenge
 from models.core import audit
 from models.core.base import translated
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
@@ -80,31 +82,75 @@ def allowed_transitions(actor: Actor, pilot: Pilot, milestone: Milestone) -> lis
     return next_states(TRANSITIONS, MS(milestone.status), roles)
 
 
-async def transition(actor: Actor, milestone: Milestone, pilot: Pilot, to: str, *, note: str = "") -> Milestone:
-    """done (the company, with evidence), accepted or returned (an owner; returning needs a reason)."""
+def check_may_move(actor: Actor, pilot: Pilot, milestone: Milestone, to: str) -> None:
     if not (owns_pilot(actor, pilot) or runs_pilot(actor, pilot)):
         raise NotAllowed("only the company and the owners act on milestones")
     allowed = allowed_transitions(actor, pilot, milestone)
     if to not in allowed:
         raise InvalidTransition(N_("This change of state is not possible now."), allowed=allowed)
+
+
+def check_may_send_evidence(actor: Actor, pilot: Pilot, milestone: Milestone) -> None:
+    """Marking a milestone done with a file: the company, when the milestone may be marked done."""
+    if not runs_pilot(actor, pilot):
+        raise NotAllowed("only the company sends a milestone's evidence")
+    check_may_move(actor, pilot, milestone, MS.DONE)
+
+
+async def transition(actor: Actor, milestone: Milestone, pilot: Pilot, to: str, *, note: str = "",
+                     file: BinaryIO | None = None, filename: str | None = None, store: BlobStore | None = None) -> Milestone:
+    """done (the company, with evidence: a note and optionally one file), accepted or returned (an owner;
+    returning needs a reason). The file is checked and kept as challenges' attachments are; it is seen
+    with the evidence, by the company, the owners and operators only."""
+    check_may_move(actor, pilot, milestone, to)
     if to in (MS.DONE, MS.RETURNED) and not note.strip():
         field = "evidence" if to == MS.DONE else "reason"
         raise ValidationFailed({field: N_("Say what was delivered, or why it is returned.")})
+    if file is not None and to != MS.DONE:
+        raise ValidationFailed({"file": N_("A file can only be sent with the evidence, when marking a milestone done.")})
+    if file is None or store is None:
+        return await _move(actor, milestone, pilot, to, note, None)
+    async with attachments.kept_file(file, filename, store) as kept:
+        return await _move(actor, milestone, pilot, to, note, kept)
+
+
+async def _move(actor: Actor, milestone: Milestone, pilot: Pilot, to: str, note: str, kept: dict[str, Any] | None) -> Milestone:
     async with in_transaction() as connection:
         before = milestone.status
         milestone.status = to
         if to == MS.DONE:
             milestone.evidence = note.strip()
+            milestone.evidence_file_id = None  # a fresh "done" replaces the evidence of an earlier one
+            if kept is not None:
+                file = await Attachment.create(uploaded_by_id=actor.user.id if actor.user else None, **kept,
+                                               using_db=connection)
+                milestone.evidence_file_id = file.id
         elif to == MS.RETURNED:
             milestone.reason = note.strip()
-        await milestone.save(update_fields=["status", "evidence", "reason", "updated_at"], using_db=connection)
+        await milestone.save(update_fields=["status", "evidence", "evidence_file_id", "reason", "updated_at"],
+                             using_db=connection)
+        after: dict[str, Any] = {"status": to}
+        if kept is not None:
+            after["evidence_file"] = {"attachment": milestone.evidence_file_id, **kept}
         await audit.record(f"milestone.{to}", actor=actor.user, target=milestone, before={"status": before},
-                           after={"status": to}, using_db=connection)
+                           after=after, using_db=connection)
         told = [pilot.company_id] if to != MS.DONE else pilot.agency_ids
         for user in await User.filter(memberships__organisation_id__in=told, is_active=True).distinct().using_db(connection):
             await Notification.create(user_id=user.id, kind=f"milestone.{to}",
                                       payload={"pilot": pilot.id, "challenge": pilot.challenge_id, "milestone": milestone.id}, using_db=connection)
     return milestone
+
+
+async def evidence_file(actor: Actor, milestone_id: int) -> Attachment:
+    """The file sent with a milestone's evidence: for those who see the evidence (the company, the owners,
+    operators); for everyone else it does not exist."""
+    milestone, pilot = await get_milestone(actor, milestone_id)
+    if not sees_internals(actor, pilot) or milestone.evidence_file_id is None:
+        raise NotFound("no such file")
+    file = await Attachment.get_or_none(id=milestone.evidence_file_id)
+    if file is None:
+        raise NotFound("no such file")
+    return file
 
 
 async def send_reminders(day: date | None = None) -> int:

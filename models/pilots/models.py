@@ -10,7 +10,7 @@ from tortoise import fields
 from models.core.base import TimestampedModel
 
 if TYPE_CHECKING:
-    from models.challenges.models import Challenge
+    from models.challenges.models import Attachment, Challenge
     from models.identity.accounts import User
     from models.identity.orgs import Organisation
     from models.proposals.models import Proposal
@@ -110,6 +110,10 @@ class Milestone(TimestampedModel):
     due_on = fields.DateField(db_index=True)
     status = fields.CharField(max_length=16, default=MilestoneStatus.PLANNED.value)
     evidence = fields.TextField(default="")
+    # The file sent with the evidence (optional), kept like a challenge's attachments; seen with the evidence.
+    evidence_file: fields.ForeignKeyNullableRelation[Attachment] = fields.ForeignKeyField(
+        "models.Attachment", related_name="milestones", null=True, on_delete=fields.SET_NULL)
+    evidence_file_id: int | None
     reason = fields.TextField(default="")
 
     class Meta:

@@ -72,8 +72,10 @@ def _capped(receive: Receive, limit: int) -> Receive:
 
 
 @asynccontextmanager
-async def _upload(request: Request) -> AsyncIterator[tuple[BinaryIO | None, str]]:
-    """The uploaded file (or None) and its name as sent; its temporary file is closed afterwards."""
+async def uploaded(request: Request) -> AsyncIterator[tuple[BinaryIO | None, str, dict[str, str]]]:
+    """The uploaded file (or None), its name as sent, and the form's text fields (the CSRF token left out);
+    the body is capped as it is read and the file's temporary file is closed afterwards. Other areas
+    (a milestone's evidence) read their uploads through this too."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise ValidationFailed({FILE_FIELD: domain.TOO_LARGE})
@@ -84,17 +86,18 @@ async def _upload(request: Request) -> AsyncIterator[tuple[BinaryIO | None, str]
         raise ValidationFailed({FILE_FIELD: domain.TOO_LARGE}) from None
     try:
         upload = form.get(FILE_FIELD)
+        fields = {key: value for key, value in form.items() if isinstance(value, str) and key != "csrftoken"}
         if isinstance(upload, UploadFile) and (upload.filename or upload.size):
-            yield upload.file, upload.filename or ""
+            yield upload.file, upload.filename or "", fields
         else:
-            yield None, ""
+            yield None, "", fields
     finally:
         await form.close()
 
 
 async def _add(request: Request, actor: Actor, challenge: Challenge) -> Attachment:
     await domain.check_may_change(actor, challenge)  # before reading the body
-    async with _upload(request) as (source, filename):
+    async with uploaded(request) as (source, filename, _fields):
         return await domain.add_attachment(
             actor, challenge, source, filename, store_for(request), client_address=_client_address(request)
         )

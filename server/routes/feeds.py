@@ -23,11 +23,14 @@ from models.challenges.similar import similar_to
 from models.core.base import translated
 from models.core.errors import N_
 from models.identity.orgs import OrgKind
-from models.policy import Actor
+from models.pilots import lifecycle as pilot_lifecycle
+from models.pilots import measurements
+from models.policy import VISITOR, Actor
 from models.policy.challenges import is_public, owner_organisation_ids
 from server import atom, ical
 from server.i18n import get_locale
 from server.i18n import gettext as _
+from server.labels import pilot_label
 from server.schemas.discovery import ChallengeSearchQuery
 
 FEED_ENTRIES = 50
@@ -102,6 +105,49 @@ async def challenges_feed(request: Request) -> Response:
         updated=max((c.updated_at for c in challenges), default=datetime.now(UTC)),
         self_url=self_url,
         alternate_url=f"{base}/challenges" + (f"?{urlencode(pairs)}" if pairs else ""),
+        language=lang,
+        generator="Kyoso",
+        entries=entries,
+    )
+    return Response(atom.render(feed), media_type=ATOM_TYPE)
+
+
+async def pilots_feed(request: Request) -> Response:
+    """Public pilots (started: running, paused, under evaluation, adopted, stopped), newest first, with their
+    KPIs' latest verified values only: what a visitor sees on the pilot's page, never a planned pilot."""
+    lang = get_locale()
+    base = _base_url(request)
+    pilots = (await pilot_lifecycle.list_pilots(VISITOR))[:FEED_ENTRIES]  # as a visitor: the policy's public pilots
+    self_url = f"{base}/feeds/pilots.atom?lang={lang}"
+    entries = []
+    for pilot in pilots:
+        url = f"{base}/pilots/{pilot.id}"
+        title = translated(pilot.challenge.title, lang) or _("(untitled)")
+        lines = [
+            _("Status: %(status)s", status=pilot_label("status", pilot.status)),
+            _("Period: %(start)s – %(end)s", start=pilot.starts_on.isoformat(), end=pilot.ends_on.isoformat()),
+            _("Company: %(name)s", name=pilot.company.name(lang)),
+        ]
+        for progress in await measurements.progress_for(pilot):  # verified values only
+            if progress.latest is not None:
+                name = translated(progress.kpi.name, lang) or progress.kpi.key
+                lines.append(f"{name}: {progress.latest:g}{progress.kpi.unit}")
+        entries.append(atom.Entry(
+            id=url,
+            title=_("Pilot: %(title)s", title=title),
+            updated=pilot.updated_at,
+            published=pilot.started_at,
+            link=url,
+            author=pilot.owner.name(lang),
+            summary="\n".join(lines)[:SUMMARY_CHARS],
+        ))
+    feed = atom.Feed(
+        id=self_url,
+        title=_("Kyoso: pilots"),
+        subtitle=_("Pilots of proposals selected on Kyoso, with their verified results, newest first."),
+        updated=max((p.updated_at for p in pilots), default=datetime.now(UTC)),
+        self_url=self_url,
+        alternate_url=f"{base}/pilots",
         language=lang,
         generator="Kyoso",
         entries=entries,
@@ -187,6 +233,7 @@ async def similar_for_form(actor: Actor, challenge: Challenge | None, values: Ma
 
 routes: list[BaseRoute] = [
     Route("/feeds/challenges.atom", challenges_feed, methods=["GET"], name="challenges_feed"),
+    Route("/feeds/pilots.atom", pilots_feed, methods=["GET"], name="pilots_feed"),
     Route("/feeds/deadlines.ics", deadlines_calendar, methods=["GET"], name="deadlines_calendar"),
     Route("/challenges/{challenge_id:int}/deadlines.ics", challenge_calendar, methods=["GET"], name="challenge_calendar"),
 ]

@@ -3,25 +3,29 @@ operators), the forms that act on it, and the residents' feedback page behind th
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models.core.errors import N_, DomainError, ValidationFailed
+from models.core.errors import N_, DomainError, NotFound, ValidationFailed
 from models.pilots import feedback, lifecycle, measurements, milestones
 from models.pilots.measurements import MeasurementInput
 from models.pilots.views import pilot_view
 from server.forms import errors_from, read_form
 from server.problems import page_message, signed_in
+from server.routes.attachments import content_disposition, store_for, uploaded
 from server.routes.pilots import BROWSER_COOKIE, feedback_allowed
 from server.schemas.pilots import FeedbackIn, MilestoneIn
 from server.templating import templates
+from server.text import CONTROL_CHARACTER, has_control_character
 
+log = logging.getLogger("kyoso.pilots")
 SEE_OTHER = 303
 BROWSER_COOKIE_AGE = 60 * 60 * 24 * 365
 
@@ -156,15 +160,35 @@ async def add_milestone_page(request: Request) -> Response:
 
 
 async def milestone_transition_page(request: Request) -> Response:
+    """The milestone forms; marking one done is a multipart form with the evidence and, optionally, one file."""
     actor = signed_in(request)
     milestone, pilot = await milestones.get_milestone(actor, request.path_params["milestone_id"])
-    request.path_params["pilot_id"] = pilot.id
+    try:
+        async with uploaded(request) as (source, filename, form):
+            refused = sorted(key for key, value in form.items() if has_control_character(value))
+            if refused:
+                raise ValidationFailed(dict.fromkeys(refused, CONTROL_CHARACTER))
+            await milestones.transition(actor, milestone, pilot, str(form.get("to", "")), note=str(form.get("note", "")),
+                                        file=source, filename=filename, store=store_for(request))
+    except ValidationFailed as exc:
+        return await _detail(request, pilot.id, errors_from(exc), 400)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        return await _detail(request, pilot.id, {"form": page_message(exc)}, exc.status)
+    return _back(pilot.id)
 
-    async def act(form: dict) -> Response:
-        await milestones.transition(actor, milestone, pilot, str(form.get("to", "")), note=str(form.get("note", "")))
-        return _back(pilot.id)
 
-    return await _act(request, act)
+async def evidence_download(request: Request) -> Response:
+    """The file sent with a milestone's evidence, for those who see the evidence (the company, the owners,
+    operators); for anyone else there is no such file."""
+    file = await milestones.evidence_file(request.state.actor, request.path_params["milestone_id"])
+    path = store_for(request).path_for(file.sha256)
+    if not path.is_file():
+        log.error("milestone %s: the evidence's bytes %s are missing from the store", request.path_params["milestone_id"], file.sha256)
+        raise NotFound("the evidence's file is missing")
+    headers = {"Content-Disposition": content_disposition(file.filename), "Cache-Control": "private, no-store"}
+    return FileResponse(path, media_type=file.content_type, headers=headers)
 
 
 async def publish_comment_page(request: Request) -> Response:
@@ -242,6 +266,7 @@ routes: list[BaseRoute] = [
     Route("/measurements/{measurement_id:int}/transitions", decide_measurement_page, methods=["POST"]),
     Route("/pilots/{pilot_id:int}/milestones", add_milestone_page, methods=["POST"]),
     Route("/milestones/{milestone_id:int}/transitions", milestone_transition_page, methods=["POST"]),
+    Route("/milestones/{milestone_id:int}/evidence", evidence_download, methods=["GET"], name="milestone_evidence"),
     Route("/pilots/{pilot_id:int}/comments/{feedback_id:int}/publish", publish_comment_page, methods=["POST"]),
     Route("/pilots/{pilot_id:int}/survey", survey_page, methods=["POST"]),
     Route("/p/{code:str}", resident_page, methods=["GET"]),

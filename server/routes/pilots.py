@@ -8,6 +8,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from models.challenges.attachments import NO_FILE
+from models.core.errors import ValidationFailed
 from models.pilots import evaluation, feedback, lifecycle, measurements, milestones
 from models.pilots.lifecycle import KPI_TEMPLATES, KpiInput
 from models.pilots.measurements import MeasurementInput
@@ -16,6 +18,7 @@ from models.policy import Actor
 from models.policy.pilots import sees_internals
 from server.api import api
 from server.auth.sessions import client_address
+from server.routes.attachments import store_for, uploaded
 from server.routes.pilot_charts import kpi_csv
 from server.schemas.pilots import (
     CommentListOut,
@@ -52,6 +55,7 @@ from server.schemas.pilots import (
     SurveyIn,
     SurveyOut,
 )
+from server.text import CONTROL_CHARACTER, has_control_character
 
 TAGS = ["pilots"]
 # Residents answer without an account: a few answers per browser, more per address (a counter's tablet).
@@ -192,6 +196,26 @@ async def create_milestone(request: Request, actor: Actor, pilot_id: int, body: 
 async def transition_milestone(request: Request, actor: Actor, milestone_id: int, body: MilestoneTransitionIn) -> MilestoneOut:
     milestone, pilot = await milestones.get_milestone(actor, milestone_id)
     return MilestoneOut.of(await milestones.transition(actor, milestone, pilot, body.to, note=body.note), True)
+
+
+@api.operation("/milestones/{milestone_id:int}/evidence", "POST",
+               summary="Mark a milestone done with its evidence and one file (the company; multipart/form-data: "
+                       "`note` and `file`, the file checked as challenges' attachments are: PDF, PNG, JPEG, docx, "
+                       "xlsx, pptx, text or CSV, at most 20 MB). The file is for the company, the owners and operators",
+               response=MilestoneOut, tags=TAGS, upload=True, errors=(507,),
+               form_fields=(("note", "the evidence: what was delivered"),))
+async def milestone_evidence(request: Request, actor: Actor, milestone_id: int) -> MilestoneOut:
+    milestone, pilot = await milestones.get_milestone(actor, milestone_id)
+    milestones.check_may_send_evidence(actor, pilot, milestone)  # before reading the body
+    async with uploaded(request) as (source, filename, fields):
+        note = fields.get("note", "")
+        if has_control_character(note):
+            raise ValidationFailed({"note": CONTROL_CHARACTER})
+        if source is None:
+            raise ValidationFailed({"file": NO_FILE})
+        milestone = await milestones.transition(actor, milestone, pilot, "done", note=note, file=source,
+                                                filename=filename, store=store_for(request))
+    return MilestoneOut.of(milestone, True)
 
 
 async def feedback_allowed(request: Request, pilot_id: int) -> bool:

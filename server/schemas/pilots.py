@@ -106,12 +106,15 @@ class MilestoneOut(BaseModel):
     deliverable: str
     evidence: str | None = Field(default=None, description="for the company, the owners and operators")
     reason: str | None = Field(default=None, description="for the company, the owners and operators")
+    evidence_file_url: str | None = Field(default=None, description="the file sent with the evidence, if any; "
+                                          "for the company, the owners and operators")
 
     @classmethod
     def of(cls, milestone: Milestone, internals: bool) -> MilestoneOut:
+        file_url = f"/milestones/{milestone.id}/evidence" if internals and milestone.evidence_file_id else None
         return cls(id=milestone.id, title=milestone.title, due_on=milestone.due_on, status=milestone.status,
                    deliverable=milestone.deliverable, evidence=milestone.evidence if internals else None,
-                   reason=milestone.reason if internals else None)
+                   reason=milestone.reason if internals else None, evidence_file_url=file_url)
 
 
 class SatisfactionOut(BaseModel):

@@ -1,5 +1,6 @@
 """The pilot's evaluation pages at 390 px (then 1280 px), in Japanese and English: the owners' evaluation page
-(panel, weights, scores), the reviewer's form for a pilot, and the company's feedback page reflow without
+(panel, weights, scores), the reviewer's form for a pilot, the company's pilot page (a milestone's evidence form
+with its file field) and the company's feedback page reflow without
 sideways scrolling, and axe-core finds nothing."""
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ async def test_pilot_evaluation_pages_reflow(browser, server_url, app, migrated,
                 await context.close()
 
         await visit(w.owner, f"/pilots/{pid}", f"/pilots/{pid}/evaluation")  # before the round: panel and weights
+        milestone = await client.post(f"/api/v1/pilots/{pid}/milestones", headers=owner,
+                                      json={"title": "要件定義", "due_on": (today() + timedelta(days=3)).isoformat()})
+        assert milestone.status_code == 201, milestone.text
+        await visit(w.kou_member, f"/pilots/{pid}")  # the company's form: evidence and an optional file
 
         await Pilot.filter(id=pid).update(ends_on=today() - timedelta(days=1))
         await run_worker_once(migrated, job="end_due_pilots")
