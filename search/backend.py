@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from tortoise import connections
+
 log = logging.getLogger("kyoso.search")
 
 Document = dict[str, Any]
@@ -104,6 +106,36 @@ class SearchBackend(Protocol):
         """True when the backend can answer queries now."""
 
     async def close(self) -> None: ...
+
+
+class ReadsTheDatabase:
+    """The database backends' common part: the database is the data, so there is nothing to prepare, write or
+    rebuild, and the backend is healthy while the database answers."""
+
+    name = "database"
+    needs_sync = False
+
+    async def prepare(self, wait: bool = False) -> None:
+        return None
+
+    async def upsert(self, documents: Sequence[Document]) -> None:
+        return None
+
+    async def delete(self, ids: Sequence[int]) -> None:
+        return None
+
+    async def reindex(self, documents: Documents) -> int:
+        return 0
+
+    async def is_healthy(self) -> bool:
+        try:
+            await connections.get("default").execute_query("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    async def close(self) -> None:
+        return None
 
 
 class FallbackBackend:

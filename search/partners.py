@@ -10,11 +10,11 @@ is ranked from their documents by the one pure function, models.partners.matchin
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tortoise import connections, timezone
+from tortoise import timezone
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
@@ -26,7 +26,7 @@ from models.partners.profiles import SEARCH_TOPIC
 from models.partners.skills import SKILLS
 from models.policy import Actor
 from models.policy.partners import findable_filter, is_findable, may_list_partners
-from search.backend import FallbackBackend, SearchBackend, SearchUnavailable
+from search.backend import FallbackBackend, ReadsTheDatabase, SearchBackend, SearchUnavailable
 from search.documents import timestamp
 from search.meili import ERRORS, MeiliBackend, _any_of
 
@@ -112,9 +112,7 @@ def _empty(query: PartnerQuery, backend: str = "") -> PartnerSearchResult:
 # --- the database ---------------------------------------------------------------------------------
 
 
-class DatabasePartnerBackend:
-    name = "database"
-    needs_sync = False
+class DatabasePartnerBackend(ReadsTheDatabase):
 
     def _conditions(self, query: PartnerQuery, with_skills: bool = True) -> list[Q]:
         conditions = [findable_filter()]  # what the index holds: the one rule, in models.policy.partners
@@ -140,28 +138,6 @@ class DatabasePartnerBackend:
         facets = dict(sorted(((skill, int(n)) for skill, n in counts), key=lambda item: (-item[1], item[0])))
         return PartnerSearchResult(hits=await _documents(list(partners)), total=total, page=query.page,
                                    per_page=query.per_page, facets={"skills": facets}, backend=self.name)
-
-    async def prepare(self, wait: bool = False) -> None:
-        return None
-
-    async def upsert(self, documents: Sequence[dict[str, Any]]) -> None:
-        return None
-
-    async def delete(self, ids: Sequence[int]) -> None:
-        return None
-
-    async def reindex(self, documents: Any) -> int:
-        return 0
-
-    async def is_healthy(self) -> bool:
-        try:
-            await connections.get("default").execute_query("SELECT 1")
-        except Exception:
-            return False
-        return True
-
-    async def close(self) -> None:
-        return None
 
 
 # --- Meilisearch ----------------------------------------------------------------------------------

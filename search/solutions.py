@@ -13,11 +13,11 @@ agencies adopted it, in bands) and has_savings (a joint procurement round record
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tortoise import connections, timezone
+from tortoise import timezone
 
 from models.core.outbox import Consumer, OutboxMessage
 from models.identity.orgs import Organisation
@@ -26,7 +26,7 @@ from models.solutions.adoptions import USING, adopted_counts
 from models.solutions.catalogue import SEARCH_TOPIC
 from models.solutions.models import Adoption, Solution
 from models.solutions.views import savings_of
-from search.backend import FallbackBackend, SearchUnavailable
+from search.backend import FallbackBackend, ReadsTheDatabase, SearchUnavailable
 from search.documents import timestamp
 from search.meili import CJK, ERRORS, MeiliBackend, _any_of
 
@@ -167,9 +167,7 @@ def _order(document: dict[str, Any]) -> tuple[int, int]:
 # --- the database ---------------------------------------------------------------------------------
 
 
-class DatabaseSolutionBackend:
-    name = "database"
-    needs_sync = False
+class DatabaseSolutionBackend(ReadsTheDatabase):
 
     async def search(self, query: SolutionQuery) -> SolutionSearchResult:
         listed = Solution.filter(status__in=[s.value for s in LISTED_STATUSES])
@@ -188,28 +186,6 @@ class DatabaseSolutionBackend:
         page = found[query.offset:query.offset + query.per_page]
         return SolutionSearchResult(hits=page, total=len(found), page=query.page, per_page=query.per_page,
                                     facets=facets, backend=self.name)
-
-    async def prepare(self, wait: bool = False) -> None:
-        return None
-
-    async def upsert(self, documents: Sequence[dict[str, Any]]) -> None:
-        return None
-
-    async def delete(self, ids: Sequence[int]) -> None:
-        return None
-
-    async def reindex(self, documents: Any) -> int:
-        return 0
-
-    async def is_healthy(self) -> bool:
-        try:
-            await connections.get("default").execute_query("SELECT 1")
-        except Exception:
-            return False
-        return True
-
-    async def close(self) -> None:
-        return None
 
 
 # --- Meilisearch ----------------------------------------------------------------------------------
