@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+
 from server.settings import VAR_DIR, Settings
 
 
@@ -57,7 +59,25 @@ def start_embedded_redis(data_dir: Path, port: int) -> subprocess.Popen:
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
     wait_for_port(port, process)
+    _wait_until_loaded(port)
     return process
+
+
+def _wait_until_loaded(port: int, timeout: float = 60.0) -> None:
+    """Redis takes connections while it reads its append-only file back, answering LOADING until done."""
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.exceptions.BusyLoadingError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    finally:
+        client.close()
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
