@@ -86,8 +86,9 @@ class DatabaseBackend:
     name = "database"
     needs_sync = False
 
-    def __init__(self, matched_ids: int = MATCHED_IDS) -> None:
+    def __init__(self, matched_ids: int = MATCHED_IDS, trigram: bool = True) -> None:
         self.matched_ids = matched_ids
+        self.trigram = trigram  # False: SQLite scans with LIKE for every term (bench/db_search.py's "before")
 
     def _dialect(self) -> str:
         return "postgres" if connections.get("default").capabilities.dialect == "postgres" else "sqlite"
@@ -99,9 +100,9 @@ class DatabaseBackend:
             return None
         text, tags = _columns(self._dialect())
         matches = Challenge.filter(challenge_filter(VISITOR)).annotate(search_text=RawSQL(text), search_tags=RawSQL(tags))
-        sqlite = self._dialect() == "sqlite"
+        fts = self.trigram and self._dialect() == "sqlite"
         for term in query.terms:
-            if sqlite and len(term) >= TRIGRAM:
+            if fts and len(term) >= TRIGRAM:
                 found = Q(id__in=await _fts_ids(term))
             else:
                 found = Q(search_text__icontains=term)
