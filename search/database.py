@@ -65,12 +65,12 @@ def _columns(dialect: str) -> tuple[str, str]:
     return text, tags
 
 
-async def _named(term: str) -> Q:
-    """Challenges whose category or agency is named with this term."""
+async def _named(term: str) -> tuple[list[int], list[int]]:
+    """The categories and the agencies named with this term (their challenges match it)."""
     named = Q(name_ja__icontains=term) | Q(name_en__icontains=term)
     categories = await Category.filter(named).values_list("id", flat=True)
     agencies = await Organisation.filter(named, kind=OrgKind.AGENCY.value).values_list("id", flat=True)
-    return Q(category_id__in=list(categories)) | Q(owner_id__in=list(agencies))
+    return list(categories), list(agencies)
 
 
 async def _fts_ids(term: str) -> list[int]:
@@ -101,12 +101,21 @@ class DatabaseBackend:
         text, tags = _columns(self._dialect())
         matches = Challenge.filter(challenge_filter(VISITOR)).annotate(search_text=RawSQL(text), search_tags=RawSQL(tags))
         fts = self.trigram and self._dialect() == "sqlite"
+        narrowed: set[int] | None = None  # the ids every indexed term found, when no name matched it
         for term in query.terms:
+            categories, agencies = await _named(term)
+            named = Q(category_id__in=categories) | Q(owner_id__in=agencies)
             if fts and len(term) >= TRIGRAM:
-                found = Q(id__in=await _fts_ids(term))
+                ids = set(await _fts_ids(term))
+                if not categories and not agencies:
+                    narrowed = ids if narrowed is None else narrowed & ids
+                    continue
+                found = Q(id__in=list(ids))
             else:
                 found = Q(search_text__icontains=term)
-            matches = matches.filter(found | await _named(term))
+            matches = matches.filter(found | named)
+        if narrowed is not None:
+            matches = matches.filter(id__in=sorted(narrowed))
         for tag in query.tags:
             matches = matches.filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
         ids = await matches.limit(self.matched_ids + 1).values_list("id", flat=True)
