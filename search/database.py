@@ -14,6 +14,7 @@ as before. Which challenges a visitor may see is still decided only by `challeng
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from tortoise import connections, timezone
 from tortoise.expressions import Q, RawSQL, Subquery
@@ -70,7 +71,7 @@ async def _named(term: str) -> tuple[list[int], list[int]]:
     named = Q(name_ja__icontains=term) | Q(name_en__icontains=term)
     categories = await Category.filter(named).values_list("id", flat=True)
     agencies = await Organisation.filter(named, kind=OrgKind.AGENCY.value).values_list("id", flat=True)
-    return list(categories), list(agencies)
+    return cast(list[int], categories), cast(list[int], agencies)
 
 
 async def _fts_ids(term: str) -> list[int]:
@@ -106,11 +107,11 @@ class DatabaseBackend:
             categories, agencies = await _named(term)
             named = Q(category_id__in=categories) | Q(owner_id__in=agencies)
             if fts and len(term) >= TRIGRAM:
-                ids = set(await _fts_ids(term))
+                texts = set(await _fts_ids(term))
                 if not categories and not agencies:
-                    narrowed = ids if narrowed is None else narrowed & ids
+                    narrowed = texts if narrowed is None else narrowed & texts
                     continue
-                found = Q(id__in=list(ids))
+                found = Q(id__in=list(texts))
             else:
                 found = Q(search_text__icontains=term)
             matches = matches.filter(found | named)
