@@ -4,11 +4,17 @@ It is the embedded default (no other service) and the fallback while Meilisearch
 Text matching is substring matching over the attributes Meilisearch searches, in both languages.
 Japanese has no spaces between words, so the query is split only on the spaces the person typed and
 every term must occur somewhere. No typo tolerance and no relevance ranking: "relevance" is newest first.
+
+Terms of 3 characters or more are answered from a trigram index (migration 0011_search_fts): on SQLite
+the FTS5 table `challenge_search` (trigram tokenizer, kept in step by triggers), on PostgreSQL a pg_trgm
+GIN index on the very expression matched below. Shorter terms have no trigram and are scanned with LIKE,
+as before. Which challenges a visitor may see is still decided only by `challenge_filter(VISITOR)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from tortoise import connections, timezone
 from tortoise.expressions import Q, RawSQL, Subquery
@@ -22,6 +28,7 @@ from search.backend import FACETS, Document, Documents, SearchQuery, SearchResul
 from search.documents import RELATED, TEXT_FIELDS, challenge_document
 
 MATCHED_IDS = 5_000
+TRIGRAM = 3  # the shortest term a trigram index can answer
 TAG_SEPARATOR = "\x1f"  # never part of a tag; tags are matched whole between two of these
 # Facet -> the field its counts group by.
 GROUP_BY = {"category": "category__slug", "agency": "owner_id", "municipality_type": "owner__municipality_type",
@@ -42,8 +49,11 @@ def _columns(dialect: str) -> tuple[str, str]:
     """
     column = '"challenge"."{}"'.format
     if dialect == "postgres":
-        texts = [f"{column(name)}->>'{lang}'" for name in TEXT_FIELDS for lang in ("ja", "en")]
-        text = f"concat_ws(' ', {', '.join(texts)}, {column('tags')}::text)"
+        # Immutable operators only, exactly as the trigram index of migration 0011 is built, so the
+        # planner uses it for `UPPER(CAST(text AS VARCHAR)) LIKE UPPER('%term%')` (Tortoise's icontains).
+        texts = [f"coalesce({column(name)}->>'{lang}', '')" for name in TEXT_FIELDS for lang in ("ja", "en")]
+        texts.append(f"coalesce({column('tags')}::text, '')")
+        text = "(" + " || ' ' || ".join(texts) + ")"
         tags = (f"chr(31) || coalesce((SELECT string_agg(value, chr(31)) FROM jsonb_array_elements_text("
                 f"{column('tags')})), '') || chr(31)")
         return text, tags
@@ -56,20 +66,30 @@ def _columns(dialect: str) -> tuple[str, str]:
     return text, tags
 
 
-async def _named(term: str) -> Q:
-    """Challenges whose category or agency is named with this term."""
+async def _named(term: str) -> tuple[list[int], list[int]]:
+    """The categories and the agencies named with this term (their challenges match it)."""
     named = Q(name_ja__icontains=term) | Q(name_en__icontains=term)
     categories = await Category.filter(named).values_list("id", flat=True)
     agencies = await Organisation.filter(named, kind=OrgKind.AGENCY.value).values_list("id", flat=True)
-    return Q(category_id__in=list(categories)) | Q(owner_id__in=list(agencies))
+    return cast(list[int], categories), cast(list[int], agencies)
+
+
+async def _fts_ids(term: str) -> list[int]:
+    """SQLite: ids of challenges (any status: the caller filters) whose text contains the term, from
+    the FTS5 trigram table. The term is one quoted phrase, a parameter: a substring match, any case."""
+    phrase = '"' + term.replace('"', '""') + '"'
+    _, rows = await connections.get("default").execute_query(
+        "SELECT rowid FROM challenge_search WHERE challenge_search MATCH ?", [phrase])
+    return [row[0] for row in rows]
 
 
 class DatabaseBackend:
     name = "database"
     needs_sync = False
 
-    def __init__(self, matched_ids: int = MATCHED_IDS) -> None:
+    def __init__(self, matched_ids: int = MATCHED_IDS, trigram: bool = True) -> None:
         self.matched_ids = matched_ids
+        self.trigram = trigram  # False: SQLite scans with LIKE for every term (bench/db_search.py's "before")
 
     def _dialect(self) -> str:
         return "postgres" if connections.get("default").capabilities.dialect == "postgres" else "sqlite"
@@ -81,8 +101,22 @@ class DatabaseBackend:
             return None
         text, tags = _columns(self._dialect())
         matches = Challenge.filter(challenge_filter(VISITOR)).annotate(search_text=RawSQL(text), search_tags=RawSQL(tags))
+        fts = self.trigram and self._dialect() == "sqlite"
+        narrowed: set[int] | None = None  # the ids every indexed term found, when no name matched it
         for term in query.terms:
-            matches = matches.filter(Q(search_text__icontains=term) | await _named(term))
+            categories, agencies = await _named(term)
+            named = Q(category_id__in=categories) | Q(owner_id__in=agencies)
+            if fts and len(term) >= TRIGRAM:
+                texts = set(await _fts_ids(term))
+                if not categories and not agencies:
+                    narrowed = texts if narrowed is None else narrowed & texts
+                    continue
+                found = Q(id__in=list(texts))
+            else:
+                found = Q(search_text__icontains=term)
+            matches = matches.filter(found | named)
+        if narrowed is not None:
+            matches = matches.filter(id__in=sorted(narrowed))
         for tag in query.tags:
             matches = matches.filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
         ids = await matches.limit(self.matched_ids + 1).values_list("id", flat=True)
