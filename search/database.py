@@ -5,7 +5,7 @@ Text matching is substring matching over the attributes Meilisearch searches, in
 Japanese has no spaces between words, so the query is split only on the spaces the person typed and
 every term must occur somewhere. No typo tolerance and no relevance ranking: "relevance" is newest first.
 
-Terms of 3 characters or more are answered from a trigram index (migration 0011_search_fts): on SQLite
+Terms of 3 characters or more are answered from a trigram index (migration 0012_search_fts): on SQLite
 the FTS5 table `challenge_search` (trigram tokenizer, kept in step by triggers), on PostgreSQL a pg_trgm
 GIN index on the very expression matched below. Shorter terms have no trigram and are scanned with LIKE,
 as before. Which challenges a visitor may see is still decided only by `challenge_filter(VISITOR)`.
@@ -13,7 +13,6 @@ as before. Which challenges a visitor may see is still decided only by `challeng
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import cast
 
 from tortoise import connections, timezone
@@ -24,7 +23,7 @@ from models.challenges.models import Challenge, ChallengeStatus
 from models.identity.orgs import Category, Organisation, OrgKind
 from models.policy import VISITOR
 from models.policy.challenges import challenge_filter
-from search.backend import FACETS, Document, Documents, SearchQuery, SearchResult
+from search.backend import FACETS, ReadsTheDatabase, SearchQuery, SearchResult
 from search.documents import RELATED, TEXT_FIELDS, challenge_document
 
 MATCHED_IDS = 5_000
@@ -83,10 +82,7 @@ async def _fts_ids(term: str) -> list[int]:
     return [row[0] for row in rows]
 
 
-class DatabaseBackend:
-    name = "database"
-    needs_sync = False
-
+class DatabaseBackend(ReadsTheDatabase):
     def __init__(self, matched_ids: int = MATCHED_IDS, trigram: bool = True) -> None:
         self.matched_ids = matched_ids
         self.trigram = trigram  # False: SQLite scans with LIKE for every term (bench/db_search.py's "before")
@@ -204,26 +200,4 @@ class DatabaseBackend:
             backend=self.name,
         )
 
-    # The database is the data: nothing to prepare, write or rebuild.
-    async def prepare(self, wait: bool = False) -> None:
-        return None
-
-    async def upsert(self, documents: Sequence[Document]) -> None:
-        return None
-
-    async def delete(self, ids: Sequence[int]) -> None:
-        return None
-
-    async def reindex(self, documents: Documents) -> int:
-        return 0
-
-    async def is_healthy(self) -> bool:
-        try:
-            await connections.get("default").execute_query("SELECT 1")
-        except Exception:
-            return False
-        return True
-
-    async def close(self) -> None:
-        return None
 

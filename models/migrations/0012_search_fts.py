@@ -67,7 +67,7 @@ def run(sqlite: str, postgres: str):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0010_partner_engagements')]
+    dependencies = [('models', '0011_pilot_evidence')]
 
     initial = False
 
