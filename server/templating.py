@@ -109,6 +109,7 @@ def build_environment() -> Environment:
     env.filters.update(
         datetime=i18n.format_datetime,
         yen=i18n.format_yen,
+        unit=labels.unit_name,
         tr=_translated,
         lang_attr=other_language,
         markdown=render_markdown,

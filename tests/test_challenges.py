@@ -37,6 +37,9 @@ async def test_an_agency_drafts_and_an_operator_publishes(client, cast):
     assert public.status_code == 200 and public.json()["status"] == "published"
     page = await client.get(f"/challenges/{draft['id']}")
     assert title["ja"] in page.text and "<strong>繁忙期</strong>" in page.text
+    assert "40 分" in page.text and "20 分" in page.text and " min<" not in page.text  # the KPI's unit, translated
+    english = await client.get(f"/challenges/{draft['id']}", headers={"Accept-Language": "en"})
+    assert "40 min" in english.text
     assert title["ja"] in (await client.get("/")).text
     actions = await AuditEvent.filter(target_type="challenge", target_id=str(draft["id"])).values_list("action", flat=True)
     assert {"challenge.created", "challenge.in_review", "challenge.published"} <= set(actions)
