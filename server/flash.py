@@ -84,6 +84,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invitation.answered": (N_("Your answer has been sent."), N_("The agency is notified.")),
     "notifications.read": (N_("Marked as read."), ""),
     "follows.changed": (N_("Your follows have been saved."), ""),
+    "account.saved": (N_("Your changes have been saved."), ""),
+    "account.token_revoked": (N_("The API token has been revoked."), N_("Programs using it can no longer sign in with it.")),
+    "review.saved": (N_("The draft has been saved."),
+                     N_("Only you see it. Submit the review when every criterion is scored; it is locked after that.")),
 }
 
 

@@ -169,6 +169,7 @@ async def test_the_pages_take_a_reviewer_and_an_owner_through_the_review(client,
     assert saved.status_code == 303
     partial = await client.get(saved.headers["location"])
     assert "60.0" in partial.text  # the running total, computed on save: 60 × (5 − 1) / 4
+    assert saved.headers["location"] == page_url and "banner--success" in partial.text  # a banner, not ?saved=1
     unattested = await post_form(client, page_url, {f"score-{first}": "5", f"score-{second}": "3", "confidence": "4",
                                                     "action": "submit", "confirm": "1"}, page=page_url)
     assert unattested.status_code == 400 and 'value="4" selected' in unattested.text  # what was typed is kept

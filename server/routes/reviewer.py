@@ -201,7 +201,7 @@ async def _scoring_page(request: Request, actor: Actor, assignment: Assignment, 
         "values": values, "errors": errors or {}, "message": message,
         "total": running_total(values.get("scores") or {}, criteria),
         "others": others, "transitions": await reviewing.allowed_transitions(actor, assignment),
-        "saved": request.query_params.get("saved") == "1", "assignment_status_name": assignment_status_name,
+        "assignment_status_name": assignment_status_name,
     }
     return templates.TemplateResponse(request, "reviews/form.html", context, status_code=status)
 
@@ -242,7 +242,7 @@ async def save_scoring_form(request: Request) -> Response:
         return await _scoring_page(request, actor, assignment, shown, {}, page_message(exc), exc.status)
     if form.get("action") == "submit":
         return flash.redirect(f"/reviews/{assignment.id}", "review.submitted")
-    return RedirectResponse(f"/reviews/{assignment.id}?saved=1", status_code=SEE_OTHER)
+    return flash.redirect(f"/reviews/{assignment.id}", "review.saved")
 
 
 async def assignment_transition_page(request: Request) -> Response:
