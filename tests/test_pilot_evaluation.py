@@ -72,6 +72,7 @@ async def test_owners_set_the_panel_and_weights_reviewers_score_and_the_company_
         assert (await _post(owner, f"/pilots/{pid}/rubric", {f"weight-{k}": v for k, v in weights.items()})).status_code == 303
         page = await owner.get(f"/pilots/{pid}/evaluation")
         assert all(f'id="reviewer-{u.id}" name="reviewers" value="{u.id}" checked' in page.text for u in panel)
+        assert "banner--success" in page.text and "審査票を保存しました。" in page.text  # a banner, not ?saved=rubric
 
     row = await _end(pid)
     assignments = await Assignment.filter(round_id=row.id).order_by("reviewer_id")
