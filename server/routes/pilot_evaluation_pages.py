@@ -64,7 +64,7 @@ async def save_panel_page(request: Request) -> Response:
         if exc.status in (403, 404):
             raise
         return await evaluation_page(request, {}, page_message(exc), exc.status)
-    return flash.redirect(f"/pilots/{pilot.id}/evaluation", "pilot.panel_saved")
+    return flash.redirect(f"/pilots/{pilot.id}/evaluation", "panel.saved")
 
 
 async def save_weights_page(request: Request) -> Response:
@@ -88,7 +88,7 @@ async def save_weights_page(request: Request) -> Response:
         if exc.status in (403, 404):
             raise
         return await evaluation_page(request, {}, page_message(exc), exc.status)
-    return flash.redirect(f"/pilots/{pilot.id}/evaluation", "pilot.rubric_saved")
+    return flash.redirect(f"/pilots/{pilot.id}/evaluation", "rubric.saved")
 
 
 async def feedback_page(request: Request) -> Response:
