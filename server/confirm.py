@@ -72,6 +72,14 @@ PROPOSAL: dict[str, Wording] = {
         N_("Withdraw the proposal"), danger=True, reason=True),
 }
 
+# Submitting a review (issue 10): the reviewer is asked on a page of its own first.
+REVIEW = Wording(
+    N_("Submit this review?"),
+    (N_("Your scores and comments are locked: you cannot change the review after submitting it. Only an owner of the challenge can reopen it."),
+     N_("The owners of the challenge see your review beside the others; the company reads your comments only when the decisions are finalised."),
+     N_("After submitting you can read the other reviewers' reviews of the same proposal.")),
+    N_("Submit the review"))
+
 
 @dataclass
 class Confirmation:

@@ -84,6 +84,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invitation.answered": (N_("Your answer has been sent."), N_("The agency is notified.")),
     "notifications.read": (N_("Marked as read."), ""),
     "follows.changed": (N_("Your follows have been saved."), ""),
+    "membership.profile": (N_("The profile has been saved."), ""),
+    "membership.invited": (N_("The invitation has been created; the e-mail is on its way."), ""),
+    "membership.revoked": (N_("The invitation has been revoked; its link no longer works."), ""),
+    "membership.role": (N_("The role has been changed."), ""),
+    "membership.removed": (N_("The member has been removed from the organisation."), ""),
+    "membership.joined": (N_("Welcome! You are now a member of this organisation."), ""),
+    "pilot.survey": (N_("Thank you: your answers have been saved."), ""),
+    "panel.saved": (N_("The panel has been saved."), ""),
+    "rubric.saved": (N_("The review form has been saved."), ""),
+    "account.saved": (N_("Your changes have been saved."), ""),
+    "account.token_revoked": (N_("The API token has been revoked."), N_("Programs using it can no longer sign in with it.")),
+    "review.saved": (N_("The draft has been saved."),
+                     N_("Only you see it. Submit the review when every criterion is scored; it is locked after that.")),
 }
 
 

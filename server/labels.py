@@ -161,3 +161,23 @@ _solution_tables = {"status": SOLUTION_STATUSES, "action": SOLUTION_ACTIONS, "ad
 def solution_label(kind: str, value: str) -> str:
     """A solution's, adoption's or correction's state or action, or a catalogue facet's name."""
     return _name(_solution_tables.get(kind, {}), value)
+
+
+# Units an agency types for a KPI, in either language: shown in the reader's language ("60 min" is
+# "60 分" on a Japanese page). A unit not listed is shown as typed.
+UNITS = {
+    N_("min"): ("min", "mins", "minute", "minutes", "分", "分間"),
+    N_("hours"): ("h", "hr", "hrs", "hour", "hours", "時間"),
+    N_("days"): ("d", "day", "days", "日", "日間"),
+    N_("people"): ("people", "persons", "person", "人", "名"),
+    N_("cases"): ("cases", "case", "件"),
+    N_("yen"): ("yen", "jpy", "円"),
+}
+_UNIT_OF = {spelling: message for message, spellings in UNITS.items() for spelling in spellings}
+
+
+def unit_name(unit: str | None) -> str:
+    """A KPI's unit in the reader's language, when it is a unit Kyoso knows."""
+    text = (unit or "").strip()
+    message = _UNIT_OF.get(text.lower())
+    return _(message) if message else text

@@ -15,7 +15,7 @@ from starlette.templating import Jinja2Templates
 from models.core.base import translated
 from models.policy import VISITOR, Actor
 from models.policy.identity import navigation
-from server import flash, i18n, labels
+from server import audit_words, flash, i18n, labels
 from server.settings import REPO_ROOT
 
 TEMPLATE_DIR = REPO_ROOT / "templates"
@@ -102,6 +102,8 @@ def build_environment() -> Environment:
         role_name=labels.role_name,
         pilot_label=labels.pilot_label,
         flash_banner=flash.banner,
+        audit_sentence=audit_words.sentence,
+        audit_changes=audit_words.changes,
         solution_label=labels.solution_label,
         LOCALES=i18n.LOCALES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
@@ -109,6 +111,7 @@ def build_environment() -> Environment:
     env.filters.update(
         datetime=i18n.format_datetime,
         yen=i18n.format_yen,
+        unit=labels.unit_name,
         tr=_translated,
         lang_attr=other_language,
         markdown=render_markdown,

@@ -13,11 +13,13 @@ async def test_profile_and_language_are_saved(client, people):
     user = await people.make(reviewer=True)
     await sign_in_as(client, user)
     response = await post_form(client, "/account/profile", {"name": "新しい 名前", "locale": "en", "expertise": "UX、 mobility"})
-    assert response.status_code == 303
+    assert response.status_code == 303 and response.headers["location"] == "/account"  # a banner, not ?done=
     await user.refresh_from_db()
     assert user.name == "新しい 名前" and user.locale == "en" and user.expertise == ["UX", "mobility"]
     page = await client.get("/account")
     assert '<html lang="en">' in page.text  # the person's language now decides
+    assert 'class="banner banner--success"' in page.text and "Your changes have been saved." in page.text
+    assert "Your changes have been saved." not in (await client.get("/account")).text  # shown once
     assert await AuditEvent.exists(action="user.profile_changed", actor_id=user.id)
 
 
@@ -37,9 +39,10 @@ async def test_password_change_needs_the_current_password(client, people):
     common = await post_form(client, "/account/password", {"current_password": "correct horse battery", "new_password": "qwertyuiop"})
     assert common.status_code == 400
     ok = await post_form(client, "/account/password", {"current_password": "correct horse battery", "new_password": "a new strong password"})
-    assert ok.status_code == 303
+    assert ok.status_code == 303 and ok.headers["location"] == "/account"
     await user.refresh_from_db()
     assert verify_password(user, "a new strong password")
+    assert "パスワードを変更しました。" in (await client.get("/account")).text
 
 
 async def test_a_token_is_shown_once_works_and_can_be_revoked(client, people):

@@ -66,6 +66,13 @@ async def test_the_audit_log_filters_and_exports_csv(client, people):
     assert page.status_code == 200
     assert "192.0.2.7" in page.text
     assert "user.created" not in page.text
+    # Sentences, not event codes and JSON.
+    assert "ログインに失敗しました。" in page.text and f"email: {person.email}" in page.text
+    assert "login.failed</" not in page.text and "{&#34;email&#34;" not in page.text and '{"email"' not in page.text
+    await AuditEvent.create(action="challenge.published", target_type="challenge", target_id="4242",
+                            before={"status": "in_review"}, after={"status": "published"})
+    published = await client.get("/admin/audit", params={"action": "challenge.published"})
+    assert "課題 4242を公開しました。" in published.text and "status: in_review → published" in published.text
     export = await client.get("/admin/audit.csv", params={"action": "login.failed"})
     assert export.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(export.text)))

@@ -37,6 +37,9 @@ async def test_an_agency_drafts_and_an_operator_publishes(client, cast):
     assert public.status_code == 200 and public.json()["status"] == "published"
     page = await client.get(f"/challenges/{draft['id']}")
     assert title["ja"] in page.text and "<strong>繁忙期</strong>" in page.text
+    assert "40 分" in page.text and "20 分" in page.text and " min<" not in page.text  # the KPI's unit, translated
+    english = await client.get(f"/challenges/{draft['id']}", headers={"Accept-Language": "en"})
+    assert "40 min" in english.text
     assert title["ja"] in (await client.get("/")).text
     actions = await AuditEvent.filter(target_type="challenge", target_id=str(draft["id"])).values_list("action", flat=True)
     assert {"challenge.created", "challenge.in_review", "challenge.published"} <= set(actions)
@@ -277,3 +280,19 @@ async def test_the_challenge_page_makes_as_many_statements_for_many_related_rows
     assert many["visitor page"][0] <= 19, many["visitor page"][1]  # 19: + similar adopted solutions (one statement)
     assert many["visitor api"][0] <= 6, many["visitor api"][1]
     assert many["owner page"][0] <= 29, many["owner page"][1]  # 29: + similar adopted solutions
+
+
+async def test_the_language_notice_appears_only_above_text_in_the_other_language(client, cast):
+    # Declared Japanese only, but the English summary and title were written: an English reader sees them, unwarned.
+    both = await _draft(client, cast, languages=["ja"],
+                        title={"ja": "英語も書かれた課題", "en": "A challenge also written in English"})
+    await _publish(client, cast, both["id"])
+    english = await client.get(f"/challenges/{both['id']}", headers={"Accept-Language": "en"})
+    assert "A challenge also written in English" in english.text
+    assert "written in Japanese only" not in english.text
+    # Only Japanese was written: the English reader is told, above the Japanese text.
+    japanese = await _draft(client, cast, languages=["ja"], title={"ja": "日本語だけの課題"},
+                            summary={"ja": "日本語の概要です。"})
+    await _publish(client, cast, japanese["id"])
+    page = await client.get(f"/challenges/{japanese['id']}", headers={"Accept-Language": "en"})
+    assert "This challenge is written in Japanese only." in page.text and "日本語の概要です。" in page.text

@@ -222,3 +222,24 @@ async def test_declaring_a_conflict_does_not_show_which_assignment_it_took_away(
     # The owners still see the recusal and why, on their assignments page.
     await sign_in_as(client, owner)
     assert "利益相反が申告されました" in (await client.get(f"/challenges/{challenge['id']}/assignments")).text
+
+
+async def test_the_assignment_page_says_every_proposal_has_reviewers_only_when_it_is_so(client, migrated):
+    owner = await person("cover-owner", org=await agency())
+    operator = await person("cover-op", operator=True)
+    panel = [await person(f"cover{i}", reviewer=True) for i in range(2)]
+    h_owner = await headers(owner)
+    challenge = await open_challenge(client, h_owner, await headers(operator))
+    await client.put(f"/api/v1/challenges/{challenge['id']}/panel", headers=h_owner,
+                     json={"reviewers": [r.id for r in panel], "reviews_per_proposal": 2})
+    await submit(client, await headers(await person("cover-member", org=await company(f"被覆 {RUN}"))), challenge["id"])
+    await sign_in_as(client, owner)
+    url = f"/challenges/{challenge['id']}/assignments"
+    before = (await client.get(url)).text  # open: nobody is assigned yet
+    assert "審査員はまだ割り当てられていません。" in before
+    assert "すべての提案に必要な数の審査員が割り当てられています。" not in before
+    assert "これまでに提出された提案は、すべて今の審査員で審査できます。" in before
+    await pass_deadline(challenge["id"])
+    await run_job(migrated, "close_due_challenges")
+    after = (await client.get(url)).text
+    assert "すべての提案に必要な数の審査員が割り当てられています。" in after

@@ -72,6 +72,7 @@ async def test_owners_set_the_panel_and_weights_reviewers_score_and_the_company_
         assert (await _post(owner, f"/pilots/{pid}/rubric", {f"weight-{k}": v for k, v in weights.items()})).status_code == 303
         page = await owner.get(f"/pilots/{pid}/evaluation")
         assert all(f'id="reviewer-{u.id}" name="reviewers" value="{u.id}" checked' in page.text for u in panel)
+        assert "banner--success" in page.text and "審査票を保存しました。" in page.text  # a banner, not ?saved=rubric
 
     row = await _end(pid)
     assignments = await Assignment.filter(round_id=row.id).order_by("reviewer_id")
@@ -102,7 +103,7 @@ async def test_owners_set_the_panel_and_weights_reviewers_score_and_the_company_
             assert "KPIの達成度" in form.text or "KPI achievement" in form.text
             data = {f"score-{k}": v for k, v in zip(weights, given[reviewer.id], strict=True)}
             data |= {"comment-cost": "費用は妥当", "strengths": "住民に好評", "feedback": "他の自治体にも勧めたい",
-                     "confidence": "4", "no_conflict": "yes", "action": "submit"}
+                     "confidence": "4", "no_conflict": "yes", "action": "submit", "confirm": "1"}
             submitted = await _post(client, f"/reviews/{assignment.id}", data)
             assert submitted.status_code == 303, submitted.text
     async with browser(app, ew["reviewers"][0]) as client:  # once in, a reviewer reads the other review

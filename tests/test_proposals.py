@@ -97,6 +97,9 @@ async def test_a_company_drafts_submits_and_gets_a_receipt(client, cast, migrate
     [queued] = await OutboxMessage.filter(topic="mail", key=f"proposal:{draft['id']}")
     assert queued.payload["to"] == submitter.email and queued.payload["locale"] == submitter.locale
     assert queued.payload["template"] == "proposal_receipt"
+    await sign_in_as(client, submitter)  # while the mail waits in the outbox, the page does not claim it was sent
+    waiting = (await client.get(f"/proposals/{draft['id']}/receipt")).text
+    assert "まだ送信されていません" in waiting and "メールでお送りしました" not in waiting
     for _ in range(50):  # a drain takes the oldest messages first, in batches: earlier tests may have left many
         await run_worker_once(migrated)
         await queued.refresh_from_db()
@@ -110,6 +113,7 @@ async def test_a_company_drafts_submits_and_gets_a_receipt(client, cast, migrate
     page = await client.get(f"/proposals/{draft['id']}/receipt")
     assert page.status_code == 200
     assert receipt["reference"] in page.text and receipt["sha256"] in page.text
+    assert "この受付票の写しをメールでお送りしました。" in page.text  # now that it was
     assert format_datetime(version.created_at)[:10] in page.text
 
 

@@ -158,6 +158,7 @@ async def test_the_pages_take_a_reviewer_and_an_owner_through_the_review(client,
     await sign_in_as(client, reviewer)
     inbox = await client.get("/reviews")
     assert inbox.status_code == 200 and f"/reviews/{assignment.id}" in inbox.text
+    assert '<a href="/reviews">担当する審査</a>' in inbox.text and "審査結果" not in inbox.text  # the menu names the task
     page_url = f"/reviews/{assignment.id}"
     form_page = await client.get(page_url)
     assert form_page.status_code == 200 and "review.js" in form_page.text and "<script>" not in form_page.text
@@ -168,14 +169,21 @@ async def test_the_pages_take_a_reviewer_and_an_owner_through_the_review(client,
     assert saved.status_code == 303
     partial = await client.get(saved.headers["location"])
     assert "60.0" in partial.text  # the running total, computed on save: 60 × (5 − 1) / 4
+    assert saved.headers["location"] == page_url and "banner--success" in partial.text  # a banner, not ?saved=1
     unattested = await post_form(client, page_url, {f"score-{first}": "5", f"score-{second}": "3", "confidence": "4",
-                                                    "action": "submit"}, page=page_url)
+                                                    "action": "submit", "confirm": "1"}, page=page_url)
     assert unattested.status_code == 400 and 'value="4" selected' in unattested.text  # what was typed is kept
     draft = await Review.get(assignment_id=assignment.id)
     assert draft.status == "draft" and draft.confidence is None  # a refused submission writes nothing
-    submitted = await post_form(client, page_url, {f"score-{first}": "5", f"score-{second}": "3", "confidence": "4",
-                                                   "no_conflict": "yes", "feedback": "良い提案です", "action": "submit"},
-                                page=page_url)
+    complete = {f"score-{first}": "5", f"score-{second}": "3", "confidence": "4", "no_conflict": "yes",
+                "feedback": "良い提案です", "action": "submit"}
+    asked = await post_form(client, page_url, complete, page=page_url)  # first a page of its own: it cannot be changed after
+    assert asked.status_code == 200 and "この審査を提出しますか？" in asked.text and "提出後は審査を変更できません" in asked.text
+    assert 'name="confirm" value="1"' in asked.text and 'value="良い提案です"' in asked.text
+    assert (await Review.get(assignment_id=assignment.id)).status == "draft"  # saved, not submitted
+    back = await client.get(page_url)  # going back keeps what was typed
+    assert "良い提案です" in back.text
+    submitted = await post_form(client, page_url, complete | {"confirm": "1"}, page=page_url)
     assert submitted.status_code == 303
     assert (await Review.get(assignment_id=assignment.id)).total == 80.0
     locked = await client.get(page_url)
@@ -188,6 +196,10 @@ async def test_the_pages_take_a_reviewer_and_an_owner_through_the_review(client,
         response = await client.get(path)
         assert response.status_code == 200, path
     assert reviewer.name in (await client.get(f"/proposals/{w.proposals['kou']}/reviews")).text
+    ranking_page = (await client.get(f"/challenges/{w.challenge_id}/ranking")).text
+    assert "補正後の点数：審査員ごとの甘さ・辛さの癖を取り除いた点数です。" in ranking_page  # "Calibrated" explained
+    assert "審査員ごとの評価" in ranking_page and "提出済みの審査" in ranking_page  # one term per meaning
+    assert "審査結果" not in ranking_page
     panel_url = f"/challenges/{w.challenge_id}/panel"
     bad_panel = await post_form(client, panel_url, {"reviewers": [str(r.id) for r in w.reviewers],
                                                     "reviews_per_proposal": "zero"}, page=panel_url)

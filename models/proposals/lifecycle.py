@@ -26,11 +26,12 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.challenges.models import Challenge, ChallengeKpi, ChallengeStatus
-from models.core import audit
+from models.core import audit, mail
 from models.core.base import translated
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import queue_mail
 from models.core.notifications import Notification
+from models.core.outbox import OutboxMessage
 from models.core.transitions import next_states
 from models.identity.orgs import Organisation, OrgStatus
 from models.policy import Actor
@@ -414,6 +415,19 @@ async def receipt_of(actor: Actor, proposal: Proposal, version: int | None = Non
     if found is None:
         raise NotFound("no such submission")
     return found
+
+
+async def receipt_mail_state(proposal: Proposal, version: int) -> str:
+    """Whether the e-mail copy of a receipt went out: "sent", "waiting" (in the outbox: without SMTP_URL mail
+    waits there), "failed" (given up or cancelled) or "none" (no copy was queued, e.g. demo data)."""
+    for message in await OutboxMessage.filter(topic=mail.TOPIC, key=f"proposal:{proposal.id}").order_by("-id"):
+        payload = message.payload or {}
+        if payload.get("template") != "proposal_receipt" or (payload.get("context") or {}).get("version") != version:
+            continue
+        if message.processed_at is None:
+            return "waiting"
+        return "failed" if message.last_error else "sent"
+    return "none"
 
 
 # --- transitions ------------------------------------------------------------------------------

@@ -11,10 +11,9 @@ from models.identity.accounts import User, create_api_token, live_api_tokens, re
 from models.identity.people import change_password, update_profile
 from models.identity.sessions import live_sessions
 from models.identity.sessions import log_out_everywhere as end_every_session
-from server import i18n
+from server import flash, i18n
 from server.auth.sessions import SESSION_COOKIE
 from server.forms import errors_from, parse_form
-from server.i18n import gettext as _
 from server.problems import signed_in
 from server.schemas.account import PasswordForm, ProfileForm, TokenForm
 from server.templating import templates
@@ -43,8 +42,7 @@ async def _account_page(request: Request, *, errors: dict | None = None, values:
 
 
 async def account(request: Request) -> Response:
-    notices = {"saved": _("Your changes have been saved."), "password": _("Your password has been changed. You have been logged out everywhere else.")}
-    return await _account_page(request, notice=notices.get(request.query_params.get("done", ""), ""))
+    return await _account_page(request)
 
 
 async def save_profile(request: Request) -> Response:
@@ -54,7 +52,7 @@ async def save_profile(request: Request) -> Response:
         return await _account_page(request, errors=errors, values=values, status=400)
     await update_profile(user, name=form.name, locale=form.locale, expertise=form.expertise)
     i18n.set_locale(form.locale)
-    response = RedirectResponse("/account?done=saved", status_code=SEE_OTHER)
+    response = flash.redirect("/account", "account.saved")
     response.delete_cookie("kyoso_lang", path="/")  # the person's own choice now decides
     return response
 
@@ -71,7 +69,7 @@ async def save_password(request: Request) -> Response:
         )
     except ValidationFailed as exc:
         return await _account_page(request, errors=errors_from(exc), status=400)
-    return RedirectResponse("/account?done=password", status_code=SEE_OTHER)
+    return flash.redirect("/account", "password.changed")
 
 
 async def new_token(request: Request) -> Response:
@@ -87,7 +85,7 @@ async def new_token(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     user = signed_in_user(request)
     await revoke_api_token(user, request.path_params["token_id"])
-    return RedirectResponse("/account?done=saved", status_code=SEE_OTHER)
+    return flash.redirect("/account", "account.token_revoked")
 
 
 async def log_out_everywhere(request: Request) -> Response:

@@ -31,7 +31,7 @@ from models.policy.identity import (
     may_see_members,
     may_view_organisation,
 )
-from server import i18n
+from server import flash, i18n
 from server.api import api
 from server.auth.ratelimit import INVITATIONS_PER_ORGANISATION, INVITATIONS_PER_PERSON
 from server.auth.sessions import client_address
@@ -51,17 +51,6 @@ from server.templating import templates
 
 PROFILE_FIELDS = ("website", "size", "description_ja", "description_en", "name_ja", "name_en")
 REFUSAL_STATUS = {"unknown": 404, "used": 410, "expired": 410, "wrong_account": 403, "already_member": 409}
-
-
-def _notices() -> dict[str, str]:
-    return {
-        "profile": _("The profile has been saved."),
-        "invited": _("The invitation has been created; the e-mail is on its way."),
-        "revoked": _("The invitation has been revoked; its link no longer works."),
-        "role": _("The role has been changed."),
-        "removed": _("The member has been removed from the organisation."),
-        "joined": _("Welcome! You are now a member of this organisation."),
-    }
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -153,7 +142,6 @@ async def _render(
         "invite": values if form == "invite" and values else {"email": "", "role": Role.MEMBER.value, "locale": ""},
         "form": form,
         "errors": errors or {},
-        "notice": _notices().get(request.query_params.get("done", "")),
         "labels": organisation_labels(),
         "roles": [role.value for role in Role],
         "sizes": invitations.SIZES,
@@ -164,7 +152,7 @@ async def _render(
 
 
 def _done(base: str, what: str) -> RedirectResponse:
-    return RedirectResponse(f"{base}?done={what}", status_code=303)
+    return flash.redirect(base, f"membership.{what}")
 
 
 async def _form(request: Request) -> dict[str, str]:

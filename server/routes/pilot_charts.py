@@ -20,6 +20,7 @@ from models.pilots.models import Pilot, PilotKpi
 from models.policy import Actor
 from server.i18n import get_locale
 from server.i18n import gettext as _
+from server.labels import unit_name
 
 # pygal appends a finder for its map plugins (unused here) that only has the pre-3.4 `find_module`: every
 # later import that reaches it warns (an error under the test settings). Taken out again.
@@ -39,7 +40,7 @@ def _config(title: str) -> dict:
 
 def kpi_svg(kpi: PilotKpi, points: list[ChartPoint], locale: str) -> str:
     name = kpi.name.get(locale) or next(iter(kpi.name.values()), "")
-    chart = pygal.Line(**_config(f"{name} ({kpi.unit})" if kpi.unit else name), x_label_rotation=30)
+    chart = pygal.Line(**_config(f"{name} ({unit_name(kpi.unit)})" if kpi.unit else name), x_label_rotation=30)
     chart.x_labels = [p.measured_on.isoformat() for p in points]
     chart.add(_("Verified values"), [p.value for p in points])
     if kpi.baseline is not None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from models.core.errors import N_, DomainError, ValidationFailed
 from models.pilots import evaluation, lifecycle
 from models.review import workflow as review_workflow
+from server import flash
 from server.forms import checked_form, errors_from, read_form
 from server.problems import page_message, signed_in
 from server.schemas.reviews import bilingual
@@ -39,7 +40,6 @@ async def evaluation_page(request: Request, errors: dict[str, str] | None = None
         "pilot": pilot, "evaluation": found, "ranking": await evaluation.ranking(actor, pilot),
         "pool": await review_workflow.reviewer_pool() if found.plannable else [],
         "members": {u.id for u in found.panel}, "errors": errors or {}, "message": message,
-        "saved": request.query_params.get("saved", ""),
     }
     return templates.TemplateResponse(request, "pilots/evaluation.html", context, status_code=status)
 
@@ -64,7 +64,7 @@ async def save_panel_page(request: Request) -> Response:
         if exc.status in (403, 404):
             raise
         return await evaluation_page(request, {}, page_message(exc), exc.status)
-    return RedirectResponse(f"/pilots/{pilot.id}/evaluation?saved=panel", status_code=SEE_OTHER)
+    return flash.redirect(f"/pilots/{pilot.id}/evaluation", "panel.saved")
 
 
 async def save_weights_page(request: Request) -> Response:
@@ -88,7 +88,7 @@ async def save_weights_page(request: Request) -> Response:
         if exc.status in (403, 404):
             raise
         return await evaluation_page(request, {}, page_message(exc), exc.status)
-    return RedirectResponse(f"/pilots/{pilot.id}/evaluation?saved=rubric", status_code=SEE_OTHER)
+    return flash.redirect(f"/pilots/{pilot.id}/evaluation", "rubric.saved")
 
 
 async def feedback_page(request: Request) -> Response:

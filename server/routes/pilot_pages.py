@@ -17,6 +17,7 @@ from models.core.errors import N_, DomainError, NotFound, ValidationFailed
 from models.pilots import feedback, lifecycle, measurements, milestones
 from models.pilots.measurements import MeasurementInput
 from models.pilots.views import pilot_view
+from server import flash
 from server.forms import errors_from, read_form
 from server.problems import page_message, signed_in
 from server.routes.attachments import content_disposition, store_for, uploaded
@@ -36,8 +37,10 @@ async def detail_context(actor: Any, challenge: Any) -> dict:
     return {"pilots": pilots, "pilot_startable": startable}
 
 
-def _back(pilot_id: int, notice: str = "") -> RedirectResponse:
-    return RedirectResponse(f"/pilots/{pilot_id}" + (f"?notice={notice}" if notice else ""), status_code=SEE_OTHER)
+def _back(pilot_id: int, banner: str = "") -> RedirectResponse:
+    if banner:
+        return flash.redirect(f"/pilots/{pilot_id}", banner)
+    return RedirectResponse(f"/pilots/{pilot_id}", status_code=SEE_OTHER)
 
 
 async def list_page(request: Request) -> Response:
@@ -57,7 +60,7 @@ async def _detail(request: Request, pilot_id: int, errors: dict[str, str] | None
             measurement_rows[p.kpi.id] = await measurements.measurements_of(actor, pilot, p.kpi)
     context = {"view": view, "pilot": pilot, "errors": errors or {}, "measurement_rows": measurement_rows,
                "milestone_moves": {m.id: milestones.allowed_transitions(actor, pilot, m) for m in view.milestones},
-               "notice": request.query_params.get("notice", ""), **(extra or {})}
+               **(extra or {})}
     return templates.TemplateResponse(request, "pilots/detail.html", context, status_code=status)
 
 
@@ -213,7 +216,7 @@ async def survey_page(request: Request) -> Response:
                 answers[name] = int(str(form[name]))
         satisfaction = int(str(form["satisfaction"])) if str(form.get("satisfaction", "")).isdigit() else None
         await feedback.answer_survey(actor, pilot, satisfaction, answers, str(form.get("comment", "")))
-        return _back(pilot.id, "survey")
+        return _back(pilot.id, "pilot.survey")
 
     return await _act(request, act)
 

@@ -349,6 +349,7 @@ async def receipt_page(request: Request) -> Response:
         "company": await lifecycle.company_of_proposal(proposal),
         "receipt": VersionOut.of(proposal, version),
         "latest": version.version == proposal.version,
+        "mail_state": await lifecycle.receipt_mail_state(proposal, version.version),
     }
     return templates.TemplateResponse(request, "proposals/receipt.html", context)
 

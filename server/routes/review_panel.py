@@ -11,7 +11,7 @@ import json
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from models.challenges import lifecycle as challenge_lifecycle
@@ -33,7 +33,7 @@ from server.i18n import gettext as _
 from server.ids import id_or_none
 from server.labels import assignment_status_name
 from server.problems import page_message, signed_in
-from server.routes.review_common import SEE_OTHER, owned
+from server.routes.review_common import owned
 from server.schemas.reviews import (
     AssignedReviewer,
     AssignmentAddIn,
@@ -140,8 +140,7 @@ async def panel_page(request: Request, challenge: Challenge | None = None, error
     pool = await workflow.reviewer_pool()
     context = {"challenge": challenge, "pool": pool, "members": members, "values": values,
                "partners": await partner_skills(await reviewing_partners([u.id for u in pool])), "skill_choices": SKILLS,
-               "errors": errors or {}, "allowed": await review_actions(actor, challenge),
-               "saved": request.query_params.get("saved") == "1"}
+               "errors": errors or {}, "allowed": await review_actions(actor, challenge)}
     return templates.TemplateResponse(request, "reviews/panel.html", context, status_code=status)
 
 
@@ -158,7 +157,7 @@ async def save_panel_page(request: Request) -> Response:
         await workflow.set_panel(actor, challenge, body.reviewers, body.reviews_per_proposal, body.max_per_reviewer)
     except (ValidationError, ValidationFailed) as exc:
         return await panel_page(request, challenge, errors_from(exc), values, 400)
-    return RedirectResponse(f"/challenges/{challenge.id}/panel?saved=1", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}/panel", "panel.saved")
 
 
 async def assignments_page(request: Request, challenge: Challenge | None = None, errors: dict | None = None,
@@ -259,8 +258,7 @@ async def rubric_page(request: Request, challenge: Challenge | None = None, erro
     out = RubricOut.of(rubric, editable)
     if text is None:
         text = json.dumps([{k: v for k, v in f.model_dump().items()} for f in out.fields], ensure_ascii=False, indent=2)
-    context = {"challenge": challenge, "rubric": out, "text": text, "errors": errors or {}, "message": message,
-               "saved": request.query_params.get("saved") == "1"}
+    context = {"challenge": challenge, "rubric": out, "text": text, "errors": errors or {}, "message": message}
     return templates.TemplateResponse(request, "reviews/rubric.html", context, status_code=status)
 
 
@@ -279,7 +277,7 @@ async def save_rubric_page(request: Request) -> Response:
                                  status=400)
     except InvalidTransition as exc:
         return await rubric_page(request, challenge, {}, text, page_message(exc), exc.status)
-    return RedirectResponse(f"/challenges/{challenge.id}/rubric?saved=1", status_code=SEE_OTHER)
+    return flash.redirect(f"/challenges/{challenge.id}/rubric", "rubric.saved")
 
 
 routes += [

@@ -25,6 +25,7 @@ from models.review import decisions, reviewing
 from models.review.closing import proposal_rubric, value_of
 from models.review.common import challenge_of
 from models.review.rubric import OWNERS, REVIEWERS, visible_to
+from models.review.scoring import MIN_REVIEWS_FOR_CALIBRATION
 from server import flash
 from server.api import api
 from server.forms import checked_form, errors_from
@@ -88,7 +89,7 @@ async def ranking_page(request: Request, challenge: Challenge | None = None, err
     moves = {proposal_id: [t for t in found if t in DECISION_ACTIONS] for proposal_id, found in allowed.items()}
     undoable = {proposal_id for proposal_id, found in allowed.items() if "under_review" in found}
     context = {"challenge": challenge, "ranking": ranking, "moves": moves, "decision_names": DECISION_ACTIONS,
-               "undoable": undoable, "totals": ranked.totals,
+               "undoable": undoable, "totals": ranked.totals, "min_calibration": MIN_REVIEWS_FOR_CALIBRATION,
                "decision_name": decision_name, "errors": errors or {}, "message": message,
                "allowed": await review_actions(actor, challenge)}
     return templates.TemplateResponse(request, "reviews/ranking.html", context, status_code=status)

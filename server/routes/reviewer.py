@@ -22,7 +22,7 @@ from models.review.closing import value_of
 from models.review.common import assignment_challenge, challenge_of, get_assignment
 from models.review.models import Assignment, AssignmentStatus, Review
 from models.review.rubric import TEXT, RubricCriterion, panel_discussion
-from server import flash
+from server import confirm, flash
 from server.api import api
 from server.forms import checked_form, errors_from
 from server.i18n import gettext as _
@@ -201,7 +201,7 @@ async def _scoring_page(request: Request, actor: Actor, assignment: Assignment, 
         "values": values, "errors": errors or {}, "message": message,
         "total": running_total(values.get("scores") or {}, criteria),
         "others": others, "transitions": await reviewing.allowed_transitions(actor, assignment),
-        "saved": request.query_params.get("saved") == "1", "assignment_status_name": assignment_status_name,
+        "assignment_status_name": assignment_status_name,
     }
     return templates.TemplateResponse(request, "reviews/form.html", context, status_code=status)
 
@@ -221,6 +221,13 @@ async def save_scoring_form(request: Request) -> Response:
     shown = {**data, "scores": {k: v for k, v in data["scores"].items() if isinstance(v, int)}}
     try:
         body = ReviewIn.model_validate(data)
+        if form.get("action") == "submit" and not form.get("confirm"):  # asked on a page of its own first;
+            await reviewing.save_review(actor, assignment, body.to_changes())  # going back keeps what was typed
+            title = (await _subject_context(actor, assignment))["title"] or _("(untitled)")
+            hidden = {k: str(v) for k, v in form.items() if k not in ("csrftoken", "action", "confirm")}
+            return confirm.confirmation_page(request, confirm.Confirmation(
+                confirm.REVIEW, title, f"/reviews/{assignment.id}", hidden | {"action": "submit"},
+                back=f"/reviews/{assignment.id}"))
         if form.get("action") == "submit":
             await reviewing.submit_review(actor, assignment, body.to_changes())
         else:
@@ -235,7 +242,7 @@ async def save_scoring_form(request: Request) -> Response:
         return await _scoring_page(request, actor, assignment, shown, {}, page_message(exc), exc.status)
     if form.get("action") == "submit":
         return flash.redirect(f"/reviews/{assignment.id}", "review.submitted")
-    return RedirectResponse(f"/reviews/{assignment.id}?saved=1", status_code=SEE_OTHER)
+    return flash.redirect(f"/reviews/{assignment.id}", "review.saved")
 
 
 async def assignment_transition_page(request: Request) -> Response:

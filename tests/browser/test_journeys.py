@@ -222,9 +222,9 @@ async def test_a_panel_reviews_the_owner_finalises_and_the_company_reads_its_fee
                 await page.check("#no-conflict")
                 async with page.expect_navigation():
                     await page.locator("button[name=action][value=submit]").click()
-                await walker.check()
-                if "/confirm" in page.url:
-                    await walker.click("main form button[type=submit]")
+                await walker.check()  # a page of its own: the review cannot be changed after
+                assert await page.locator("main form input[name=confirm]").count() == 1
+                await walker.click("main form button[type=submit]")
                 assert await walker.banner()
                 await walker.click("main a.button[href='/reviews']")  # what next: back to the other assignment
         finally:

@@ -1,0 +1,90 @@
+"""The audit log in sentences (issue 10): "Published the challenge 12." rather than `challenge.published` and
+JSON. The event's code is built from what was acted on and what happened; each part has a name here. An event
+this table does not know still reads as a sentence, naming its code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.core.errors import N_
+from server.i18n import gettext as _
+
+# What was acted on: the part of the code before the dot.
+OBJECTS = {
+    "challenge": N_("the challenge"), "proposal": N_("the proposal"), "question": N_("the question"),
+    "review": N_("the review"), "assignment": N_("the review assignment"), "review_round": N_("the review round"),
+    "pilot": N_("the pilot"), "measurement": N_("the KPI measurement"), "milestone": N_("the milestone"),
+    "solution": N_("the solution"), "adoption": N_("the adoption"), "procurement": N_("the joint procurement"),
+    "partner": N_("the partner"), "partner_need": N_("the partner request"),
+    "partner_placement": N_("the partner placement"), "partner_invitation": N_("the partner invitation"),
+    "organisation": N_("the organisation"), "user": N_("the account"), "membership": N_("the membership"),
+    "api_token": N_("the API token"), "conflict": N_("the conflict of interest"), "feedback": N_("the feedback"),
+    "identity": N_("the outside account"), "sessions": N_("the sessions"), "sign_up": N_("the sign-up"),
+    "sign_in_link": N_("the sign-in link"), "login": N_("the sign-in"),
+}
+
+# What happened: the part after the dot, as a sentence about %(object)s.
+VERBS = {
+    "created": N_("Created %(object)s."), "drafted": N_("Created %(object)s."),
+    "updated": N_("Changed %(object)s."), "edited": N_("Changed %(object)s."), "saved": N_("Saved %(object)s."),
+    "submitted": N_("Submitted %(object)s."), "in_review": N_("Sent %(object)s for approval."),
+    "published": N_("Published %(object)s."), "scheduled": N_("Scheduled the publication of %(object)s."),
+    "approved": N_("Approved %(object)s."), "rejected": N_("Rejected %(object)s."),
+    "changes_requested": N_("Sent %(object)s back for changes."), "closed": N_("Closed %(object)s."),
+    "decided": N_("Finalised the decisions of %(object)s."), "cancelled": N_("Cancelled %(object)s."),
+    "amended": N_("Amended %(object)s."), "withdrawn": N_("Withdrew %(object)s."),
+    "under_review": N_("Put %(object)s under review."), "shortlisted": N_("Shortlisted %(object)s."),
+    "selected": N_("Selected %(object)s."), "not_selected": N_("Did not select %(object)s."),
+    "ineligible": N_("Marked %(object)s ineligible."), "asked": N_("Asked %(object)s."),
+    "answered": N_("Answered %(object)s."), "reopened": N_("Reopened %(object)s."),
+    "recused": N_("Withdrew from %(object)s."), "removed": N_("Removed %(object)s."),
+    "added": N_("Added %(object)s."), "assigned": N_("Assigned %(object)s."), "started": N_("Started %(object)s."),
+    "signed_up": N_("Signed up %(object)s."), "succeeded": N_("Signed in."), "failed": N_("Failed to sign in."),
+    "password_changed": N_("Changed the password of %(object)s."),
+    "password_reset": N_("Reset the password of %(object)s."), "access_changed": N_("Changed the access of %(object)s."),
+    "profile_changed": N_("Changed the profile of %(object)s."), "role_changed": N_("Changed the role in %(object)s."),
+    "revoked": N_("Revoked %(object)s."), "revoked_all": N_("Revoked every API token."),
+    "ended_all": N_("Ended every session."), "declared": N_("Declared %(object)s."),
+    "sent": N_("Sent %(object)s."), "used": N_("Used %(object)s."), "linked": N_("Linked %(object)s."),
+    "recorded": N_("Recorded %(object)s."), "imported": N_("Imported %(object)s."),
+    "opened": N_("Opened %(object)s."), "joined": N_("Joined %(object)s."), "contracted": N_("Contracted %(object)s."),
+    "ended": N_("Ended %(object)s."), "registered": N_("Registered %(object)s."), "erased": N_("Erased %(object)s."),
+    "accepted": N_("Accepted %(object)s."), "declined": N_("Declined %(object)s."),
+    "confirmed": N_("Confirmed %(object)s."), "stated": N_("Stated %(object)s."), "adopted": N_("Adopted %(object)s."),
+    "stale": N_("Marked %(object)s as not re-confirmed."), "verified": N_("Verified %(object)s."),
+}
+
+
+def sentence(action: str, target_id: str = "") -> str:
+    """One audit event as a sentence in the reader's language."""
+    kind, _dot, verb = action.partition(".")
+    thing = _(OBJECTS[kind]) if kind in OBJECTS else kind.replace("_", " ")
+    if target_id:
+        thing = _("%(object)s %(id)s", object=thing, id=target_id)
+    if verb in VERBS:
+        return _(VERBS[verb], object=thing)
+    if verb.endswith("_changed"):
+        return _("Changed %(object)s.", object=thing)
+    return _("Recorded for %(object)s: %(event)s.", object=thing, event=verb.replace("_", " "))
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
+    return "—" if value is None or value == "" else str(value)
+
+
+def changes(before: dict | None, after: dict | None) -> list[str]:
+    """What changed, one line per field: "status: draft → published"."""
+    before, after = before or {}, after or {}
+    lines = []
+    for key in list(dict.fromkeys([*before, *after])):
+        if key in before and key in after:
+            lines.append(f"{key}: {_plain(before[key])} → {_plain(after[key])}")
+        elif key in after:
+            lines.append(f"{key}: {_plain(after[key])}")
+        else:
+            lines.append(_("%(field)s: %(value)s (removed)", field=key, value=_plain(before[key])))
+    return lines
