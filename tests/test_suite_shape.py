@@ -27,3 +27,13 @@ def test_no_test_module_imports_another_or_conftest():
         for path in sorted(TESTS.glob("*.py"))
     }
     assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_no_two_test_modules_share_a_name():
+    # tests/browser has no __init__.py: pytest imports its modules by their bare name, so a browser test named
+    # like a test in tests/ stops the collection of the whole suite.
+    seen: dict[str, list[str]] = {}
+    for path in sorted(TESTS.rglob("test_*.py")):
+        if "node_modules" not in path.parts:
+            seen.setdefault(path.name, []).append(str(path.relative_to(TESTS)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
