@@ -165,7 +165,7 @@ def solution_label(kind: str, value: str) -> str:
 
 # Units an agency types for a KPI, in either language: shown in the reader's language ("60 min" is
 # "60 分" on a Japanese page). A unit not listed is shown as typed.
-UNITS = {
+_UNIT_SPELLINGS: dict[str, tuple[str, ...]] = {  # message id → the spellings it stands for
     N_("min"): ("min", "mins", "minute", "minutes", "分", "分間"),
     N_("hours"): ("h", "hr", "hrs", "hour", "hours", "時間"),
     N_("days"): ("d", "day", "days", "日", "日間"),
@@ -173,7 +173,7 @@ UNITS = {
     N_("cases"): ("cases", "case", "件"),
     N_("yen"): ("yen", "jpy", "円"),
 }
-_UNIT_OF = {spelling: message for message, spellings in UNITS.items() for spelling in spellings}
+_UNIT_OF = {spelling: message for message, spellings in _UNIT_SPELLINGS.items() for spelling in spellings}
 
 
 def unit_name(unit: str | None) -> str:

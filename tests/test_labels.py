@@ -8,7 +8,8 @@ from server.templating import templates
 
 
 def test_every_label_reads_in_both_languages_and_unknown_values_show_as_they_are():
-    tables = [value for name, value in vars(labels).items() if name.isupper() and isinstance(value, dict)]
+    tables = [value for name, value in vars(labels).items()
+              if name.isupper() and not name.startswith("_") and isinstance(value, dict)]  # _private: not labels
     assert len(tables) >= 12
     for table in tables:
         for message_id in table.values():
