@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import previous_assignment  # noqa: E402  (bench/ is on sys.path when run as a script)
+from report import Row, load_average, write_rows  # noqa: E402
 
 from models.review.assignment import (  # noqa: E402
     LOAD_WEIGHT,
@@ -77,7 +78,7 @@ def networkx_cost(reviewers, proposals, conflicts, max_per_reviewer) -> int:
     return nx.cost_of_flow(graph, nx.max_flow_min_cost(graph, "source", "sink"))
 
 
-def run(n_reviewers: int, n_proposals: int, seed: int, runs: int, previous: bool) -> None:
+def run(n_reviewers: int, n_proposals: int, seed: int, runs: int, previous: bool) -> list[Row]:
     reviewers, proposals, conflicts = make_panel(n_reviewers, n_proposals, seed)
     max_per_reviewer = -(-REVIEWS_PER_PROPOSAL * n_proposals // n_reviewers) + 2
     times, cpu_times = [], []
@@ -88,6 +89,8 @@ def run(n_reviewers: int, n_proposals: int, seed: int, runs: int, previous: bool
         cpu_times.append(time.process_time() - cpu_started)
     elapsed = statistics.median(times)
 
+    size = f"{n_reviewers} reviewers × {n_proposals:,} proposals, {REVIEWS_PER_PROPOSAL} each"
+    rows = [Row(f"assignment, {size}: time (median of {runs})", elapsed, "s", LIMIT_S, load=load_average())]
     checks = []
     if previous:
         started = time.perf_counter()
@@ -95,6 +98,7 @@ def run(n_reviewers: int, n_proposals: int, seed: int, runs: int, previous: bool
         previous_s = time.perf_counter() - started
         same = "same cost" if before.cost == result.cost else "DIFFERENT COST"
         checks.append(f"previous solver {previous_s:.2f} s, cost {before.cost} ({same})")
+        rows.append(Row(f"assignment, {size}: cost / the previous solver's (optimality)", result.cost / before.cost, "×", 1.0))
     if n_reviewers * n_proposals <= NETWORKX_UP_TO:
         reference = networkx_cost(reviewers, proposals, conflicts, max_per_reviewer)
         checks.append(f"networkx cost {reference} ({'same cost' if reference == result.cost else 'DIFFERENT COST'})")
@@ -130,6 +134,7 @@ def run(n_reviewers: int, n_proposals: int, seed: int, runs: int, previous: bool
         f"with >= {MATCH_CAP} {sum(m >= MATCH_CAP for m in matches) / len(matches):.1%}",
         flush=True,
     )
+    return [*rows, Row(f"assignment, {size}: reviewers' load, max − min", spread, "", 1)]
 
 
 def main() -> None:
@@ -138,10 +143,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3, help="solve each size this many times; print the median")
     parser.add_argument("--no-previous", action="store_true", help="skip the previous solver (4-8 s at 300x5000)")
+    parser.add_argument("--json", type=Path, help="also write the figures there, for bench/table.py")
     args = parser.parse_args()
+    rows = []
     for size in args.sizes.split(","):
         n_reviewers, n_proposals = (int(n) for n in size.split("x"))
-        run(n_reviewers, n_proposals, args.seed, args.runs, not args.no_previous)
+        rows += run(n_reviewers, n_proposals, args.seed, args.runs, not args.no_previous)
+    write_rows(args.json, rows)
 
 
 if __name__ == "__main__":

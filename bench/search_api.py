@@ -34,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 import httpx2  # noqa: E402
+from report import Row, write_rows  # noqa: E402  (bench/ is on sys.path)
 
 from models.challenges.models import Challenge  # noqa: E402
 from search.backend import FallbackBackend  # noqa: E402
@@ -147,6 +148,11 @@ async def main(args: argparse.Namespace) -> None:
     api95 = p(timings["api"], .95)
     print(f"  API / direct: p95 {ratio95:.2f}× (limit {RATIO_LIMIT}×), p50 {ratio50:.2f}×;"
           f"  API p95 {api95:.2f} ms (limit {P95_LIMIT_MS:.0f} ms, {api95 / P95_LIMIT_MS:.2f}× the limit)")
+    write_rows(args.json, [
+        Row(f"search via the API ({args.via}), p95 / raw Meilisearch's p95, {args.n:,} challenges", ratio95, "×",
+            RATIO_LIMIT, load=max(loads)),
+        Row(f"search via the API ({args.via}), p95, {args.n:,} challenges", api95, "ms", P95_LIMIT_MS, load=max(loads)),
+    ])
     if profile:
         pstats.Stats(profile).sort_stats(args.sort).print_stats(45)
 
@@ -158,5 +164,6 @@ if __name__ == "__main__":
     parser.add_argument("--via", choices=["http", "asgi"], default="http", help="how the API is reached")
     parser.add_argument("--profile", action="store_true", help="with --via asgi: where the API's time goes (cProfile)")
     parser.add_argument("--sort", default="cumulative", help="the profile's order (cumulative, tottime)")
+    parser.add_argument("--json", type=Path, help="also write the figures there, for bench/table.py")
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(main(parser.parse_args()))
