@@ -10,15 +10,12 @@ is ranked from their documents by the one pure function, models.partners.matchin
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tortoise import timezone
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
-from models.core.outbox import Consumer, OutboxMessage
 from models.partners.invitations import open_loads
 from models.partners.matching import Load, Match, NeedSpec, rank
 from models.partners.models import PartnerProfile, PartnerSkill
@@ -29,6 +26,7 @@ from models.policy.partners import findable_filter, is_findable, may_list_partne
 from search.backend import FallbackBackend, ReadsTheDatabase, SearchBackend, SearchUnavailable
 from search.documents import timestamp
 from search.meili import ERRORS, MeiliBackend, _any_of
+from search.sync import IndexSync
 
 log = logging.getLogger("kyoso.search")
 
@@ -235,57 +233,11 @@ async def match_partners(backend: Any, actor: Actor, need: NeedSpec) -> tuple[li
     return rank(need, result.hits), result.degraded
 
 
-# --- keeping the index in step, through the outbox ------------------------------------------------
+# --- keeping the index in step, through the outbox (search.sync.IndexSync) ---------------------------
 
-
-async def document_for(partner_id: int) -> dict[str, Any] | None:
-    partner = await PartnerProfile.get_or_none(id=partner_id)
-    if partner is None or not is_findable(partner):
-        return None
-    return (await _documents([partner]))[0]
-
-
-async def sync_partner(backend: Any, partner_id: int) -> None:
-    document = await document_for(partner_id)
-    if document is None:
-        await backend.delete([partner_id])
-    else:
-        await backend.upsert([document])
-
-
-def consumer(backend: Any) -> Consumer:
-    """The outbox consumer for topic "partner_search", writing to this backend."""
-
-    async def consume(message: OutboxMessage) -> None:
-        if not backend.needs_sync:
-            return
-        await sync_partner(backend, int(message.payload["id"]))
-
-    return consume
-
-
-async def documents_for_reindex(batch_size: int = 500) -> AsyncIterator[dict[str, Any]]:
-    last_id = 0
-    while True:
-        batch = await PartnerProfile.filter(findable_filter(), id__gt=last_id).order_by("id").limit(batch_size)
-        if not batch:
-            return
-        for document in await _documents(batch):
-            yield document
-        last_id = batch[-1].id
-
-
-
-async def rebuild_partner_index(backend: Any) -> int:
-    """Rebuild the partner index from the database and swap it in; then replay the recent changes (see
-    search.sync.rebuild_index: the same reasoning, the same margin)."""
-    from search.sync import REPLAY_MARGIN
-
-    started = timezone.now()
-    await backend.prepare(wait=True)
-    count = await backend.reindex(documents_for_reindex())
-    recent: list = await OutboxMessage.filter(topic=TOPIC, created_at__gte=started - REPLAY_MARGIN).values_list(
-        "payload", flat=True)
-    for partner_id in sorted({int(p["id"]) for p in recent if isinstance(p, dict) and "id" in p}):
-        await sync_partner(backend, partner_id)
-    return count
+INDEX_SYNC = IndexSync(TOPIC, PartnerProfile, is_findable, findable_filter, _documents)
+document_for = INDEX_SYNC.document_for
+sync_partner = INDEX_SYNC.sync
+consumer = INDEX_SYNC.consumer
+documents_for_reindex = INDEX_SYNC.documents_for_reindex
+rebuild_partner_index = INDEX_SYNC.rebuild

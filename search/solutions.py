@@ -13,15 +13,11 @@ agencies adopted it, in bands) and has_savings (a joint procurement round record
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tortoise import timezone
-
-from models.core.outbox import Consumer, OutboxMessage
 from models.identity.orgs import Organisation
-from models.policy.solutions import LISTED_STATUSES, is_listed
+from models.policy.solutions import LISTED_STATUSES, is_listed, listed_filter
 from models.solutions.adoptions import USING, adopted_counts
 from models.solutions.catalogue import SEARCH_TOPIC
 from models.solutions.models import Adoption, Solution
@@ -29,6 +25,7 @@ from models.solutions.views import savings_of
 from search.backend import FallbackBackend, ReadsTheDatabase, SearchUnavailable
 from search.documents import timestamp
 from search.meili import CJK, ERRORS, MeiliBackend, _any_of
+from search.sync import IndexSync
 
 log = logging.getLogger("kyoso.search")
 
@@ -275,56 +272,11 @@ async def search_solutions(backend: Any, query: SolutionQuery) -> SolutionSearch
     return await backend.search(query)
 
 
-# --- keeping the index in step, through the outbox ------------------------------------------------
+# --- keeping the index in step, through the outbox (search.sync.IndexSync) ---------------------------
 
-
-async def document_for(solution_id: int) -> dict[str, Any] | None:
-    solution = await Solution.get_or_none(id=solution_id)
-    if solution is None or not is_listed(solution):
-        return None
-    return (await documents_of([solution]))[0]
-
-
-async def sync_solution(backend: Any, solution_id: int) -> None:
-    document = await document_for(solution_id)
-    if document is None:
-        await backend.delete([solution_id])
-    else:
-        await backend.upsert([document])
-
-
-def consumer(backend: Any) -> Consumer:
-    """The outbox consumer for topic "solution_search", writing to this backend."""
-
-    async def consume(message: OutboxMessage) -> None:
-        if not backend.needs_sync:
-            return
-        await sync_solution(backend, int(message.payload["id"]))
-
-    return consume
-
-
-async def documents_for_reindex(batch_size: int = 500) -> AsyncIterator[dict[str, Any]]:
-    last_id = 0
-    while True:
-        batch = await Solution.filter(status__in=[s.value for s in LISTED_STATUSES], id__gt=last_id).order_by("id").limit(batch_size)
-        if not batch:
-            return
-        for document in await documents_of(list(batch)):
-            yield document
-        last_id = batch[-1].id
-
-
-async def rebuild_solution_index(backend: Any) -> int:
-    """Rebuild the solution index from the database and swap it in; then replay the recent changes (as
-    search.sync.rebuild_index does)."""
-    from search.sync import REPLAY_MARGIN
-
-    started = timezone.now()
-    await backend.prepare(wait=True)
-    count = await backend.reindex(documents_for_reindex())
-    recent: list = await OutboxMessage.filter(topic=TOPIC, created_at__gte=started - REPLAY_MARGIN).values_list(
-        "payload", flat=True)
-    for solution_id in sorted({int(p["id"]) for p in recent if isinstance(p, dict) and "id" in p}):
-        await sync_solution(backend, solution_id)
-    return count
+INDEX_SYNC = IndexSync(TOPIC, Solution, is_listed, listed_filter, documents_of)
+document_for = INDEX_SYNC.document_for
+sync_solution = INDEX_SYNC.sync
+consumer = INDEX_SYNC.consumer
+documents_for_reindex = INDEX_SYNC.documents_for_reindex
+rebuild_solution_index = INDEX_SYNC.rebuild

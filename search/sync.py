@@ -9,10 +9,14 @@ While the backend is down the consumer raises, and the outbox retries the messag
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
 
 from tortoise import timezone
+from tortoise.expressions import Q
+from tortoise.models import Model
 
 from models.challenges.models import Challenge
 from models.core.outbox import Consumer, OutboxMessage
@@ -38,12 +42,16 @@ async def document_for(challenge_id: int) -> Document | None:
     return challenge_document(challenge)
 
 
-async def sync_challenge(backend: SearchBackend, challenge_id: int) -> None:
-    document = await document_for(challenge_id)
+async def _write(backend: Any, row_id: int, document: Document | None) -> None:
+    """The row's current document into the index, or the row out of it when it has none."""
     if document is None:
-        await backend.delete([challenge_id])
+        await backend.delete([row_id])
     else:
         await backend.upsert([document])
+
+
+async def sync_challenge(backend: SearchBackend, challenge_id: int) -> None:
+    await _write(backend, challenge_id, await document_for(challenge_id))
 
 
 def consumer(backend: SearchBackend) -> Consumer:
@@ -95,10 +103,72 @@ async def rebuild_index(backend: SearchBackend, progress: Progress | None = None
     started = timezone.now()
     await backend.prepare(wait=True)
     count = await backend.reindex(documents_for_reindex(progress=progress))
-    recent = await OutboxMessage.filter(topic=TOPIC, created_at__gte=started - REPLAY_MARGIN).values_list(
-        "payload", flat=True
-    )
-    ids = sorted({int(p["id"]) for p in recent if isinstance(p, dict) and p.get("kind") == "challenge" and "id" in p})  # type: ignore[call-overload]  # Tortoise types values_list(flat=True) as tuples
-    for challenge_id in ids:
+    for challenge_id in await _changed_since(TOPIC, started, kind="challenge"):
         await sync_challenge(backend, challenge_id)
     return count
+
+
+async def _changed_since(topic: str, started: datetime, kind: str | None = None) -> list[int]:
+    """The ids named by the topic's outbox messages of the replay margin before `started` (of this kind)."""
+    recent: list = await OutboxMessage.filter(topic=topic, created_at__gte=started - REPLAY_MARGIN).values_list(
+        "payload", flat=True)
+    return sorted({int(p["id"]) for p in recent
+                   if isinstance(p, dict) and "id" in p and (kind is None or p.get("kind") == kind)})
+
+
+# --- the same for the other indexes (solutions, partners) -------------------------------------------------
+
+Row = TypeVar("Row", bound=Model)
+
+
+@dataclass(frozen=True)
+class IndexSync(Generic[Row]):
+    """The outbox consumer, the sync of one row and the rebuild of another index kind, on the challenges'
+    pattern above: each kind gives its model, who may find a row (as a test of one row and as a query),
+    and how a batch of rows becomes documents."""
+
+    topic: str
+    model: type[Row]
+    findable: Callable[[Row], bool]
+    findable_filter: Callable[[], Q]
+    documents_of: Callable[[list[Row]], Awaitable[list[Document]]]
+
+    async def document_for(self, row_id: int) -> Document | None:
+        """The current document of a row, or None when it may not be found (or it is gone)."""
+        row = await self.model.get_or_none(id=row_id)
+        if row is None or not self.findable(row):
+            return None
+        return (await self.documents_of([row]))[0]
+
+    async def sync(self, backend: Any, row_id: int) -> None:
+        await _write(backend, row_id, await self.document_for(row_id))
+
+    def consumer(self, backend: Any) -> Consumer:
+        """The outbox consumer for this kind's topic, writing to this backend."""
+
+        async def consume(message: OutboxMessage) -> None:
+            if not backend.needs_sync:
+                return
+            await self.sync(backend, int(message.payload["id"]))
+
+        return consume
+
+    async def documents_for_reindex(self, batch_size: int = 500) -> AsyncIterator[Document]:
+        last_id = 0
+        while True:
+            batch = await self.model.filter(self.findable_filter(), id__gt=last_id).order_by("id").limit(batch_size)
+            if not batch:
+                return
+            for document in await self.documents_of(list(batch)):
+                yield document
+            last_id = batch[-1].pk
+
+    async def rebuild(self, backend: Any) -> int:
+        """Rebuild the index from the database and swap it in; then replay the recent changes (as
+        rebuild_index does, for the same reason)."""
+        started = timezone.now()
+        await backend.prepare(wait=True)
+        count = await backend.reindex(self.documents_for_reindex())
+        for row_id in await _changed_since(self.topic, started):
+            await self.sync(backend, row_id)
+        return count

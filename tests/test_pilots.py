@@ -367,3 +367,19 @@ async def test_the_pilots_feed_holds_public_pilots_with_verified_values_only(app
     assert "33.25min" in summary and "30min" not in summary and "Status: Running" in summary
     assert str(planned["pilot_id"]) not in entries
     assert "/feeds/pilots.atom?lang=" in (await client.get("/pilots")).text
+
+
+async def test_the_pilots_feed_does_not_grow_with_its_pilots(app, pw, client, queries):
+    agency = await Organisation.get(municipality_code="131130")
+    company = await Organisation.create(kind="company", status="approved", name_ja="件数社", name_en="Count KK")
+    counts = []
+    for more in (2, 4):  # 2 pilots, then 6
+        for _ in range(more):
+            made = await pilot_world({}, agency, company)
+            await _verified(made["pilot_id"], made["kpi_id"], (1, 25.5))
+        with queries() as log:
+            response = await client.get("/feeds/pilots.atom?lang=en")
+        assert response.status_code == 200
+        counts.append(log.count)
+    assert response.text.count(": 25.5min") >= 6  # each new pilot's verified value, read in the batch
+    assert counts[0] == counts[1], str(log)

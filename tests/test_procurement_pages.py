@@ -9,8 +9,8 @@ import re
 from models.insights.figures import compute_snapshots
 from models.solutions import procurement
 from models.solutions.models import ProcurementRound
-from tests.helpers import browser, english
-from tests.procurement_helpers import procurement_world
+from tests.helpers import browser, english, make_company
+from tests.procurement_helpers import new_agency, procurement_matrix_world, procurement_world
 from tests.web import post_form
 
 
@@ -80,3 +80,18 @@ async def test_a_round_through_the_pages_in_both_languages(app, people):
             listed = (await visitor.get("/procurements")).text
             assert f'/procurements/{rid}"' in listed
     assert (await ProcurementRound.get(id=rid)).status == "contracted"
+
+
+async def test_the_procurements_feed_does_not_grow_with_its_rounds(app, queries):
+    company = await make_company()
+    counts = []
+    async with browser(app) as visitor:
+        for more in (2, 4):  # 2 contracted rounds, then 6
+            for _ in range(more):
+                await procurement_matrix_world(await new_agency("Higashi"), await new_agency("Minami"), company)
+            with queries() as log:
+                feed = await visitor.get("/feeds/procurements.atom?lang=en")
+            assert feed.status_code == 200
+            counts.append(log.count)
+    assert feed.text.count("2 agencies bought this together and saved ¥150 against buying alone.") >= 6
+    assert counts[0] == counts[1], str(log)

@@ -202,14 +202,24 @@ def rolled_up(verified: list[Measurement]) -> float | None:
 
 
 async def progress_for(pilot: Pilot) -> list[KpiProgress]:
-    kpis = await PilotKpi.filter(pilot_id=pilot.id)
-    verified = await Measurement.filter(kpi__pilot_id=pilot.id, status=M.VERIFIED.value).order_by("measured_on", "id")
-    result = []
+    return (await progress_of_pilots([pilot]))[pilot.id]
+
+
+async def progress_of_pilots(pilots: list[Pilot]) -> dict[int, list[KpiProgress]]:
+    """Each pilot's KPI progress by pilot id, in two queries whatever the number of pilots (for lists and feeds)."""
+    result: dict[int, list[KpiProgress]] = {pilot.id: [] for pilot in pilots}
+    kpis = await PilotKpi.filter(pilot_id__in=list(result)) if pilots else []
+    verified: dict[int, list[Measurement]] = {kpi.id: [] for kpi in kpis}
+    if kpis:
+        for measurement in await Measurement.filter(kpi_id__in=list(verified), status=M.VERIFIED.value).order_by(
+                "measured_on", "id"):
+            verified[measurement.kpi_id].append(measurement)
+    by_id = {pilot.id: pilot for pilot in pilots}
     for kpi in kpis:
-        mine = [m for m in verified if m.kpi_id == kpi.id]
+        mine = verified[kpi.id]
         latest = rolled_up(mine)
         progress = progress_of(kpi, latest)
-        result.append(KpiProgress(kpi, latest, progress, on_track(pilot, progress), mine))
+        result[kpi.pilot_id].append(KpiProgress(kpi, latest, progress, on_track(by_id[kpi.pilot_id], progress), mine))
     return result
 
 

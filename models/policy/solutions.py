@@ -24,6 +24,10 @@ def is_listed(solution: Solution) -> bool:
     return solution.status in LISTED_STATUSES
 
 
+def listed_filter() -> Q:
+    return Q(status__in=[s.value for s in LISTED_STATUSES])
+
+
 def owns_solution(actor: Actor, solution: Solution) -> bool:
     return bool(actor.organisation_ids(OrgKind.AGENCY) & set(solution.agency_ids or [solution.owner_id]))
 

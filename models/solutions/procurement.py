@@ -12,7 +12,7 @@ notifications and outbox mail.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -181,7 +181,7 @@ async def list_rounds(actor: Actor, *, status: str = "", solution: int | None = 
 async def contracted_rounds(limit: int) -> list[RoundView]:
     """The latest contracted rounds (public), as the visitor sees them: for feeds."""
     rounds = await ProcurementRound.filter(status=S.CONTRACTED.value).order_by("-contracted_at", "-id").limit(limit)
-    return [await round_view(VISITOR, r) for r in rounds]
+    return await round_views(VISITOR, rounds)
 
 
 async def member_agency_ids(round_id: int) -> set[int]:
@@ -194,21 +194,40 @@ def allowed_transitions(actor: Actor, round_: ProcurementRound) -> list[str]:
 
 
 async def round_view(actor: Actor, round_: ProcurementRound) -> RoundView:
-    members = await RoundMember.filter(round_id=round_.id).prefetch_related("agency").order_by("id")
-    agencies = {m.agency_id for m in members}
-    figures = sees_member_figures(actor, round_, agencies)
-    joinable = is_joinable(round_)
-    return RoundView(
-        round=round_,
-        lead=await Organisation.get(id=round_.lead_id),
-        solution=await Solution.get_or_none(id=round_.solution_id) if round_.solution_id else None,
-        challenge=await Challenge.get_or_none(id=round_.challenge_id) if round_.challenge_id else None,
-        company=await Organisation.get_or_none(id=round_.company_id) if round_.company_id else None,
-        members=[MemberView(m, m.agency, figures) for m in members],
-        joinable=joinable,
-        allowed=allowed_transitions(actor, round_),
-        actions=round_actions(actor, round_, agencies, joinable),
-    )
+    return (await round_views(actor, [round_]))[0]
+
+
+async def _by_id(model: Any, ids: Iterable[int | None]) -> dict[int, Any]:
+    wanted = sorted({i for i in ids if i is not None})
+    return {row.id: row for row in await model.filter(id__in=wanted)} if wanted else {}
+
+
+async def round_views(actor: Actor, rounds: list[ProcurementRound]) -> list[RoundView]:
+    """The rounds' views, one query per related table whatever the number of rounds (for lists and feeds)."""
+    members: dict[int, list[RoundMember]] = {round_.id: [] for round_ in rounds}
+    if rounds:
+        for member in await RoundMember.filter(round_id__in=list(members)).prefetch_related("agency").order_by("id"):
+            members[member.round_id].append(member)
+    organisations = await _by_id(Organisation, [*(r.lead_id for r in rounds), *(r.company_id for r in rounds)])
+    solutions = await _by_id(Solution, [r.solution_id for r in rounds])
+    challenges = await _by_id(Challenge, [r.challenge_id for r in rounds])
+    views = []
+    for round_ in rounds:
+        agencies = {m.agency_id for m in members[round_.id]}
+        figures = sees_member_figures(actor, round_, agencies)
+        joinable = is_joinable(round_)
+        views.append(RoundView(
+            round=round_,
+            lead=organisations[round_.lead_id],
+            solution=solutions.get(round_.solution_id) if round_.solution_id else None,
+            challenge=challenges.get(round_.challenge_id) if round_.challenge_id else None,
+            company=organisations.get(round_.company_id) if round_.company_id else None,
+            members=[MemberView(m, m.agency, figures) for m in members[round_.id]],
+            joinable=joinable,
+            allowed=allowed_transitions(actor, round_),
+            actions=round_actions(actor, round_, agencies, joinable),
+        ))
+    return views
 
 
 # ---------------------------------------------------------------------------------------------------------

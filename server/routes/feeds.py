@@ -119,6 +119,7 @@ async def pilots_feed(request: Request) -> Response:
     base = _base_url(request)
     pilots = (await pilot_lifecycle.list_pilots(VISITOR))[:FEED_ENTRIES]  # as a visitor: the policy's public pilots
     self_url = f"{base}/feeds/pilots.atom?lang={lang}"
+    progress = await measurements.progress_of_pilots(pilots)
     entries = []
     for pilot in pilots:
         url = f"{base}/pilots/{pilot.id}"
@@ -128,10 +129,10 @@ async def pilots_feed(request: Request) -> Response:
             _("Period: %(start)s – %(end)s", start=pilot.starts_on.isoformat(), end=pilot.ends_on.isoformat()),
             _("Company: %(name)s", name=pilot.company.name(lang)),
         ]
-        for progress in await measurements.progress_for(pilot):  # verified values only
-            if progress.latest is not None:
-                name = translated(progress.kpi.name, lang) or progress.kpi.key
-                lines.append(f"{name}: {progress.latest:g}{progress.kpi.unit}")
+        for kpi in progress[pilot.id]:  # verified values only
+            if kpi.latest is not None:
+                name = translated(kpi.kpi.name, lang) or kpi.kpi.key
+                lines.append(f"{name}: {kpi.latest:g}{kpi.kpi.unit}")
         entries.append(atom.Entry(
             id=url,
             title=_("Pilot: %(title)s", title=title),
