@@ -98,7 +98,8 @@ def run(n_reviewers: int, n_proposals: int, seed: int, runs: int, previous: bool
         previous_s = time.perf_counter() - started
         same = "same cost" if before.cost == result.cost else "DIFFERENT COST"
         checks.append(f"previous solver {previous_s:.2f} s, cost {before.cost} ({same})")
-        rows.append(Row(f"assignment, {size}: cost / the previous solver's (optimality)", result.cost / before.cost, "×", 1.0))
+        rows.append(Row(f"assignment, {size}: cost / the previous solver's (optimality)", result.cost / before.cost, "×", 1.0,
+                        load=load_average()))
     if n_reviewers * n_proposals <= NETWORKX_UP_TO:
         reference = networkx_cost(reviewers, proposals, conflicts, max_per_reviewer)
         checks.append(f"networkx cost {reference} ({'same cost' if reference == result.cost else 'DIFFERENT COST'})")
@@ -134,7 +135,7 @@ def run(n_reviewers: int, n_proposals: int, seed: int, runs: int, previous: bool
         f"with >= {MATCH_CAP} {sum(m >= MATCH_CAP for m in matches) / len(matches):.1%}",
         flush=True,
     )
-    return [*rows, Row(f"assignment, {size}: reviewers' load, max − min", spread, "", 1)]
+    return [*rows, Row(f"assignment, {size}: reviewers' load, max − min", spread, "", 1, load=load_average())]
 
 
 def main() -> None:

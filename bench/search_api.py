@@ -111,12 +111,15 @@ async def main(args: argparse.Namespace) -> None:
                 for _name, params in corpus.QUERY_MIX:
                     await via_api(params)
                     await meili_direct(params)
-            timings: dict[str, list[float]] = {"api": [], "direct": []}
+            async def hop(_params: dict[str, Any]) -> None:  # the HTTP round trip alone, for scale
+                assert (await api.get("/healthz")).status_code == 200
+
+            timings: dict[str, list[float]] = {"api": [], "direct": [], "hop": []}
             profile = cProfile.Profile() if args.profile else None
             loads = [os.getloadavg()[0]]
             for round_ in range(args.rounds):
                 for _name, params in corpus.QUERY_MIX:
-                    order = [("direct", meili_direct), ("api", via_api)]
+                    order = [("direct", meili_direct), ("api", via_api), ("hop", hop)]
                     for name, call in order if round_ % 2 else order[::-1]:  # neither always goes first
                         if profile and name == "api":
                             profile.enable()
@@ -141,7 +144,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"through Kyoso's API: {where}")
     print(f"search over the query mix ({len(corpus.QUERY_MIX)} queries × {args.rounds} rounds, n={n} each; "
           f"load average {min(loads):.1f}–{max(loads):.1f} over the run):")
-    for name, label in (("direct", "Meilisearch direct"), ("api", "through Kyoso's API")):
+    for name, label in (("direct", "Meilisearch direct"), ("api", "through Kyoso's API"), ("hop", "Kyoso's /healthz")):
         print(f"  {label:<20} p50 {p(timings[name], .5):6.2f} ms   p95 {p(timings[name], .95):6.2f} ms")
     ratio95 = p(timings["api"], .95) / p(timings["direct"], .95)
     ratio50 = p(timings["api"], .5) / p(timings["direct"], .5)
