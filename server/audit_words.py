@@ -4,9 +4,11 @@ this table does not know still reads as a sentence, naming its code."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from models.core.errors import N_
+from server import labels
 from server.i18n import gettext as _
 
 # What was acted on: the part of the code before the dot.
@@ -21,6 +23,18 @@ OBJECTS = {
     "api_token": N_("the API token"), "conflict": N_("the conflict of interest"), "feedback": N_("the feedback"),
     "identity": N_("the outside account"), "sessions": N_("the sessions"), "sign_up": N_("the sign-up"),
     "sign_in_link": N_("the sign-in link"), "login": N_("the sign-in"),
+}
+
+# The form whose labels name the fields of events about an object (the part of the code before the dot).
+FORMS = {"challenge": "challenges/form.html", "proposal": "proposals/form.html", "partner": "partners/_profile_form.html"}
+# Fields of the log that no form shows, or that mean the same whatever the object.
+FIELDS = {"fields": N_("Changed fields"), "status": N_("Status"), "reason": N_("Reason")}
+# The names of an object's states, for its "status" field.
+STATUSES: dict[str, Callable[[str], str]] = {
+    "challenge": labels.status_name, "proposal": labels.proposal_status_name,
+    "assignment": labels.assignment_status_name, "pilot": lambda value: labels.pilot_label("status", value),
+    "solution": lambda value: labels.solution_label("status", value),
+    "adoption": lambda value: labels.solution_label("adoption", value),
 }
 
 # What happened: the part after the dot, as a sentence about %(object)s.
@@ -76,15 +90,32 @@ def _plain(value: Any) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
-def changes(before: dict | None, after: dict | None) -> list[str]:
-    """What changed, one line per field: "status: draft → published"."""
+def field_label(kind: str, key: str) -> str:
+    """A field of an event about a `kind` of object, by its label in the reader's language: the log's own fields
+    first, then the label the object's form gives it; else its name."""
+    label = FIELDS.get(key) or (labels.form_labels(FORMS[kind]).get(key) if kind in FORMS else None)
+    return _(label) if label else key
+
+
+def _value(kind: str, key: str, value: Any) -> str:
+    if key == "fields" and isinstance(value, list):  # the names of the fields an edit changed
+        return _plain([field_label(kind, str(name)) for name in value])
+    if key == "status" and kind in STATUSES and isinstance(value, str):
+        return STATUSES[kind](value)
+    return _plain(value)
+
+
+def changes(before: dict | None, after: dict | None, action: str = "") -> list[str]:
+    """What changed, one line per field, named as the object's form names it: "Status: Draft → Published"."""
     before, after = before or {}, after or {}
+    kind = action.partition(".")[0]
     lines = []
     for key in list(dict.fromkeys([*before, *after])):
+        name = field_label(kind, key)
         if key in before and key in after:
-            lines.append(f"{key}: {_plain(before[key])} → {_plain(after[key])}")
+            lines.append(f"{name}: {_value(kind, key, before[key])} → {_value(kind, key, after[key])}")
         elif key in after:
-            lines.append(f"{key}: {_plain(after[key])}")
+            lines.append(f"{name}: {_value(kind, key, after[key])}")
         else:
-            lines.append(_("%(field)s: %(value)s (removed)", field=key, value=_plain(before[key])))
+            lines.append(_("%(field)s: %(value)s (removed)", field=name, value=_value(kind, key, before[key])))
     return lines

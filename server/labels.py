@@ -6,10 +6,15 @@ Templates get the functions as globals (server/templating.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import cache
+
+from jinja2 import Environment, nodes
 
 from models.core.errors import N_
 from server.i18n import gettext as _
+from server.settings import REPO_ROOT
 
 CHALLENGE_STATUSES = {
     "draft": N_("Draft"),
@@ -181,3 +186,37 @@ def unit_name(unit: str | None) -> str:
     text = (unit or "").strip()
     message = _UNIT_OF.get(text.lower())
     return _(message) if message else text
+
+
+# --- a form's fields, by the name they post: the audit log names changed fields with them ----------------------
+
+_LABELLED = re.compile(r'(?:for|id)="field-([a-z_]+)">\s*(?:<legend>)?\s*$')  # <label for="field-x">{{ _("X") }}
+
+
+def _message_id(node: nodes.Node) -> str | None:
+    """The message id of `_("…")`, if the node is that call."""
+    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) and node.node.name == "_" \
+            and node.args and isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str):
+        return node.args[0].value
+    return None
+
+
+@cache
+def form_labels(template: str) -> dict[str, str]:
+    """The labels of a form template's fields, as message ids by field name: a macro given the name and the label
+    (`field("title", _("Title"), …)`, `text_pair(…)`), or a label written after `for="field-NAME">` or
+    `id="field-NAME"><legend>`. The form's own wording, so that a page naming a field says what the form says."""
+    parsed = Environment(extensions=["jinja2.ext.i18n"]).parse((REPO_ROOT / "templates" / template).read_text(encoding="utf-8"))
+    found: dict[str, str] = {}
+    for call in parsed.find_all(nodes.Call):
+        if len(call.args) >= 2 and isinstance(call.args[0], nodes.Const) and isinstance(call.args[0].value, str):
+            label = _message_id(call.args[1])
+            if label is not None:
+                found.setdefault(call.args[0].value, label)
+    for output in parsed.find_all(nodes.Output):
+        for before, node in zip(output.nodes, output.nodes[1:]):
+            matched = _LABELLED.search(before.data) if isinstance(before, nodes.TemplateData) else None
+            label = _message_id(node)
+            if matched and label is not None:
+                found.setdefault(matched.group(1), label)
+    return found

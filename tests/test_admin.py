@@ -6,6 +6,7 @@ import io
 from models.core.audit import AuditEvent
 from models.identity.accounts import User
 from models.identity.orgs import Organisation
+from tests.helpers import _at, _draft
 from tests.web import post_form, sign_in_as
 
 
@@ -72,13 +73,32 @@ async def test_the_audit_log_filters_and_exports_csv(client, people):
     await AuditEvent.create(action="challenge.published", target_type="challenge", target_id="4242",
                             before={"status": "in_review"}, after={"status": "published"})
     published = await client.get("/admin/audit", params={"action": "challenge.published"})
-    assert "課題 4242を公開しました。" in published.text and "status: in_review → published" in published.text
+    assert "課題 4242を公開しました。" in published.text
     export = await client.get("/admin/audit.csv", params={"action": "login.failed"})
     assert export.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(export.text)))
     assert rows and all(row["action"] == "login.failed" for row in rows)
     assert any(row["client_address"] == "192.0.2.7" for row in rows)
     assert await AuditEvent.exists(action="audit.exported", actor_id=operator.id)
+
+
+async def test_the_audit_log_names_fields_and_states_as_the_pages_do(client, cast):
+    draft = await _draft(client, cast)
+    edited = await client.patch(f"/api/v1/challenges/{draft['id']}", headers=cast["agency"],
+                                json={"proposals_deadline": _at(25), "budget_max_yen": 4_000_000})
+    assert edited.status_code == 200, edited.text
+    sent = await client.post(f"/api/v1/challenges/{draft['id']}/transitions", json={"to": "in_review"},
+                             headers=cast["agency"])
+    assert sent.status_code == 200, sent.text
+    await sign_in_as(client, cast["users"]["operator"])
+    query = {"target_type": "challenge", "action": "challenge."}
+    ja = (await client.get("/admin/audit", params=query | {"lang": "ja"})).text
+    en = (await client.get("/admin/audit", params=query | {"lang": "en"})).text
+    # The labels of the challenge form, not the stored names.
+    assert "変更した項目: 予算の上限（円）, 提案締切" in ja, ja
+    assert "Changed fields: Budget up to (yen), Proposals until" in en
+    assert "状況: 下書き → 承認待ち" in ja and "Status: Draft → Waiting for approval" in en
+    assert "proposals_deadline" not in ja + en and "budget_max_yen" not in ja + en
 
 
 async def test_a_bad_audit_filter_is_a_form_error_not_a_crash(client, people):

@@ -4,8 +4,12 @@ declared as an employer or client (by name, as typed on their profile)."""
 
 from __future__ import annotations
 
+import pytest
+
+from models.core.audit import AuditEvent
 from models.partners.profiles import CONSENT_VERSION
-from models.review.models import Assignment
+from models.review.common import REVIEWER_LEFT
+from models.review.models import Assignment, Review
 from tests.review_helpers import (
     RUN,
     agency,
@@ -14,7 +18,9 @@ from tests.review_helpers import (
     open_challenge,
     pass_deadline,
     person,
+    review,
     run_job,
+    scores_for,
     submit,
 )
 from tests.web import sign_in_as
@@ -128,3 +134,58 @@ async def test_a_partner_who_withdraws_leaves_the_pool(client, migrated):
     await sign_in_as(client, owner)
     page = await client.get(f"/challenges/{challenge['id']}/panel")
     assert page.status_code == 200 and f'value="{partner_user.id}"' not in page.text
+
+
+@pytest.mark.parametrize("leaving", ["withdrawn", "suspended"])
+async def test_a_partner_who_leaves_hands_back_their_open_reviews_and_keeps_the_submitted_one(
+        client, migrated, leaving):
+    owner, operator = await person("owner", org=await agency()), await person("operator", operator=True)
+    h_owner, h_operator = await headers(owner), await headers(operator)
+    partner_id, partner_user, h_partner = await approved_partner(
+        client, h_operator, partner_body("離脱 審査", reviewer=True, affiliation="無関係株式会社"))
+    challenge = await open_challenge(client, h_owner, h_operator)
+    # The partner alone on the panel: they are given every proposal.
+    assert (await client.put(f"/api/v1/challenges/{challenge['id']}/panel", headers=h_owner, json={
+        "reviewers": [partner_user.id], "reviews_per_proposal": 1})).status_code == 200
+    proposals = []
+    for i in range(3):
+        member = await person(f"company{i}", org=await company(f"離脱テスト{i} {RUN}"))
+        proposals.append((await submit(client, await headers(member), challenge["id"], title=f"提案{i}"))["id"])
+    await pass_deadline(challenge["id"])
+    await run_job(migrated, "close_due_challenges")
+    done, *open_ = await Assignment.filter(reviewer_id=partner_user.id).order_by("proposal_id")
+    assert [a.proposal_id for a in (done, *open_)] == proposals
+    await review(client, h_partner, done.id, await scores_for(challenge["id"], 4, 4, 4, 4, 4))
+    others = [await person(f"plain{i}", reviewer=True) for i in range(2)]
+    assert (await client.put(f"/api/v1/challenges/{challenge['id']}/panel", headers=h_owner, json={
+        "reviewers": [partner_user.id, *(r.id for r in others)], "reviews_per_proposal": 1})).status_code == 200
+
+    if leaving == "withdrawn":
+        left = await client.post(f"/api/v1/partners/{partner_id}/transitions", headers=h_partner,
+                                 json={"to": "withdrawn"})
+    else:
+        left = await client.post(f"/api/v1/partners/{partner_id}/transitions", headers=h_operator,
+                                 json={"to": "suspended", "reason": "連絡が取れない"})
+    assert left.status_code == 200, left.text
+    await run_job(migrated, "drain_outbox")
+
+    # Gone from the partner's tasks; the submitted review stays, theirs.
+    await sign_in_as(client, partner_user)
+    tasks = (await client.get("/tasks")).text
+    client.cookies.clear()
+    assert all(f'href="/reviews/{a.id}"' not in tasks for a in (done, *open_))
+    await done.refresh_from_db()
+    assert done.status == "submitted" and (await Review.get(assignment_id=done.id)).total is not None
+    # Each open proposal has a replacement reviewer from the panel.
+    for assignment in open_:
+        await assignment.refresh_from_db()
+        assert assignment.status == "recused" and assignment.recusal_reason == REVIEWER_LEFT
+        reviewers = await Assignment.filter(proposal_id=assignment.proposal_id, status="assigned").values_list(
+            "reviewer_id", flat=True)
+        assert len(reviewers) == 1 and reviewers[0] in {r.id for r in others}
+    # The owners see why the reviewer left, on the assignments page and in the audit log.
+    await sign_in_as(client, owner)
+    page = (await client.get(f"/challenges/{challenge['id']}/assignments")).text
+    assert page.count("審査員が Kyoso パートナーではなくなりました。") == 2
+    events = await AuditEvent.filter(action="assignment.recused", target_id__in=[str(a.id) for a in open_])
+    assert [event.after["reason"] for event in events] == [REVIEWER_LEFT] * 2

@@ -56,6 +56,10 @@ async def test_an_agency_adopts_through_the_form_and_sees_it_on_its_page(app, pe
         done = await _form(client, f"/solutions/{w.solution_id}/adoptions", {"status": "contracted", "scale": "30000",
                                                                              "yearly_cost_yen": "450,000", "starts_on": "2027-04-01"})
         assert done.status_code == 303, done.text
+        assert done.headers["location"] == f"/solutions/{w.solution_id}"  # a banner, not ?notice=
+        shown = await client.get(done.headers["location"])
+        assert 'class="banner banner--success"' in shown.text
+        assert "The company and the agencies that ran the pilot have been told." in shown.text
         again = await _form(client, f"/solutions/{w.solution_id}/adoptions", {"status": "live"})
         assert again.status_code == 409 and "already stated" in again.text
     async with browser(app) as client:

@@ -3,7 +3,8 @@
 Every transition is one function: policy, lifecycle, row, audit, outbox, in one transaction. Audit rows
 about partners hold ids, states and field names, never the personal data itself. Each change queues a
 "partner_search" outbox message (search.partners keeps the index in step); withdrawing consent also
-queues the erasure of the personal data ("partners" topic, `consume`).
+queues the erasure of the personal data ("partners" topic, `consume`). A partner who withdraws or is suspended
+is no longer asked to review: their reviews not yet submitted go to other reviewers (models.review.reviewing).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from models.partners.models import PUBLIC_FIELDS, PartnerInvitation, PartnerProf
 from models.partners.skills import LANGUAGES, SKILLS, EngagementType, WorkMode
 from models.policy import Actor, require_user
 from models.policy.partners import may_edit_partner, may_vet_partners, visible_fields
+from models.review.reviewing import release_reviewer
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ TRANSITIONS: dict[PartnerStatus, dict[PartnerStatus, str]] = {
     PartnerStatus.APPROVED: {PartnerStatus.SUSPENDED: "operator", PartnerStatus.WITHDRAWN: "partner"},
     PartnerStatus.SUSPENDED: {PartnerStatus.APPROVED: "operator", PartnerStatus.WITHDRAWN: "partner"},
 }
+# The states in which a partner leaves the reviewer pool (models.policy.partners.offers_reviewing).
+LEAVING = (PartnerStatus.SUSPENDED, PartnerStatus.WITHDRAWN)
 
 
 @dataclass
@@ -255,6 +259,9 @@ async def transition(actor: Actor, partner: PartnerProfile, to: str, reason: str
         await audit.record(f"partner.{target.value}", actor=user, target=partner, using_db=connection,
                            before={"status": before}, after=after)
         await queue_search_update(partner.id, connection)
+        if target in LEAVING and partner.user_id is not None and not await User.exists(
+                id=partner.user_id, is_reviewer=True):  # a reviewer the operators made stays one
+            await release_reviewer(partner.user_id, user, connection)
         if target == PartnerStatus.WITHDRAWN:
             await outbox.enqueue(TOPIC, f"partner:{partner.id}", {"kind": "erase", "id": partner.id},
                                  using_db=connection)

@@ -18,7 +18,8 @@ from models.review.models import Assignment
 
 JST = ZoneInfo("Asia/Tokyo")
 REMOVED_BY_OWNER = N_("Taken off the proposal by an owner.")
-SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED)  # recusal reasons written by Kyoso: message ids
+REVIEWER_LEFT = N_("The reviewer is no longer among Kyoso's partners.")  # withdrew or was suspended
+SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED, REVIEWER_LEFT)  # recusal reasons written by Kyoso: message ids
 
 
 async def challenge_of(proposal: Proposal) -> Challenge:

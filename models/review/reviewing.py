@@ -28,7 +28,7 @@ from models.policy.review import assignment_filter, may_declare_conflicts, may_s
 from models.proposals.models import Proposal, ProposalStatus
 from models.review import conflicts, rounds, rubric
 from models.review.closing import REVIEW_COLUMNS, REVIEWABLE, queue_assignment, queue_round, value_of
-from models.review.common import assignment_challenge, get_assignment, notify, owner_people
+from models.review.common import REVIEWER_LEFT, assignment_challenge, get_assignment, notify, owner_people
 from models.review.conflicts import CONFLICT_DECLARED
 from models.review.models import Assignment, AssignmentStatus, Conflict, Review, ReviewStatus
 from models.review.proposal_subjects import PROPOSAL
@@ -130,24 +130,52 @@ async def declare_conflict(actor: Actor, *, kind: str, organisation_id: int, not
             loaded = await kind_of(kind).load([a.subject_id for a in others if a.subject_kind == kind], connection)
             affected += [a for a in others if a.subject_kind == kind and a.subject_id in loaded
                          and loaded[a.subject_id].company_id == organisation.id]
-        challenges, other_rounds = set(), set()
-        for assignment in affected:
-            await Assignment.filter(id=assignment.id).using_db(connection).update(
-                status=AssignmentStatus.RECUSED.value, recusal_reason=CONFLICT_DECLARED)
-            await audit.record("assignment.recused", actor=user, target=assignment, using_db=connection,
-                               before={"status": assignment.status},
-                               after={"status": AssignmentStatus.RECUSED.value, "reason": CONFLICT_DECLARED})
-            if assignment.subject_kind != PROPOSAL:
-                other_rounds.add(assignment.round_id)
-            elif assignment.the_proposal.status in (ProposalStatus.UNDER_REVIEW.value, ProposalStatus.SHORTLISTED.value):
-                challenges.add(assignment.the_proposal.challenge_id)
-        for challenge_id in sorted(challenges):
-            await queue_assignment(challenge_id, using_db=connection)
-        for round_id in sorted(r for r in other_rounds if r is not None):
-            await queue_round(round_id, using_db=connection)
+        await _recuse_all(affected, CONFLICT_DECLARED, user, connection)
         await audit.record("conflict.declared", actor=user, target=conflict, using_db=connection,
                            after={"kind": kind, "organisation": organisation.id, "recused": [a.id for a in affected]})
     return conflict
+
+
+async def _recuse_all(assignments: list[Assignment], reason: str, actor: User | None, connection: Any) -> None:
+    """Recuse these assignments (their proposals fetched) for a reason Kyoso writes, one audit event each, and
+    queue the reassignment of the places they leave: a proposal still under review through its challenge, any
+    other subject through its round."""
+    challenges, other_rounds = set(), set()
+    for assignment in assignments:
+        await Assignment.filter(id=assignment.id).using_db(connection).update(
+            status=AssignmentStatus.RECUSED.value, recusal_reason=reason, updated_at=timezone.now())
+        await audit.record("assignment.recused", actor=actor, target=assignment, using_db=connection,
+                           before={"status": assignment.status},
+                           after={"status": AssignmentStatus.RECUSED.value, "reason": reason})
+        if assignment.subject_kind != PROPOSAL:
+            other_rounds.add(assignment.round_id)
+        elif assignment.the_proposal.status in (ProposalStatus.UNDER_REVIEW.value, ProposalStatus.SHORTLISTED.value):
+            challenges.add(assignment.the_proposal.challenge_id)
+    for challenge_id in sorted(challenges):
+        await queue_assignment(challenge_id, using_db=connection)
+    for round_id in sorted(r for r in other_rounds if r is not None):
+        await queue_round(round_id, using_db=connection)
+
+
+# --- a reviewer who leaves ---------------------------------------------------------------------
+
+
+async def release_reviewer(reviewer_id: int, actor: User | None, connection: Any) -> list[Assignment]:
+    """A reviewer who may no longer review (a partner who withdrew or was suspended, `models.partners.profiles`),
+    in the caller's transaction: their reviews not yet submitted in running rounds are recused (REVIEWER_LEFT),
+    the owners told as for a recusal, and the places filled again by the rounds' assignment. Submitted reviews
+    stay. Returns the recused assignments."""
+    open_ = await Assignment.filter(reviewer_id=reviewer_id, status=A.ASSIGNED.value).order_by("id").using_db(
+        connection).prefetch_related("proposal")
+    released = []
+    for assignment in open_:
+        challenge = await assignment_challenge(assignment, using_db=connection)
+        if await _accepts_reviews(assignment, challenge):
+            released.append(assignment)
+            await notify(await owner_people(challenge), "review.recused",
+                         {"challenge": challenge.id, "assignment": assignment.id}, connection)
+    await _recuse_all(released, REVIEWER_LEFT, actor, connection)
+    return released
 
 
 # --- recusal, scoring, reopening ---------------------------------------------------------------

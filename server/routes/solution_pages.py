@@ -26,7 +26,7 @@ from models.solutions.catalogue import CorrectionInput
 from models.solutions.similar import similar_solutions
 from models.solutions.views import solution_view
 from search.solutions import FACETS, search_solutions
-from server import atom, i18n
+from server import atom, flash, i18n
 from server.forms import errors_from, read_form
 from server.problems import page_message, signed_in
 from server.routes.discovery import VALUE_LABELS
@@ -114,7 +114,6 @@ async def _detail(request: Request, solution_id: int, errors: dict[str, str] | N
     context = {
         "solution": solution, "view": view, "errors": errors or {}, "own_adoptions": own,
         "adoption_moves": {a.id: adoptions.allowed_transitions(actor, a) for a in view.used_by.adopters},
-        "notice": request.query_params.get("notice", ""),
     }
     return templates.TemplateResponse(request, "solutions/detail.html", context, status_code=status)
 
@@ -123,8 +122,10 @@ async def detail_page(request: Request) -> Response:
     return await _detail(request, request.path_params["solution_id"])
 
 
-def _back(solution_id: int, notice: str = "") -> RedirectResponse:
-    return RedirectResponse(f"/solutions/{solution_id}" + (f"?notice={notice}" if notice else ""), status_code=SEE_OTHER)
+def _back(solution_id: int, banner: str = "") -> RedirectResponse:
+    """Back to the solution's page, with the banner named `banner` (server.flash) if any."""
+    url = f"/solutions/{solution_id}"
+    return flash.redirect(url, banner) if banner else RedirectResponse(url, status_code=SEE_OTHER)
 
 
 async def _act(request: Request, solution_id: int, act: Callable[[dict], Awaitable[Response]],
@@ -183,7 +184,7 @@ async def edit_page(request: Request) -> Response:
     async def act(form: dict) -> Response:
         solution = await catalogue.get_solution(actor, solution_id)
         await catalogue.update_solution(actor, solution, _changes(form, texts=("title", "summary"), keep_blank=True))
-        return _back(solution_id, "saved")
+        return _back(solution_id, "solution.saved")
 
     return await _act(request, solution_id, act)
 
@@ -208,7 +209,7 @@ async def correction_page(request: Request) -> Response:
         solution = await catalogue.get_solution(actor, solution_id)
         changes = _changes(form, texts=("summary",), keep_blank=False)
         await catalogue.propose_correction(actor, solution, CorrectionInput(changes, str(form.get("note", ""))))
-        return _back(solution_id, "proposed")
+        return _back(solution_id, "solution.correction_sent")
 
     return await _act(request, solution_id, act)
 
@@ -270,7 +271,7 @@ async def adopt_page(request: Request) -> Response:
         if errors:
             raise ValidationFailed(errors)
         await adoptions.adopt(actor, solution, given)
-        return _back(solution_id, "adopted")
+        return _back(solution_id, "solution.adopted")
 
     async def again(errors: dict[str, str], status: int) -> Response:
         return await _adopt_form(request, solution_id, errors, status, form_values)

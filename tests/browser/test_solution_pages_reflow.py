@@ -58,7 +58,9 @@ async def test_a_visitor_finds_a_solution_and_an_agency_adopts_it(browser, serve
         await page.fill("#adopt-scale", "30000")
         await page.locator("main form button[type=submit]").click()
         await page.wait_for_load_state()
-        assert page.url.endswith(f"/solutions/{solution.solution_id}?notice=adopted")
+        assert page.url.endswith(f"/solutions/{solution.solution_id}")
+        banner = "導入を登録しました。" if lang == "ja" else "Your agency's adoption has been recorded."
+        assert banner in await page.locator("main [role=status]").first.inner_text()
         await check_page(page)
     finally:
         await context.close()
