@@ -28,6 +28,7 @@ from search.documents import from_timestamp
 from search.documents import translated as document_text
 from server import i18n, labels
 from server.api import api
+from server.caching import shared
 from server.forms import errors_from
 from server.schemas.discovery import (
     CategoryListOut,
@@ -216,7 +217,10 @@ async def search_page(request: Request) -> Response:
     except ValidationError as exc:
         errors = errors_from(exc)
         query = ChallengeSearchQuery()
-    result = await search_backend(request).search(query.to_search_query()) if not errors else None
+    result = None
+    if not errors:  # the same for every reader: kept a moment for the next (server/caching.py)
+        wanted = query.to_search_query()
+        result = await shared(("search", wanted), lambda: search_backend(request).search(wanted))
     context: dict[str, Any] = {
         "query": query,
         "raw": request.query_params,
