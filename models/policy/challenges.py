@@ -55,7 +55,7 @@ def challenge_filter(actor: Actor) -> Q:
     return public_challenge_filter() | owned_challenge_filter(agencies)
 
 
-def _fetched_co_owners(challenge: Challenge) -> list[CoOwner] | None:
+def fetched_co_owners(challenge: Challenge) -> list[CoOwner] | None:
     """The challenge's co-owner rows when they were fetched onto it already (listing.details), else None."""
     relation = challenge.__dict__.get("_co_owners")
     return list(relation) if relation is not None and relation._fetched else None
@@ -63,7 +63,7 @@ def _fetched_co_owners(challenge: Challenge) -> list[CoOwner] | None:
 
 async def owner_organisation_ids(challenge: Challenge) -> set[int]:
     """The owner agency and the co-owners that accepted."""
-    fetched = _fetched_co_owners(challenge)
+    fetched = fetched_co_owners(challenge)
     if fetched is not None:
         return {challenge.owner_id, *(c.organisation_id for c in fetched if c.accepted_at is not None)}
     accepted = await CoOwner.filter(accepted_co_owner_filter_for(challenge)).values_list("organisation_id", flat=True)
@@ -81,7 +81,7 @@ async def owns_challenge(actor: Actor, challenge: Challenge) -> bool:
         return False
     if challenge.owner_id in agencies:
         return True
-    if _fetched_co_owners(challenge) is not None:
+    if fetched_co_owners(challenge) is not None:
         return bool(await owner_organisation_ids(challenge) & set(agencies))
     return await CoOwner.filter(accepted_co_owner_filter_for(challenge), organisation_id__in=list(agencies)).exists()
 
