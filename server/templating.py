@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -93,8 +94,10 @@ def page_address(request: Request, **replace: str) -> str:
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+@lru_cache(maxsize=1024)
 def render_markdown(text: str | None) -> Markup:
-    """Markdown written by people, rendered safely: raw HTML off, then sanitised."""
+    """Markdown written by people, rendered safely: raw HTML off, then sanitised (a pure function of the text: the
+    same texts are shown again and again)."""
     return Markup(nh3.clean(_markdown.render(text or ""), link_rel="noopener noreferrer nofollow"))
 
 
