@@ -1,14 +1,21 @@
-"""A public challenge page for a visitor: `kyoso serve` beside a bare Starlette + Jinja2 app serving the same HTML
-from memory, in the same run, on loopback, through the same load generator.
+"""The challenge list and detail pages, for a visitor and for a signed-in person: `kyoso serve` beside a bare
+Starlette + Jinja2 app serving the same HTML from memory, in the same run, on loopback, through the same load
+generator.
 
-Makes a scratch PostgreSQL database, publishes one challenge through Kyoso's API (in-process), starts
-`kyoso serve` (one process) and the bare app (uvicorn, one process), then for each: requests/s and p95 with
-C connections for T seconds (at most N requests), plain and revalidating (If-None-Match → 304). Prints both
-and the ratio beside the issue's 0.1× goal. The load generator is this process (keep-alive HTTP/1.1 over raw
-asyncio streams): on 2 cores it shares the CPU with the server it measures, so both figures are its, not a
-production figure.
+Makes a scratch PostgreSQL database, publishes challenges through Kyoso's API (in-process), opens a session for
+a company member (the cookie the login form would set), starts `kyoso serve` (one process) and the bare app
+(uvicorn, one process), then for each page and each reader: requests/s and p95 with C connections for T seconds
+(at most N requests); for the visitor also revalidating (If-None-Match → 304). The bare app serves, for each
+row, the very HTML Kyoso answered that reader. Prints each figure with the ratio to the bare app beside the
+issue's goal (visitors ≥ 0.1×, signed in ≥ 0.03×). The load generator is this process (keep-alive HTTP/1.1
+over raw asyncio streams): on 2 cores it shares the CPU with the server it measures, so both figures are its,
+not a production figure.
 
-    .venv/bin/python bench/pages.py [--seconds 5] [--connections 8] [--page-cache-seconds 0]
+    .venv/bin/python bench/pages.py [--seconds 5] [--connections 8] [--page-cache-seconds 0] [--json FILE]
+
+`--json FILE` writes the rows as a list of {"what", "figure", "unit", "limit", "ratio", "load"}: the figure is
+Kyoso's requests/s, the limit the goal's share of the bare app's requests/s measured just before it, and the
+ratio figure / limit ("× the goal": 1 or more meets it).
 
 Everything stays on this machine (loopback only) and every loop is bounded in time and count.
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -36,30 +44,34 @@ import httpx2  # noqa: E402
 from models.identity.accounts import Role, create_api_token  # noqa: E402
 from models.identity.orgs import Organisation  # noqa: E402
 from models.identity.people import create_person  # noqa: E402
+from models.identity.sessions import open_session  # noqa: E402
 from server.app import create_app  # noqa: E402
+from server.auth.sessions import SESSION_COOKIE  # noqa: E402
 from server.cli import migrate_database  # noqa: E402
 from server.devrun import free_port, wait_for_port  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from tests.helpers import complete_challenge  # noqa: E402
+from tests.helpers import complete_challenge, make_company  # noqa: E402
 from tests.services import new_postgres_database_url, redis_server  # noqa: E402
 
-GOAL = 0.1  # issue 15: visitors' pages at ≥ 0.1× the bare app's requests/s
+GOALS = {"visitor": 0.1, "signed in": 0.03}  # issue 15: × the bare app's requests/s
+LISTED = 12  # challenges published: the list page shows them all
 MAX_REQUESTS = 200_000
 
 BARE_APP = '''
+import json
 from pathlib import Path
 from jinja2 import Environment
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-HTML = Path({html!r}).read_text()
+PAGES = [Path(name).read_text() for name in json.loads({pages!r})]
 TEMPLATE = Environment(autoescape=False).from_string("{{{{ html }}}}")
 
 async def page(request):
-    return HTMLResponse(TEMPLATE.render(html=HTML))
+    return HTMLResponse(TEMPLATE.render(html=PAGES[request.path_params["number"]]))
 
-app = Starlette(routes=[Route({path!r}, page)])
+app = Starlette(routes=[Route("/{{number:int}}", page)])
 '''
 
 
@@ -68,7 +80,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def publish_one(database_url: str) -> int:
+async def make_world(database_url: str) -> tuple[int, str]:
+    """`LISTED` published challenges (the detail page is the first's) and a signed-in company member's session key."""
     settings = Settings(kyoso_env="dev", database_url=database_url, secret_key="bench-" + "x" * 40,
                         base_url="http://bench")
     await migrate_database(settings)
@@ -76,18 +89,24 @@ async def publish_one(database_url: str) -> int:
     async with app.router.lifespan_context(app):
         agency = await Organisation.get(municipality_code="131041")
         tag = random.randrange(10**9)
+        company = await make_company()
         member = await create_person(email=f"pages-{tag}@example.jp", name="Bench agency", password="bench bench bench",
                                      organisation=agency, role=Role.MEMBER)
         operator = await create_person(email=f"pages-op-{tag}@example.jp", name="Bench operator",
                                        password="bench bench bench", organisation=None, operator=True)
+        reader = await create_person(email=f"pages-co-{tag}@example.jp", name="Bench company",
+                                     password="bench bench bench", organisation=company)
         as_member = {"Authorization": f"Bearer {(await create_api_token(member))[1]}"}
         as_operator = {"Authorization": f"Bearer {(await create_api_token(operator))[1]}"}
+        ids = []
         async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://bench") as api:
-            draft = (await api.post("/api/v1/challenges", json=complete_challenge(), headers=as_member)).json()
-            url = f"/api/v1/challenges/{draft['id']}/transitions"
-            assert (await api.post(url, json={"to": "in_review"}, headers=as_member)).status_code == 200
-            assert (await api.post(url, json={"to": "published"}, headers=as_operator)).status_code == 200
-        return int(draft["id"])
+            for _ in range(LISTED):
+                draft = (await api.post("/api/v1/challenges", json=complete_challenge(), headers=as_member)).json()
+                url = f"/api/v1/challenges/{draft['id']}/transitions"
+                assert (await api.post(url, json={"to": "in_review"}, headers=as_member)).status_code == 200
+                assert (await api.post(url, json={"to": "published"}, headers=as_operator)).status_code == 200
+                ids.append(int(draft["id"]))
+        return ids[0], await open_session(reader)
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -106,9 +125,12 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, etag
 
 
-async def load(port: int, path: str, seconds: float, connections: int, revalidate: bool) -> tuple[float, float, int]:
+async def load(port: int, path: str, seconds: float, connections: int, revalidate: bool = False,
+               cookie: str = "") -> tuple[float, float, int]:
     """Requests/s, p95 (ms) and how many, with `connections` kept-alive connections for `seconds`."""
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Language: ja\r\n".encode()
+    if cookie:
+        request += f"Cookie: {cookie}\r\n".encode()
     etag = b""
     if revalidate:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -145,38 +167,61 @@ def serve(command: list[str], port: int, env: dict[str, str], log: Path, cwd: Pa
     return process
 
 
+async def fetch(port: int, path: str, session_key: str | None) -> tuple[str, str]:
+    """The page as this reader gets it, and the cookies a browser would send back (the session, the CSRF cookie
+    the first page set), so that no measured request sets a cookie again."""
+    async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        if session_key:
+            client.cookies.set(SESSION_COOKIE, session_key)
+        page = await client.get(path, headers={"Accept-Language": "ja"})
+        assert page.status_code == 200, page.text
+        if session_key:
+            assert "Bench company" in page.text, "not signed in"
+            assert "set-cookie" not in (await client.get(path, headers={"Accept-Language": "ja"})).headers
+        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        return page.text, cookie
+
+
 async def main(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="kyoso-pages-"))
     database_url = args.database_url or new_postgres_database_url()
     processes: list[subprocess.Popen] = []
     redis = redis_server(work / "redis")  # the kept pages' version lives in Redis (server/caching.py)
     redis_url = redis.__enter__()
+    rows: list[dict] = []
     try:
-        challenge_id = await publish_one(database_url)
-        path = f"/challenges/{challenge_id}"
+        challenge_id, session_key = await make_world(database_url)
         env = dict(os.environ, KYOSO_ENV="dev", DATABASE_URL=database_url, SECRET_KEY="bench-" + "x" * 40,
                    PAGE_CACHE_SECONDS=str(args.page_cache_seconds), REDIS_URL=redis_url)
         for name in ("MEILI_URL", "SMTP_URL"):
-            env.pop(name, None)
+            env.pop(name, None)  # the list page asks the database search backend, the default
         kyoso_port = free_port()
         processes.append(serve([sys.executable, "-m", "server.cli", "serve", "--port", str(kyoso_port)],
                                kyoso_port, env, work / "kyoso.log", REPO_ROOT))
-        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{kyoso_port}") as client:
-            page = await client.get(path, headers={"Accept-Language": "ja"})
-        assert page.status_code == 200, page.text
-        (work / "page.html").write_text(page.text)
-        (work / "bare.py").write_text(textwrap.dedent(BARE_APP.format(html=str(work / "page.html"), path=path)))
+        cases = []  # (page, reader, path, cookie)
+        for page, path in (("challenge list", "/challenges"), ("challenge detail", f"/challenges/{challenge_id}")):
+            for reader, key in (("visitor", None), ("signed in", session_key)):
+                html, cookie = await fetch(kyoso_port, path, key)
+                (work / f"page{len(cases)}.html").write_text(html)
+                cases.append((page, reader, path, cookie, len(html.encode())))
+        names = json.dumps([str(work / f"page{number}.html") for number in range(len(cases))])
+        (work / "bare.py").write_text(textwrap.dedent(BARE_APP.format(pages=names)))
         bare_port = free_port()
         processes.append(serve([sys.executable, "-m", "uvicorn", "bare:app", "--port", str(bare_port), "--no-access-log"],
                                bare_port, env, work / "bare.log", work))
 
-        rows = []
-        for label, port, revalidate in (("bare Starlette + Jinja2", bare_port, False),
-                                        ("Kyoso, full page", kyoso_port, False),
-                                        ("Kyoso, If-None-Match → 304", kyoso_port, True)):
-            await load(port, path, 1.0, args.connections, revalidate)  # warm up
-            rate, p95, count = await load(port, path, args.seconds, args.connections, revalidate)
-            rows.append((label, rate, p95, count, os.getloadavg()[0]))
+        async def measure(port: int, path: str, revalidate: bool = False, cookie: str = "") -> tuple[float, float, int, float]:
+            await load(port, path, 1.0, args.connections, revalidate, cookie)  # warm up
+            rate, p95, count = await load(port, path, args.seconds, args.connections, revalidate, cookie)
+            return rate, p95, count, os.getloadavg()[0]
+
+        for number, (page, reader, path, cookie, size) in enumerate(cases):
+            bare = await measure(bare_port, f"/{number}")
+            rows.append({"page": page, "reader": reader, "how": "bare Starlette + Jinja2", "size": size, "m": bare})
+            kinds = [("Kyoso, full page", False)] + ([("Kyoso, If-None-Match → 304", True)] if reader == "visitor" else [])
+            for how, revalidate in kinds:
+                rows.append({"page": page, "reader": reader, "how": how, "size": size, "bare": bare[0],
+                             "m": await measure(kyoso_port, path, revalidate, cookie)})
     finally:
         for process in processes:
             process.terminate()
@@ -186,12 +231,26 @@ async def main(args: argparse.Namespace) -> None:
         if not args.database_url:
             await _drop(database_url)
 
-    print(f"a public challenge page for a visitor ({len(page.content):,} bytes), {args.connections} connections × "
-          f"{args.seconds:.0f} s each, one server process each, Kyoso with PAGE_CACHE_SECONDS={args.page_cache_seconds:g}:")
-    bare = rows[0][1]
-    for label, rate, p95, count, loadavg in rows:
-        print(f"  {label:<28} {rate:8,.0f} requests/s   p95 {p95:6.1f} ms   n={count:,}   "
-              f"{rate / bare:5.3f}× the bare app (goal ≥ {GOAL}×)   load average {loadavg:.1f}")
+    print(f"{args.connections} connections × {args.seconds:g} s each, one server process each, Kyoso with "
+          f"PAGE_CACHE_SECONDS={args.page_cache_seconds:g}, a company member signed in:")
+    report = []
+    for row in rows:
+        rate, p95, count, loadavg = row["m"]
+        if row["how"].startswith("bare"):
+            print(f"{row['page']}, {row['reader']} ({row['size']:,} bytes)")
+        line = f"  {row['how']:<28} {rate:8,.0f} requests/s   p95 {p95:6.1f} ms   n={count:,}"
+        if "bare" in row:
+            goal = GOALS[row["reader"]]
+            line += f"   {rate / row['bare']:5.3f}× the bare app (goal ≥ {goal}×)"
+            report.append({
+                "what": f"{row['page']} page, {row['reader']}, {row['how'].removeprefix('Kyoso, ')}: requests/s, at "
+                        f"least {goal}× the bare app's {row['bare']:,.0f} (ratio = × the goal)",
+                "figure": round(rate, 1), "unit": "requests/s", "limit": round(goal * row["bare"], 1),
+                "ratio": round(rate / (goal * row["bare"]), 3), "load": round(loadavg, 2),
+            })
+        print(f"{line}   load average {loadavg:.1f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
 
 
 async def _drop(url: str) -> None:
@@ -211,4 +270,5 @@ if __name__ == "__main__":
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--database-url", help="default: a new scratch database on the local PostgreSQL")
     parser.add_argument("--page-cache-seconds", type=float, default=1.0, help="0: Kyoso renders every page (before)")
+    parser.add_argument("--json", help="also write the rows to this file (a list of objects)")
     asyncio.run(main(parser.parse_args()))

@@ -189,7 +189,7 @@ class DatabaseBackend(ReadsTheDatabase):
             if query.sort == "budget":
                 page = page.annotate(budget_order=Coalesce("budget_max_yen", -1))
             challenges = await (
-                page.order_by(*ORDERINGS[query.sort]).offset(query.offset).limit(query.per_page).prefetch_related(*RELATED)
+                page.order_by(*ORDERINGS[query.sort]).offset(query.offset).limit(query.per_page).select_related(*RELATED)
             )
         return SearchResult(
             hits=[challenge_document(challenge) for challenge in challenges],

@@ -15,6 +15,10 @@ a GET or wrote outbox messages (and this process drops its kept answers at once)
 that handled messages (index updates, publications: `pages_changed`). Without Redis, or while it is
 unreachable, nothing is served from here. Only the visitor is ever served from here, and only what the rules
 above let be shared is ever kept.
+
+Signed-in people are served their own page, made for them, each time; but the parts of it that are the same for
+every reader (public rows: a search's results, a challenge's similar challenges and solutions) are kept under
+the same rule, by `shared()` (the route says what is public; nothing personal is ever passed to it).
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 from starlette.datastructures import Headers, MutableHeaders
@@ -38,6 +44,8 @@ PRIVATE = "private, no-cache"
 MAX_BODY = 2_000_000  # larger answers (exports) are streamed, and carry their own ETags (server/routes/opendata.py)
 KEPT_BODY = 512 * 1024  # larger shared answers are not kept
 KEPT_ANSWERS = 256  # at most this many kept, the least recently used dropped first (≤ 128 MiB)
+KEPT_VALUES = 1024  # shared parts of pages (`shared()`), the least recently used dropped first
+T = TypeVar("T")
 
 
 def etag_for(body: bytes) -> str:
@@ -76,6 +84,7 @@ class PageCache:
     def __init__(self, keep_seconds: float = 0.0) -> None:
         self.keep_seconds = keep_seconds
         self.kept: OrderedDict[Key, tuple[float, bytes, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+        self.values: OrderedDict[Hashable, tuple[float, bytes, Any]] = OrderedDict()
 
     def get(self, key: Key, version: bytes) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
         kept = self.kept.get(key)
@@ -94,6 +103,48 @@ class PageCache:
 
     def forget(self) -> None:
         self.kept.clear()
+        self.values.clear()
+
+
+class _Reading:
+    """What `shared()` needs of the GET request being answered: this process's cache and the pages' version,
+    read from Redis once, at the first use (before anything it keeps is made)."""
+
+    def __init__(self, cache: PageCache, redis: Any, version: bytes | None) -> None:
+        self.cache, self.redis, self._version = cache, redis, version
+
+    async def version(self) -> bytes | None:
+        if self._version is None:
+            self._version = await _version(self.redis)
+        return self._version
+
+
+_reading: ContextVar[_Reading | None] = ContextVar("kyoso_page_reading", default=None)
+
+
+async def shared(key: Hashable, make: Callable[[], Awaitable[T]], public: bool = True) -> T:
+    """`await make()`, kept in this process for whoever reads a page next, under the kept pages' rule: at most
+    PAGE_CACHE_SECONDS, and only while the pages' version is the one read before it was made. Only for what is
+    the same for every reader (public rows, made without the actor); outside a GET, without Redis or with the
+    cache off, made each time; and when not `public` (a draft's rows: the same for everyone who may see it, but
+    kept for none). Never change what it returns: other requests hold it too."""
+    reading = _reading.get()
+    if not public or reading is None or not reading.cache.keep_seconds or reading.redis is None:
+        return await make()
+    version = await reading.version()
+    if version is None:
+        return await make()
+    values = reading.cache.values
+    kept = values.get(key)
+    if kept is not None and kept[1] == version and time.monotonic() - kept[0] < reading.cache.keep_seconds:
+        values.move_to_end(key)
+        return kept[2]
+    value = await make()
+    values[key] = (time.monotonic(), version, value)
+    values.move_to_end(key)
+    while len(values) > KEPT_VALUES:
+        values.popitem(last=False)
+    return value
 
 
 class ConditionalGet:
@@ -129,8 +180,12 @@ class ConditionalGet:
             if kept is not None:
                 await self._replay(scope, send, *kept)
                 return
-        with outbox.noting_writes() as written:
-            await self._answer(scope, receive, send, key, version)
+        reading = _reading.set(_Reading(self.cache, redis, version))
+        try:
+            with outbox.noting_writes() as written:
+                await self._answer(scope, receive, send, key, version)
+        finally:
+            _reading.reset(reading)
         if written and self.cache.keep_seconds:
             self.forget()
             await pages_changed(redis)

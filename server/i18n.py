@@ -110,6 +110,11 @@ def to_tokyo(moment: datetime) -> datetime:
     return moment.astimezone(TOKYO)
 
 
+@cache
+def _babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale)  # babel parses a locale's name again at every call given the name
+
+
 def format_datetime(moment: datetime | None, style: str = "medium") -> str:
     """A moment in Japan time, in the reader's language, naming the zone."""
     if moment is None:
@@ -117,13 +122,13 @@ def format_datetime(moment: datetime | None, style: str = "medium") -> str:
     pattern = {"ja": "yyyy年M月d日 H:mm", "en": "d MMM yyyy, HH:mm"}[get_locale()]
     if style == "date":
         pattern = {"ja": "yyyy年M月d日", "en": "d MMM yyyy"}[get_locale()]
-        return babel_format_datetime(to_tokyo(moment), pattern, locale=Locale.parse(get_locale()))
-    text = babel_format_datetime(to_tokyo(moment), pattern, tzinfo=TOKYO, locale=Locale.parse(get_locale()))
+        return babel_format_datetime(to_tokyo(moment), pattern, locale=_babel_locale(get_locale()))
+    text = babel_format_datetime(to_tokyo(moment), pattern, tzinfo=TOKYO, locale=_babel_locale(get_locale()))
     return f"{text} JST"
 
 
 def format_yen(amount: int | None) -> str:
     if amount is None:
         return ""
-    number = format_decimal(amount, locale=get_locale())
+    number = format_decimal(amount, locale=_babel_locale(get_locale()))
     return f"{number}円" if get_locale() == "ja" else f"¥{number}"

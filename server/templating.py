@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import nh3
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.routing import Match
 from starlette.templating import Jinja2Templates
@@ -38,6 +41,24 @@ def other_language(value: dict | None) -> Markup:
 def current_actor(request: Request) -> Actor:
     # Error pages for unexpected exceptions are rendered outside the middleware that sets the actor.
     return getattr(request.state, "actor", VISITOR)
+
+
+_addresses: dict[tuple, tuple[Any, URL]] = {}  # (router's id, base URL, name, parameters) -> (router, address)
+
+
+@pass_context
+def url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> URL:
+    """Starlette's `url_for`, each address made once: Starlette tries every route in turn (a miss raises), and a
+    page asks for a dozen addresses, which cost more than the rest of its template."""
+    request: Request = context["request"]
+    router = request.scope.get("router") or request.scope["app"]
+    key = (id(router), str(request.base_url), name, tuple(sorted(path_params.items())))
+    found = _addresses.get(key)
+    if found is None or found[0] is not router:  # another router (a test's app) may have had that id
+        if len(_addresses) > 4096:  # the base URL follows the Host header
+            _addresses.clear()
+        found = _addresses[key] = (router, request.url_for(name, **path_params))
+    return found[1]
 
 
 def csrf_token(request: Request) -> str:
@@ -73,8 +94,10 @@ def page_address(request: Request, **replace: str) -> str:
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+@lru_cache(maxsize=1024)
 def render_markdown(text: str | None) -> Markup:
-    """Markdown written by people, rendered safely: raw HTML off, then sanitised."""
+    """Markdown written by people, rendered safely: raw HTML off, then sanitised (a pure function of the text: the
+    same texts are shown again and again)."""
     return Markup(nh3.clean(_markdown.render(text or ""), link_rel="noopener noreferrer nofollow"))
 
 
@@ -88,6 +111,7 @@ def build_environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
+        url_for=url_for,
         get_locale=i18n.get_locale,
         current_actor=current_actor,
         navigation=navigation,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from models.challenges.models import Interest
 from server.caching import PageCache, pages_changed
 from tests.helpers import _draft, _publish, browser
 
@@ -117,3 +118,32 @@ async def test_a_kept_page_is_served_to_visitors_without_the_database_until_some
         after = await client.get(path)  # the change went through this process: the kept pages were dropped
         assert after.status_code == 200 and after.content != first.content
         assert after.headers["etag"] != first.headers["etag"]
+
+
+async def test_a_signed_in_person_gets_their_own_page_made_of_kept_public_parts_and_sees_a_change_at_once(
+        app, client, cast, queries):
+    challenge = await _publish(client, cast, (await _draft(client, cast))["id"])
+    path = f"/challenges/{challenge['id']}"
+    company, agency = cast["users"]["company"], cast["users"]["other_agency"]
+    with page_cache(app):
+        async with browser(app, company) as signed_in:
+            with queries() as log:
+                first = await signed_in.get(path)
+            with queries() as again_log:
+                again = await signed_in.get(path)
+            assert again_log.count < log.count, str(again_log)  # the challenge's public rows were kept
+            assert company.name in again.text and again.headers["cache-control"] == "private, no-cache"
+            async with browser(app, agency) as other:  # someone else's page: their name, not the first reader's
+                theirs = await other.get(path)
+            assert agency.name in theirs.text and company.name not in theirs.text
+
+            registered = await client.post(f"/api/v1/challenges/{challenge['id']}/interest",
+                                           json={"note": "同じ課題があります"}, headers=cast["other_agency"])
+            assert registered.status_code == 200, registered.text
+            after = await signed_in.get(path)  # the change went through this process: nothing kept is served
+            assert "同じ課題があります" in after.text and "同じ課題があります" not in first.text
+
+            await Interest.filter(challenge_id=challenge["id"]).update(note="別の工程で")  # written by another process
+            assert "別の工程で" not in (await signed_in.get(path)).text  # the rows kept here a moment ...
+            await pages_changed(app.state.services.redis)  # ... until that process moves the pages' version on
+            assert "別の工程で" in (await signed_in.get(path)).text

@@ -18,7 +18,13 @@ from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, Vali
 from models.identity.accounts import Membership
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.policy import Actor
-from models.policy.challenges import CLOSED_FOR_CO_OWNERS, may_register_interest, owner_organisation_ids, owns_challenge
+from models.policy.challenges import (
+    CLOSED_FOR_CO_OWNERS,
+    fetched_co_owners,
+    may_register_interest,
+    owner_organisation_ids,
+    owns_challenge,
+)
 
 NOTE_MAX = 2000
 
@@ -44,6 +50,9 @@ def acting_agency(actor: Actor) -> Organisation | None:
 
 async def co_owners_of(challenge: Challenge) -> list[CoOwner]:
     """Accepted and invited co-owners, oldest first (the owners' view)."""
+    fetched = fetched_co_owners(challenge)  # with their organisations, by listing.details
+    if fetched is not None:
+        return sorted(fetched, key=lambda co_owner: (co_owner.created_at, co_owner.id))
     return await CoOwner.filter(challenge_id=challenge.id).order_by("created_at", "id").prefetch_related("organisation")
 
 

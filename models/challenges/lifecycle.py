@@ -166,7 +166,7 @@ async def create_challenge(actor: Actor, changes: ChallengeChanges) -> Challenge
 
 
 async def get_challenge(actor: Actor, challenge_id: int) -> Challenge:
-    challenge = await Challenge.get_or_none(id=challenge_id).prefetch_related("owner", "category")
+    challenge = await Challenge.get_or_none(id=challenge_id).select_related("owner", "category")
     if challenge is None or not await may_view_challenge(actor, challenge):
         raise NotFound("no such challenge")
     return challenge

@@ -21,6 +21,7 @@ from models.policy import Actor
 from models.policy.challenges import (
     accepted_co_owner_filter,
     challenge_filter,
+    is_public,
     owned_challenge_filter,
     public_challenge_filter,
 )
@@ -63,6 +64,16 @@ async def details(challenge: Challenge, *, amendments: bool = False) -> Details:
     await challenge.fetch_related(*missing, "co_owners__organisation", *(["amendments"] if amendments else []))
     criteria, kpis = await criteria_and_kpis(challenge)
     return Details(criteria, kpis)
+
+
+async def public_challenge(challenge_id: int) -> tuple[Challenge, Details] | None:
+    """A public challenge and what its page shows of it (`details`, with amendments), the same for every reader;
+    None when no public challenge has this id (one not public is read by lifecycle.get_challenge, for whoever
+    may see it)."""
+    challenge = await Challenge.get_or_none(id=challenge_id).select_related("owner", "category")
+    if challenge is None or not is_public(challenge):
+        return None
+    return challenge, await details(challenge, amendments=True)
 
 
 def _fetched(challenge: Challenge, relation: str) -> bool:

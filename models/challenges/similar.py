@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from tortoise.expressions import Subquery
+
 from models.challenges.models import Challenge, ChallengeStatus, CoOwner
 from models.identity.orgs import Category
 from models.policy.challenges import accepted_co_owner_filter, public_challenge_filter
@@ -145,8 +147,8 @@ async def similar_to(
     excluded = {exclude_owner_id} if isinstance(exclude_owner_id, int) else set(exclude_owner_id or ())
     query = Challenge.filter(public_challenge_filter(), status__in=[s.value for s in SIMILAR_STATUSES])
     if excluded:
-        co_owned = await CoOwner.filter(accepted_co_owner_filter(excluded)).values_list("challenge_id", flat=True)
-        query = query.exclude(owner_id__in=excluded).exclude(id__in=list(co_owned) or [0])
+        co_owned = Subquery(CoOwner.filter(accepted_co_owner_filter(excluded)).values("challenge_id"))
+        query = query.exclude(owner_id__in=excluded).exclude(id__in=co_owned)
     if own_id is not None:
         query = query.exclude(id=own_id)
     pools = [query.order_by("-published_at", "-id").limit(CANDIDATES_PER_QUERY)]

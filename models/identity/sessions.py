@@ -39,7 +39,7 @@ async def open_session(user: User, *, client_address: str = "", user_agent: str 
 
 async def session_for_key(key: str) -> Session | None:
     """The live session behind a cookie, with its user; None when unknown, ended or timed out."""
-    session = await Session.get_or_none(key_hash=hash_secret(key), ended_at=None).prefetch_related("user")
+    session = await Session.get_or_none(key_hash=hash_secret(key), ended_at=None).select_related("user")
     if session is None:
         return None
     now = timezone.now()

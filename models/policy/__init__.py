@@ -63,7 +63,7 @@ VISITOR = Actor()
 async def actor_for(user: User | None) -> Actor:
     if user is None or not user.is_active:
         return VISITOR
-    memberships = await Membership.filter(user=user).prefetch_related("organisation").order_by("id")
+    memberships = await Membership.filter(user=user).select_related("organisation").order_by("id")
     return Actor(user=user, memberships=tuple(memberships))
 
 

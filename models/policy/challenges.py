@@ -55,8 +55,17 @@ def challenge_filter(actor: Actor) -> Q:
     return public_challenge_filter() | owned_challenge_filter(agencies)
 
 
+def fetched_co_owners(challenge: Challenge) -> list[CoOwner] | None:
+    """The challenge's co-owner rows when they were fetched onto it already (listing.details), else None."""
+    relation = challenge.__dict__.get("_co_owners")
+    return list(relation) if relation is not None and relation._fetched else None
+
+
 async def owner_organisation_ids(challenge: Challenge) -> set[int]:
     """The owner agency and the co-owners that accepted."""
+    fetched = fetched_co_owners(challenge)
+    if fetched is not None:
+        return {challenge.owner_id, *(c.organisation_id for c in fetched if c.accepted_at is not None)}
     accepted = await CoOwner.filter(accepted_co_owner_filter_for(challenge)).values_list("organisation_id", flat=True)
     return {challenge.owner_id, *accepted}  # type: ignore[arg-type]  # Tortoise types values_list(flat=True) as tuples
 
@@ -72,6 +81,8 @@ async def owns_challenge(actor: Actor, challenge: Challenge) -> bool:
         return False
     if challenge.owner_id in agencies:
         return True
+    if fetched_co_owners(challenge) is not None:
+        return bool(await owner_organisation_ids(challenge) & set(agencies))
     return await CoOwner.filter(accepted_co_owner_filter_for(challenge), organisation_id__in=list(agencies)).exists()
 
 

@@ -27,9 +27,10 @@ from models.challenges import lifecycle as lifecycle
 from models.challenges.models import Attachment, Challenge
 from models.core.errors import NotFound, StorageFull, ValidationFailed
 from models.policy import Actor
-from models.policy.challenges import may_change_attachments
+from models.policy.challenges import is_public, may_change_attachments
 from server import flash
 from server.api import api
+from server.caching import shared
 from server.forms import errors_from
 from server.i18n import TOKYO, get_locale
 from server.i18n import gettext as _
@@ -212,7 +213,8 @@ async def detail_context(actor: Actor, challenge: Challenge) -> dict:
                 "kind": _(domain.kind_name(attachment.content_type)),
                 "size": _size(attachment.size),
             }
-            for attachment in await domain.attachments_of(challenge)
+            for attachment in await shared(("attachments", challenge.id), lambda: domain.attachments_of(challenge),
+                                           public=is_public(challenge))
         ],
         "may_attach": await may_change_attachments(actor, challenge),
     }

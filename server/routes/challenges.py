@@ -15,6 +15,7 @@ from models.policy import Actor
 from models.policy.challenges import challenge_actions, may_draft_challenges, may_edit_challenge, owns_challenge
 from server import confirm, flash
 from server.api import api
+from server.caching import shared
 from server.forms import checked_form, errors_from, failed_fields, in_form_order, translated_errors
 from server.i18n import TOKYO
 from server.problems import signed_in
@@ -186,12 +187,17 @@ async def edit_challenge(request: Request) -> Response:
 
 async def challenge_page(request: Request) -> Response:
     actor: Actor = request.state.actor
-    challenge = await lifecycle.get_challenge(actor, request.path_params["challenge_id"])
-    return await _detail(request, actor, challenge, {})
+    challenge_id = request.path_params["challenge_id"]
+    # a public challenge is the same for every reader: kept a moment for the next (server/caching.py)
+    public = await shared(("challenge", challenge_id), lambda: listing.public_challenge(challenge_id))
+    if public is None:
+        return await _detail(request, actor, await lifecycle.get_challenge(actor, challenge_id), {})
+    return await _detail(request, actor, public[0], {}, details=public[1])
 
 
-async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: dict, status: int = 200) -> Response:
-    details = await listing.details(challenge, amendments=True)
+async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: dict, status: int = 200,
+                  details: listing.Details | None = None) -> Response:
+    details = details or await listing.details(challenge, amendments=True)
     is_owner = await owns_challenge(actor, challenge)
     context = {
         "challenge": challenge,

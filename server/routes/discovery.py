@@ -28,6 +28,7 @@ from search.documents import from_timestamp
 from search.documents import translated as document_text
 from server import i18n, labels
 from server.api import api
+from server.caching import shared
 from server.forms import errors_from
 from server.schemas.discovery import (
     CategoryListOut,
@@ -216,15 +217,28 @@ async def search_page(request: Request) -> Response:
     except ValidationError as exc:
         errors = errors_from(exc)
         query = ChallengeSearchQuery()
+
+    async def search_form() -> Markup:
+        context = await _search_context(request, query, errors)
+        return Markup(templates.get_template("challenges/_search_form.html").render(context))
+
+    # the search, its results and filters are the same for every reader of this address in a language: kept a
+    # moment for the next (server/caching.py), signed in or not
+    form = await shared(("search form", str(request.url), i18n.get_locale()), search_form, public=not errors)
+    context = {"query": query, "errors": errors, "search_form": form, "may_follow": may_follow(request.state.actor)}
+    return templates.TemplateResponse(request, "challenges/search.html", context, status_code=422 if errors else 200)
+
+
+async def _search_context(request: Request, query: ChallengeSearchQuery, errors: dict[str, str]) -> dict[str, Any]:
     result = await search_backend(request).search(query.to_search_query()) if not errors else None
     context: dict[str, Any] = {
+        "request": request,
         "query": query,
         "raw": request.query_params,
         "errors": errors,
         "result": result,
         "sorts": [(name, i18n.gettext(SORT_LABELS[name])) for name in SORTS],
         "facet_labels": {facet: i18n.gettext(label) for facet, label in FACET_LABELS.items()},
-        "may_follow": may_follow(request.state.actor),
     }
     if result is not None:
         names = await _names(result.facets, query)
@@ -240,7 +254,7 @@ async def search_page(request: Request) -> Response:
             page_url=lambda page: "?" + urlencode(query.params(page=page)),
             tag_url=lambda tag: "?" + urlencode({"tag": tag}),
         )
-    return templates.TemplateResponse(request, "challenges/search.html", context, status_code=422 if errors else 200)
+    return context
 
 
 routes = [Route("/challenges", search_page, methods=["GET"], name="search_challenges")]

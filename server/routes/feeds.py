@@ -28,6 +28,7 @@ from models.pilots import measurements
 from models.policy import VISITOR, Actor
 from models.policy.challenges import is_public, owner_organisation_ids
 from server import atom, ical
+from server.caching import shared
 from server.i18n import get_locale
 from server.i18n import gettext as _
 from server.labels import pilot_label
@@ -214,13 +215,19 @@ async def challenge_calendar(request: Request) -> Response:
 # --- the challenge page and the draft form ---------------------------------------------------
 
 
+async def _similar(challenge: Challenge) -> list[Challenge]:
+    """The same for every reader of the page (public challenges of other agencies): a public challenge's are kept a
+    moment for the next."""
+    return await similar_to(challenge, exclude_owner_id=await owner_organisation_ids(challenge))
+
+
 async def detail_context(actor: Actor, challenge: Challenge) -> dict:
     """Similar challenges of other agencies, and where to follow this one's deadlines."""
     lang = get_locale()
     category = challenge.category  # fetched by lifecycle.get_challenge
     has_deadlines = any(getattr(challenge, field) for field, _kind, _label in DEADLINES)
     return {
-        "similar": await similar_to(challenge, exclude_owner_id=await owner_organisation_ids(challenge)),
+        "similar": await shared(("similar", challenge.id), lambda: _similar(challenge), public=is_public(challenge)),
         "ics_url": f"/challenges/{challenge.id}/deadlines.ics?lang={lang}" if is_public(challenge) and has_deadlines else None,
         "category_feed_url": f"/feeds/challenges.atom?{urlencode({'category': category.slug, 'lang': lang})}" if category else None,
     }

@@ -15,8 +15,15 @@ from models.challenges.models import Challenge
 from models.core.errors import NotAllowed, NotFound
 from models.pilots import lifecycle as pilot_lifecycle
 from models.policy import Actor
-from models.policy.challenges import may_invite_co_owners, may_register_interest, owner_organisation_ids, owns_challenge
+from models.policy.challenges import (
+    is_public,
+    may_invite_co_owners,
+    may_register_interest,
+    owner_organisation_ids,
+    owns_challenge,
+)
 from server.api import api
+from server.caching import shared
 from server.i18n import gettext as _
 from server.routes.discovery import VALUE_LABELS
 from server.routes.questions import back_to, signed_in, submit_one_field
@@ -65,7 +72,7 @@ async def accept_co_ownership(request: Request, actor: Actor, challenge_id: int)
 async def detail_context(actor: Actor, challenge: Challenge) -> dict:
     """What this area adds to the challenge page's template context."""
     is_owner = await owns_challenge(actor, challenge)
-    interests = await joint.interests_of(challenge)
+    interests = await shared(("interests", challenge.id), lambda: joint.interests_of(challenge), public=is_public(challenge))
     owners = await owner_organisation_ids(challenge)
     agency = joint.acting_agency(actor)
     co_owners = await joint.co_owners_of(challenge) if is_owner else []

@@ -19,6 +19,7 @@ from models.core.base import translated
 from models.core.errors import N_, DomainError, ValidationFailed
 from models.identity.orgs import Category
 from models.policy import VISITOR, Actor
+from models.policy.challenges import is_public
 from models.policy.solutions import adopting_agencies, may_adopt, states_adoption
 from models.solutions import adoptions, catalogue
 from models.solutions.adoptions import AdoptionInput
@@ -27,6 +28,7 @@ from models.solutions.similar import similar_solutions
 from models.solutions.views import solution_view
 from search.solutions import FACETS, search_solutions
 from server import atom, flash, i18n
+from server.caching import shared
 from server.forms import errors_from, read_form
 from server.problems import page_message, signed_in
 from server.routes.discovery import VALUE_LABELS
@@ -47,7 +49,9 @@ FEED_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # an empty feed's "updated"
 
 async def detail_context(actor: Actor, challenge: Challenge) -> dict:
     """Adopted solutions to a similar problem, next to a challenge, with "adopt instead"."""
-    return {"similar_solutions": await similar_solutions(challenge)}
+    # the same for every reader (published solutions): kept a moment for the next
+    return {"similar_solutions": await shared(("similar_solutions", challenge.id), lambda: similar_solutions(challenge),
+                                              public=is_public(challenge))}
 
 
 async def similar_for_form(values: Mapping[str, Any]) -> list:
