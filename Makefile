@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run check test messages css screenshots
+.PHONY: install run check test messages css screenshots bench
 
 $(BIN)/kyoso: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,8 @@ screenshots: install tests/services/node_modules/.installed
 	rm -rf var/screenshots
 	KYOSO_SCREENSHOTS=$(CURDIR)/var/screenshots KYOSO_TEST_DB=sqlite $(BIN)/pytest -q tests/browser
 	@echo "screenshots in var/screenshots/"
+
+# Issue 15's table: every performance figure beside its limit and the ratio, the median of three runs
+# (about half an hour on a 2-core machine; bench/table.py --help for fewer runs or fewer rows).
+bench: install tests/services/node_modules/.installed
+	$(BIN)/python bench/table.py --runs 3

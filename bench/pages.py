@@ -13,9 +13,8 @@ not a production figure.
 
     .venv/bin/python bench/pages.py [--seconds 5] [--connections 8] [--page-cache-seconds 0] [--json FILE]
 
-`--json FILE` writes the rows as a list of {"what", "figure", "unit", "limit", "ratio", "load"}: the figure is
-Kyoso's requests/s, the limit the goal's share of the bare app's requests/s measured just before it, and the
-ratio figure / limit ("× the goal": 1 or more meets it).
+`--json FILE` writes each Kyoso row's share of the bare app's requests/s beside its goal (bench/report.py), for
+bench/table.py.
 
 Everything stays on this machine (loopback only) and every loop is bounded in time and count.
 """
@@ -40,6 +39,7 @@ sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("KYOSO_FAST_PASSWORD_HASHING", "1")
 
 import httpx2  # noqa: E402
+from report import Row, write_rows  # noqa: E402  (bench/ is on sys.path)
 
 from models.identity.accounts import Role, create_api_token  # noqa: E402
 from models.identity.orgs import Organisation  # noqa: E402
@@ -233,7 +233,7 @@ async def main(args: argparse.Namespace) -> None:
 
     print(f"{args.connections} connections × {args.seconds:g} s each, one server process each, Kyoso with "
           f"PAGE_CACHE_SECONDS={args.page_cache_seconds:g}, a company member signed in:")
-    report = []
+    report: list[Row] = []
     for row in rows:
         rate, p95, count, loadavg = row["m"]
         if row["how"].startswith("bare"):
@@ -242,15 +242,10 @@ async def main(args: argparse.Namespace) -> None:
         if "bare" in row:
             goal = GOALS[row["reader"]]
             line += f"   {rate / row['bare']:5.3f}× the bare app (goal ≥ {goal}×)"
-            report.append({
-                "what": f"{row['page']} page, {row['reader']}, {row['how'].removeprefix('Kyoso, ')}: requests/s, at "
-                        f"least {goal}× the bare app's {row['bare']:,.0f} (ratio = × the goal)",
-                "figure": round(rate, 1), "unit": "requests/s", "limit": round(goal * row["bare"], 1),
-                "ratio": round(rate / (goal * row["bare"]), 3), "load": round(loadavg, 2),
-            })
+            report.append(Row(f"{row['page']} page, {row['reader']}, {row['how'].removeprefix('Kyoso, ')}: requests/s "
+                              f"/ the bare app's", rate / row["bare"], "×", goal, at_most=False, load=loadavg))
         print(f"{line}   load average {loadavg:.1f}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    write_rows(args.json, report)
 
 
 async def _drop(url: str) -> None:
@@ -270,5 +265,5 @@ if __name__ == "__main__":
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--database-url", help="default: a new scratch database on the local PostgreSQL")
     parser.add_argument("--page-cache-seconds", type=float, default=1.0, help="0: Kyoso renders every page (before)")
-    parser.add_argument("--json", help="also write the rows to this file (a list of objects)")
+    parser.add_argument("--json", type=Path, help="also write the figures there, for bench/table.py")
     asyncio.run(main(parser.parse_args()))
