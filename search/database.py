@@ -1,203 +1,279 @@
-"""The database backend: queries the ORM directly, so it is always as fresh as the data.
+"""The database backend: queries the database directly, so it is always as fresh as the data.
 
 It is the embedded default (no other service) and the fallback while Meilisearch is unreachable.
 Text matching is substring matching over the attributes Meilisearch searches, in both languages.
 Japanese has no spaces between words, so the query is split only on the spaces the person typed and
-every term must occur somewhere. No typo tolerance and no relevance ranking: "relevance" is newest first.
+every term must occur somewhere. No typo tolerance.
 
 Terms of 3 characters or more are answered from a trigram index (migration 0012_search_fts): on SQLite
 the FTS5 table `challenge_search` (trigram tokenizer, kept in step by triggers), on PostgreSQL a pg_trgm
-GIN index on the very expression matched below. Shorter terms have no trigram and are scanned with LIKE,
-as before. Which challenges a visitor may see is still decided only by `challenge_filter(VISITOR)`.
+GIN index on the very expression matched below. Shorter terms have no trigram and are scanned with LIKE
+(on SQLite over the FTS table's text, which is already flat). Which challenges a visitor may see is
+still decided only by `challenge_filter(VISITOR)`.
+
+With words, "relevance" ranks like Meilisearch's `attribute` rule: a challenge with the words in its
+title comes before one with them in its tags, then its summary, and so on (`RANK_FIELDS`); ties, and
+searches without words, newest first.
+
+One statement answers a search's numbers: the matching challenges are selected once (a materialised
+CTE built by the ORM: the policy, the filters, the words and the rank), and the total, every facet's
+counts and the page's ids are read from it with one UNION ALL. A second statement fetches the page.
 """
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any
 
+from pypika_tortoise.context import SqlContext
+from pypika_tortoise.terms import Term, ValueWrapper
+from pypika_tortoise.utils import format_alias_sql
 from tortoise import connections, timezone
-from tortoise.expressions import Q, RawSQL, Subquery
-from tortoise.functions import Coalesce, Count
+from tortoise.expressions import Q, RawSQL
+from tortoise.functions import Coalesce
+from tortoise.queryset import ValuesQuery
 
 from models.challenges.models import Challenge, ChallengeStatus
-from models.identity.orgs import Category, Organisation, OrgKind
+from models.identity.orgs import OrgKind
 from models.policy import VISITOR
 from models.policy.challenges import challenge_filter
 from search.backend import FACETS, ReadsTheDatabase, SearchQuery, SearchResult
 from search.documents import RELATED, TEXT_FIELDS, challenge_document
 
-MATCHED_IDS = 5_000
 TRIGRAM = 3  # the shortest term a trigram index can answer
 TAG_SEPARATOR = "\x1f"  # never part of a tag; tags are matched whole between two of these
-# Facet -> the field its counts group by.
-GROUP_BY = {"category": "category__slug", "agency": "owner_id", "municipality_type": "owner__municipality_type",
-            "status": "status"}
+# The columns of the matching challenges (the CTE `hits`) -> the ORM fields they are read from.
+HIT_COLUMNS = {"id": "id", "category_id": "category_id", "owner_id": "owner_id", "status": "status",
+               "published_at": "published_at", "proposals_deadline": "proposals_deadline", "budget_order": "budget_order",
+               "rank": "rank"}
 ORDERINGS = {
-    "relevance": ("-published_at", "-id"),
-    "newest": ("-published_at", "-id"),
-    "deadline": ("proposals_deadline", "id"),
-    "budget": ("-budget_order", "-published_at", "-id"),
+    "relevance": "rank, published_at DESC, id DESC",
+    "newest": "published_at DESC, id DESC",
+    "deadline": "proposals_deadline, id",
+    "budget": "budget_order DESC, published_at DESC, id DESC",
 }
+# Where a word is found, best first (as Meilisearch's searchable attributes); anywhere else (the
+# category's or the agency's name) ranks after these.
+# Each facet's filter and counts over the matching challenges; `{}`: the values chosen.
+FACET_FILTERS = {
+    "category": "category_id IN (SELECT id FROM category WHERE slug IN {})",
+    "agency": "owner_id IN {}",
+    "municipality_type": "owner_id IN (SELECT id FROM organisation WHERE municipality_type IN {})",
+    "status": "status IN {}",
+}
+FACET_COUNTS = {
+    "category": "SELECT 'category', slug, n FROM (SELECT category_id, COUNT(*) AS n FROM hits{where} "
+                "GROUP BY category_id) counted JOIN category ON category.id = category_id",
+    "agency": "SELECT 'agency', CAST(owner_id AS TEXT), COUNT(*) FROM hits{where} GROUP BY owner_id",
+    "municipality_type": "SELECT 'municipality_type', municipality_type, SUM(n) FROM (SELECT owner_id, COUNT(*) AS n "
+                         "FROM hits{where} GROUP BY owner_id) counted JOIN organisation ON organisation.id = owner_id "
+                         "GROUP BY municipality_type",
+    "status": "SELECT 'status', status, COUNT(*) FROM hits{where} GROUP BY status",
+}
+RANK_FIELDS = ("title", "tags", "summary", "problem", "outcome", "situation")
+
+
+class Sql(Term):
+    """Raw SQL with its values as parameters: each `{}` in `sql` becomes a placeholder of the query it is in."""
+
+    def __init__(self, sql: str, *values: Any) -> None:
+        super().__init__()
+        self.sql = sql
+        self.values = values
+
+    def get_sql(self, ctx: SqlContext) -> str:
+        if ctx.parameterizer is None:  # printing the query with its values inline
+            sql = self.sql.format(*(ValueWrapper(value).get_sql(ctx) for value in self.values))
+        else:
+            sql = self.sql.format(*(ctx.parameterizer.create_param(value).get_sql(ctx) for value in self.values))
+        return format_alias_sql(sql, self.alias, ctx) if ctx.with_alias else sql
+
+
+def _field_texts(dialect: str, name: str) -> str:
+    """SQL for one searchable field of the row: both languages (or the tags) as one text; no user input."""
+    column = f'"challenge"."{name}"'
+    if name == "tags":
+        if dialect == "postgres":
+            return f"coalesce({column}::text, '')"
+        # SQLite keeps JSON as text with \u escapes, so values are read out with its JSON functions.
+        return f"coalesce((SELECT group_concat(value, ' ') FROM json_each({column})), '')"
+    if dialect == "postgres":
+        return " || ' ' || ".join(f"coalesce({column}->>'{lang}', '')" for lang in ("ja", "en"))
+    return " || ' ' || ".join(f"coalesce(json_extract({column}, '$.{lang}'), '')" for lang in ("ja", "en"))
 
 
 def _columns(dialect: str) -> tuple[str, str]:
     """SQL for (the row's searchable text, its tags between separators); no user input goes in here.
 
-    The text is both languages of each text field and the tags. The category's and the agency's names,
-    which Meilisearch searches too, are matched separately (see `_named`): a few rows, looked up once.
+    The text is both languages of each text field and the tags, as migration 0012 indexes it. The
+    category's and the agency's names, which Meilisearch searches too, are matched separately (see
+    `_named`): a few rows, looked up once.
     """
     column = '"challenge"."{}"'.format
+    text = " || ' ' || ".join(_field_texts(dialect, name) for name in (*TEXT_FIELDS, "tags"))
     if dialect == "postgres":
-        # Immutable operators only, exactly as the trigram index of migration 0011 is built, so the
+        # Immutable operators only, exactly as the trigram index of migration 0012 is built, so the
         # planner uses it for `UPPER(CAST(text AS VARCHAR)) LIKE UPPER('%term%')` (Tortoise's icontains).
-        texts = [f"coalesce({column(name)}->>'{lang}', '')" for name in TEXT_FIELDS for lang in ("ja", "en")]
-        texts.append(f"coalesce({column('tags')}::text, '')")
-        text = "(" + " || ' ' || ".join(texts) + ")"
+        text = "(" + text + ")"
         tags = (f"chr(31) || coalesce((SELECT string_agg(value, chr(31)) FROM jsonb_array_elements_text("
                 f"{column('tags')})), '') || chr(31)")
         return text, tags
-    # SQLite keeps JSON as text with \u escapes, so values are read out with its JSON functions.
-    texts = [f"coalesce(json_extract({column(name)}, '$.{lang}'), '')" for name in TEXT_FIELDS for lang in ("ja", "en")]
-    texts.append(f"coalesce((SELECT group_concat(value, ' ') FROM json_each({column('tags')})), '')")
-    text = " || ' ' || ".join(texts)
     tags = (f"char(31) || coalesce((SELECT group_concat(value, char(31)) FROM json_each({column('tags')})), '')"
             " || char(31)")
     return text, tags
 
 
-async def _named(term: str) -> tuple[list[int], list[int]]:
-    """The categories and the agencies named with this term (their challenges match it)."""
-    named = Q(name_ja__icontains=term) | Q(name_en__icontains=term)
-    categories = await Category.filter(named).values_list("id", flat=True)
-    agencies = await Organisation.filter(named, kind=OrgKind.AGENCY.value).values_list("id", flat=True)
-    return cast(list[int], categories), cast(list[int], agencies)
+def _like(term: str) -> str:
+    """A LIKE pattern finding the term anywhere, its own % and _ taken literally (escape character \\)."""
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def _fts_ids(term: str) -> list[int]:
-    """SQLite: ids of challenges (any status: the caller filters) whose text contains the term, from
-    the FTS5 trigram table. The term is one quoted phrase, a parameter: a substring match, any case."""
+def _named(term: str) -> Q:
+    """The challenges of the categories and the agencies named with this term (they match it too)."""
+    pattern = _like(term)
+    named = "(upper(name_ja) LIKE upper({}) ESCAPE '\\' OR upper(name_en) LIKE upper({}) ESCAPE '\\')"
+    return (Q(category_id__in=Sql(f"(SELECT id FROM category WHERE {named})", pattern, pattern))
+            | Q(owner_id__in=Sql(f"(SELECT id FROM organisation WHERE kind = {{}} AND {named})",
+                                 OrgKind.AGENCY.value, pattern, pattern)))
+
+
+def _fts_query(term: str) -> tuple[str, tuple[str, ...]]:
+    """SQLite: SQL giving the FTS5 query that finds the term in the trigram table (migration 0013), and its
+    values: a phrase of 3+ characters; 2 characters as any of the trigrams they start, from its vocabulary."""
     phrase = '"' + term.replace('"', '""') + '"'
-    _, rows = await connections.get("default").execute_query(
-        "SELECT rowid FROM challenge_search WHERE challenge_search MATCH ?", [phrase])
-    return [row[0] for row in rows]
+    if len(term) >= TRIGRAM:
+        return "{}", (phrase,)
+    folded = term.lower()  # as the tokenizer folds case
+    return ("(SELECT coalesce(group_concat('\"' || replace(term, '\"', '\"\"') || '\"', ' OR '), {}) "
+            "FROM challenge_search_terms WHERE term >= {} AND term < {} || char(1114111))"), (phrase, folded, folded)
+
+
+def _fts(term: str, column: str | None = None) -> Sql:
+    """SQLite: for `id IN`, the challenges (any status: the policy filters) with the term in their text, or
+    in this column's; a single character has no trigram and is looked for in every text."""
+    if len(term) < TRIGRAM - 1:
+        texts = " || ".join(RANK_FIELDS)
+        return Sql(f"(SELECT rowid FROM challenge_search WHERE instr(upper({texts}), upper({{}})) > 0)", term)
+    query, values = _fts_query(term)
+    if column:
+        query = f"'{column} : (' || {query} || ')'"
+    return Sql(f"(SELECT rowid FROM challenge_search WHERE challenge_search MATCH {query})", *values)
+
+
+def _rank(dialect: str, terms: list[str]) -> Sql:
+    """The sum over the words of the best field each is found in (0 = the title); lower ranks higher."""
+    cases, values = [], []
+    for term in terms:
+        found_in = []
+        for place, name in enumerate(RANK_FIELDS):
+            if dialect == "postgres":
+                found_in.append(f"WHEN strpos(upper({_field_texts(dialect, name)}), upper({{}})) > 0 THEN {place}")
+                values.append(term)
+            elif len(term) >= TRIGRAM - 1:
+                column = _fts(term, name)
+                found_in.append(f'WHEN "challenge"."id" IN {column.sql} THEN {place}')
+                values.extend(column.values)
+        if found_in:
+            cases.append(f"CASE {' '.join(found_in)} ELSE {len(RANK_FIELDS)} END")
+    return Sql("(" + (" + ".join(cases) or "0") + ")", *values)
+
+
+class Params:
+    """Placeholders for a raw statement, numbered after `values` (PostgreSQL's $n; SQLite's ?)."""
+
+    def __init__(self, dialect: str, values: list[Any]) -> None:
+        self.dialect = dialect
+        self.values = list(values)
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}" if self.dialect == "postgres" else "?"
+
+    def among(self, values: tuple[Any, ...]) -> str:
+        return "(" + ", ".join(self(value) for value in values) + ")"
 
 
 class DatabaseBackend(ReadsTheDatabase):
-    def __init__(self, matched_ids: int = MATCHED_IDS, trigram: bool = True) -> None:
-        self.matched_ids = matched_ids
-        self.trigram = trigram  # False: SQLite scans with LIKE for every term (bench/db_search.py's "before")
+    def __init__(self, trigram: bool = True) -> None:
+        self.trigram = trigram  # False: every term scanned with LIKE (bench/db_search.py's "before")
 
     def _dialect(self) -> str:
         return "postgres" if connections.get("default").capabilities.dialect == "postgres" else "sqlite"
 
-    async def _matching(self, query: SearchQuery) -> Q | None:
-        """Words and tags. The text is scanned once: up to `matched_ids` matches are passed on as ids, so
-        the grouping and page queries need not scan it again; beyond that, as `id IN (subquery)`."""
-        if not query.terms and not query.tags:
-            return None
-        text, tags = _columns(self._dialect())
-        matches = Challenge.filter(challenge_filter(VISITOR)).annotate(search_text=RawSQL(text), search_tags=RawSQL(tags))
-        fts = self.trigram and self._dialect() == "sqlite"
-        narrowed: set[int] | None = None  # the ids every indexed term found, when no name matched it
-        for term in query.terms:
-            categories, agencies = await _named(term)
-            named = Q(category_id__in=categories) | Q(owner_id__in=agencies)
-            if fts and len(term) >= TRIGRAM:
-                texts = set(await _fts_ids(term))
-                if not categories and not agencies:
-                    narrowed = texts if narrowed is None else narrowed & texts
-                    continue
-                found = Q(id__in=list(texts))
-            else:
-                found = Q(search_text__icontains=term)
-            matches = matches.filter(found | named)
-        if narrowed is not None:
-            matches = matches.filter(id__in=sorted(narrowed))
-        for tag in query.tags:
-            matches = matches.filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
-        ids = await matches.limit(self.matched_ids + 1).values_list("id", flat=True)
-        if len(ids) <= self.matched_ids:
-            return Q(id__in=list(ids))
-        return Q(id__in=Subquery(matches.values("id")))
-
-    def _facet_conditions(self, query: SearchQuery) -> list[Q]:
-        conditions = []
-        if query.categories:
-            conditions.append(Q(category__slug__in=list(query.categories)))
-        if query.agencies:
-            conditions.append(Q(owner_id__in=list(query.agencies)))
-        if query.municipality_types:
-            conditions.append(Q(owner__municipality_type__in=list(query.municipality_types)))
-        if query.statuses:
-            conditions.append(Q(status__in=list(query.statuses)))
-        return conditions
-
-    async def _other_conditions(self, query: SearchQuery) -> list[Q]:
-        conditions = [challenge_filter(VISITOR)]  # what a visitor may list: the one rule, in models.policy
+    def _hits(self, query: SearchQuery) -> ValuesQuery:
+        """The challenges a visitor may see that match the words, tags and the other filters (not the
+        facets'), with what the counts and the order need."""
+        dialect = self._dialect()
+        text, tags = _columns(dialect)
+        hits = Challenge.filter(challenge_filter(VISITOR))  # what a visitor may list: the one rule, in models.policy
         if query.budget_min is not None:
-            conditions.append(Q(budget_max_yen__gte=query.budget_min))
+            hits = hits.filter(budget_max_yen__gte=query.budget_min)
         if query.budget_max is not None:
-            conditions.append(Q(budget_min_yen__lte=query.budget_max))
+            hits = hits.filter(budget_min_yen__lte=query.budget_max)
         if query.deadline_after is not None:
-            conditions.append(Q(proposals_deadline__gte=query.deadline_after))
+            hits = hits.filter(proposals_deadline__gte=query.deadline_after)
         if query.deadline_before is not None:
-            conditions.append(Q(proposals_deadline__lt=query.deadline_before))
+            hits = hits.filter(proposals_deadline__lt=query.deadline_before)
         if query.sort == "deadline":  # open ones only
-            conditions.append(Q(status=ChallengeStatus.PUBLISHED.value, proposals_deadline__gt=query.now or timezone.now()))
-        if (matching := await self._matching(query)) is not None:
-            conditions.append(matching)
-        return conditions
+            hits = hits.filter(status=ChallengeStatus.PUBLISHED.value, proposals_deadline__gt=query.now or timezone.now())
+        for tag in query.tags:
+            hits = hits.annotate(search_tags=RawSQL(tags)).filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
+        for term in query.terms:
+            if self.trigram and dialect == "sqlite":
+                found = Q(id__in=_fts(term))
+            else:
+                hits = hits.annotate(search_text=RawSQL(text))
+                found = Q(search_text__icontains=term)
+            hits = hits.filter(found | _named(term))
+        rank = _rank(dialect, query.terms) if query.terms else RawSQL("0")
+        return hits.annotate(budget_order=Coalesce("budget_max_yen", -1), rank=rank).values(**HIT_COLUMNS)
 
-    async def _counts(self, query: SearchQuery, others: list[Q]) -> tuple[int, dict[str, dict[str, int]]]:
-        """The total and every facet's counts from one grouping query, without the facet filters.
+    async def _numbers(self, query: SearchQuery) -> tuple[int, dict[str, dict[str, int]], list[int]]:
+        """The total, every facet's counts and the page's ids, in one statement.
 
         Each facet's counts apply the other facets' filters but not its own, so they show what
         choosing another value would give (as the Meilisearch backend's do).
         """
-        fields = [GROUP_BY[facet] for facet in FACETS]
-        rows = await (
-            Challenge.filter(*others)
-            .annotate(count=Count("id"))
-            .group_by(*fields)
-            .values_list(*fields, "count")
-        )
-        chosen = {facet: {str(value) for value in query.facet_values(facet)} for facet in FACETS}
-        combinations = [
-            ({facet: None if value is None else str(value) for facet, value in zip(FACETS, row[:-1])}, int(row[-1]))
-            for row in rows
-        ]
+        dialect = self._dialect()
+        hits = self._hits(query)
+        hits._choose_db_if_not_chosen()
+        hits._make_query()
+        hits_sql, hits_values = hits.query.get_parameterized_sql()
+        param = Params(dialect, hits_values)
 
-        def passes(values: dict[str, str | None], ignoring: str | None = None) -> bool:
-            return all(not chosen[f] or values[f] in chosen[f] for f in FACETS if f != ignoring)
+        def where(ignoring: str | None = None) -> str:
+            chosen = [FACET_FILTERS[facet].format(param.among(query.facet_values(facet)))
+                      for facet in FACETS if facet != ignoring and query.facet_values(facet)]
+            return " WHERE " + " AND ".join(chosen) if chosen else ""
 
-        total = sum(count for values, count in combinations if passes(values))
-        facets: dict[str, dict[str, int]] = {}
-        for facet in FACETS:
-            counts: dict[str, int] = {}
-            for values, count in combinations:
-                if (value := values[facet]) is not None and passes(values, ignoring=facet):
-                    counts[value] = counts.get(value, 0) + count
-            facets[facet] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-        return total, facets
+        selects = [f"SELECT 'total', NULL, COUNT(*) FROM hits{where()}"]
+        for facet, counted in FACET_COUNTS.items():
+            selects.append(counted.format(where=where(facet)))
+        order = ORDERINGS[query.sort]
+        selects.append(f"SELECT 'page', CAST(id AS TEXT), ROW_NUMBER() OVER (ORDER BY {order}) FROM (SELECT * FROM hits"
+                       f"{where()} ORDER BY {order} LIMIT {param(query.per_page)} OFFSET {param(query.offset)}) page")
+        sql = f"WITH hits AS MATERIALIZED ({hits_sql}) " + " UNION ALL ".join(selects)
+        _, rows = await connections.get("default").execute_query(sql, param.values)
+
+        total, facets, page = 0, {facet: {} for facet in FACETS}, []
+        for what, value, number in rows:
+            if what == "total":
+                total = int(number)
+            elif what == "page":
+                page.append((int(number), int(value)))
+            elif value is not None:
+                facets[what][value] = int(number)
+        facets = {facet: dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+                  for facet, counts in facets.items()}
+        return total, facets, [challenge_id for _, challenge_id in sorted(page)]
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        others = await self._other_conditions(query)
-        total, facets = await self._counts(query, others)
-        challenges: list[Challenge] = []
-        if total > query.offset:
-            page = Challenge.filter(*others, *self._facet_conditions(query))
-            if query.sort == "budget":
-                page = page.annotate(budget_order=Coalesce("budget_max_yen", -1))
-            challenges = await (
-                page.order_by(*ORDERINGS[query.sort]).offset(query.offset).limit(query.per_page).prefetch_related(*RELATED)
-            )
+        total, facets, ids = await self._numbers(query)
+        challenges = {c.id: c for c in await Challenge.filter(id__in=ids).select_related(*RELATED)} if ids else {}
         return SearchResult(
-            hits=[challenge_document(challenge) for challenge in challenges],
+            hits=[challenge_document(challenges[challenge_id]) for challenge_id in ids],
             total=total,
             page=query.page,
             per_page=query.per_page,
             facets=facets,
             backend=self.name,
         )
-
-

@@ -1,0 +1,70 @@
+"""The database search backend answers a search in one statement (search/database.py), issue #15.
+
+Both engines: an index holding every column the facet counts and the page order read, so counting the
+challenges a visitor may see reads the index, not the rows.
+
+SQLite: the FTS5 trigram table of 0012 is rebuilt with one column per searchable field, so a search can
+rank a challenge with the words in its title above one with them in its summary, each column's text
+ending in a space; an `fts5vocab` table lists its trigrams. A term of 2 characters has no trigram of its own, but every place it occurs is
+the start of a trigram (the trailing space makes that true at the very end too), so it is answered as
+"any trigram starting with it", looked up in the vocabulary instead of scanning every text.
+"""
+
+import importlib
+
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+
+before = importlib.import_module("models.migrations.0012_search_fts")
+
+COVERING_INDEX = ("CREATE INDEX IF NOT EXISTS challenge_search_facets ON challenge "
+                  "(status, published_at, category_id, owner_id, proposals_deadline, budget_max_yen);")
+
+
+# The columns, in the order search/database.py ranks them (RANK_FIELDS).
+COLUMNS = ("title", "tags", "summary", "problem", "outcome", "situation")
+
+
+def sqlite_texts(row: str) -> str:
+    """Each column's text (both languages; the tags), ending in a space."""
+    texts = []
+    for name in COLUMNS:
+        if name == "tags":
+            texts.append(f"coalesce((SELECT group_concat(value, ' ') FROM json_each({row}.\"tags\")), '') || ' '")
+        else:
+            texts.append(" || ' ' || ".join(f"coalesce(json_extract({row}.\"{name}\", '$.{lang}'), '')"
+                                             for lang in ("ja", "en")) + " || ' '")
+    return ", ".join(texts)
+
+
+
+SQLITE_UP = before.SQLITE_DOWN + f"""
+CREATE VIRTUAL TABLE challenge_search USING fts5({', '.join(COLUMNS)}, tokenize='trigram');
+CREATE VIRTUAL TABLE challenge_search_terms USING fts5vocab(challenge_search, 'row');
+INSERT INTO challenge_search(rowid, {', '.join(COLUMNS)}) SELECT c.id, {sqlite_texts('c')} FROM challenge c;
+CREATE TRIGGER challenge_search_insert AFTER INSERT ON challenge BEGIN
+  INSERT INTO challenge_search(rowid, {', '.join(COLUMNS)}) VALUES (new.id, {sqlite_texts('new')});
+END;
+CREATE TRIGGER challenge_search_update AFTER UPDATE ON challenge BEGIN
+  DELETE FROM challenge_search WHERE rowid = old.id;
+  INSERT INTO challenge_search(rowid, {', '.join(COLUMNS)}) VALUES (new.id, {sqlite_texts('new')});
+END;
+CREATE TRIGGER challenge_search_delete AFTER DELETE ON challenge BEGIN
+  DELETE FROM challenge_search WHERE rowid = old.id;
+END;
+{COVERING_INDEX}
+"""
+SQLITE_DOWN = ("DROP INDEX IF EXISTS challenge_search_facets; DROP TABLE IF EXISTS challenge_search_terms;"
+               + before.SQLITE_DOWN + before.SQLITE_UP)
+POSTGRES_UP = COVERING_INDEX + " ANALYZE challenge;"
+POSTGRES_DOWN = "DROP INDEX IF EXISTS challenge_search_facets;"
+
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0012_search_fts')]
+
+    initial = False
+
+    operations = [
+        ops.RunPython(before.run(SQLITE_UP, POSTGRES_UP), before.run(SQLITE_DOWN, POSTGRES_DOWN)),
+    ]
