@@ -53,6 +53,9 @@ ORDERINGS = {
 }
 # Where a word is found, best first (as Meilisearch's searchable attributes); anywhere else (the
 # category's or the agency's name) ranks after these.
+RANK_FIELDS = ("title", "tags", "summary", "problem", "outcome", "situation")
+# PostgreSQL: the searchable fields, upper-cased, as migration 0013 stores and indexes them (trigram GIN index).
+POSTGRES_TEXT = " || ' ' || ".join(f'"search_{name}"' for name in RANK_FIELDS)
 # Each facet's filter and counts over the matching challenges; `{}`: the values chosen.
 FACET_FILTERS = {
     "category": "category_id IN (SELECT id FROM category WHERE slug IN {})",
@@ -69,7 +72,6 @@ FACET_COUNTS = {
                          "GROUP BY municipality_type",
     "status": "SELECT 'status', status, COUNT(*) FROM hits{where} GROUP BY status",
 }
-RANK_FIELDS = ("title", "tags", "summary", "problem", "outcome", "situation")
 
 
 class Sql(Term):
@@ -166,7 +168,7 @@ def _rank(dialect: str, terms: list[str]) -> Sql:
         found_in = []
         for place, name in enumerate(RANK_FIELDS):
             if dialect == "postgres":
-                found_in.append(f"WHEN strpos(upper({_field_texts(dialect, name)}), upper({{}})) > 0 THEN {place}")
+                found_in.append(f'WHEN strpos("challenge"."search_{name}", UPPER({{}})) > 0 THEN {place}')
                 values.append(term)
             elif len(term) >= TRIGRAM - 1:
                 column = _fts(term, name)
@@ -220,6 +222,8 @@ class DatabaseBackend(ReadsTheDatabase):
         for term in query.terms:
             if self.trigram and dialect == "sqlite":
                 found = Q(id__in=_fts(term))
+            elif self.trigram:  # a subquery of its own, so the planner answers it from the trigram index
+                found = Q(id__in=Sql(f"(SELECT id FROM challenge WHERE ({POSTGRES_TEXT}) LIKE UPPER({{}}))", _like(term)))
             else:
                 hits = hits.annotate(search_text=RawSQL(text))
                 found = Q(search_text__icontains=term)

@@ -18,7 +18,7 @@ from tortoise.migrations import operations as ops
 before = importlib.import_module("models.migrations.0012_search_fts")
 
 COVERING_INDEX = ("CREATE INDEX IF NOT EXISTS challenge_search_facets ON challenge "
-                  "(status, published_at, category_id, owner_id, proposals_deadline, budget_max_yen);")
+                  "(status, published_at, category_id, owner_id, proposals_deadline, budget_max_yen, id);")
 
 
 # The columns, in the order search/database.py ranks them (RANK_FIELDS).
@@ -56,8 +56,25 @@ END;
 """
 SQLITE_DOWN = ("DROP INDEX IF EXISTS challenge_search_facets; DROP TABLE IF EXISTS challenge_search_terms;"
                + before.SQLITE_DOWN + before.SQLITE_UP)
-POSTGRES_UP = COVERING_INDEX + " ANALYZE challenge;"
-POSTGRES_DOWN = "DROP INDEX IF EXISTS challenge_search_facets;"
+
+
+def postgres_column(name: str) -> str:
+    if name == "tags":
+        return "UPPER(coalesce(\"tags\"::text, ''))"
+    return "UPPER(" + " || ' ' || ".join(f"coalesce(\"{name}\"->>'{lang}', '')" for lang in ("ja", "en")) + ")"
+
+
+POSTGRES_TEXT = " || ' ' || ".join(f"search_{name}" for name in COLUMNS)  # search/database.py matches this
+POSTGRES_UP = "".join(f"ALTER TABLE challenge ADD COLUMN IF NOT EXISTS search_{name} text GENERATED ALWAYS AS "
+                      f"({postgres_column(name)}) STORED;\n" for name in COLUMNS) + f"""
+DROP INDEX IF EXISTS challenge_search_trgm;
+CREATE INDEX IF NOT EXISTS challenge_search_words ON challenge USING gin (({POSTGRES_TEXT}) gin_trgm_ops);
+{COVERING_INDEX}
+ANALYZE challenge;
+"""
+POSTGRES_DOWN = ("DROP INDEX IF EXISTS challenge_search_facets; DROP INDEX IF EXISTS challenge_search_words;"
+                 + "".join(f"ALTER TABLE challenge DROP COLUMN IF EXISTS search_{name};" for name in COLUMNS)
+                 + before.POSTGRES_UP)
 
 
 class Migration(migrations.Migration):
