@@ -22,6 +22,8 @@ counts and the page's ids are read from it with one UNION ALL. A second statemen
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from pypika_tortoise.context import SqlContext
@@ -40,6 +42,10 @@ from search.backend import FACETS, ReadsTheDatabase, SearchQuery, SearchResult
 from search.documents import RELATED, TEXT_FIELDS, challenge_document
 
 TRIGRAM = 3  # the shortest term a trigram index can answer
+TYPO_MIN = 5  # words this long may have a typo, as in Meilisearch's settings (search.documents)
+TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}  # ァ..ヶ -> ぁ..ゖ
+TO_KATAKANA = {code - 0x60: code for code in range(0x30A1, 0x30F7)}
+TO_FULL_WIDTH = {code: code + 0xFEE0 for code in range(ord("!"), ord("~") + 1)}
 TAG_SEPARATOR = "\x1f"  # never part of a tag; tags are matched whole between two of these
 # The columns of the matching challenges (the CTE `hits`) -> the ORM fields they are read from.
 HIT_COLUMNS = {"id": "id", "category_id": "category_id", "owner_id": "owner_id", "status": "status",
@@ -124,54 +130,127 @@ def _columns(dialect: str) -> tuple[str, str]:
     return text, tags
 
 
+def _escaped(text: str) -> str:
+    """The text in a LIKE pattern, its own % and _ taken literally (escape character \\)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _like(term: str) -> str:
-    """A LIKE pattern finding the term anywhere, its own % and _ taken literally (escape character \\)."""
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    """A LIKE pattern finding the term anywhere."""
+    return f"%{_escaped(term)}%"
 
 
-def _named(term: str) -> Q:
-    """The challenges of the categories and the agencies named with this term (they match it too)."""
-    pattern = _like(term)
-    named = "(upper(name_ja) LIKE upper({}) ESCAPE '\\' OR upper(name_en) LIKE upper({}) ESCAPE '\\')"
-    return (Q(category_id__in=Sql(f"(SELECT id FROM category WHERE {named})", pattern, pattern))
-            | Q(owner_id__in=Sql(f"(SELECT id FROM organisation WHERE kind = {{}} AND {named})",
-                                 OrgKind.AGENCY.value, pattern, pattern)))
+@dataclass(frozen=True)
+class Word:
+    """One word the person typed, and how it may be found: as typed or in the other kana (ゴミ finds ごみ, as
+    Meilisearch does), and, when `typos`, also one edit away (a character wrong, missing, extra, or two swapped)."""
+
+    typed: str
+    typos: bool = False
+
+    @property
+    def forms(self) -> list[str]:
+        """As typed, with full-width letters and digits made plain and plain ones made full-width (ＤＸ, DX), and
+        each in the other kana (ゴミ, ごみ): the index keeps the text as written, so the query varies instead."""
+        plain = unicodedata.normalize("NFKC", self.typed)
+        widths = [self.typed, plain, plain.translate(TO_FULL_WIDTH)]
+        return list(dict.fromkeys(form.translate(kana) for form in widths for kana in ({}, TO_HIRAGANA, TO_KATAKANA)))
+
+    def patterns(self) -> list[str]:
+        """LIKE patterns, each finding one way of writing the word."""
+        patterns = [_like(form) for form in self.forms]
+        if self.typos:
+            letters = [_escaped(letter) for letter in self.typed]
+            for i in range(len(letters) + 1):
+                patterns.append("%" + "".join(letters[:i] + ["_"] + letters[i:]) + "%")  # one missing
+                if i < len(letters):
+                    patterns.append("%" + "".join(letters[:i] + ["_"] + letters[i + 1:]) + "%")  # one wrong
+                    patterns.append("%" + "".join(letters[:i] + letters[i + 1:]) + "%")  # one extra
+                if i + 1 < len(letters):
+                    swapped = [*letters[:i], letters[i + 1], letters[i], *letters[i + 2:]]
+                    patterns.append("%" + "".join(swapped) + "%")
+        return list(dict.fromkeys(patterns))
+
+    def pieces(self) -> list[str]:
+        """SQLite, with typos: strings one of which every match contains (so the index finds the candidates):
+        an edit leaves one half of the word intact, unless it swaps the two letters where the halves meet."""
+        middle = len(self.typed) // 2
+        swapped = self.typed[:middle - 1] + self.typed[middle] + self.typed[middle - 1] + self.typed[middle + 1:]
+        return [self.typed[:middle], self.typed[middle:], swapped]
 
 
-def _fts_query(term: str) -> tuple[str, tuple[str, ...]]:
-    """SQLite: SQL giving the FTS5 query that finds the term in the trigram table (migration 0013), and its
-    values: a phrase of 3+ characters; 2 characters as any of the trigrams they start, from its vocabulary."""
-    phrase = '"' + term.replace('"', '""') + '"'
-    if len(term) >= TRIGRAM:
-        return "{}", (phrase,)
-    folded = term.lower()  # as the tokenizer folds case
-    return ("(SELECT coalesce(group_concat('\"' || replace(term, '\"', '\"\"') || '\"', ' OR '), {}) "
-            "FROM challenge_search_terms WHERE term >= {} AND term < {} || char(1114111))"), (phrase, folded, folded)
+def _words(query: SearchQuery, typos: bool = False) -> list[Word]:
+    """The query's words; with `typos`, the ones long enough for Meilisearch to forgive a typo may have one."""
+    return [Word(term, typos=typos and len(term) >= TYPO_MIN and term.isascii() and term.isalpha())
+            for term in query.terms]
 
 
-def _fts(term: str, column: str | None = None) -> Sql:
-    """SQLite: for `id IN`, the challenges (any status: the policy filters) with the term in their text, or
-    in this column's; a single character has no trigram and is looked for in every text."""
-    if len(term) < TRIGRAM - 1:
-        texts = " || ".join(RANK_FIELDS)
-        return Sql(f"(SELECT rowid FROM challenge_search WHERE instr(upper({texts}), upper({{}})) > 0)", term)
-    query, values = _fts_query(term)
+def _named(word: Word) -> Q:
+    """The challenges of the categories and the agencies named with this word (they match it too)."""
+    patterns = word.patterns()
+    named = " OR ".join("upper(name_ja) LIKE upper({}) ESCAPE '\\' OR upper(name_en) LIKE upper({}) ESCAPE '\\'"
+                        for _ in patterns)
+    values = [pattern for pattern in patterns for _ in range(2)]
+    return (Q(category_id__in=Sql(f"(SELECT id FROM category WHERE {named})", *values))
+            | Q(owner_id__in=Sql(f"(SELECT id FROM organisation WHERE kind = {{}} AND ({named}))",
+                                 OrgKind.AGENCY.value, *values)))
+
+
+def _fts_query(terms: list[str]) -> tuple[str, list[str]]:
+    """SQLite: SQL giving the FTS5 query that finds any of the terms in the trigram table (migration 0013), and
+    its values: a phrase of 3+ characters; 2 characters as any of the trigrams they start, from its vocabulary."""
+    parts, values = [], []
+    for term in terms:
+        phrase = '"' + term.replace('"', '""') + '"'
+        if len(term) >= TRIGRAM:
+            parts.append("{}")
+            values.append(phrase)
+        else:
+            folded = term.lower()  # as the tokenizer folds case
+            parts.append("(SELECT coalesce(group_concat('\"' || replace(term, '\"', '\"\"') || '\"', ' OR '), {}) "
+                         "FROM challenge_search_terms WHERE term >= {} AND term < {} || char(1114111))")
+            values.extend([phrase, folded, folded])
+    return " || ' OR ' || ".join(parts), values
+
+
+def _fts(word: Word, column: str | None = None) -> Sql:
+    """SQLite: for `id IN`, the challenges (any status: the policy filters) with the word in their text, or in
+    this column's; a single character has no trigram and is looked for in every text."""
+    texts = " || ' ' || ".join(RANK_FIELDS)
+    if len(word.typed) < TRIGRAM - 1:
+        found = " OR ".join(f"instr(upper({texts}), upper({{}})) > 0" for _ in word.forms)
+        return Sql(f"(SELECT rowid FROM challenge_search WHERE {found})", *word.forms)
+    if word.typos:  # candidates from the index, each checked against the patterns
+        query, values = _fts_query(word.pieces())
+        checks = " OR ".join("body LIKE {} ESCAPE '\\'" for _ in word.patterns())
+        return Sql(f"(WITH candidates AS MATERIALIZED (SELECT rowid AS id, {texts} AS body FROM challenge_search "
+                   f"WHERE challenge_search MATCH ({query})) SELECT id FROM candidates WHERE {checks})",
+                   *values, *word.patterns())
+    query, values = _fts_query(word.forms)
     if column:
         query = f"'{column} : (' || {query} || ')'"
-    return Sql(f"(SELECT rowid FROM challenge_search WHERE challenge_search MATCH {query})", *values)
+    return Sql(f"(SELECT rowid FROM challenge_search WHERE challenge_search MATCH ({query}))", *values)
 
 
-def _rank(dialect: str, terms: list[str]) -> Sql:
-    """The sum over the words of the best field each is found in (0 = the title); lower ranks higher."""
+def _postgres_matches(word: Word) -> Sql:
+    """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index."""
+    patterns = word.patterns()
+    found = " OR ".join(f"({POSTGRES_TEXT}) LIKE UPPER({{}})" for _ in patterns)
+    return Sql(f"(SELECT id FROM challenge WHERE {found})", *patterns)
+
+
+def _rank(dialect: str, words: list[Word]) -> Sql:
+    """The sum over the words of the best field each is found in (0 = the title) as typed; lower ranks higher."""
     cases, values = [], []
-    for term in terms:
+    for word in words:
         found_in = []
         for place, name in enumerate(RANK_FIELDS):
             if dialect == "postgres":
-                found_in.append(f'WHEN strpos("challenge"."search_{name}", UPPER({{}})) > 0 THEN {place}')
-                values.append(term)
-            elif len(term) >= TRIGRAM - 1:
-                column = _fts(term, name)
+                found = " OR ".join(f'strpos("challenge"."search_{name}", UPPER({{}})) > 0' for _ in word.forms)
+                found_in.append(f"WHEN {found} THEN {place}")
+                values.extend(word.forms)
+            elif len(word.typed) >= TRIGRAM - 1:
+                column = _fts(Word(word.typed), name)
                 found_in.append(f'WHEN "challenge"."id" IN {column.sql} THEN {place}')
                 values.extend(column.values)
         if found_in:
@@ -201,7 +280,7 @@ class DatabaseBackend(ReadsTheDatabase):
     def _dialect(self) -> str:
         return "postgres" if connections.get("default").capabilities.dialect == "postgres" else "sqlite"
 
-    def _hits(self, query: SearchQuery) -> ValuesQuery:
+    def _hits(self, query: SearchQuery, words: list[Word]) -> ValuesQuery:
         """The challenges a visitor may see that match the words, tags and the other filters (not the
         facets'), with what the counts and the order need."""
         dialect = self._dialect()
@@ -219,26 +298,26 @@ class DatabaseBackend(ReadsTheDatabase):
             hits = hits.filter(status=ChallengeStatus.PUBLISHED.value, proposals_deadline__gt=query.now or timezone.now())
         for tag in query.tags:
             hits = hits.annotate(search_tags=RawSQL(tags)).filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
-        for term in query.terms:
+        for word in words:
             if self.trigram and dialect == "sqlite":
-                found = Q(id__in=_fts(term))
-            elif self.trigram:  # a subquery of its own, so the planner answers it from the trigram index
-                found = Q(id__in=Sql(f"(SELECT id FROM challenge WHERE ({POSTGRES_TEXT}) LIKE UPPER({{}}))", _like(term)))
+                found = Q(id__in=_fts(word))
+            elif self.trigram:
+                found = Q(id__in=_postgres_matches(word))
             else:
                 hits = hits.annotate(search_text=RawSQL(text))
-                found = Q(search_text__icontains=term)
-            hits = hits.filter(found | _named(term))
-        rank = _rank(dialect, query.terms) if query.terms else RawSQL("0")
+                found = Q(search_text__icontains=word.typed)
+            hits = hits.filter(found | _named(word))
+        rank = _rank(dialect, words) if words else RawSQL("0")
         return hits.annotate(budget_order=Coalesce("budget_max_yen", -1), rank=rank).values(**HIT_COLUMNS)
 
-    async def _numbers(self, query: SearchQuery) -> tuple[int, dict[str, dict[str, int]], list[int]]:
+    async def _numbers(self, query: SearchQuery, words: list[Word]) -> tuple[int, dict[str, dict[str, int]], list[int]]:
         """The total, every facet's counts and the page's ids, in one statement.
 
         Each facet's counts apply the other facets' filters but not its own, so they show what
         choosing another value would give (as the Meilisearch backend's do).
         """
         dialect = self._dialect()
-        hits = self._hits(query)
+        hits = self._hits(query, words)
         hits._choose_db_if_not_chosen()
         hits._make_query()
         hits_sql, hits_values = hits.query.get_parameterized_sql()
@@ -271,7 +350,9 @@ class DatabaseBackend(ReadsTheDatabase):
         return total, facets, [challenge_id for _, challenge_id in sorted(page)]
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        total, facets, ids = await self._numbers(query)
+        total, facets, ids = await self._numbers(query, _words(query))
+        if not total and any(word.typos for word in _words(query, typos=True)):  # nothing: forgive a typo
+            total, facets, ids = await self._numbers(query, _words(query, typos=True))
         challenges = {c.id: c for c in await Challenge.filter(id__in=ids).select_related(*RELATED)} if ids else {}
         return SearchResult(
             hits=[challenge_document(challenges[challenge_id]) for challenge_id in ids],
