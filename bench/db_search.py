@@ -15,9 +15,10 @@ clerk types; written before measuring, never tuned to the backend) is sent to bo
 for each query, the share the database backend's top 5 also finds, counted two ways:
   - same challenges: the very ids;
   - as relevant: a database hit counts for one of Meilisearch's top 5 when Meilisearch's own ranking
-    score gives it at least that hit's score. The synthetic challenges repeat a dozen topics, so hundreds
-    tie for first place and which five of them come first is arbitrary (Meilisearch: index order; the
-    database: newest) -- the ids alone would measure the tie-break, not the search.
+    score gives it at least that hit's score (exactly, and within 0.01: scores that close differ only in
+    where in a field the word stands or the order of the tags). The synthetic challenges repeat a dozen
+    topics, so hundreds tie for first place and which five of them come first is arbitrary (Meilisearch:
+    index order; the database: newest) -- the ids alone would measure the tie-break, not the search.
 The issue's goal: within 5 points of Meilisearch (which finds 100% of its own top 5), i.e. at least 95%.
 
     .venv/bin/python bench/db_search.py [--n 10000] [--rounds 20] [--engines sqlite,postgres] [--json FILE]
@@ -62,8 +63,10 @@ P95_LIMIT_MS = 30.0  # issue 15: the database backend's p95 at most 30 ms over 1
 WORDS = ["子育て支援", "オンライン申請", "申請 オンライン", "見守り", "入園手続き",  # Japanese
          "online applications", "childcare", "disaster information", "bus", "case 4321"]  # English
 SHORT = ["防災", "健診", "DX", "AI"]  # under 3 characters: no trigram of their own
+TYPOS = ["aplications", "checkupp", "sortng", "tourst"]  # nothing matches as typed: one typo forgiven
 RECALL_LIMIT = 95.0  # issue 15: within 5 points of Meilisearch's top 5
 TOP = 5
+CLOSE = 0.01  # Meilisearch ranking scores this close count as equally relevant (see above)
 # Held out: what clerks type, in both languages, with variants and typos; not the timing queries above.
 RECALL_QUERIES = [
     "保育園 入園", "高齢者 見守り", "防災情報", "窓口 待ち時間", "健診 予約", "ごみ 分別", "コミュニティバス",
@@ -118,10 +121,10 @@ async def recall(meili: MeiliBackend, database: DatabaseBackend) -> dict[str, An
     """Of Meilisearch's top 5 per query, the share the database's top 5 finds: the same ids, and as relevant
     by Meilisearch's own ranking score (see the module's docstring)."""
     now = timezone.now()
-    wanted = same = as_relevant = 0
+    wanted = same = as_relevant = close = 0
     misses = []
     for q in RECALL_QUERIES:
-        request = meili._request(SearchQuery(q=q, per_page=1000, now=now))  # the app's own request, scored
+        request = meili._request(SearchQuery(q=q, per_page=10_000, now=now))  # the app's own request, scored
         request.update(attributesToRetrieve=["id"], showRankingScore=True, facets=[])
         for key in ("attributesToHighlight", "attributesToCrop"):
             request.pop(key, None)
@@ -134,12 +137,13 @@ async def recall(meili: MeiliBackend, database: DatabaseBackend) -> dict[str, An
         same += len(set(meili_top) & set(database_top))
         theirs = sorted((scores[i] for i in meili_top), reverse=True)
         ours = sorted((scores.get(i, 0.0) for i in database_top), reverse=True) + [-1.0] * TOP
-        found = sum(1 for mine, best in zip(ours, theirs, strict=False) if mine >= best - 1e-9)
-        as_relevant += found
+        as_relevant += sum(1 for mine, best in zip(ours, theirs, strict=False) if mine >= best - 1e-9)
+        found = sum(1 for mine, best in zip(ours, theirs, strict=False) if mine >= best - CLOSE)
+        close += found
         if found < len(meili_top):
             misses.append(f"{q} ({found}/{len(meili_top)})")
     return {"wanted": wanted, "same": 100 * same / wanted, "as_relevant": 100 * as_relevant / wanted,
-            "misses": misses}
+            "close": 100 * close / wanted, "misses": misses}
 
 
 async def meili_recall(work: Path) -> dict[str, Any]:
@@ -178,6 +182,7 @@ async def run(engine: str, args: argparse.Namespace, work: Path) -> tuple[list[t
                 assert await same_answers(WORDS + SHORT), "the trigram path must answer as the LIKE scan does"
             rows.append(("trigram, 3+ characters", await timed(DatabaseBackend(), WORDS, args.rounds), uptime()))
             rows.append(("short terms (2 characters)", await timed(DatabaseBackend(), SHORT, args.rounds), uptime()))
+            rows.append(("typos (none as typed)", await timed(DatabaseBackend(), TYPOS, args.rounds), uptime()))
             if args.recall:
                 found = await meili_recall(work)
             if engine == "postgres":
@@ -237,15 +242,16 @@ async def main(args: argparse.Namespace) -> None:
                             "ratio": round(figure / P95_LIMIT_MS, 3), "load": load})
     if found:
         load = uptime()
-        for key, label in (("as_relevant", "as relevant (Meilisearch's own scores)"), ("same", "the same challenges")):
+        for key, label in (("close", f"as relevant, scores within {CLOSE}"), ("as_relevant", "as relevant, equal scores"),
+                           ("same", "the same challenges")):
             figure = found[key]
             verdict = "ok" if figure >= RECALL_LIMIT else "UNDER"
-            print(f"  {engine:<8} recall, top {TOP}, {label:<40} {figure:5.1f} %  limit ≥ {RECALL_LIMIT:.0f} %  "
+            print(f"  {engine:<8} recall, top {TOP}, {label:<30} {figure:5.1f} %  limit ≥ {RECALL_LIMIT:.0f} %  "
                   f"ratio {figure / RECALL_LIMIT:4.2f} {verdict}  (of {found['wanted']} Meilisearch hits)")
             figures.append({"what": f"database search {engine}, recall of Meilisearch's top {TOP}, {label}",
                             "figure": round(figure, 1), "unit": "%", "limit": RECALL_LIMIT,
                             "ratio": round(figure / RECALL_LIMIT, 3), "load": load})
-        print(f"           not all found: {', '.join(found['misses']) or 'none'}")
+        print(f"           not all found within {CLOSE}: {', '.join(found['misses']) or 'none'}")
         print(f"           {load}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=1))
