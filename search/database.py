@@ -3,13 +3,15 @@
 It is the embedded default (no other service) and the fallback while Meilisearch is unreachable.
 Text matching is substring matching over the attributes Meilisearch searches, in both languages.
 Japanese has no spaces between words, so the query is split only on the spaces the person typed and
-every term must occur somewhere. No typo tolerance.
+every word must occur somewhere: as typed, in the other kana or width (ゴミ finds ごみ, ＤＸ finds DX),
+or in a category's or agency's name. When nothing matches as typed, words of 5+ letters may have one
+typo (a letter wrong, missing, extra, or two swapped), as Meilisearch forgives.
 
-Terms of 3 characters or more are answered from a trigram index (migration 0012_search_fts): on SQLite
-the FTS5 table `challenge_search` (trigram tokenizer, kept in step by triggers), on PostgreSQL a pg_trgm
-GIN index on the very expression matched below. Shorter terms have no trigram and are scanned with LIKE
-(on SQLite over the FTS table's text, which is already flat). Which challenges a visitor may see is
-still decided only by `challenge_filter(VISITOR)`.
+Words are answered from trigram indexes (migrations 0012 and 0013): on SQLite the FTS5 table
+`challenge_search` (one column per field, trigram tokenizer, kept in step by triggers; 2-character words
+through its vocabulary), on PostgreSQL a pg_trgm GIN index on the stored, upper-cased fields (2-character
+words have no trigram there and are looked for in every text). Which challenges a visitor may see is still
+decided only by `challenge_filter(VISITOR)`.
 
 With words, "relevance" ranks like Meilisearch's `attribute` rule: a challenge with the words in its
 title comes before one with them in its tags, then its summary, and so on (`RANK_FIELDS`); ties, and
@@ -238,11 +240,8 @@ def _fts(word: Word, column: str | None = None) -> Sql:
 
 
 def _postgres_matches(word: Word) -> Sql:
-    """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index; a term of
-    2 characters doubled (AB -> AABB) from the index of the text with every character doubled (migration 0013)."""
-    if len(word.typed) == TRIGRAM - 1:
-        pairs = ["%" + "".join(_escaped(letter) * 2 for letter in form.upper()) + "%" for form in word.forms]
-        return Sql("(SELECT id FROM challenge WHERE " + " OR ".join("search_pairs LIKE {}" for _ in pairs) + ")", *pairs)
+    """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index (terms of
+    2 characters have no trigram: they are looked for in every text)."""
     patterns = word.patterns()
     found = " OR ".join(f"({POSTGRES_TEXT}) LIKE UPPER({{}})" for _ in patterns)
     return Sql(f"(SELECT id FROM challenge WHERE {found})", *patterns)

@@ -12,9 +12,7 @@ end too), so it is answered as "any trigram starting with it", from the vocabula
 PostgreSQL: the same fields as stored generated columns `search_<field>`, upper-cased once when the row is
 written (as the search compares), and the pg_trgm GIN index of 0012 is replaced by one on their
 concatenation: checking a candidate row and ranking it then read plain text instead of taking JSON
-apart and upper-casing it on every search. A term of 2 characters has no trigram, so `search_pairs` holds
-the same text with every character doubled (AB -> AABB), where the term doubled has trigrams of its own:
-the doubled text contains the doubled term exactly when the text contains the term.
+apart and upper-casing it on every search.
 """
 
 import importlib
@@ -72,18 +70,15 @@ def postgres_column(name: str) -> str:
 
 
 POSTGRES_TEXT = " || ' ' || ".join(f"search_{name}" for name in COLUMNS)  # search/database.py matches this
-POSTGRES_PAIRS = "regexp_replace(" + " || ' ' || ".join(postgres_column(name) for name in COLUMNS) + ", '(.)', '\\1\\1', 'g')"
 POSTGRES_UP = "".join(f"ALTER TABLE challenge ADD COLUMN IF NOT EXISTS search_{name} text GENERATED ALWAYS AS "
                       f"({postgres_column(name)}) STORED;\n" for name in COLUMNS) + f"""
-ALTER TABLE challenge ADD COLUMN IF NOT EXISTS search_pairs text GENERATED ALWAYS AS ({POSTGRES_PAIRS}) STORED;
 DROP INDEX IF EXISTS challenge_search_trgm;
 CREATE INDEX IF NOT EXISTS challenge_search_words ON challenge USING gin (({POSTGRES_TEXT}) gin_trgm_ops);
-CREATE INDEX IF NOT EXISTS challenge_search_pairs ON challenge USING gin (search_pairs gin_trgm_ops);
 {COVERING_INDEX}
 ANALYZE challenge;
 """
 POSTGRES_DOWN = ("DROP INDEX IF EXISTS challenge_search_facets; DROP INDEX IF EXISTS challenge_search_words;"
-                 + "".join(f"ALTER TABLE challenge DROP COLUMN IF EXISTS search_{name};" for name in (*COLUMNS, "pairs"))
+                 + "".join(f"ALTER TABLE challenge DROP COLUMN IF EXISTS search_{name};" for name in COLUMNS)
                  + before.POSTGRES_UP)
 
 
