@@ -313,7 +313,7 @@ class DatabaseBackend(ReadsTheDatabase):
             else:
                 hits = hits.annotate(search_text=RawSQL(text))
                 hits = hits.filter(Q(search_text__icontains=word.typed) | Q(id__in=_named(word)))
-        rank = _rank(dialect, words) if words else RawSQL("0")
+        rank = _rank(dialect, words) if words and dialect == "sqlite" else RawSQL("0")  # PostgreSQL: see _numbers
         return hits.annotate(budget_order=Coalesce("budget_max_yen", -1), rank=rank).values(**HIT_COLUMNS)
 
     async def _numbers(self, query: SearchQuery, words: list[Word]) -> tuple[int, dict[str, dict[str, int]], list[int]]:
@@ -324,7 +324,7 @@ class DatabaseBackend(ReadsTheDatabase):
         """
         dialect = self._dialect()
         hits = self._hits(query, words)
-        hits._choose_db_if_not_chosen()
+        hits._choose_db_if_not_chosen()  # as tortoise.expressions.Subquery compiles a query
         hits._make_query()
         hits_sql, hits_values = hits.query.get_parameterized_sql()
         param = Params(dialect, hits_values)
@@ -338,12 +338,22 @@ class DatabaseBackend(ReadsTheDatabase):
         for facet, counted in FACET_COUNTS.items():
             selects.append(counted.format(where=where(facet)))
         order = ORDERINGS[query.sort]
-        selects.append(f"SELECT 'page', CAST(id AS TEXT), ROW_NUMBER() OVER (ORDER BY {order}) FROM (SELECT * FROM hits"
-                       f"{where()} ORDER BY {order} LIMIT {param(query.per_page)} OFFSET {param(query.offset)}) page")
+        if dialect != "postgres" or not words or query.sort != "relevance":
+            page_of = f"hits{where()}"
+        else:
+            # Ranked here, from the rows of the matches alone: in `hits` it would make PostgreSQL read every
+            # challenge's row rather than the index holding everything else it needs.
+            rank = _rank(dialect, words)
+            columns = ", ".join(column for column in HIT_COLUMNS if column != "rank")
+            page_of = (f"(SELECT {columns}, (SELECT {rank.sql.format(*map(param, rank.values))} FROM challenge "
+                       f"WHERE challenge.id = hits.id) AS rank FROM hits{where()}) ranked")
+        selects.append(f"SELECT 'page', CAST(id AS TEXT), ROW_NUMBER() OVER (ORDER BY {order}) FROM (SELECT * FROM "
+                       f"{page_of} ORDER BY {order} LIMIT {param(query.per_page)} OFFSET {param(query.offset)}) page")
         sql = f"WITH hits AS MATERIALIZED ({hits_sql}) " + " UNION ALL ".join(selects)
         _, rows = await connections.get("default").execute_query(sql, param.values)
 
-        total, facets, page = 0, {facet: {} for facet in FACETS}, []
+        total, page = 0, []
+        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
         for what, value, number in rows:
             if what == "total":
                 total = int(number)
