@@ -114,15 +114,13 @@ def _field_texts(dialect: str, name: str) -> str:
 def _columns(dialect: str) -> tuple[str, str]:
     """SQL for (the row's searchable text, its tags between separators); no user input goes in here.
 
-    The text is both languages of each text field and the tags, as migration 0012 indexes it. The
-    category's and the agency's names, which Meilisearch searches too, are matched separately (see
-    `_named`): a few rows, looked up once.
+    The text, both languages of each text field and the tags, is scanned only without the trigram index
+    (`DatabaseBackend(trigram=False)`, the "before" of bench/db_search.py). The category's and the agency's
+    names, which Meilisearch searches too, are matched separately (see `_named`).
     """
     column = '"challenge"."{}"'.format
     text = " || ' ' || ".join(_field_texts(dialect, name) for name in (*TEXT_FIELDS, "tags"))
     if dialect == "postgres":
-        # Immutable operators only, exactly as the trigram index of migration 0012 is built, so the
-        # planner uses it for `UPPER(CAST(text AS VARCHAR)) LIKE UPPER('%term%')` (Tortoise's icontains).
         text = "(" + text + ")"
         tags = (f"chr(31) || coalesce((SELECT string_agg(value, chr(31)) FROM jsonb_array_elements_text("
                 f"{column('tags')})), '') || chr(31)")
@@ -144,8 +142,9 @@ def _like(term: str) -> str:
 
 @dataclass(frozen=True)
 class Word:
-    """One word the person typed, and how it may be found: as typed or in the other kana (ゴミ finds ごみ, as
-    Meilisearch does), and, when `typos`, also one edit away (a character wrong, missing, extra, or two swapped)."""
+    """One word the person typed, and how it may be found: as typed, in the other width or kana (`forms`, as
+    Meilisearch finds them), and, when `typos`, also one edit away (a character wrong, missing, extra, or two
+    swapped)."""
 
     typed: str
     typos: bool = False
@@ -174,7 +173,7 @@ class Word:
         return list(dict.fromkeys(patterns))
 
     def pieces(self) -> list[str]:
-        """SQLite, with typos: strings one of which every match contains (so the index finds the candidates):
+        """With typos: strings one of which every match contains (so the index finds the candidates):
         an edit leaves one half of the word intact, unless it swaps the two letters where the halves meet."""
         middle = len(self.typed) // 2
         swapped = self.typed[:middle - 1] + self.typed[middle] + self.typed[middle - 1] + self.typed[middle + 1:]
@@ -240,8 +239,17 @@ def _fts(word: Word, column: str | None = None) -> Sql:
 
 
 def _postgres_matches(word: Word) -> Sql:
-    """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index (terms of
-    2 characters have no trigram: they are looked for in every text)."""
+    """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index. Terms of
+    2 characters have no trigram: they are looked for in every field, one by one (cheaper than in the whole text)."""
+    if len(word.typed) < TRIGRAM:
+        found = " OR ".join(f"strpos(search_{name}, UPPER({{}})) > 0" for name in RANK_FIELDS for _ in word.forms)
+        return Sql(f"(SELECT id FROM challenge WHERE {found})", *(form for _ in RANK_FIELDS for form in word.forms))
+    if word.typos:  # candidates from the index, each checked against the patterns
+        pieces = [_like(piece) for piece in word.pieces()]
+        candidates = " OR ".join(f"({POSTGRES_TEXT}) LIKE UPPER({{}})" for _ in pieces)
+        checks = " OR ".join("text LIKE UPPER({})" for _ in word.patterns())
+        return Sql(f"(WITH candidates AS MATERIALIZED (SELECT id, {POSTGRES_TEXT} AS text FROM challenge WHERE "
+                   f"{candidates}) SELECT id FROM candidates WHERE {checks})", *pieces, *word.patterns())
     patterns = word.patterns()
     found = " OR ".join(f"({POSTGRES_TEXT}) LIKE UPPER({{}})" for _ in patterns)
     return Sql(f"(SELECT id FROM challenge WHERE {found})", *patterns)
