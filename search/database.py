@@ -240,10 +240,12 @@ def _fts(word: Word, column: str | None = None) -> Sql:
 
 def _postgres_matches(word: Word) -> Sql:
     """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index. Terms of
-    2 characters have no trigram: they are looked for in every field, one by one (cheaper than in the whole text)."""
+    2 characters have no trigram: they are looked for in each field of the row itself (a correlated subquery), so
+    only in the rows the other words and filters leave."""
     if len(word.typed) < TRIGRAM:
-        found = " OR ".join(f"strpos(search_{name}, UPPER({{}})) > 0" for name in RANK_FIELDS for _ in word.forms)
-        return Sql(f"(SELECT id FROM challenge WHERE {found})", *(form for _ in RANK_FIELDS for form in word.forms))
+        found = " OR ".join(f'strpos("challenge"."search_{name}", UPPER({{}})) > 0'
+                            for name in RANK_FIELDS for _ in word.forms)
+        return Sql(f'(SELECT "challenge"."id" WHERE {found})', *(form for _ in RANK_FIELDS for form in word.forms))
     if word.typos:  # candidates from the index, each checked against the patterns
         pieces = [_like(piece) for piece in word.pieces()]
         candidates = " OR ".join(f"({POSTGRES_TEXT}) LIKE UPPER({{}})" for _ in pieces)
@@ -315,7 +317,9 @@ class DatabaseBackend(ReadsTheDatabase):
         for tag in query.tags:
             hits = hits.annotate(search_tags=RawSQL(tags)).filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
         for word in words:
-            if self.trigram:
+            if self.trigram and dialect == "postgres" and len(word.typed) < TRIGRAM:  # in the row: see _postgres_matches
+                hits = hits.filter(Q(id__in=_postgres_matches(word)) | Q(id__in=_named(word)))
+            elif self.trigram:
                 found = _fts(word) if dialect == "sqlite" else _postgres_matches(word)
                 hits = hits.filter(id__in=_either(found, _named(word)))
             else:
