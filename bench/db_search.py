@@ -25,7 +25,8 @@ The issue's goal: within 5 points of Meilisearch (which finds 100% of its own to
 
     .venv/bin/python bench/db_search.py [--n 10000] [--rounds 20] [--engines sqlite,postgres] [--json FILE]
 
-`--json FILE` writes the final figures as [{"what", "figure", "unit", "limit", "ratio", "load"}, ...].
+`--json FILE` writes the final figures as [{"what", "figure", "unit", "limit", "ratio", "load"}, ...]; the ratio
+is figure/limit for the times (at most) and limit/figure for recall (at least), so at most 1 meets the goal.
 
 Everything stays on this machine; the scratch databases are removed afterwards.
 """
@@ -248,11 +249,12 @@ async def main(args: argparse.Namespace) -> None:
                            ("same", "the same challenges")):
             figure = found[key]
             verdict = "ok" if figure >= RECALL_LIMIT else "UNDER"
+            ratio = RECALL_LIMIT / figure if figure else float("inf")  # at least: limit/figure, at most 1 is met
             print(f"  {engine:<8} recall, top {TOP}, {label:<30} {figure:5.1f} %  limit ≥ {RECALL_LIMIT:.0f} %  "
-                  f"ratio {figure / RECALL_LIMIT:4.2f} {verdict}  (of {found['wanted']} Meilisearch hits)")
+                  f"ratio {ratio:4.2f} {verdict}  (of {found['wanted']} Meilisearch hits)")
             figures.append({"what": f"database search {engine}, recall of Meilisearch's top {TOP}, {label}",
                             "figure": round(figure, 1), "unit": "%", "limit": RECALL_LIMIT,
-                            "ratio": round(figure / RECALL_LIMIT, 3), "load": load})
+                            "ratio": round(ratio, 3), "load": load})
         print(f"           not all found within {CLOSE}: {', '.join(found['misses']) or 'none'}")
         print(f"           {load}")
     if args.json:
