@@ -25,7 +25,7 @@ counts and the page's ids are read from it with one UNION ALL. A second statemen
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pypika_tortoise.context import SqlContext
@@ -148,6 +148,8 @@ class Word:
 
     typed: str
     typos: bool = False
+    categories: tuple[int, ...] = ()  # named with the word (see _with_names)
+    agencies: tuple[int, ...] = ()
 
     @property
     def forms(self) -> list[str]:
@@ -186,20 +188,35 @@ def _words(query: SearchQuery, typos: bool = False) -> list[Word]:
             for term in query.terms]
 
 
-def _named(word: Word) -> Sql:
-    """For `id IN`, the challenges of the categories and the agencies named with this word (they match it too)."""
-    patterns = word.patterns()
-    named = " OR ".join("upper(name_ja) LIKE upper({}) ESCAPE '\\' OR upper(name_en) LIKE upper({}) ESCAPE '\\'"
-                        for _ in patterns)
-    values = [pattern for pattern in patterns for _ in range(2)]
-    return Sql(f"(SELECT id FROM challenge WHERE category_id IN (SELECT id FROM category WHERE {named}) OR owner_id IN "
-               f"(SELECT id FROM organisation WHERE kind = {{}} AND ({named})))", *values, OrgKind.AGENCY.value, *values)
+NAMED = "(upper(name_ja) LIKE upper({}) ESCAPE '\\' OR upper(name_en) LIKE upper({}) ESCAPE '\\')"
 
 
-def _either(found: Sql, named: Sql) -> Sql:
-    """For `id IN`: both sets of challenges, as one subquery (the planner then reads just those rows)."""
-    return Sql(f"(SELECT * FROM {found.sql} AS found UNION SELECT * FROM {named.sql} AS named)",
-               *found.values, *named.values)
+async def _with_names(words: list[Word], dialect: str) -> list[Word]:
+    """The words with the categories and the agencies named with them (their challenges match them too), looked
+    up in one statement: the search then names them, so the planner knows how few they are."""
+    if not words:
+        return words
+    param, selects = Params(dialect, []), []
+    for number, word in enumerate(words):
+        for kind, table in (("category", "category"), ("agency", "organisation")):
+            named = " OR ".join(NAMED.format(param(pattern), param(pattern)) for pattern in word.patterns())
+            agencies_only = f" AND kind = {param(OrgKind.AGENCY.value)}" if kind == "agency" else ""
+            selects.append(f"SELECT {number}, '{kind}', id FROM {table} WHERE ({named}){agencies_only}")
+    _, rows = await connections.get("default").execute_query(" UNION ALL ".join(selects), param.values)
+    named_ids: dict[tuple[int, str], list[int]] = {}
+    for number, kind, row_id in rows:
+        named_ids.setdefault((int(number), kind), []).append(int(row_id))
+    return [replace(word, categories=tuple(named_ids.get((number, "category"), ())),
+                    agencies=tuple(named_ids.get((number, "agency"), ()))) for number, word in enumerate(words)]
+
+
+def _named(word: Word, found: Q) -> Q:
+    """The word found in the text, or naming the challenge's category or agency."""
+    if word.categories:
+        found |= Q(category_id__in=list(word.categories))
+    if word.agencies:
+        found |= Q(owner_id__in=list(word.agencies))
+    return found
 
 
 def _fts_query(terms: list[str]) -> tuple[str, list[str]]:
@@ -317,14 +334,10 @@ class DatabaseBackend(ReadsTheDatabase):
         for tag in query.tags:
             hits = hits.annotate(search_tags=RawSQL(tags)).filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
         for word in words:
-            if self.trigram and dialect == "postgres" and len(word.typed) < TRIGRAM:  # in the row: see _postgres_matches
-                hits = hits.filter(Q(id__in=_postgres_matches(word)) | Q(id__in=_named(word)))
-            elif self.trigram:
-                found = _fts(word) if dialect == "sqlite" else _postgres_matches(word)
-                hits = hits.filter(id__in=_either(found, _named(word)))
+            if self.trigram:
+                hits = hits.filter(_named(word, Q(id__in=_fts(word) if dialect == "sqlite" else _postgres_matches(word))))
             else:
-                hits = hits.annotate(search_text=RawSQL(text))
-                hits = hits.filter(Q(search_text__icontains=word.typed) | Q(id__in=_named(word)))
+                hits = hits.annotate(search_text=RawSQL(text)).filter(_named(word, Q(search_text__icontains=word.typed)))
         rank = _rank(dialect, words) if words and dialect == "sqlite" else RawSQL("0")  # PostgreSQL: see _numbers
         return hits.annotate(budget_order=Coalesce("budget_max_yen", -1), rank=rank).values(**HIT_COLUMNS)
 
@@ -378,9 +391,10 @@ class DatabaseBackend(ReadsTheDatabase):
         return total, facets, [challenge_id for _, challenge_id in sorted(page)]
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        total, facets, ids = await self._numbers(query, _words(query))
+        total, facets, ids = await self._numbers(query, await _with_names(_words(query), self._dialect()))
         if not total and any(word.typos for word in _words(query, typos=True)):  # nothing: forgive a typo
-            total, facets, ids = await self._numbers(query, _words(query, typos=True))
+            words = await _with_names(_words(query, typos=True), self._dialect())
+            total, facets, ids = await self._numbers(query, words)
         challenges = {c.id: c for c in await Challenge.filter(id__in=ids).select_related(*RELATED)} if ids else {}
         return SearchResult(
             hits=[challenge_document(challenges[challenge_id]) for challenge_id in ids],
