@@ -17,9 +17,10 @@ With words, "relevance" ranks like Meilisearch's `attribute` rule: a challenge w
 title comes before one with them in its tags, then its summary, and so on (`RANK_FIELDS`); ties, and
 searches without words, newest first.
 
-One statement answers a search's numbers: the matching challenges are selected once (a materialised
-CTE built by the ORM: the policy, the filters, the words and the rank), and the total, every facet's
-counts and the page's ids are read from it with one UNION ALL. A second statement fetches the page.
+A search takes three statements. With words, the categories and agencies they name are looked up first.
+Then one statement answers its numbers: the matching challenges are selected once (a materialised CTE
+built by the ORM: the policy, the filters, the words and the rank), and the total, every facet's counts
+and the page's ids are read from it with one UNION ALL. The last fetches the page.
 """
 
 from __future__ import annotations
