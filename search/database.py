@@ -1,203 +1,407 @@
-"""The database backend: queries the ORM directly, so it is always as fresh as the data.
+"""The database backend: queries the database directly, so it is always as fresh as the data.
 
 It is the embedded default (no other service) and the fallback while Meilisearch is unreachable.
 Text matching is substring matching over the attributes Meilisearch searches, in both languages.
 Japanese has no spaces between words, so the query is split only on the spaces the person typed and
-every term must occur somewhere. No typo tolerance and no relevance ranking: "relevance" is newest first.
+every word must occur somewhere: as typed, in the other kana or width (ゴミ finds ごみ, ＤＸ finds DX),
+or in a category's or agency's name. When nothing matches as typed, words of 5+ letters may have one
+typo (a letter wrong, missing, extra, or two swapped), as Meilisearch forgives.
 
-Terms of 3 characters or more are answered from a trigram index (migration 0012_search_fts): on SQLite
-the FTS5 table `challenge_search` (trigram tokenizer, kept in step by triggers), on PostgreSQL a pg_trgm
-GIN index on the very expression matched below. Shorter terms have no trigram and are scanned with LIKE,
-as before. Which challenges a visitor may see is still decided only by `challenge_filter(VISITOR)`.
+Words are answered from trigram indexes (migrations 0012 and 0013): on SQLite the FTS5 table
+`challenge_search` (one column per field, trigram tokenizer, kept in step by triggers; 2-character words
+through its vocabulary), on PostgreSQL a pg_trgm GIN index on the stored, upper-cased fields (2-character
+words have no trigram there and are looked for in every text). Which challenges a visitor may see is still
+decided only by `challenge_filter(VISITOR)`.
+
+With words, "relevance" ranks like Meilisearch's `attribute` rule: a challenge with the words in its
+title comes before one with them in its tags, then its summary, and so on (`RANK_FIELDS`); ties, and
+searches without words, newest first.
+
+A search takes three statements. With words, the categories and agencies they name are looked up first.
+Then one statement answers its numbers: the matching challenges are selected once (a materialised CTE
+built by the ORM: the policy, the filters, the words and the rank), and the total, every facet's counts
+and the page's ids are read from it with one UNION ALL. The last fetches the page.
 """
 
 from __future__ import annotations
 
-from typing import cast
+import unicodedata
+from dataclasses import dataclass, replace
+from typing import Any
 
+from pypika_tortoise.context import SqlContext
+from pypika_tortoise.terms import Term, ValueWrapper
+from pypika_tortoise.utils import format_alias_sql
 from tortoise import connections, timezone
-from tortoise.expressions import Q, RawSQL, Subquery
-from tortoise.functions import Coalesce, Count
+from tortoise.expressions import Q, RawSQL
+from tortoise.functions import Coalesce
+from tortoise.queryset import ValuesQuery
 
 from models.challenges.models import Challenge, ChallengeStatus
-from models.identity.orgs import Category, Organisation, OrgKind
+from models.identity.orgs import OrgKind
 from models.policy import VISITOR
 from models.policy.challenges import challenge_filter
 from search.backend import FACETS, ReadsTheDatabase, SearchQuery, SearchResult
 from search.documents import RELATED, TEXT_FIELDS, challenge_document
 
-MATCHED_IDS = 5_000
 TRIGRAM = 3  # the shortest term a trigram index can answer
+TYPO_MIN = 5  # words this long may have a typo, as in Meilisearch's settings (search.documents)
+TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}  # ァ..ヶ -> ぁ..ゖ
+TO_KATAKANA = {code - 0x60: code for code in range(0x30A1, 0x30F7)}
+TO_FULL_WIDTH = {code: code + 0xFEE0 for code in range(ord("!"), ord("~") + 1)}
 TAG_SEPARATOR = "\x1f"  # never part of a tag; tags are matched whole between two of these
-# Facet -> the field its counts group by.
-GROUP_BY = {"category": "category__slug", "agency": "owner_id", "municipality_type": "owner__municipality_type",
-            "status": "status"}
+# The columns of the matching challenges (the CTE `hits`) -> the ORM fields they are read from.
+HIT_COLUMNS = {"id": "id", "category_id": "category_id", "owner_id": "owner_id", "status": "status",
+               "published_at": "published_at", "proposals_deadline": "proposals_deadline", "budget_order": "budget_order",
+               "rank": "rank"}
 ORDERINGS = {
-    "relevance": ("-published_at", "-id"),
-    "newest": ("-published_at", "-id"),
-    "deadline": ("proposals_deadline", "id"),
-    "budget": ("-budget_order", "-published_at", "-id"),
+    "relevance": "rank, published_at DESC, id DESC",
+    "newest": "published_at DESC, id DESC",
+    "deadline": "proposals_deadline, id",
+    "budget": "budget_order DESC, published_at DESC, id DESC",
 }
+# Where a word is found, best first (as Meilisearch's searchable attributes); anywhere else (the
+# category's or the agency's name) ranks after these.
+RANK_FIELDS = ("title", "tags", "summary", "problem", "outcome", "situation")
+# PostgreSQL: the searchable fields, upper-cased, as migration 0013 stores and indexes them (trigram GIN index).
+POSTGRES_TEXT = " || ' ' || ".join(f'"search_{name}"' for name in RANK_FIELDS)
+# Each facet's filter and counts over the matching challenges; `{}`: the values chosen.
+FACET_FILTERS = {
+    "category": "category_id IN (SELECT id FROM category WHERE slug IN {})",
+    "agency": "owner_id IN {}",
+    "municipality_type": "owner_id IN (SELECT id FROM organisation WHERE municipality_type IN {})",
+    "status": "status IN {}",
+}
+FACET_COUNTS = {
+    "category": "SELECT 'category', slug, n FROM (SELECT category_id, COUNT(*) AS n FROM hits{where} "
+                "GROUP BY category_id) counted JOIN category ON category.id = category_id",
+    "agency": "SELECT 'agency', CAST(owner_id AS TEXT), COUNT(*) FROM hits{where} GROUP BY owner_id",
+    "municipality_type": "SELECT 'municipality_type', municipality_type, SUM(n) FROM (SELECT owner_id, COUNT(*) AS n "
+                         "FROM hits{where} GROUP BY owner_id) counted JOIN organisation ON organisation.id = owner_id "
+                         "GROUP BY municipality_type",
+    "status": "SELECT 'status', status, COUNT(*) FROM hits{where} GROUP BY status",
+}
+
+
+class Sql(Term):
+    """Raw SQL with its values as parameters: each `{}` in `sql` becomes a placeholder of the query it is in."""
+
+    def __init__(self, sql: str, *values: Any) -> None:
+        super().__init__()
+        self.sql = sql
+        self.values = values
+
+    def get_sql(self, ctx: SqlContext) -> str:
+        if ctx.parameterizer is None:  # printing the query with its values inline
+            sql = self.sql.format(*(ValueWrapper(value).get_sql(ctx) for value in self.values))
+        else:
+            sql = self.sql.format(*(ctx.parameterizer.create_param(value).get_sql(ctx) for value in self.values))
+        return format_alias_sql(sql, self.alias, ctx) if ctx.with_alias else sql
+
+
+def _field_texts(dialect: str, name: str) -> str:
+    """SQL for one searchable field of the row: both languages (or the tags) as one text; no user input."""
+    column = f'"challenge"."{name}"'
+    if name == "tags":
+        if dialect == "postgres":
+            return f"coalesce({column}::text, '')"
+        # SQLite keeps JSON as text with \u escapes, so values are read out with its JSON functions.
+        return f"coalesce((SELECT group_concat(value, ' ') FROM json_each({column})), '')"
+    if dialect == "postgres":
+        return " || ' ' || ".join(f"coalesce({column}->>'{lang}', '')" for lang in ("ja", "en"))
+    return " || ' ' || ".join(f"coalesce(json_extract({column}, '$.{lang}'), '')" for lang in ("ja", "en"))
 
 
 def _columns(dialect: str) -> tuple[str, str]:
     """SQL for (the row's searchable text, its tags between separators); no user input goes in here.
 
-    The text is both languages of each text field and the tags. The category's and the agency's names,
-    which Meilisearch searches too, are matched separately (see `_named`): a few rows, looked up once.
+    The text, both languages of each text field and the tags, is scanned only without the trigram index
+    (`DatabaseBackend(trigram=False)`, the "before" of bench/db_search.py). The category's and the agency's
+    names, which Meilisearch searches too, are matched separately (see `_named`).
     """
     column = '"challenge"."{}"'.format
+    text = " || ' ' || ".join(_field_texts(dialect, name) for name in (*TEXT_FIELDS, "tags"))
     if dialect == "postgres":
-        # Immutable operators only, exactly as the trigram index of migration 0011 is built, so the
-        # planner uses it for `UPPER(CAST(text AS VARCHAR)) LIKE UPPER('%term%')` (Tortoise's icontains).
-        texts = [f"coalesce({column(name)}->>'{lang}', '')" for name in TEXT_FIELDS for lang in ("ja", "en")]
-        texts.append(f"coalesce({column('tags')}::text, '')")
-        text = "(" + " || ' ' || ".join(texts) + ")"
+        text = "(" + text + ")"
         tags = (f"chr(31) || coalesce((SELECT string_agg(value, chr(31)) FROM jsonb_array_elements_text("
                 f"{column('tags')})), '') || chr(31)")
         return text, tags
-    # SQLite keeps JSON as text with \u escapes, so values are read out with its JSON functions.
-    texts = [f"coalesce(json_extract({column(name)}, '$.{lang}'), '')" for name in TEXT_FIELDS for lang in ("ja", "en")]
-    texts.append(f"coalesce((SELECT group_concat(value, ' ') FROM json_each({column('tags')})), '')")
-    text = " || ' ' || ".join(texts)
     tags = (f"char(31) || coalesce((SELECT group_concat(value, char(31)) FROM json_each({column('tags')})), '')"
             " || char(31)")
     return text, tags
 
 
-async def _named(term: str) -> tuple[list[int], list[int]]:
-    """The categories and the agencies named with this term (their challenges match it)."""
-    named = Q(name_ja__icontains=term) | Q(name_en__icontains=term)
-    categories = await Category.filter(named).values_list("id", flat=True)
-    agencies = await Organisation.filter(named, kind=OrgKind.AGENCY.value).values_list("id", flat=True)
-    return cast(list[int], categories), cast(list[int], agencies)
+def _escaped(text: str) -> str:
+    """The text in a LIKE pattern, its own % and _ taken literally (escape character \\)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def _fts_ids(term: str) -> list[int]:
-    """SQLite: ids of challenges (any status: the caller filters) whose text contains the term, from
-    the FTS5 trigram table. The term is one quoted phrase, a parameter: a substring match, any case."""
-    phrase = '"' + term.replace('"', '""') + '"'
-    _, rows = await connections.get("default").execute_query(
-        "SELECT rowid FROM challenge_search WHERE challenge_search MATCH ?", [phrase])
-    return [row[0] for row in rows]
+def _like(term: str) -> str:
+    """A LIKE pattern finding the term anywhere."""
+    return f"%{_escaped(term)}%"
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word the person typed, and how it may be found: as typed, in the other width or kana (`forms`, as
+    Meilisearch finds them), and, when `typos`, also one edit away (a character wrong, missing, extra, or two
+    swapped)."""
+
+    typed: str
+    typos: bool = False
+    categories: tuple[int, ...] = ()  # named with the word (see _with_names)
+    agencies: tuple[int, ...] = ()
+
+    @property
+    def forms(self) -> list[str]:
+        """As typed, with full-width letters and digits made plain and plain ones made full-width (ＤＸ, DX), and
+        each in the other kana (ゴミ, ごみ): the index keeps the text as written, so the query varies instead."""
+        plain = unicodedata.normalize("NFKC", self.typed)
+        widths = [self.typed, plain, plain.translate(TO_FULL_WIDTH)]
+        return list(dict.fromkeys(form.translate(kana) for form in widths for kana in ({}, TO_HIRAGANA, TO_KATAKANA)))
+
+    def patterns(self) -> list[str]:
+        """LIKE patterns, each finding one way of writing the word."""
+        patterns = [_like(form) for form in self.forms]
+        if self.typos:
+            letters = [_escaped(letter) for letter in self.typed]
+            for i in range(len(letters) + 1):
+                patterns.append("%" + "".join(letters[:i] + ["_"] + letters[i:]) + "%")  # one missing
+                if i < len(letters):
+                    patterns.append("%" + "".join(letters[:i] + ["_"] + letters[i + 1:]) + "%")  # one wrong
+                    patterns.append("%" + "".join(letters[:i] + letters[i + 1:]) + "%")  # one extra
+                if i + 1 < len(letters):
+                    swapped = [*letters[:i], letters[i + 1], letters[i], *letters[i + 2:]]
+                    patterns.append("%" + "".join(swapped) + "%")
+        return list(dict.fromkeys(patterns))
+
+    def pieces(self) -> list[str]:
+        """With typos: strings one of which every match contains (so the index finds the candidates):
+        an edit leaves one half of the word intact, unless it swaps the two letters where the halves meet."""
+        middle = len(self.typed) // 2
+        swapped = self.typed[:middle - 1] + self.typed[middle] + self.typed[middle - 1] + self.typed[middle + 1:]
+        return [self.typed[:middle], self.typed[middle:], swapped]
+
+
+def _words(query: SearchQuery, typos: bool = False) -> list[Word]:
+    """The query's words; with `typos`, the ones long enough for Meilisearch to forgive a typo may have one."""
+    return [Word(term, typos=typos and len(term) >= TYPO_MIN and term.isascii() and term.isalpha())
+            for term in query.terms]
+
+
+NAMED = "(upper(name_ja) LIKE upper({}) ESCAPE '\\' OR upper(name_en) LIKE upper({}) ESCAPE '\\')"
+
+
+async def _with_names(words: list[Word], dialect: str) -> list[Word]:
+    """The words with the categories and the agencies named with them (their challenges match them too), looked
+    up in one statement: the search then names them, so the planner knows how few they are."""
+    if not words:
+        return words
+    param, selects = Params(dialect, []), []
+    for number, word in enumerate(words):
+        for kind, table in (("category", "category"), ("agency", "organisation")):
+            named = " OR ".join(NAMED.format(param(pattern), param(pattern)) for pattern in word.patterns())
+            agencies_only = f" AND kind = {param(OrgKind.AGENCY.value)}" if kind == "agency" else ""
+            selects.append(f"SELECT {number}, '{kind}', id FROM {table} WHERE ({named}){agencies_only}")
+    _, rows = await connections.get("default").execute_query(" UNION ALL ".join(selects), param.values)
+    named_ids: dict[tuple[int, str], list[int]] = {}
+    for number, kind, row_id in rows:
+        named_ids.setdefault((int(number), kind), []).append(int(row_id))
+    return [replace(word, categories=tuple(named_ids.get((number, "category"), ())),
+                    agencies=tuple(named_ids.get((number, "agency"), ()))) for number, word in enumerate(words)]
+
+
+def _named(word: Word, found: Q) -> Q:
+    """The word found in the text, or naming the challenge's category or agency."""
+    if word.categories:
+        found |= Q(category_id__in=list(word.categories))
+    if word.agencies:
+        found |= Q(owner_id__in=list(word.agencies))
+    return found
+
+
+def _fts_query(terms: list[str]) -> tuple[str, list[str]]:
+    """SQLite: SQL giving the FTS5 query that finds any of the terms in the trigram table (migration 0013), and
+    its values: a phrase of 3+ characters; 2 characters as any of the trigrams they start, from its vocabulary."""
+    parts, values = [], []
+    for term in terms:
+        phrase = '"' + term.replace('"', '""') + '"'
+        if len(term) >= TRIGRAM:
+            parts.append("{}")
+            values.append(phrase)
+        else:
+            folded = term.lower()  # as the tokenizer folds case
+            parts.append("(SELECT coalesce(group_concat('\"' || replace(term, '\"', '\"\"') || '\"', ' OR '), {}) "
+                         "FROM challenge_search_terms WHERE term >= {} AND term < {} || char(1114111))")
+            values.extend([phrase, folded, folded])
+    return " || ' OR ' || ".join(parts), values
+
+
+def _fts(word: Word, column: str | None = None) -> Sql:
+    """SQLite: for `id IN`, the challenges (any status: the policy filters) with the word in their text, or in
+    this column's; a single character has no trigram and is looked for in every text."""
+    texts = " || ' ' || ".join(RANK_FIELDS)
+    if len(word.typed) < TRIGRAM - 1:
+        found = " OR ".join(f"instr(upper({texts}), upper({{}})) > 0" for _ in word.forms)
+        return Sql(f"(SELECT rowid FROM challenge_search WHERE {found})", *word.forms)
+    if word.typos:  # candidates from the index, each checked against the patterns
+        query, values = _fts_query(word.pieces())
+        checks = " OR ".join("body LIKE {} ESCAPE '\\'" for _ in word.patterns())
+        return Sql(f"(WITH candidates AS MATERIALIZED (SELECT rowid AS id, {texts} AS body FROM challenge_search "
+                   f"WHERE challenge_search MATCH ({query})) SELECT id FROM candidates WHERE {checks})",
+                   *values, *word.patterns())
+    query, values = _fts_query(word.forms)
+    if column:
+        query = f"'{column} : (' || {query} || ')'"
+    return Sql(f"(SELECT rowid FROM challenge_search WHERE challenge_search MATCH ({query}))", *values)
+
+
+def _postgres_matches(word: Word) -> Sql:
+    """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index. Terms of
+    2 characters have no trigram: they are looked for in each field of the row itself (a correlated subquery), so
+    only in the rows the other words and filters leave."""
+    if len(word.typed) < TRIGRAM:
+        found = " OR ".join(f'strpos("challenge"."search_{name}", UPPER({{}})) > 0'
+                            for name in RANK_FIELDS for _ in word.forms)
+        return Sql(f'(SELECT "challenge"."id" WHERE {found})', *(form for _ in RANK_FIELDS for form in word.forms))
+    if word.typos:  # candidates from the index, each checked against the patterns
+        pieces = [_like(piece) for piece in word.pieces()]
+        candidates = " OR ".join(f"({POSTGRES_TEXT}) LIKE UPPER({{}})" for _ in pieces)
+        checks = " OR ".join("text LIKE UPPER({})" for _ in word.patterns())
+        return Sql(f"(WITH candidates AS MATERIALIZED (SELECT id, {POSTGRES_TEXT} AS text FROM challenge WHERE "
+                   f"{candidates}) SELECT id FROM candidates WHERE {checks})", *pieces, *word.patterns())
+    patterns = word.patterns()
+    found = " OR ".join(f"({POSTGRES_TEXT}) LIKE UPPER({{}})" for _ in patterns)
+    return Sql(f"(SELECT id FROM challenge WHERE {found})", *patterns)
+
+
+def _rank(dialect: str, words: list[Word]) -> Sql:
+    """The sum over the words of the best field each is found in (0 = the title) as typed; lower ranks higher."""
+    cases, values = [], []
+    for word in words:
+        found_in = []
+        for place, name in enumerate(RANK_FIELDS):
+            if dialect == "postgres":
+                found = " OR ".join(f'strpos("challenge"."search_{name}", UPPER({{}})) > 0' for _ in word.forms)
+                found_in.append(f"WHEN {found} THEN {place}")
+                values.extend(word.forms)
+            elif len(word.typed) >= TRIGRAM - 1:
+                column = _fts(Word(word.typed), name)
+                found_in.append(f'WHEN "challenge"."id" IN {column.sql} THEN {place}')
+                values.extend(column.values)
+        if found_in:
+            cases.append(f"CASE {' '.join(found_in)} ELSE {len(RANK_FIELDS)} END")
+    return Sql("(" + (" + ".join(cases) or "0") + ")", *values)
+
+
+class Params:
+    """Placeholders for a raw statement, numbered after `values` (PostgreSQL's $n; SQLite's ?)."""
+
+    def __init__(self, dialect: str, values: list[Any]) -> None:
+        self.dialect = dialect
+        self.values = list(values)
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}" if self.dialect == "postgres" else "?"
+
+    def among(self, values: tuple[Any, ...]) -> str:
+        return "(" + ", ".join(self(value) for value in values) + ")"
 
 
 class DatabaseBackend(ReadsTheDatabase):
-    def __init__(self, matched_ids: int = MATCHED_IDS, trigram: bool = True) -> None:
-        self.matched_ids = matched_ids
-        self.trigram = trigram  # False: SQLite scans with LIKE for every term (bench/db_search.py's "before")
+    def __init__(self, trigram: bool = True) -> None:
+        self.trigram = trigram  # False: every term scanned with LIKE (bench/db_search.py's "before")
 
     def _dialect(self) -> str:
         return "postgres" if connections.get("default").capabilities.dialect == "postgres" else "sqlite"
 
-    async def _matching(self, query: SearchQuery) -> Q | None:
-        """Words and tags. The text is scanned once: up to `matched_ids` matches are passed on as ids, so
-        the grouping and page queries need not scan it again; beyond that, as `id IN (subquery)`."""
-        if not query.terms and not query.tags:
-            return None
-        text, tags = _columns(self._dialect())
-        matches = Challenge.filter(challenge_filter(VISITOR)).annotate(search_text=RawSQL(text), search_tags=RawSQL(tags))
-        fts = self.trigram and self._dialect() == "sqlite"
-        narrowed: set[int] | None = None  # the ids every indexed term found, when no name matched it
-        for term in query.terms:
-            categories, agencies = await _named(term)
-            named = Q(category_id__in=categories) | Q(owner_id__in=agencies)
-            if fts and len(term) >= TRIGRAM:
-                texts = set(await _fts_ids(term))
-                if not categories and not agencies:
-                    narrowed = texts if narrowed is None else narrowed & texts
-                    continue
-                found = Q(id__in=list(texts))
-            else:
-                found = Q(search_text__icontains=term)
-            matches = matches.filter(found | named)
-        if narrowed is not None:
-            matches = matches.filter(id__in=sorted(narrowed))
-        for tag in query.tags:
-            matches = matches.filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
-        ids = await matches.limit(self.matched_ids + 1).values_list("id", flat=True)
-        if len(ids) <= self.matched_ids:
-            return Q(id__in=list(ids))
-        return Q(id__in=Subquery(matches.values("id")))
-
-    def _facet_conditions(self, query: SearchQuery) -> list[Q]:
-        conditions = []
-        if query.categories:
-            conditions.append(Q(category__slug__in=list(query.categories)))
-        if query.agencies:
-            conditions.append(Q(owner_id__in=list(query.agencies)))
-        if query.municipality_types:
-            conditions.append(Q(owner__municipality_type__in=list(query.municipality_types)))
-        if query.statuses:
-            conditions.append(Q(status__in=list(query.statuses)))
-        return conditions
-
-    async def _other_conditions(self, query: SearchQuery) -> list[Q]:
-        conditions = [challenge_filter(VISITOR)]  # what a visitor may list: the one rule, in models.policy
+    def _hits(self, query: SearchQuery, words: list[Word]) -> ValuesQuery:
+        """The challenges a visitor may see that match the words, tags and the other filters (not the
+        facets'), with what the counts and the order need."""
+        dialect = self._dialect()
+        text, tags = _columns(dialect)
+        hits = Challenge.filter(challenge_filter(VISITOR))  # what a visitor may list: the one rule, in models.policy
         if query.budget_min is not None:
-            conditions.append(Q(budget_max_yen__gte=query.budget_min))
+            hits = hits.filter(budget_max_yen__gte=query.budget_min)
         if query.budget_max is not None:
-            conditions.append(Q(budget_min_yen__lte=query.budget_max))
+            hits = hits.filter(budget_min_yen__lte=query.budget_max)
         if query.deadline_after is not None:
-            conditions.append(Q(proposals_deadline__gte=query.deadline_after))
+            hits = hits.filter(proposals_deadline__gte=query.deadline_after)
         if query.deadline_before is not None:
-            conditions.append(Q(proposals_deadline__lt=query.deadline_before))
+            hits = hits.filter(proposals_deadline__lt=query.deadline_before)
         if query.sort == "deadline":  # open ones only
-            conditions.append(Q(status=ChallengeStatus.PUBLISHED.value, proposals_deadline__gt=query.now or timezone.now()))
-        if (matching := await self._matching(query)) is not None:
-            conditions.append(matching)
-        return conditions
+            hits = hits.filter(status=ChallengeStatus.PUBLISHED.value, proposals_deadline__gt=query.now or timezone.now())
+        for tag in query.tags:
+            hits = hits.annotate(search_tags=RawSQL(tags)).filter(search_tags__icontains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
+        for word in words:
+            if self.trigram:
+                hits = hits.filter(_named(word, Q(id__in=_fts(word) if dialect == "sqlite" else _postgres_matches(word))))
+            else:
+                hits = hits.annotate(search_text=RawSQL(text)).filter(_named(word, Q(search_text__icontains=word.typed)))
+        rank = _rank(dialect, words) if words and dialect == "sqlite" else RawSQL("0")  # PostgreSQL: see _numbers
+        return hits.annotate(budget_order=Coalesce("budget_max_yen", -1), rank=rank).values(**HIT_COLUMNS)
 
-    async def _counts(self, query: SearchQuery, others: list[Q]) -> tuple[int, dict[str, dict[str, int]]]:
-        """The total and every facet's counts from one grouping query, without the facet filters.
+    async def _numbers(self, query: SearchQuery, words: list[Word]) -> tuple[int, dict[str, dict[str, int]], list[int]]:
+        """The total, every facet's counts and the page's ids, in one statement.
 
         Each facet's counts apply the other facets' filters but not its own, so they show what
         choosing another value would give (as the Meilisearch backend's do).
         """
-        fields = [GROUP_BY[facet] for facet in FACETS]
-        rows = await (
-            Challenge.filter(*others)
-            .annotate(count=Count("id"))
-            .group_by(*fields)
-            .values_list(*fields, "count")
-        )
-        chosen = {facet: {str(value) for value in query.facet_values(facet)} for facet in FACETS}
-        combinations = [
-            ({facet: None if value is None else str(value) for facet, value in zip(FACETS, row[:-1])}, int(row[-1]))
-            for row in rows
-        ]
+        dialect = self._dialect()
+        hits = self._hits(query, words)
+        hits._choose_db_if_not_chosen()  # as tortoise.expressions.Subquery compiles a query
+        hits._make_query()
+        hits_sql, hits_values = hits.query.get_parameterized_sql()
+        param = Params(dialect, hits_values)
 
-        def passes(values: dict[str, str | None], ignoring: str | None = None) -> bool:
-            return all(not chosen[f] or values[f] in chosen[f] for f in FACETS if f != ignoring)
+        def where(ignoring: str | None = None) -> str:
+            chosen = [FACET_FILTERS[facet].format(param.among(query.facet_values(facet)))
+                      for facet in FACETS if facet != ignoring and query.facet_values(facet)]
+            return " WHERE " + " AND ".join(chosen) if chosen else ""
 
-        total = sum(count for values, count in combinations if passes(values))
-        facets: dict[str, dict[str, int]] = {}
-        for facet in FACETS:
-            counts: dict[str, int] = {}
-            for values, count in combinations:
-                if (value := values[facet]) is not None and passes(values, ignoring=facet):
-                    counts[value] = counts.get(value, 0) + count
-            facets[facet] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-        return total, facets
+        selects = [f"SELECT 'total', NULL, COUNT(*) FROM hits{where()}"]
+        for facet, counted in FACET_COUNTS.items():
+            selects.append(counted.format(where=where(facet)))
+        order = ORDERINGS[query.sort]
+        if dialect != "postgres" or not words or query.sort != "relevance":
+            page_of = f"hits{where()}"
+        else:
+            # Ranked here, from the rows of the matches alone: in `hits` it would make PostgreSQL read every
+            # challenge's row rather than the index holding everything else it needs.
+            rank = _rank(dialect, words)
+            columns = ", ".join(column for column in HIT_COLUMNS if column != "rank")
+            page_of = (f"(SELECT {columns}, (SELECT {rank.sql.format(*map(param, rank.values))} FROM challenge "
+                       f"WHERE challenge.id = hits.id) AS rank FROM hits{where()}) ranked")
+        selects.append(f"SELECT 'page', CAST(id AS TEXT), ROW_NUMBER() OVER (ORDER BY {order}) FROM (SELECT * FROM "
+                       f"{page_of} ORDER BY {order} LIMIT {param(query.per_page)} OFFSET {param(query.offset)}) page")
+        sql = f"WITH hits AS MATERIALIZED ({hits_sql}) " + " UNION ALL ".join(selects)
+        _, rows = await connections.get("default").execute_query(sql, param.values)
+
+        total, page = 0, []
+        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+        for what, value, number in rows:
+            if what == "total":
+                total = int(number)
+            elif what == "page":
+                page.append((int(number), int(value)))
+            elif value is not None:
+                facets[what][value] = int(number)
+        facets = {facet: dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+                  for facet, counts in facets.items()}
+        return total, facets, [challenge_id for _, challenge_id in sorted(page)]
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        others = await self._other_conditions(query)
-        total, facets = await self._counts(query, others)
-        challenges: list[Challenge] = []
-        if total > query.offset:
-            page = Challenge.filter(*others, *self._facet_conditions(query))
-            if query.sort == "budget":
-                page = page.annotate(budget_order=Coalesce("budget_max_yen", -1))
-            challenges = await (
-                page.order_by(*ORDERINGS[query.sort]).offset(query.offset).limit(query.per_page).select_related(*RELATED)
-            )
+        total, facets, ids = await self._numbers(query, await _with_names(_words(query), self._dialect()))
+        if not total and any(word.typos for word in _words(query, typos=True)):  # nothing: forgive a typo
+            words = await _with_names(_words(query, typos=True), self._dialect())
+            total, facets, ids = await self._numbers(query, words)
+        challenges = {c.id: c for c in await Challenge.filter(id__in=ids).select_related(*RELATED)} if ids else {}
         return SearchResult(
-            hits=[challenge_document(challenge) for challenge in challenges],
+            hits=[challenge_document(challenges[challenge_id]) for challenge_id in ids],
             total=total,
             page=query.page,
             per_page=query.per_page,
             facets=facets,
             backend=self.name,
         )
-
-

@@ -5,6 +5,7 @@ found by its new words and no longer by its old ones, a deleted one is gone, and
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from tortoise import timezone
 
@@ -43,3 +44,43 @@ async def test_an_edited_or_deleted_challenge_is_found_by_its_words_of_now(app):
         assert await _found(new) == set()
     finally:
         await Challenge.filter(id__in=[challenge.id, draft.id]).delete()
+
+
+async def _challenge(title: dict[str, str], summary: dict[str, str], tags: list[str], days_ago: int) -> Challenge:
+    return await Challenge.create(
+        owner=await Organisation.get(municipality_code="131016"), category=await Category.get(slug="childcare"),
+        status="published", title=title, summary=summary, tags=tags,
+        published_at=timezone.now() - timedelta(days=days_ago),
+    )
+
+
+async def test_a_challenge_with_the_words_in_its_title_comes_before_one_mentioning_them_in_its_text(app):
+    word = f"kiosk{secrets.token_hex(3)}"
+    in_title = await _challenge({"ja": f"{word}で窓口を案内", "en": f"A {word} at the counter"}, {}, [], days_ago=30)
+    in_tags = await _challenge({"ja": "窓口の案内"}, {}, [word], days_ago=20)
+    in_summary = await _challenge({"ja": "窓口の待ち時間"}, {"ja": f"{word}を置いた例がある。"}, [], days_ago=10)
+    try:
+        relevant = await DatabaseBackend().search(SearchQuery(q=f"窓口 {word.upper()}"))
+        assert [hit["id"] for hit in relevant.hits] == [in_title.id, in_tags.id, in_summary.id]
+        newest = await DatabaseBackend().search(SearchQuery(q=word, sort="newest"))
+        assert [hit["id"] for hit in newest.hits] == [in_summary.id, in_tags.id, in_title.id]
+    finally:
+        await Challenge.filter(id__in=[in_title.id, in_tags.id, in_summary.id]).delete()
+
+
+async def test_words_are_found_in_the_other_kana_full_width_letters_and_with_one_typo(app):
+    marker = f"kana-{secrets.token_hex(3)}"
+    waste = await _challenge({"ja": "粗大ごみの受付", "en": "Bulky waste collection requests"}, {}, [marker], days_ago=1)
+    digital = await _challenge({"ja": "ＤＸで窓口を変える"}, {}, [marker], days_ago=2)
+    try:
+        async def found(q: str) -> list[int]:
+            result = await DatabaseBackend().search(SearchQuery(q=q, tags=(marker,)))
+            return [hit["id"] for hit in result.hits]
+
+        assert await found("ゴミ") == [waste.id]
+        assert await found("ＤＸ") == await found("DX") == [digital.id]
+        assert await found("colection") == [waste.id]  # nothing matches as typed: one letter missing is forgiven
+        assert await found("colection ごみ") == [waste.id]  # every word still has to match, one way or another
+        assert await found("colection 窓口") == []
+    finally:
+        await Challenge.filter(id__in=[waste.id, digital.id]).delete()
