@@ -25,8 +25,7 @@ The issue's goal: within 5 points of Meilisearch (which finds 100% of its own to
 
     .venv/bin/python bench/db_search.py [--n 10000] [--rounds 20] [--engines sqlite,postgres] [--json FILE]
 
-`--json FILE` writes the final figures as [{"what", "figure", "unit", "limit", "ratio", "load"}, ...]; the ratio
-is figure/limit for the times (at most) and limit/figure for recall (at least), so at most 1 meets the goal.
+`--json FILE` writes each p95 and recall beside its limit (bench/report.py), for bench/table.py.
 
 Everything stays on this machine; the scratch databases are removed afterwards.
 """
@@ -36,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import json
 import logging
 import os
 import shutil
@@ -50,6 +48,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from report import Row, load_average, read_rows, write_rows  # noqa: E402  (bench/ is on sys.path)
 from tortoise import connections, timezone  # noqa: E402
 
 from models.challenges.models import Challenge  # noqa: E402
@@ -218,10 +217,9 @@ async def main(args: argparse.Namespace) -> None:
             subprocess.run([sys.executable, __file__, "--n", str(args.n), "--rounds", str(args.rounds),
                             "--engines", engine, "--json", str(part), *([] if args.recall else ["--no-recall"])],
                            check=True)
-            parts.extend(json.loads(part.read_text()))
+            parts.extend(read_rows(part))
             part.unlink()
-        if args.json:
-            Path(args.json).write_text(json.dumps(parts, ensure_ascii=False, indent=1))
+        write_rows(args.json, parts)
         return
     logging.disable(logging.WARNING)
     (engine,) = engines
@@ -239,10 +237,9 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  {engine:<8} {label:<26} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  limit {P95_LIMIT_MS:.0f} ms "
               f"ratio {p95 / P95_LIMIT_MS:4.2f} {verdict:<4}  {before / p95:5.1f}× faster than the scan  n={len(timings)}")
         print(f"           {load}")
-        for name, figure in (("p50", p50), ("p95", p95)):
-            figures.append({"what": f"database search {engine}, {args.n:,} challenges, {label}, {name}",
-                            "figure": round(figure, 2), "unit": "ms", "limit": P95_LIMIT_MS,
-                            "ratio": round(figure / P95_LIMIT_MS, 3), "load": load})
+        if "before" not in label:
+            figures.append(Row(f"database search {engine}, {args.n:,} challenges, {label}: p95", p95, "ms", P95_LIMIT_MS,
+                               load=load_average()))
     if found:
         load = uptime()
         for key, label in (("close", f"as relevant, scores within {CLOSE}"), ("as_relevant", "as relevant, equal scores"),
@@ -252,13 +249,11 @@ async def main(args: argparse.Namespace) -> None:
             ratio = RECALL_LIMIT / figure if figure else float("inf")  # at least: limit/figure, at most 1 is met
             print(f"  {engine:<8} recall, top {TOP}, {label:<30} {figure:5.1f} %  limit ≥ {RECALL_LIMIT:.0f} %  "
                   f"ratio {ratio:4.2f} {verdict}  (of {found['wanted']} Meilisearch hits)")
-            figures.append({"what": f"database search {engine}, recall of Meilisearch's top {TOP}, {label}",
-                            "figure": round(figure, 1), "unit": "%", "limit": RECALL_LIMIT,
-                            "ratio": round(ratio, 3), "load": load})
+            figures.append(Row(f"database search {engine}, recall of Meilisearch's top {TOP}, {label}", figure, "%",
+                               RECALL_LIMIT, at_most=False, load=load_average()))
         print(f"           not all found within {CLOSE}: {', '.join(found['misses']) or 'none'}")
         print(f"           {load}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=1))
+    write_rows(args.json, figures)
 
 
 if __name__ == "__main__":
@@ -266,6 +261,6 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--engines", default="sqlite,postgres")
-    parser.add_argument("--json", help="write the final figures to this file as a list of objects")
+    parser.add_argument("--json", type=Path, help="also write the figures there, for bench/table.py")
     parser.add_argument("--no-recall", dest="recall", action="store_false", help="skip the Meilisearch recall check")
     asyncio.run(main(parser.parse_args()))
