@@ -8,7 +8,7 @@ read). A script that fails is reported as such and the others still run.
 
     .venv/bin/python bench/table.py [--runs 3] [--only latency,search_api,...] [--reindex-n 100000]
 
-About 10 minutes a run with the defaults on a 2-core machine (the reindex of 100,000 challenges is half of it).
+About 7 minutes a run with the defaults on a quiet 2-core machine.
 """
 
 from __future__ import annotations
