@@ -4,12 +4,19 @@ this table does not know still reads as a sentence, naming its code."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from contextlib import suppress
+from datetime import date, datetime
 from typing import Any
 
 from models.core.errors import N_
 from server import labels
+from server.i18n import TOKYO, format_datetime
 from server.i18n import gettext as _
+
+ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)")  # with its offset
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # What was acted on: the part of the code before the dot.
 OBJECTS = {
@@ -87,7 +94,22 @@ def _plain(value: Any) -> str:
         return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(_plain(v) for v in value)
+    if isinstance(value, str) and (moment := _stored_moment(value)) is not None:
+        return moment
     return "—" if value is None or value == "" else str(value)
+
+
+def _stored_moment(text: str) -> str | None:
+    """A moment or a day the event stored as ISO 8601 text, as the pages show one (Japan time, the reader's
+    language); None for any other text."""
+    if ISO_MOMENT.fullmatch(text):
+        with suppress(ValueError):
+            return format_datetime(datetime.fromisoformat(text))
+    elif ISO_DAY.fullmatch(text):
+        with suppress(ValueError):
+            day = date.fromisoformat(text)
+            return format_datetime(datetime(day.year, day.month, day.day, 12, tzinfo=TOKYO), style="date")
+    return None
 
 
 def field_label(kind: str, key: str) -> str:

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from models.core.audit import AuditEvent
-from models.identity.accounts import User
+from models.identity.accounts import Role, User
 from models.identity.orgs import Organisation
 from tests.helpers import _at, _draft
 from tests.web import post_form, sign_in_as
@@ -118,3 +120,21 @@ async def test_the_console_does_not_grow_with_the_pending_organisations(client, 
             assert (await client.get("/admin")).status_code == 200
         counts.append(log.count)
     assert counts[0] == counts[1] <= 8, str(log)
+
+
+async def test_the_audit_log_shows_stored_moments_in_japan_time(client, cast, people):
+    agency = await Organisation.get(municipality_code="131041")
+    admin = await people.make(org=agency, role=Role.ADMIN)
+    invited = await client.post(f"/api/v1/organisations/{agency.id}/invitations",
+                                json={"email": "audit-moment@example.jp", "role": "member"},
+                                headers=await people.token(admin))
+    assert invited.status_code == 201, invited.text
+    expires = (await AuditEvent.filter(action="invitation.created").order_by("-id").first()).after["expires_at"]
+    await sign_in_as(client, cast["users"]["operator"])
+    query = {"target_type": "invitation", "action": "invitation."}
+    ja = (await client.get("/admin/audit", params=query | {"lang": "ja"})).text
+    en = (await client.get("/admin/audit", params=query | {"lang": "en"})).text
+    moment = datetime.fromisoformat(expires).astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"{moment.year}年{moment.month}月{moment.day}日 {moment.hour}:{moment.minute:02d} JST" in ja, ja
+    assert f"{moment.day} {moment.strftime('%b')} {moment.year}, {moment:%H:%M} JST" in en
+    assert expires not in ja + en  # not the stored ISO text
