@@ -8,7 +8,7 @@ import pytest
 
 from models.core.audit import AuditEvent
 from models.partners.profiles import CONSENT_VERSION
-from models.review.common import REVIEWER_LEFT
+from models.review.common import REVIEWER_LEFT, REVIEWER_STOPPED
 from models.review.models import Assignment, Review
 from tests.review_helpers import (
     RUN,
@@ -24,6 +24,9 @@ from tests.review_helpers import (
     submit,
 )
 from tests.web import sign_in_as
+
+REASON_JA = {REVIEWER_LEFT: "審査員が Kyoso パートナーではなくなりました。",
+             REVIEWER_STOPPED: "審査員（Kyoso パートナー）が審査を引き受けなくなりました。"}
 
 
 def partner_body(name: str, *, reviewer: bool, affiliation: str) -> dict:
@@ -136,7 +139,7 @@ async def test_a_partner_who_withdraws_leaves_the_pool(client, migrated):
     assert page.status_code == 200 and f'value="{partner_user.id}"' not in page.text
 
 
-@pytest.mark.parametrize("leaving", ["withdrawn", "suspended"])
+@pytest.mark.parametrize("leaving", ["withdrawn", "suspended", "stops_reviewing"])
 async def test_a_partner_who_leaves_hands_back_their_open_reviews_and_keeps_the_submitted_one(
         client, migrated, leaving):
     owner, operator = await person("owner", org=await agency()), await person("operator", operator=True)
@@ -163,10 +166,14 @@ async def test_a_partner_who_leaves_hands_back_their_open_reviews_and_keeps_the_
     if leaving == "withdrawn":
         left = await client.post(f"/api/v1/partners/{partner_id}/transitions", headers=h_partner,
                                  json={"to": "withdrawn"})
+    elif leaving == "stops_reviewing":  # still a partner, but no longer offering to review
+        left = await client.patch(f"/api/v1/partners/{partner_id}", headers=h_partner,
+                                  json={"engagement_types": ["advisor"]})
     else:
         left = await client.post(f"/api/v1/partners/{partner_id}/transitions", headers=h_operator,
                                  json={"to": "suspended", "reason": "連絡が取れない"})
     assert left.status_code == 200, left.text
+    reason = REVIEWER_STOPPED if leaving == "stops_reviewing" else REVIEWER_LEFT
     await run_job(migrated, "drain_outbox")
 
     # Gone from the partner's tasks; the submitted review stays, theirs.
@@ -179,13 +186,13 @@ async def test_a_partner_who_leaves_hands_back_their_open_reviews_and_keeps_the_
     # Each open proposal has a replacement reviewer from the panel.
     for assignment in open_:
         await assignment.refresh_from_db()
-        assert assignment.status == "recused" and assignment.recusal_reason == REVIEWER_LEFT
+        assert assignment.status == "recused" and assignment.recusal_reason == reason
         reviewers = await Assignment.filter(proposal_id=assignment.proposal_id, status="assigned").values_list(
             "reviewer_id", flat=True)
         assert len(reviewers) == 1 and reviewers[0] in {r.id for r in others}
     # The owners see why the reviewer left, on the assignments page and in the audit log.
     await sign_in_as(client, owner)
     page = (await client.get(f"/challenges/{challenge['id']}/assignments")).text
-    assert page.count("審査員が Kyoso パートナーではなくなりました。") == 2
+    assert page.count(REASON_JA[reason]) == 2
     events = await AuditEvent.filter(action="assignment.recused", target_id__in=[str(a.id) for a in open_])
-    assert [event.after["reason"] for event in events] == [REVIEWER_LEFT] * 2
+    assert [event.after["reason"] for event in events] == [reason] * 2

@@ -27,7 +27,8 @@ from models.identity.accounts import User
 from models.partners.models import PUBLIC_FIELDS, PartnerInvitation, PartnerProfile, PartnerSkill, PartnerStatus
 from models.partners.skills import LANGUAGES, SKILLS, EngagementType, WorkMode
 from models.policy import Actor, require_user
-from models.policy.partners import may_edit_partner, may_vet_partners, visible_fields
+from models.policy.partners import may_edit_partner, may_vet_partners, offers_reviewing, visible_fields
+from models.review.common import REVIEWER_LEFT, REVIEWER_STOPPED
 from models.review.reviewing import release_reviewer
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ async def update(actor: Actor, partner: PartnerProfile, values: ProfileInput) ->
     if not may_edit_partner(actor, partner):
         raise NotAllowed("only the partner edits their profile")
     _check(values)
+    offered_reviewing = offers_reviewing(partner)
     changed = _apply(partner, values)
     skills: list[str] = [claim.skill for claim in values.skills] if values.given("skills") else \
         await PartnerSkill.filter(partner_id=partner.id).values_list("skill", flat=True)  # type: ignore[assignment]  # Tortoise types values_list(flat=True) as tuples
@@ -208,7 +210,16 @@ async def update(actor: Actor, partner: PartnerProfile, values: ProfileInput) ->
         await audit.record("partner.updated", actor=actor.user, target=partner, using_db=connection,
                            after={"fields": sorted(changed)})
         await queue_search_update(partner.id, connection)
+        if offered_reviewing and not offers_reviewing(partner):
+            await _hand_back_reviews(partner, actor.user, connection, REVIEWER_STOPPED)
     return partner
+
+
+async def _hand_back_reviews(partner: PartnerProfile, actor: User | None, connection: Any, reason: str) -> None:
+    """A partner who may no longer review hands back the reviews not yet submitted, unless the operators also
+    made them a reviewer of their own (then they stay one)."""
+    if partner.user_id is not None and not await User.exists(id=partner.user_id, is_reviewer=True):
+        await release_reviewer(partner.user_id, actor, connection, reason)
 
 
 async def get_partner(actor: Actor, partner_id: int) -> PartnerProfile:
@@ -259,9 +270,8 @@ async def transition(actor: Actor, partner: PartnerProfile, to: str, reason: str
         await audit.record(f"partner.{target.value}", actor=user, target=partner, using_db=connection,
                            before={"status": before}, after=after)
         await queue_search_update(partner.id, connection)
-        if target in LEAVING and partner.user_id is not None and not await User.exists(
-                id=partner.user_id, is_reviewer=True):  # a reviewer the operators made stays one
-            await release_reviewer(partner.user_id, user, connection)
+        if target in LEAVING:
+            await _hand_back_reviews(partner, user, connection, REVIEWER_LEFT)
         if target == PartnerStatus.WITHDRAWN:
             await outbox.enqueue(TOPIC, f"partner:{partner.id}", {"kind": "erase", "id": partner.id},
                                  using_db=connection)

@@ -19,7 +19,8 @@ from models.review.models import Assignment
 JST = ZoneInfo("Asia/Tokyo")
 REMOVED_BY_OWNER = N_("Taken off the proposal by an owner.")
 REVIEWER_LEFT = N_("The reviewer is no longer among Kyoso's partners.")  # withdrew or was suspended
-SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED, REVIEWER_LEFT)  # recusal reasons written by Kyoso: message ids
+REVIEWER_STOPPED = N_("The reviewer, a Kyoso partner, no longer offers to review.")  # took "reviewer" off their profile
+SYSTEM_REASONS = (REMOVED_BY_OWNER, CONFLICT_DECLARED, REVIEWER_LEFT, REVIEWER_STOPPED)  # written by Kyoso: message ids
 
 
 async def challenge_of(proposal: Proposal) -> Challenge:

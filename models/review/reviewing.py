@@ -160,11 +160,12 @@ async def _recuse_all(assignments: list[Assignment], reason: str, actor: User | 
 # --- a reviewer who leaves ---------------------------------------------------------------------
 
 
-async def release_reviewer(reviewer_id: int, actor: User | None, connection: Any) -> list[Assignment]:
-    """A reviewer who may no longer review (a partner who withdrew or was suspended, `models.partners.profiles`),
-    in the caller's transaction: their reviews not yet submitted in running rounds are recused (REVIEWER_LEFT),
-    the owners told as for a recusal, and the places filled again by the rounds' assignment. Submitted reviews
-    stay. Returns the recused assignments."""
+async def release_reviewer(reviewer_id: int, actor: User | None, connection: Any,
+                           reason: str = REVIEWER_LEFT) -> list[Assignment]:
+    """A reviewer who may no longer review (a partner who withdrew, was suspended or stopped offering to review,
+    `models.partners.profiles`), in the caller's transaction: their reviews not yet submitted in running rounds
+    are recused with the reason (a message id of `SYSTEM_REASONS`), the owners told as for a recusal, and the
+    places filled again by the rounds' assignment. Submitted reviews stay. Returns the recused assignments."""
     open_ = await Assignment.filter(reviewer_id=reviewer_id, status=A.ASSIGNED.value).order_by("id").using_db(
         connection).prefetch_related("proposal")
     released = []
@@ -174,7 +175,7 @@ async def release_reviewer(reviewer_id: int, actor: User | None, connection: Any
             released.append(assignment)
             await notify(await owner_people(challenge), "review.recused",
                          {"challenge": challenge.id, "assignment": assignment.id}, connection)
-    await _recuse_all(released, REVIEWER_LEFT, actor, connection)
+    await _recuse_all(released, reason, actor, connection)
     return released
 
 
