@@ -130,52 +130,30 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
         print("search uses the database backend (MEILI_URL is unset): it reads the database directly, nothing to reindex")
         return 0
     from search.backend import SearchUnavailable, open_backend
+    from search.partners import open_partner_backend, rebuild_partner_index
+    from search.solutions import open_solution_backend, rebuild_solution_index
     from search.sync import rebuild_index
 
+    indexes = (  # what is rebuilt, how its backend is opened, how it is rebuilt
+        ("challenge", open_backend, lambda backend: rebuild_index(backend, progress=ReindexProgress(sys.stderr))),
+        ("partner", open_partner_backend, rebuild_partner_index),
+        ("solution", open_solution_backend, rebuild_solution_index),
+    )
+
     async def work() -> int:
-        backend = open_backend(settings.meili_url, settings.meili_master_key, fallback=False)
-        try:
-            return await rebuild_index(backend, progress=ReindexProgress(sys.stderr))
-        finally:
-            await backend.close()
+        for kind, open_index, rebuild in indexes:
+            backend = open_index(settings.meili_url, settings.meili_master_key, fallback=False)
+            try:
+                count = await rebuild(backend)
+            except SearchUnavailable as exc:
+                print(f"kyoso: Meilisearch is unavailable, the {kind} index was not rebuilt: {exc}", file=sys.stderr)
+                return 1
+            finally:
+                await backend.close()
+            print(f"reindexed {count} {kind}(s) into Meilisearch and swapped the new index in")
+        return 0
 
-    try:
-        count = asyncio.run(_with_database(settings, work))
-    except SearchUnavailable as exc:
-        print(f"kyoso: Meilisearch is unavailable, the index was not rebuilt: {exc}", file=sys.stderr)
-        return 1
-    print(f"reindexed {count} challenge(s) into Meilisearch and swapped the new index in")
-    from search.partners import open_partner_backend, rebuild_partner_index
-
-    async def partners() -> int:
-        backend = open_partner_backend(settings.meili_url, settings.meili_master_key, fallback=False)
-        try:
-            return await rebuild_partner_index(backend)
-        finally:
-            await backend.close()
-
-    try:
-        count = asyncio.run(_with_database(settings, partners))
-    except SearchUnavailable as exc:
-        print(f"kyoso: Meilisearch is unavailable, the partner index was not rebuilt: {exc}", file=sys.stderr)
-        return 1
-    print(f"reindexed {count} partner(s) into Meilisearch and swapped the new index in")
-    from search.solutions import open_solution_backend, rebuild_solution_index
-
-    async def solutions() -> int:
-        backend = open_solution_backend(settings.meili_url, settings.meili_master_key, fallback=False)
-        try:
-            return await rebuild_solution_index(backend)
-        finally:
-            await backend.close()
-
-    try:
-        count = asyncio.run(_with_database(settings, solutions))
-    except SearchUnavailable as exc:
-        print(f"kyoso: Meilisearch is unavailable, the solution index was not rebuilt: {exc}", file=sys.stderr)
-        return 1
-    print(f"reindexed {count} solution(s) into Meilisearch and swapped the new index in")
-    return 0
+    return asyncio.run(_with_database(settings, work))
 
 
 def _read_password(prompt: str = "Password: ") -> str:
