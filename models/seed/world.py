@@ -181,17 +181,18 @@ def _dates(status: str, index: int, moment: datetime) -> dict[str, Any]:
 
 
 async def _challenge(spec: tuple[Any, ...], index: int, now: datetime, connection: Any) -> Challenge:
-    code, category, status, title, summary, kpi = spec
+    code, slug, status, title, summary, kpi = spec
     owner = await Organisation.get(municipality_code=code, using_db=connection)
+    category = await Category.get(slug=slug, using_db=connection)
     challenge = await Challenge.create(
-        owner=owner, category=await Category.get(slug=category, using_db=connection), status=status.value,
+        owner=owner, category=category, status=status.value,
         title={"ja": title[0], "en": title[1]}, summary={"ja": summary[0], "en": summary[1]},
         situation={"ja": "いまは職員が電話や紙で対応しており、担当者によって進め方も異なります。",
                    "en": "Staff handle it by telephone and on paper today, each in their own way."},
         problem={"ja": "現在のやり方では職員の負担が大きく、住民にも不便です。",
                  "en": "The current way is a burden on staff and inconvenient for residents."},
         outcome={"ja": f"{title[0]}。効果を数値で確かめられる形で。", "en": f"{title[1]}, measurably."},
-        tags=[category], languages=["ja", "en"], budget_min_yen=2_000_000 + index * 500_000,
+        tags=[category.name_ja], languages=["ja", "en"], budget_min_yen=2_000_000 + index * 500_000,
         budget_max_yen=8_000_000 + index * 1_000_000, pilot_months=6,
         status_message="公開前に、予算の上限の根拠を書き加えてください。" if status == S.CHANGES_REQUESTED else
         ("国の情報提供で目的が満たされたため。" if status == S.CANCELLED else ""),
