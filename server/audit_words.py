@@ -60,7 +60,7 @@ VERBS = {
     "answered": N_("Answered %(object)s."), "reopened": N_("Reopened %(object)s."),
     "recused": N_("Withdrew from %(object)s."), "removed": N_("Removed %(object)s."),
     "added": N_("Added %(object)s."), "assigned": N_("Assigned %(object)s."), "started": N_("Started %(object)s."),
-    "signed_up": N_("Signed up %(object)s."), "succeeded": N_("Signed in."), "failed": N_("Failed to sign in."),
+    "signed_up": N_("Signed up %(object)s."),
     "password_changed": N_("Changed the password of %(object)s."),
     "password_reset": N_("Reset the password of %(object)s."), "access_changed": N_("Changed the access of %(object)s."),
     "profile_changed": N_("Changed the profile of %(object)s."), "role_changed": N_("Changed the role in %(object)s."),
@@ -73,11 +73,37 @@ VERBS = {
     "accepted": N_("Accepted %(object)s."), "declined": N_("Declined %(object)s."),
     "confirmed": N_("Confirmed %(object)s."), "stated": N_("Stated %(object)s."), "adopted": N_("Adopted %(object)s."),
     "stale": N_("Marked %(object)s as not re-confirmed."), "verified": N_("Verified %(object)s."),
+    "posted": N_("Posted %(object)s."), "suspended": N_("Suspended %(object)s."),
+    "running": N_("Set %(object)s running."), "paused": N_("Paused %(object)s."),
+    "under_evaluation": N_("Put %(object)s under evaluation."), "extended": N_("Extended %(object)s."),
+    "stopped": N_("Stopped %(object)s."), "done": N_("Marked %(object)s done."),
+    "returned": N_("Returned %(object)s for rework."), "considering": N_("Marked %(object)s as under consideration."),
+    "live": N_("Marked %(object)s as in use."), "dropped": N_("Dropped %(object)s."),
+    "corrected": N_("Corrected %(object)s."), "correction_proposed": N_("Proposed a correction to %(object)s."),
+    "correction_accepted": N_("Accepted a correction to %(object)s."),
+    "correction_rejected": N_("Rejected a correction to %(object)s."),
+    "survey_answered": N_("Answered the survey about %(object)s."),
+    "co_owner_invited": N_("Invited another agency to co-own %(object)s."),
+    "co_owner_accepted": N_("Accepted co-ownership of %(object)s."),
+    "interest_registered": N_("Registered interest in %(object)s."),
+    "interest_updated": N_("Changed the interest in %(object)s."),
+    "panel_partner_added": N_("Added a partner to the review panel of %(object)s."),
+    "draft": N_("Set %(object)s back to draft."), "planned": N_("Set %(object)s back to planned."),
+    "pending": N_("Set %(object)s back to awaiting approval."),
+}
+# Events whose whole code reads as one sentence, not as a verb about an object (these come first).
+EVENTS = {
+    "login.failed": N_("Failed to sign in."), "login.succeeded": N_("Signed in."),
+    "csrf.failed": N_("Refused a form sent without a valid security token."),
+    "audit.exported": N_("Exported the audit log."),
+    "sign_up.existing_address": N_("Someone tried to sign up with an address that already has an account."),
 }
 
 
 def sentence(action: str, target_id: str = "") -> str:
     """One audit event as a sentence in the reader's language."""
+    if action in EVENTS:
+        return _(EVENTS[action])
     kind, _dot, verb = action.partition(".")
     thing = _(OBJECTS[kind]) if kind in OBJECTS else kind.replace("_", " ")
     if target_id:

@@ -138,3 +138,59 @@ async def test_the_audit_log_shows_stored_moments_in_japan_time(client, cast, pe
     assert f"{moment.year}年{moment.month}月{moment.day}日 {moment.hour}:{moment.minute:02d} JST" in ja, ja
     assert f"{moment.day} {moment.strftime('%b')} {moment.year}, {moment:%H:%M} JST" in en
     assert expires not in ja + en  # not the stored ISO text
+
+
+# The states an object's transitions record as `kind.{state}` (audit.record with an f-string code).
+STATE_EVENTS = {
+    "challenge": "models.challenges.models:ChallengeStatus", "proposal": "models.proposals.models:ProposalStatus",
+    "pilot": "models.pilots.models:PilotStatus", "milestone": "models.pilots.models:MilestoneStatus",
+    "measurement": "models.pilots.models:MeasurementStatus", "solution": "models.solutions.models:SolutionStatus",
+    "adoption": "models.solutions.models:AdoptionStatus", "partner": "models.partners.models:PartnerStatus",
+    "partner_invitation": "models.partners.models:InvitationStatus",
+    "solution.correction_": "models.solutions.models:CorrectionStatus",
+}
+
+
+def _recorded_codes() -> set[str]:
+    """Every event code the code base records: the literal ones, and each state of the transitions' f-strings."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    source = "\n".join(path.read_text(encoding="utf-8") for folder in ("models", "server") for path in (root / folder).rglob("*.py"))
+    codes = set(re.findall(r'audit\.record\(\s*"([a-z_]+\.[a-z_]+)"', source))
+    for prefix, where in STATE_EVENTS.items():
+        module, name = where.split(":")
+        states = getattr(importlib.import_module(module), name)
+        codes |= {f"{prefix}{state.value}" if prefix.endswith("_") else f"{prefix}.{state.value}" for state in states}
+    assert len(codes) > 60, "the scan found the audit.record calls"
+    return codes
+
+
+def test_every_recorded_event_reads_as_a_sentence_in_both_languages():
+    from server.audit_words import sentence
+    from server.i18n import using_locale
+
+    unread = []
+    for code in sorted(_recorded_codes()):
+        verb = code.partition(".")[2]
+        for lang in ("ja", "en"):
+            with using_locale(lang):
+                text = sentence(code, "7")
+            # the fallback names the stored code ("Recorded for the partner 7: suspended."); Japanese has no English verb
+            if "について記録" in text or "Recorded for" in text or (lang == "ja" and verb.replace("_", " ") in text):
+                unread.append(f"{code} ({lang}): {text}")
+    assert not unread, "\n".join(unread)
+
+
+async def test_an_operator_suspending_a_partner_reads_as_such_in_the_log(client, people):
+    from models.core import audit
+
+    operator = await people.make(operator=True)
+    await audit.record("partner.suspended", actor=operator, target=operator, after={"reason": "規約違反"})
+    await sign_in_as(client, operator)
+    ja = (await client.get("/admin/audit", params={"action": "partner.suspended", "lang": "ja"})).text
+    en = (await client.get("/admin/audit", params={"action": "partner.suspended", "lang": "en"})).text
+    assert f"パートナー {operator.id}を停止しました。" in ja, ja
+    assert f"Suspended the partner {operator.id}." in en
