@@ -33,9 +33,19 @@ OBJECTS = {
 }
 
 # The form whose labels name the fields of events about an object (the part of the code before the dot).
-FORMS = {"challenge": "challenges/form.html", "proposal": "proposals/form.html", "partner": "partners/_profile_form.html"}
+FORMS = {"challenge": "challenges/form.html", "proposal": "proposals/form.html", "partner": "partners/_profile_form.html",
+         "review_round": "reviews/panel.html", "procurement": "procurement/detail.html", "user": "account/account.html"}
 # Fields of the log that no form shows, or that mean the same whatever the object.
-FIELDS = {"fields": N_("Changed fields"), "status": N_("Status"), "reason": N_("Reason")}
+FIELDS = {
+    "fields": N_("Changed fields"), "status": N_("Status"), "reason": N_("Reason"), "profile": N_("Profile"),
+    "available": N_("I am available for new engagements"), "public_profile": N_("Show a public profile"),
+    "kpis": N_("KPIs"), "starts_on": N_("Starts on"), "ends_on": N_("Ends on"), "agency": N_("Agency"),
+    "rubric": N_("Review form"), "reviews_per_subject": N_("Reviews per proposal"),
+    "email": N_("E-mail address"), "role": N_("Role"), "active": N_("Active"), "reviewer": N_("Reviewer"),
+    "operator": N_("Operator"), "via": N_("Signed up through"),
+}
+# Fields an object's events name differently from its form, or that no form of it shows.
+OWN_FIELDS = {"api_token": {"name": N_("Token name"), "token": N_("Token number")}}
 # The names of an object's states, for its "status" field.
 STATUSES: dict[str, Callable[[str], str]] = {
     "challenge": labels.status_name, "proposal": labels.proposal_status_name,
@@ -122,6 +132,8 @@ def _plain(value: Any) -> str:
         return ", ".join(_plain(v) for v in value)
     if isinstance(value, str) and (moment := _stored_moment(value)) is not None:
         return moment
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
     return "—" if value is None or value == "" else str(value)
 
 
@@ -139,9 +151,10 @@ def _stored_moment(text: str) -> str | None:
 
 
 def field_label(kind: str, key: str) -> str:
-    """A field of an event about a `kind` of object, by its label in the reader's language: the log's own fields
-    first, then the label the object's form gives it; else its name."""
-    label = FIELDS.get(key) or (labels.form_labels(FORMS[kind]).get(key) if kind in FORMS else None)
+    """A field of an event about a `kind` of object, by its label in the reader's language: the object's own names
+    for its events' fields, the log's own fields, then the label the object's form gives it; else its name."""
+    label = (OWN_FIELDS.get(kind, {}).get(key) or FIELDS.get(key)
+             or (labels.form_labels(FORMS[kind]).get(key) if kind in FORMS else None))
     return _(label) if label else key
 
 

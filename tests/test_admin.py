@@ -70,7 +70,7 @@ async def test_the_audit_log_filters_and_exports_csv(client, people):
     assert "192.0.2.7" in page.text
     assert "user.created" not in page.text
     # Sentences, not event codes and JSON.
-    assert "ログインに失敗しました。" in page.text and f"email: {person.email}" in page.text
+    assert "ログインに失敗しました。" in page.text and f"メールアドレス: {person.email}" in page.text
     assert "login.failed</" not in page.text and "{&#34;email&#34;" not in page.text and '{"email"' not in page.text
     await AuditEvent.create(action="challenge.published", target_type="challenge", target_id="4242",
                             before={"status": "in_review"}, after={"status": "published"})
@@ -194,3 +194,24 @@ async def test_an_operator_suspending_a_partner_reads_as_such_in_the_log(client,
     en = (await client.get("/admin/audit", params={"action": "partner.suspended", "lang": "en"})).text
     assert f"パートナー {operator.id}を停止しました。" in ja, ja
     assert f"Suspended the partner {operator.id}." in en
+
+
+async def test_the_log_names_a_partner_profiles_and_a_pilots_fields_as_their_forms_do(client, people):
+    from models.core import audit
+    from models.partners.profiles import SIMPLE_FIELDS
+
+    operator = await people.make(operator=True)
+    fields = sorted([*SIMPLE_FIELDS, "skills"])
+    await audit.record("partner.updated", actor=operator, target=operator, after={"fields": fields})
+    await audit.record("pilot.dates_changed", actor=operator, target=operator,
+                       after={"starts_on": "2026-12-01", "ends_on": "2027-05-31"})
+    await audit.record("pilot.kpis_changed", actor=operator, target=operator, after={"kpis": 3})
+    await sign_in_as(client, operator)
+    for lang, words in (("ja", ("スキル", "対応できる言語", "開始日", "終了日", "2026年12月1日")),
+                        ("en", ("Skills", "Languages you work in", "Starts on", "Ends on", "KPIs: 3"))):
+        page = (await client.get("/admin/audit", params={"target_type": "user", "lang": lang})).text
+        for word in words:
+            assert word in page, (lang, word)
+        for raw in (*fields, "starts_on", "ends_on", "kpis"):  # the stored names (English words: checked in ja)
+            if lang == "ja" or "_" in raw:
+                assert f"{raw}:" not in page and f"{raw}," not in page, (lang, raw)
