@@ -196,3 +196,49 @@ async def test_a_partner_who_leaves_hands_back_their_open_reviews_and_keeps_the_
     assert page.count(REASON_JA[reason]) == 2
     events = await AuditEvent.filter(action="assignment.recused", target_id__in=[str(a.id) for a in open_])
     assert [event.after["reason"] for event in events] == [reason] * 2
+
+
+async def test_a_partner_who_leaves_a_pilots_evaluation_panel_is_replaced_from_the_panel(app, client, migrated):
+    """The same hand-back for a pilot's evaluation round (not a challenge's proposals): the partner's open review
+    of the pilot is recused with the reason, and another member of the round's panel takes the place."""
+    from datetime import timedelta
+    from urllib.parse import urlencode
+
+    from models.identity.orgs import Organisation
+    from models.pilots import lifecycle
+    from models.pilots.models import Pilot
+    from models.review import rounds
+    from models.review.models import ReviewRound
+    from tests.helpers import browser
+    from tests.pilot_helpers import pilot_world
+
+    owning = await Organisation.get(municipality_code="131130")  # Shibuya
+    ids = await pilot_world({}, owning, await company(f"実証離脱 {RUN}"))
+    owner, operator = await person("pilot-owner", org=owning), await person("operator", operator=True)
+    partner_id, partner_user, h_partner = await approved_partner(
+        client, await headers(operator), partner_body("実証 審査", reviewer=True, affiliation="無関係株式会社"))
+    others = [await person(f"pilot-plain{i}", reviewer=True) for i in range(2)]
+    pid = ids["pilot_id"]
+    async with browser(app, owner) as pages:
+        await pages.get("/login")
+        panel = [("reviewers", str(u.id)) for u in (partner_user, *others)] + [("reviews_per_subject", "2")]
+        body = urlencode([("csrftoken", pages.cookies.get("csrftoken", "")), *panel])
+        saved = await pages.post(f"/pilots/{pid}/panel", content=body,
+                                 headers={"content-type": "application/x-www-form-urlencoded"})
+        assert saved.status_code == 303, saved.text
+    await Pilot.filter(id=pid).update(ends_on=lifecycle.today() - timedelta(days=1))  # the pilot ends: the round starts
+    assert pid in await lifecycle.end_due()
+    row = await ReviewRound.get(subject_kind="pilot", scope_id=pid)
+    await rounds.run_round(row.id)
+    assigned = set(await Assignment.filter(round_id=row.id, status="assigned").values_list("reviewer_id", flat=True))
+    assert len(assigned) == 2 and partner_user.id in assigned, "the partner was given the pilot"
+    (standby,) = {u.id for u in others} - assigned
+
+    left = await client.post(f"/api/v1/partners/{partner_id}/transitions", headers=h_partner, json={"to": "withdrawn"})
+    assert left.status_code == 200, left.text
+    await run_job(migrated, "drain_outbox")
+
+    theirs = await Assignment.get(round_id=row.id, reviewer_id=partner_user.id)
+    assert theirs.status == "recused" and theirs.recusal_reason == REVIEWER_LEFT
+    now = set(await Assignment.filter(round_id=row.id, status="assigned").values_list("reviewer_id", flat=True))
+    assert now == (assigned - {partner_user.id}) | {standby}  # two reviews of the pilot again, by the panel
