@@ -17,8 +17,9 @@ unreachable, nothing is served from here. Only the visitor is ever served from h
 above let be shared is ever kept.
 
 Signed-in people are served their own page, made for them, each time; but the parts of it that are the same for
-every reader (public rows: a search's results, a challenge's similar challenges and solutions) are kept under
-the same rule, by `shared()` (the route says what is public; nothing personal is ever passed to it).
+every reader (public rows: a search's results, a challenge's similar challenges and solutions; rendered parts: the
+search form with its results, a public challenge's heading, text and what is beside it) are kept under the same
+rule, by `shared()` (the route says what is public; nothing personal is ever passed to it).
 """
 
 from __future__ import annotations

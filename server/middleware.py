@@ -10,8 +10,8 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.identity.accounts import user_for_token
-from models.identity.sessions import session_for_key
-from models.policy import VISITOR, actor_for
+from models.identity.sessions import session_with_memberships
+from models.policy import VISITOR, actor_for, actor_with
 from server import i18n
 from server.auth.sessions import SESSION_COOKIE
 from server.flash import FLASH_COOKIE
@@ -43,8 +43,8 @@ class RequestContextMiddleware:
                     return
                 actor = await actor_for(user)
         elif SESSION_COOKIE in cookies:
-            session = await session_for_key(cookies[SESSION_COOKIE])
-            actor = await actor_for(session.user if session else None)
+            session, memberships = await session_with_memberships(cookies[SESSION_COOKIE])
+            actor = actor_with(session.user if session else None, memberships)
         state = scope.setdefault("state", {})
         state["actor"] = actor
         state["session"] = session

@@ -7,7 +7,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import nh3
-from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, pass_eval_context, select_autoescape
+from jinja2.nodes import EvalContext
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.datastructures import URL
@@ -66,6 +67,27 @@ def csrf_token(request: Request) -> str:
     return make_token() if make_token else ""
 
 
+def csrf_field(request: Request) -> Markup:
+    """The hidden field every unsafe form carries (checked by asgi-csrf against its cookie). A global rather than
+    a macro: a template importing a macro makes the macros' module again at every render."""
+    return Markup('<input type="hidden" name="csrftoken" value="{}">').format(csrf_token(request))
+
+
+# Jinja's "newstyle" gettext (the translation is a format string, filled with escaped values where the template
+# escapes), called directly: Jinja's own goes through two more calls per string (`_` → `gettext` → the callable).
+@pass_eval_context
+def _gettext(eval_context: EvalContext, message: str, /, **variables: Any) -> str:
+    text = i18n.gettext(message)
+    return (Markup(text) if eval_context.autoescape else text) % variables
+
+
+@pass_eval_context
+def _ngettext(eval_context: EvalContext, singular: str, plural: str, num: int, /, **variables: Any) -> str:
+    variables.setdefault("num", num)
+    text = i18n.ngettext(singular, plural, num)
+    return (Markup(text) if eval_context.autoescape else text) % variables
+
+
 def _answers_get(request: Request, path: str) -> bool:
     """Whether some page route takes GET at this path (a form's POST address often does not)."""
     scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "query_string": b"", "headers": []}
@@ -111,6 +133,10 @@ def build_environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
+        _=_gettext,
+        gettext=_gettext,
+        ngettext=_ngettext,
+        csrf_field=csrf_field,
         url_for=url_for,
         get_locale=i18n.get_locale,
         current_actor=current_actor,

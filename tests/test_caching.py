@@ -125,7 +125,7 @@ async def test_a_signed_in_person_gets_their_own_page_made_of_kept_public_parts_
     challenge = await _publish(client, cast, (await _draft(client, cast))["id"])
     path = f"/challenges/{challenge['id']}"
     company, agency = cast["users"]["company"], cast["users"]["other_agency"]
-    with page_cache(app):
+    with page_cache(app) as cache:
         async with browser(app, company) as signed_in:
             with queries() as log:
                 first = await signed_in.get(path)
@@ -147,3 +147,20 @@ async def test_a_signed_in_person_gets_their_own_page_made_of_kept_public_parts_
             assert "別の工程で" not in (await signed_in.get(path)).text  # the rows kept here a moment ...
             await pages_changed(app.state.services.redis)  # ... until that process moves the pages' version on
             assert "別の工程で" in (await signed_in.get(path)).text
+
+            # the page's public parts are rendered once for every reader in a language: nothing of a reader's in them
+            english = await signed_in.get(f"{path}?lang=en")
+            assert english.headers["content-language"] == "en" and company.name in english.text
+            kept = [value for key, (_, _, value) in cache.values.items() if key[0] == "challenge parts"]
+            assert len(kept) == 2  # Japanese and English
+            for parts in kept:
+                for html in parts.values():
+                    for secret in (company.name, agency.name, "csrftoken", "<form", "kyoso_session"):
+                        assert secret not in html, secret
+            assert "<h2>Summary</h2>" in english.text and "<h2>Summary</h2>" not in after.text
+
+            cancelled = await client.post(f"/api/v1/challenges/{challenge['id']}/transitions",
+                                          json={"to": "cancelled", "reason": "Budget withdrawn"}, headers=cast["agency"])
+            assert cancelled.status_code == 200, cancelled.text
+            now = await signed_in.get(path)  # its heading and text changed: shown at once, not the kept parts
+            assert "Budget withdrawn" in now.text and "Budget withdrawn" not in after.text

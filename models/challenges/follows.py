@@ -19,6 +19,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.challenges.models import Challenge, ChallengeStatus, Follow
+from models.core.base import one_or_none
 from models.core.errors import N_, NotFound, ValidationFailed
 from models.core.notifications import Notification
 from models.core.outbox import OutboxMessage
@@ -130,7 +131,7 @@ async def current_follow(actor: Actor, challenge: Challenge) -> Follow | None:
     """The person's follow of this challenge, if any."""
     if actor.user is None:
         return None
-    return await Follow.get_or_none(user_id=actor.user.id, challenge_id=challenge.id)
+    return await one_or_none(Follow, user_id=actor.user.id, challenge_id=challenge.id)
 
 
 async def with_challenge(follow: Follow) -> Follow:

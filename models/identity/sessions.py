@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from functools import cache
+from typing import TypeVar
 
-from tortoise import timezone
+from tortoise import Model, timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.core import audit
-from models.identity.accounts import Session, User, hash_secret
+from models.identity.accounts import Membership, Session, User, hash_secret
+from models.identity.orgs import Organisation
 
 IDLE_TIMEOUT = timedelta(hours=2)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
@@ -37,20 +40,62 @@ async def open_session(user: User, *, client_address: str = "", user_agent: str 
     return key
 
 
-async def session_for_key(key: str) -> Session | None:
-    """The live session behind a cookie, with its user; None when unknown, ended or timed out."""
-    session = await Session.get_or_none(key_hash=hash_secret(key), ended_at=None).select_related("user")
-    if session is None:
-        return None
+# The session, its person and their memberships with organisations, read at every signed-in request: one
+# statement (a row per membership), not one for the session and another for the memberships.
+_JOINED = (("s", Session), ("u", User), ("m", Membership), ("o", Organisation))
+
+
+@cache
+def _session_statement(dialect: str) -> str:
+    columns = ", ".join(f'{alias}."{column}" AS "{alias}.{column}"' for alias, model in _JOINED
+                        for column in model._meta.fields_db_projection.values())
+    table = {alias: model._meta.db_table for alias, model in _JOINED}
+    return (f'SELECT {columns} FROM "{table["s"]}" s JOIN "{table["u"]}" u ON u."id" = s."user_id" '
+            f'LEFT JOIN "{table["m"]}" m ON m."user_id" = s."user_id" '
+            f'LEFT JOIN "{table["o"]}" o ON o."id" = m."organisation_id" '
+            f'WHERE s."key_hash" = {"$1" if dialect == "postgres" else "?"} AND s."ended_at" IS NULL ORDER BY m."id"')
+
+
+M = TypeVar("M", bound=Model)
+
+
+def _instance(model: type[M], alias: str, row: dict) -> M:
+    return model._init_from_db(**{column: row[f"{alias}.{column}"]
+                                  for column in model._meta.fields_db_projection.values()})
+
+
+async def session_with_memberships(key: str) -> tuple[Session | None, list[Membership]]:
+    """The live session behind a cookie, with its user, and that person's memberships with their organisations
+    (in the order they were made); None and none when the session is unknown, ended or timed out."""
+    db = Session._meta.db
+    _, rows = await db.execute_query(_session_statement(db.capabilities.dialect), [hash_secret(key)])
+    if not rows:
+        return None, []
+    rows = [dict(row) for row in rows]
+    session, user = _instance(Session, "s", rows[0]), _instance(User, "u", rows[0])
+    object.__setattr__(session, "_user", user)
+    memberships = []
+    for row in rows:
+        if row["m.id"] is None:
+            continue
+        membership = _instance(Membership, "m", row)
+        object.__setattr__(membership, "_user", user)
+        object.__setattr__(membership, "_organisation", _instance(Organisation, "o", row))
+        memberships.append(membership)
     now = timezone.now()
-    if now >= session.expires_at or now - session.last_seen_at >= IDLE_TIMEOUT or not session.user.is_active:
+    if now >= session.expires_at or now - session.last_seen_at >= IDLE_TIMEOUT or not user.is_active:
         session.ended_at = now
         await session.save(update_fields=["ended_at"])
-        return None
+        return None, []
     if now - session.last_seen_at >= TOUCH_EVERY:
         session.last_seen_at = now
         await session.save(update_fields=["last_seen_at"])
-    return session
+    return session, memberships
+
+
+async def session_for_key(key: str) -> Session | None:
+    """The live session behind a cookie, with its user; None when unknown, ended or timed out."""
+    return (await session_with_memberships(key))[0]
 
 
 async def end_session(session: Session) -> None:

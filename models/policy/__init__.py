@@ -67,6 +67,13 @@ async def actor_for(user: User | None) -> Actor:
     return Actor(user=user, memberships=tuple(memberships))
 
 
+def actor_with(user: User | None, memberships: list[Membership]) -> Actor:
+    """`actor_for` when the memberships (with their organisations, in order) were read already."""
+    if user is None or not user.is_active:
+        return VISITOR
+    return Actor(user=user, memberships=tuple(memberships))
+
+
 def require_user(actor: Actor) -> User:
     if actor.user is None:
         raise NotAllowed("login required")

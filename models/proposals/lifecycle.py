@@ -27,7 +27,7 @@ from tortoise.transactions import in_transaction
 
 from models.challenges.models import Challenge, ChallengeKpi, ChallengeStatus
 from models.core import audit, mail
-from models.core.base import translated
+from models.core.base import one_or_none, translated
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.core.mail import queue_mail
 from models.core.notifications import Notification
@@ -299,7 +299,7 @@ async def allowed_transitions(actor: Actor, proposal: Proposal, now: datetime | 
 
 async def proposal_of(challenge: Challenge, company: Organisation) -> Proposal | None:
     """The company's proposal to the challenge (there is at most one), whoever asks."""
-    return await Proposal.get_or_none(challenge_id=challenge.id, company_id=company.id)
+    return await one_or_none(Proposal, challenge_id=challenge.id, company_id=company.id)
 
 
 async def received_count(challenge: Challenge) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,8 +13,14 @@ from models.challenges import listing
 from models.challenges.models import Challenge, ChallengeKpi, Criterion
 from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
 from models.policy import Actor
-from models.policy.challenges import challenge_actions, may_draft_challenges, may_edit_challenge, owns_challenge
-from server import confirm, flash
+from models.policy.challenges import (
+    challenge_actions,
+    is_public,
+    may_draft_challenges,
+    may_edit_challenge,
+    owns_challenge,
+)
+from server import confirm, flash, i18n
 from server.api import api
 from server.caching import shared
 from server.forms import checked_form, errors_from, failed_fields, in_form_order, translated_errors
@@ -214,7 +221,21 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
     }
     for area in (questions, joint, attachments, feeds, proposals, reviews, pilot_pages, solution_pages):  # each area adds its panel's data
         context |= await area.detail_context(actor, challenge)
+    # what every reader of a public challenge sees in a language, rendered once and kept a moment for the next
+    # (server/caching.py); the reader's own panels around it are rendered for them
+    public = {name: context[name] for name in PUBLIC_PARTS_CONTEXT}
+    context["parts"] = await shared(("challenge parts", challenge.id, i18n.get_locale()),
+                                    lambda: _public_parts(public), public=is_public(challenge))
     return templates.TemplateResponse(request, "challenges/detail.html", context, status_code=status)
+
+
+# what the public parts of the page are made of: nothing of the reader's, not even the request
+PUBLIC_PARTS_CONTEXT = ("challenge", "criteria", "kpis", "similar", "similar_solutions", "ics_url", "category_feed_url")
+
+
+async def _public_parts(context: dict) -> dict[str, Markup]:
+    return {part: Markup(templates.get_template(f"challenges/_{part}.html").render(context))
+            for part in ("heading", "text", "beside")}
 
 
 def _confirmation(challenge: Challenge, to: str) -> confirm.Confirmation:
