@@ -3,7 +3,7 @@ Starlette + Jinja2 app serving the same HTML from memory, in the same run, on lo
 generator.
 
 Makes a scratch PostgreSQL database, publishes challenges through Kyoso's API (in-process), opens a session for
-a company member (the cookie the login form would set), starts `kyoso serve` (one process) and the bare app
+a company member (the cookie the login form would set), starts `kyoso serve` (one process, KYOSO_ENV=production as deployed) and the bare app
 (uvicorn, one process), then for each page and each reader: requests/s and p95 with C connections for T seconds
 (at most N requests); for the visitor also revalidating (If-None-Match → 304). The bare app serves, for each
 row, the very HTML Kyoso answered that reader. Prints each figure with the ratio to the bare app beside the
@@ -175,10 +175,12 @@ async def fetch(port: int, path: str, session_key: str | None) -> tuple[str, str
             client.cookies.set(SESSION_COOKIE, session_key)
         page = await client.get(path, headers={"Accept-Language": "ja"})
         assert page.status_code == 200, page.text
+        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
         if session_key:
             assert "Bench company" in page.text, "not signed in"
-            assert "set-cookie" not in (await client.get(path, headers={"Accept-Language": "ja"})).headers
-        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+            client.cookies.clear()  # sent as the measured requests send them (the cookies are Secure, as in production)
+            again = await client.get(path, headers={"Accept-Language": "ja", "Cookie": cookie})
+            assert "set-cookie" not in again.headers
         return page.text, cookie
 
 
@@ -191,7 +193,7 @@ async def main(args: argparse.Namespace) -> None:
     rows: list[dict] = []
     try:
         challenge_id, session_key = await make_world(database_url)
-        env = dict(os.environ, KYOSO_ENV="dev", DATABASE_URL=database_url, SECRET_KEY="bench-" + "x" * 40,
+        env = dict(os.environ, KYOSO_ENV="production", DATABASE_URL=database_url, SECRET_KEY="bench-" + "x" * 40,
                    PAGE_CACHE_SECONDS=str(args.page_cache_seconds), REDIS_URL=redis_url)
         for name in ("MEILI_URL", "SMTP_URL"):
             env.pop(name, None)  # the list page asks the database search backend, the default

@@ -21,7 +21,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from models.database import tortoise_config
 from models.pilots import review_subject as pilot_review_subject  # noqa: F401  (registers the "pilot" review kind)
 from search.backend import SearchBackend, SearchUnavailable, open_backend
-from server import i18n
+from server import i18n, templating
 from server.api import api, openapi_document
 from server.auth.ratelimit import Limiter
 from server.auth.security import protect, security_headers, with_security_headers
@@ -53,6 +53,7 @@ class Services:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     i18n.compile_catalogues()
+    templating.environment.auto_reload = settings.is_dev  # in production each template is read once, not checked per use
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
