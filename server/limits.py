@@ -11,14 +11,13 @@ import logging
 import re
 from html import escape
 
-from secure.middleware import SecureASGIMiddleware
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import i18n
-from server.auth.security import security_headers
+from server.auth.security import SecurityHeaders
 from server.i18n import gettext as _
 from server.middleware import LANG_COOKIE
 from server.problems import problem
@@ -43,7 +42,7 @@ class BodyLimit:
         self.app = app
         self.max_body = max_body
         self.max_upload = max_upload
-        self.secure = security_headers(dev)
+        self.dev = dev
 
     def limit_for(self, path: str) -> int:
         return self.max_upload + UPLOAD_ENVELOPE if UPLOAD_PATH.match(path) else self.max_body
@@ -90,7 +89,7 @@ class BodyLimit:
         `Connection: close` tells the server not to read the rest of the body."""
         response = self.response(scope, limit)
         response.headers["connection"] = "close"
-        await SecureASGIMiddleware(response, secure=self.secure)(scope, receive, send)  # type: ignore[arg-type]
+        await SecurityHeaders(response, dev=self.dev)(scope, receive, send)
 
     def response(self, scope: Scope, limit: int) -> Response:
         size = f"{max(1, round(limit / MEGABYTE))} MB"

@@ -4,6 +4,7 @@ security headers, Permissions-Policy included."""
 from __future__ import annotations
 
 import httpx2
+from starlette.responses import Response
 from starlette.routing import Route
 
 from models.identity.accounts import ApiToken, revoke_api_token
@@ -49,3 +50,26 @@ async def test_an_unexpected_error_still_carries_the_security_headers(app):
                 assert response.headers["x-content-type-options"] == "nosniff"
     finally:
         del app.router.routes[:len(extra)]
+
+
+async def test_a_route_cannot_weaken_the_security_headers(app):
+    async def lax(request):
+        return Response("framed", headers={"X-Frame-Options": "SAMEORIGIN", "referrer-policy": "unsafe-url"})
+
+    app.router.routes[:0] = [Route("/lax", lax)]
+    try:
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.get("/lax")
+    finally:
+        del app.router.routes[0]
+    assert response.headers.get_list("x-frame-options") == ["DENY"]
+    assert response.headers.get_list("referrer-policy") == ["strict-origin-when-cross-origin"]
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+async def test_the_search_api_carries_the_security_headers_and_sets_no_cookie(client):
+    response = await client.get("/api/v1/challenges", params={"q": "bus"})
+    assert response.status_code == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "set-cookie" not in response.headers

@@ -24,7 +24,7 @@ from models.core.errors import N_
 from models.policy import Actor
 from models.policy.challenges import may_follow
 from search.backend import FACETS, SORTS, SearchBackend, SearchResult
-from search.documents import from_timestamp
+from search.documents import LANGUAGES, from_timestamp
 from search.documents import translated as document_text
 from server import i18n, labels
 from server.api import api
@@ -90,28 +90,36 @@ async def _names(facets: dict[str, dict[str, int]], query: ChallengeSearchQuery)
 
 
 def _moment(document: dict[str, Any], name: str) -> datetime | None:
-    value = from_timestamp(document.get(name))
-    return value.astimezone(i18n.TOKYO) if value else None
+    value = document.get(name)
+    return None if value is None else datetime.fromtimestamp(value, i18n.TOKYO)  # as from_timestamp, in Japan time
+
+
+def _texts(document: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {lang: text for lang, key in keys if (text := document.get(key))}
+
+
+TITLE_KEYS = tuple((lang, f"title_{lang}") for lang in LANGUAGES)
+SUMMARY_KEYS = tuple((lang, f"summary_{lang}") for lang in LANGUAGES)
+AGENCY_KEYS = (("ja", "agency_name_ja"), ("en", "agency_name_en"))
 
 
 def _hit(document: dict[str, Any]) -> dict[str, Any]:
     """A ChallengeHit as the plain data its JSON is written from (see `search_output`)."""
+    get = document.get
     return {
         "id": document["id"],
-        "title": document_text(document, "title"),
-        "summary": document_text(document, "summary"),
-        "category": document.get("category"),
-        "agency": {"id": document["agency_id"],
-                   "name": {lang: document[key] for lang, key in (("ja", "agency_name_ja"), ("en", "agency_name_en"))
-                            if document.get(key)}},
-        "municipality_type": document.get("municipality_type"),
+        "title": _texts(document, TITLE_KEYS),
+        "summary": _texts(document, SUMMARY_KEYS),
+        "category": get("category"),
+        "agency": {"id": document["agency_id"], "name": _texts(document, AGENCY_KEYS)},
+        "municipality_type": get("municipality_type"),
         "status": document["status"],
-        "tags": document.get("tags") or [],
-        "budget_min_yen": document.get("budget_min_yen"),
-        "budget_max_yen": document.get("budget_max_yen"),
+        "tags": get("tags") or [],
+        "budget_min_yen": get("budget_min_yen"),
+        "budget_max_yen": get("budget_max_yen"),
         "proposals_deadline": _moment(document, "proposals_deadline"),
         "published_at": _moment(document, "published_at"),
-        "highlight": document.get("_highlight"),
+        "highlight": get("_highlight"),
     }
 
 
