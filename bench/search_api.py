@@ -1,7 +1,7 @@
 """Search through Kyoso's API against the same searches sent straight to Meilisearch, in the same run.
 
 Loads N synthetic challenges (bench/search.py's generator) into a scratch SQLite database and a Meilisearch it
-starts itself, starts `kyoso serve` on a loopback port, then times the query mix of bench/search.py,
+starts itself, starts `kyoso serve` (KYOSO_ENV=production, as deployed) on a loopback port, then times the query mix of bench/search.py,
 interleaving one request to Kyoso's API with the same multi-search sent straight to Meilisearch, both over
 HTTP with kept-alive connections. Prints p50/p95 of both, the p95 ratio beside its 1.3× limit and the API's
 p95 beside its 12 ms limit (issue 15). `--via asgi` calls the app in this process instead (no HTTP server;
@@ -84,7 +84,7 @@ async def main(args: argparse.Namespace) -> None:
             web = None
             if args.via == "http":
                 port = free_port()
-                env = dict(os.environ, KYOSO_ENV="dev", DATABASE_URL=settings.database_url, MEILI_URL=server.url,
+                env = dict(os.environ, KYOSO_ENV="production", DATABASE_URL=settings.database_url, MEILI_URL=server.url,
                            MEILI_MASTER_KEY=server.master_key, SECRET_KEY=settings.secret_key or "")
                 for name in ("REDIS_URL", "SMTP_URL"):
                     env.pop(name, None)
