@@ -2,9 +2,9 @@
 
 Loads N synthetic challenges (bench/search.py's generator) into a scratch SQLite database and a Meilisearch it
 starts itself, starts `kyoso serve` (KYOSO_ENV=production, as deployed) on a loopback port, then times the query
-mix of bench/search.py, interleaving one request to Kyoso's API with the same multi-search sent straight to Meilisearch, both over
-HTTP with kept-alive connections. Prints p50/p95 of both, the p95 ratio beside its 1.3× limit and the API's
-p95 beside its 12 ms limit (issue 15). `--via asgi` calls the app in this process instead (no HTTP server;
+mix of bench/search.py, interleaving one request to Kyoso's API with the same multi-search sent straight to
+Meilisearch, both over HTTP with kept-alive connections. Prints p50/p95 of both, the p95 ratio beside its 1.3×
+limit and the API's p95 beside its 12 ms limit (issue 15). `--via asgi` calls the app in this process instead (no HTTP server;
 with `--profile`, where its time goes).
 
     .venv/bin/python bench/search_api.py [--n 10000] [--rounds 30] [--via http|asgi [--profile]]
