@@ -26,6 +26,7 @@ and the page's ids are read from it with one UNION ALL. The last fetches the pag
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
@@ -64,6 +65,9 @@ ORDERINGS = {
 # Where a word is found, best first (as Meilisearch's searchable attributes); anywhere else (the
 # category's or the agency's name) ranks after these.
 RANK_FIELDS = ("title", "tags", "summary", "problem", "outcome", "situation")
+# The rank's integer weights (integers: cheap to add up per row): a field further down, then (PostgreSQL) each
+# character further into the title, up to POSITIONS, then tags other than the query itself (`exactness`).
+PLACE, POSITION, POSITIONS, INEXACT = 1000, 2, 100, 1
 # PostgreSQL: the searchable fields, upper-cased, as migration 0013 stores and indexes them (trigram GIN index).
 POSTGRES_TEXT = " || ' ' || ".join(f'"search_{name}"' for name in RANK_FIELDS)
 # Each facet's filter and counts over the matching challenges; `{}`: the values chosen.
@@ -273,22 +277,40 @@ def _postgres_matches(word: Word) -> Sql:
 
 
 def _rank(dialect: str, words: list[Word]) -> Sql:
-    """The sum over the words of the best field each is found in (0 = the title) as typed; lower ranks higher."""
+    """Lower ranks higher, as Meilisearch's `attribute` and `exactness` rules: the sum over the words of the best
+    field each is found in (0 = the title), then tags that are the query itself come first. PostgreSQL also ranks
+    by where in the title a word first stands (earlier is better, counted in characters as Japanese has no spaces;
+    in the longer fields characters tell word positions apart too poorly); on SQLite that costs too much time."""
     cases, values = [], []
     for word in words:
         found_in = []
         for place, name in enumerate(RANK_FIELDS):
             if dialect == "postgres":
                 found = " OR ".join(f'strpos("challenge"."search_{name}", UPPER({{}})) > 0' for _ in word.forms)
-                found_in.append(f"WHEN {found} THEN {place}")
                 values.extend(word.forms)
             elif len(word.typed) >= TRIGRAM - 1:
                 column = _fts(Word(word.typed, corrections=word.corrections), name)
-                found_in.append(f'WHEN "challenge"."id" IN {column.sql} THEN {place}')
+                found = f'"challenge"."id" IN {column.sql}'
                 values.extend(column.values)
+            else:
+                continue
+            position = ""
+            if name == "title" and dialect == "postgres":
+                position = f' + {POSITION} * least(strpos("challenge"."search_title", UPPER({{}})), {POSITIONS})'
+                values.append(word.forms[0])
+            found_in.append(f"WHEN {found} THEN {place * PLACE}{position}")
         if found_in:
-            cases.append(f"CASE {' '.join(found_in)} ELSE {len(RANK_FIELDS)} END")
-    return Sql("(" + (" + ".join(cases) or "0") + ")", *values)
+            cases.append(f"CASE {' '.join(found_in)} ELSE {len(RANK_FIELDS) * PLACE} END")
+    query = " ".join(word.typed for word in words)
+    if dialect == "postgres":
+        cases.append(f'CASE WHEN "challenge"."search_tags" = UPPER({{}}) THEN 0 ELSE {INEXACT} END')
+        values.append(json.dumps([query], ensure_ascii=False))  # as jsonb writes a list of one tag
+    elif len(query) >= TRIGRAM - 1:  # the few with the query in their tags, from the index, then compared
+        tagged = _fts(Word(query), "tags")
+        cases.append(f'CASE WHEN "challenge"."id" IN {tagged.sql[:-1]} AND lower(tags) = lower({{}})) THEN 0 '
+                     f"ELSE {INEXACT} END")
+        values.extend([*tagged.values, query + " "])  # as migration 0013 writes the tags: a space after
+    return Sql("(" + " + ".join(cases) + ")", *values)
 
 
 class Params:
