@@ -108,3 +108,14 @@ async def test_an_edited_challenge_is_found_by_its_new_two_character_word_and_a_
         assert await _found(old_word[:4] + old_word[5:]) == set()
     finally:
         await challenge.delete()
+
+
+async def test_a_challenge_tagged_with_the_query_alone_comes_before_others_with_it_among_their_tags(app):
+    tag = f"tag{secrets.token_hex(3)}"
+    among = await _challenge({"ja": "窓口の案内"}, {}, [tag, "窓口"], days_ago=1)
+    alone = await _challenge({"ja": "窓口の案内"}, {}, [tag], days_ago=2)  # older: newest first would put it last
+    try:
+        result = await DatabaseBackend().search(SearchQuery(q=tag.upper()))
+        assert [hit["id"] for hit in result.hits] == [alone.id, among.id]
+    finally:
+        await Challenge.filter(id__in=[among.id, alone.id]).delete()
