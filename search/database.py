@@ -11,12 +11,13 @@ away are found in their vocabulary (migration 0014), then searched for as typed 
 Words are answered from trigram indexes (migrations 0012 and 0013): on SQLite the FTS5 table
 `challenge_search` (one column per field, trigram tokenizer, kept in step by triggers; 2-character words
 through its vocabulary), on PostgreSQL a pg_trgm GIN index on the stored, upper-cased fields (2-character
-words have no trigram there: a GIN index of the texts' 2-character substrings answers them, migration 0014). Which challenges a visitor may see is still
-decided only by `challenge_filter(VISITOR)`.
+words have no trigram there: a GIN index of the texts' 2-character substrings answers them, migration 0014).
+Which challenges a visitor may see is still decided only by `challenge_filter(VISITOR)`.
 
 With words, "relevance" ranks like Meilisearch's `attribute` rule: a challenge with the words in its
-title comes before one with them in its tags, then its summary, and so on (`RANK_FIELDS`); ties, and
-searches without words, newest first.
+title comes before one with them in its tags, then its summary, and so on (`RANK_FIELDS`; on PostgreSQL,
+earlier in the title before later), then like its `exactness` rule (tags that are the query itself first);
+ties, and searches without words, newest first.
 
 A search takes three statements. With words, the categories and agencies they name are looked up first.
 Then one statement answers its numbers: the matching challenges are selected once (a materialised CTE
@@ -261,9 +262,9 @@ def _fts(word: Word, column: str | None = None) -> Sql:
 
 
 def _postgres_matches(word: Word) -> Sql:
-    """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index. Terms of
-    2 characters have no trigram: they are looked for in each field of the row itself (a correlated subquery), so
-    only in the rows the other words and filters leave."""
+    """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index, or for
+    2 characters (no trigram) from the index of bigrams (migration 0014). A single character is looked for in each
+    field of the row itself (a correlated subquery), so only in the rows the other words and filters leave."""
     if all(len(form) == TRIGRAM - 1 for form in word.forms):  # each form is one of the text's bigrams, or absent
         forms = ", ".join("UPPER({})" for _ in word.forms)
         return Sql(f"(SELECT id FROM challenge WHERE search_bigrams({POSTGRES_TEXT}) && ARRAY[{forms}])", *word.forms)
@@ -296,8 +297,9 @@ def _rank(dialect: str, words: list[Word]) -> Sql:
                 continue
             position = ""
             if name == "title" and dialect == "postgres":
-                position = f' + {POSITION} * least(strpos("challenge"."search_title", UPPER({{}})), {POSITIONS})'
-                values.append(word.forms[0])
+                at = ", ".join('nullif(strpos("challenge"."search_title", UPPER({})), 0)' for _ in word.forms)
+                position = f" + {POSITION} * least({at}, {POSITIONS})"
+                values.extend(word.forms)
             found_in.append(f"WHEN {found} THEN {place * PLACE}{position}")
         if found_in:
             cases.append(f"CASE {' '.join(found_in)} ELSE {len(RANK_FIELDS) * PLACE} END")
