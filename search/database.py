@@ -310,7 +310,7 @@ def _rank(dialect: str, words: list[Word]) -> Sql:
     if dialect == "postgres":
         cases.append(f'CASE WHEN "challenge"."search_tags" = UPPER({{}}) THEN 0 ELSE {INEXACT} END')
         values.append(json.dumps([query], ensure_ascii=False))  # as jsonb writes a list of one tag
-    elif len(query) >= TRIGRAM - 1:  # the few with the query in their tags, from the index, then compared
+    elif len(query) >= TRIGRAM:  # the few with the query in their tags, from the index (2 characters: too slow)
         tagged = _fts(Word(query), "tags")
         cases.append(f'CASE WHEN "challenge"."id" IN {tagged.sql[:-1]} AND lower(tags) = lower({{}})) THEN 0 '
                      f"ELSE {INEXACT} END")
