@@ -24,6 +24,7 @@ for each query, the share the database backend's top 5 also finds, counted two w
 The issue's goal: within 5 points of Meilisearch (which finds 100% of its own top 5), i.e. at least 95%.
 
     .venv/bin/python bench/db_search.py [--n 10000] [--rounds 20] [--engines sqlite,postgres] [--json FILE]
+                                        [--no-recall] [--show-misses]
 
 `--json FILE` writes each p95 and recall beside its limit (bench/report.py), for bench/table.py.
 
@@ -119,7 +120,7 @@ async def same_answers(queries: list[str]) -> bool:
     return True
 
 
-async def recall(meili: MeiliBackend, database: DatabaseBackend) -> dict[str, Any]:
+async def recall(meili: MeiliBackend, database: DatabaseBackend, show_misses: bool = False) -> dict[str, Any]:
     """Of Meilisearch's top 5 per query, the share the database's top 5 finds: the same ids, and as relevant
     by Meilisearch's own ranking score (see the module's docstring)."""
     now = timezone.now()
@@ -139,7 +140,11 @@ async def recall(meili: MeiliBackend, database: DatabaseBackend) -> dict[str, An
         same += len(set(meili_top) & set(database_top))
         theirs = sorted((scores[i] for i in meili_top), reverse=True)
         ours = sorted((scores.get(i, 0.0) for i in database_top), reverse=True) + [-1.0] * TOP
-        as_relevant += sum(1 for mine, best in zip(ours, theirs, strict=False) if mine >= best - 1e-9)
+        equal = sum(1 for mine, best in zip(ours, theirs, strict=False) if mine >= best - 1e-9)
+        as_relevant += equal
+        if show_misses and equal < len(meili_top):
+            print(f"  {q!r}: {equal}/{len(meili_top)} as relevant; Meilisearch's top scores "
+                  f"{[round(score, 4) for score in theirs]}, the database's {[round(score, 4) for score in ours[:TOP]]}")
         found = sum(1 for mine, best in zip(ours, theirs, strict=False) if mine >= best - CLOSE)
         close += found
         if found < len(meili_top):
@@ -148,7 +153,7 @@ async def recall(meili: MeiliBackend, database: DatabaseBackend) -> dict[str, An
             "close": 100 * close / wanted, "misses": misses}
 
 
-async def meili_recall(work: Path) -> dict[str, Any]:
+async def meili_recall(work: Path, show_misses: bool) -> dict[str, Any]:
     """Index the loaded challenges in a Meilisearch of our own and measure recall against it."""
     server = MeiliServer(work / "meili")
     server.start()
@@ -156,7 +161,7 @@ async def meili_recall(work: Path) -> dict[str, Any]:
     try:
         count = await rebuild_index(meili)
         print(f"Meilisearch: {count:,} public challenges indexed; {len(RECALL_QUERIES)} held-out queries")
-        return await recall(meili, DatabaseBackend())
+        return await recall(meili, DatabaseBackend(), show_misses)
     finally:
         await meili.close()
         server.stop()
@@ -186,7 +191,7 @@ async def run(engine: str, args: argparse.Namespace, work: Path) -> tuple[list[t
             rows.append(("short terms (2 characters)", await timed(DatabaseBackend(), SHORT, args.rounds), uptime()))
             rows.append(("typos (none as typed)", await timed(DatabaseBackend(), TYPOS, args.rounds), uptime()))
             if args.recall:
-                found = await meili_recall(work)
+                found = await meili_recall(work, args.show_misses)
             if engine == "postgres":
                 client = connections.get("default")
                 await client.execute_script("DROP INDEX challenge_search_words; ANALYZE challenge;")
@@ -215,7 +220,8 @@ async def main(args: argparse.Namespace) -> None:
         for engine in engines:
             part = Path(tempfile.mkstemp(prefix=f"kyoso-db-search-{engine}-", suffix=".json")[1])
             subprocess.run([sys.executable, __file__, "--n", str(args.n), "--rounds", str(args.rounds),
-                            "--engines", engine, "--json", str(part), *([] if args.recall else ["--no-recall"])],
+                            "--engines", engine, "--json", str(part), *([] if args.recall else ["--no-recall"]),
+                            *(["--show-misses"] if args.show_misses else [])],
                            check=True)
             parts.extend(read_rows(part))
             part.unlink()
@@ -263,4 +269,6 @@ if __name__ == "__main__":
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--json", type=Path, help="also write the figures there, for bench/table.py")
     parser.add_argument("--no-recall", dest="recall", action="store_false", help="skip the Meilisearch recall check")
+    parser.add_argument("--show-misses", action="store_true",
+                        help="print each query whose database top 5 is not as relevant (equal scores) as Meilisearch's")
     asyncio.run(main(parser.parse_args()))

@@ -5,17 +5,19 @@ Text matching is substring matching over the attributes Meilisearch searches, in
 Japanese has no spaces between words, so the query is split only on the spaces the person typed and
 every word must occur somewhere: as typed, in the other kana or width (ゴミ finds ごみ, ＤＸ finds DX),
 or in a category's or agency's name. When nothing matches as typed, words of 5+ letters may have one
-typo (a letter wrong, missing, extra, or two swapped), as Meilisearch forgives.
+typo (a letter wrong, missing, extra, or two swapped), as Meilisearch forgives: the words of the texts one typo
+away are found in their vocabulary (migration 0014), then searched for as typed words are.
 
 Words are answered from trigram indexes (migrations 0012 and 0013): on SQLite the FTS5 table
 `challenge_search` (one column per field, trigram tokenizer, kept in step by triggers; 2-character words
 through its vocabulary), on PostgreSQL a pg_trgm GIN index on the stored, upper-cased fields (2-character
-words have no trigram there and are looked for in every text). Which challenges a visitor may see is still
-decided only by `challenge_filter(VISITOR)`.
+words have no trigram there: a GIN index of the texts' 2-character substrings answers them, migration 0014).
+Which challenges a visitor may see is still decided only by `challenge_filter(VISITOR)`.
 
 With words, "relevance" ranks like Meilisearch's `attribute` rule: a challenge with the words in its
-title comes before one with them in its tags, then its summary, and so on (`RANK_FIELDS`); ties, and
-searches without words, newest first.
+title comes before one with them in its tags, then its summary, and so on (`RANK_FIELDS`; on PostgreSQL,
+earlier in the title before later), then like its `exactness` rule (tags that are the query itself first);
+ties, and searches without words, newest first.
 
 A search takes three statements. With words, the categories and agencies they name are looked up first.
 Then one statement answers its numbers: the matching challenges are selected once (a materialised CTE
@@ -25,6 +27,7 @@ and the page's ids are read from it with one UNION ALL. The last fetches the pag
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
@@ -63,6 +66,9 @@ ORDERINGS = {
 # Where a word is found, best first (as Meilisearch's searchable attributes); anywhere else (the
 # category's or the agency's name) ranks after these.
 RANK_FIELDS = ("title", "tags", "summary", "problem", "outcome", "situation")
+# The rank's integer weights (integers: cheap to add up per row): a field further down, then (PostgreSQL) each
+# character further into the title, up to POSITIONS, then tags other than the query itself (`exactness`).
+PLACE, POSITION, POSITIONS, INEXACT = 1000, 2, 100, 1
 # PostgreSQL: the searchable fields, upper-cased, as migration 0013 stores and indexes them (trigram GIN index).
 POSTGRES_TEXT = " || ' ' || ".join(f'"search_{name}"' for name in RANK_FIELDS)
 # Each facet's filter and counts over the matching challenges; `{}`: the values chosen.
@@ -149,6 +155,7 @@ class Word:
 
     typed: str
     typos: bool = False
+    corrections: tuple[str, ...] = ()  # with `typos`: the texts' words one typo away (see _with_names)
     categories: tuple[int, ...] = ()  # named with the word (see _with_names)
     agencies: tuple[int, ...] = ()
 
@@ -158,7 +165,10 @@ class Word:
         each in the other kana (ゴミ, ごみ): the index keeps the text as written, so the query varies instead."""
         plain = unicodedata.normalize("NFKC", self.typed)
         widths = [self.typed, plain, plain.translate(TO_FULL_WIDTH)]
-        return list(dict.fromkeys(form.translate(kana) for form in widths for kana in ({}, TO_HIRAGANA, TO_KATAKANA)))
+        forms = [form.translate(kana) for form in widths for kana in ({}, TO_HIRAGANA, TO_KATAKANA)]
+        if self.corrections:  # they include every word holding the typed one in Latin letters
+            forms = [form for form in forms if not form.isascii()]
+        return list(dict.fromkeys([*forms, *self.corrections]))
 
     def patterns(self) -> list[str]:
         """LIKE patterns, each finding one way of writing the word."""
@@ -175,13 +185,6 @@ class Word:
                     patterns.append("%" + "".join(swapped) + "%")
         return list(dict.fromkeys(patterns))
 
-    def pieces(self) -> list[str]:
-        """With typos: strings one of which every match contains (so the index finds the candidates):
-        an edit leaves one half of the word intact, unless it swaps the two letters where the halves meet."""
-        middle = len(self.typed) // 2
-        swapped = self.typed[:middle - 1] + self.typed[middle] + self.typed[middle - 1] + self.typed[middle + 1:]
-        return [self.typed[:middle], self.typed[middle:], swapped]
-
 
 def _words(query: SearchQuery, typos: bool = False) -> list[Word]:
     """The query's words; with `typos`, the ones long enough for Meilisearch to forgive a typo may have one."""
@@ -189,26 +192,37 @@ def _words(query: SearchQuery, typos: bool = False) -> list[Word]:
             for term in query.terms]
 
 
-NAMED = "(upper(name_ja) LIKE upper({}) ESCAPE '\\' OR upper(name_en) LIKE upper({}) ESCAPE '\\')"
-
-
 async def _with_names(words: list[Word], dialect: str) -> list[Word]:
-    """The words with the categories and the agencies named with them (their challenges match them too), looked
-    up in one statement: the search then names them, so the planner knows how few they are."""
+    """The words with the categories and the agencies named with them (their challenges match them too), and the
+    ones that may have a typo with the words of the texts one typo away from them (the vocabulary `search_word`
+    of migration 0014; a typo inside a longer word is forgiven too), looked up in one statement: the search then
+    names them, so the planner knows how few they are, and looks for the corrected words from the index."""
     if not words:
         return words
     param, selects = Params(dialect, []), []
     for number, word in enumerate(words):
         for kind, table in (("category", "category"), ("agency", "organisation")):
-            named = " OR ".join(NAMED.format(param(pattern), param(pattern)) for pattern in word.patterns())
+            # Ignoring case, each name folded once rather than once per pattern (a typo brings dozens).
+            if dialect == "postgres":  # the patterns as one array, named twice
+                among = "ARRAY[" + ", ".join(f"upper({param(pattern)})" for pattern in word.patterns()) + "]"
+                named = f"upper(name_ja) LIKE ANY ({among}) OR upper(name_en) LIKE ANY ({among})"
+            else:  # SQLite's LIKE ignores the case of ASCII letters, all its upper() would change
+                named = " OR ".join(f"name_ja LIKE {param(pattern)} ESCAPE '\\' OR name_en LIKE {param(pattern)} "
+                                    "ESCAPE '\\'" for pattern in word.patterns())
             agencies_only = f" AND kind = {param(OrgKind.AGENCY.value)}" if kind == "agency" else ""
-            selects.append(f"SELECT {number}, '{kind}', id FROM {table} WHERE ({named}){agencies_only}")
+            selects.append(f"SELECT {number}, '{kind}', CAST(id AS TEXT) FROM {table} WHERE ({named}){agencies_only}")
+        if word.typos:
+            upper = "UPPER({})" if dialect == "postgres" else "{} ESCAPE '\\'"  # SQLite's LIKE ignores case
+            found = " OR ".join(f"word LIKE {upper.format(param(pattern))}" for pattern in word.patterns())
+            selects.append(f"SELECT {number}, 'word', word FROM search_word WHERE {found}")
     _, rows = await connections.get("default").execute_query(" UNION ALL ".join(selects), param.values)
-    named_ids: dict[tuple[int, str], list[int]] = {}
-    for number, kind, row_id in rows:
-        named_ids.setdefault((int(number), kind), []).append(int(row_id))
-    return [replace(word, categories=tuple(named_ids.get((number, "category"), ())),
-                    agencies=tuple(named_ids.get((number, "agency"), ()))) for number, word in enumerate(words)]
+    found_with: dict[tuple[int, str], list[str]] = {}
+    for number, kind, value in rows:
+        found_with.setdefault((int(number), kind), []).append(value)
+    return [replace(word, categories=tuple(int(i) for i in found_with.get((number, "category"), ())),
+                    agencies=tuple(int(i) for i in found_with.get((number, "agency"), ())),
+                    corrections=tuple(found_with.get((number, "word"), ())))
+            for number, word in enumerate(words)]
 
 
 def _named(word: Word, found: Q) -> Q:
@@ -244,12 +258,6 @@ def _fts(word: Word, column: str | None = None) -> Sql:
     if len(word.typed) < TRIGRAM - 1:
         found = " OR ".join(f"instr(upper({texts}), upper({{}})) > 0" for _ in word.forms)
         return Sql(f"(SELECT rowid FROM challenge_search WHERE {found})", *word.forms)
-    if word.typos:  # candidates from the index, each checked against the patterns
-        query, values = _fts_query(word.pieces())
-        checks = " OR ".join("body LIKE {} ESCAPE '\\'" for _ in word.patterns())
-        return Sql(f"(WITH candidates AS MATERIALIZED (SELECT rowid AS id, {texts} AS body FROM challenge_search "
-                   f"WHERE challenge_search MATCH ({query})) SELECT id FROM candidates WHERE {checks})",
-                   *values, *word.patterns())
     query, values = _fts_query(word.forms)
     if column:
         query = f"'{column} : (' || {query} || ')'"
@@ -257,41 +265,57 @@ def _fts(word: Word, column: str | None = None) -> Sql:
 
 
 def _postgres_matches(word: Word) -> Sql:
-    """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index. Terms of
-    2 characters have no trigram: they are looked for in each field of the row itself (a correlated subquery), so
-    only in the rows the other words and filters leave."""
+    """PostgreSQL: for `id IN`, a subquery of its own, so the planner answers it from the trigram index, or for
+    2 characters (no trigram) from the index of bigrams (migration 0014). A single character is looked for in each
+    field of the row itself (a correlated subquery), so only in the rows the other words and filters leave."""
+    if all(len(form) == TRIGRAM - 1 for form in word.forms):  # each form is one of the text's bigrams, or absent
+        forms = ", ".join("UPPER({})" for _ in word.forms)
+        return Sql(f"(SELECT id FROM challenge WHERE search_bigrams({POSTGRES_TEXT}) && ARRAY[{forms}])", *word.forms)
     if len(word.typed) < TRIGRAM:
         found = " OR ".join(f'strpos("challenge"."search_{name}", UPPER({{}})) > 0'
                             for name in RANK_FIELDS for _ in word.forms)
         return Sql(f'(SELECT "challenge"."id" WHERE {found})', *(form for _ in RANK_FIELDS for form in word.forms))
-    if word.typos:  # candidates from the index, each checked against the patterns
-        pieces = [_like(piece) for piece in word.pieces()]
-        candidates = " OR ".join(f"({POSTGRES_TEXT}) LIKE UPPER({{}})" for _ in pieces)
-        checks = " OR ".join("text LIKE UPPER({})" for _ in word.patterns())
-        return Sql(f"(WITH candidates AS MATERIALIZED (SELECT id, {POSTGRES_TEXT} AS text FROM challenge WHERE "
-                   f"{candidates}) SELECT id FROM candidates WHERE {checks})", *pieces, *word.patterns())
-    patterns = word.patterns()
+    patterns = [_like(form) for form in word.forms]
     found = " OR ".join(f"({POSTGRES_TEXT}) LIKE UPPER({{}})" for _ in patterns)
     return Sql(f"(SELECT id FROM challenge WHERE {found})", *patterns)
 
 
 def _rank(dialect: str, words: list[Word]) -> Sql:
-    """The sum over the words of the best field each is found in (0 = the title) as typed; lower ranks higher."""
+    """Lower ranks higher, as Meilisearch's `attribute` and `exactness` rules: the sum over the words of the best
+    field each is found in (0 = the title), then tags that are the query itself come first. PostgreSQL also ranks
+    by where in the title a word first stands (earlier is better, counted in characters as Japanese has no spaces;
+    in the longer fields characters tell word positions apart too poorly); on SQLite that costs too much time."""
     cases, values = [], []
     for word in words:
         found_in = []
         for place, name in enumerate(RANK_FIELDS):
             if dialect == "postgres":
                 found = " OR ".join(f'strpos("challenge"."search_{name}", UPPER({{}})) > 0' for _ in word.forms)
-                found_in.append(f"WHEN {found} THEN {place}")
                 values.extend(word.forms)
             elif len(word.typed) >= TRIGRAM - 1:
-                column = _fts(Word(word.typed), name)
-                found_in.append(f'WHEN "challenge"."id" IN {column.sql} THEN {place}')
+                column = _fts(Word(word.typed, corrections=word.corrections), name)
+                found = f'"challenge"."id" IN {column.sql}'
                 values.extend(column.values)
+            else:
+                continue
+            position = ""
+            if name == "title" and dialect == "postgres":
+                at = ", ".join('nullif(strpos("challenge"."search_title", UPPER({})), 0)' for _ in word.forms)
+                position = f" + {POSITION} * least({at}, {POSITIONS})"
+                values.extend(word.forms)
+            found_in.append(f"WHEN {found} THEN {place * PLACE}{position}")
         if found_in:
-            cases.append(f"CASE {' '.join(found_in)} ELSE {len(RANK_FIELDS)} END")
-    return Sql("(" + (" + ".join(cases) or "0") + ")", *values)
+            cases.append(f"CASE {' '.join(found_in)} ELSE {len(RANK_FIELDS) * PLACE} END")
+    query = " ".join(word.typed for word in words)
+    if dialect == "postgres":
+        cases.append(f'CASE WHEN "challenge"."search_tags" = UPPER({{}}) THEN 0 ELSE {INEXACT} END')
+        values.append(json.dumps([query], ensure_ascii=False))  # as jsonb writes a list of one tag
+    elif len(query) >= TRIGRAM:  # the few with the query in their tags, from the index (2 characters: too slow)
+        tagged = _fts(Word(query), "tags")
+        cases.append(f'CASE WHEN "challenge"."id" IN {tagged.sql[:-1]} AND lower(tags) = lower({{}})) THEN 0 '
+                     f"ELSE {INEXACT} END")
+        values.extend([*tagged.values, query + " "])  # as migration 0013 writes the tags: a space after
+    return Sql("(" + " + ".join(cases) + ")", *values)
 
 
 class Params:

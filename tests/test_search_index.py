@@ -1,10 +1,11 @@
-"""The database backend's trigram index (migration 0011) follows the challenge rows: an edited challenge is
+"""The database backend's indexes (migrations 0012 to 0014) follow the challenge rows: an edited challenge is
 found by its new words and no longer by its old ones, a deleted one is gone, and words of 3+ characters
 (answered from the index) find what the LIKE scan finds, drafts never."""
 
 from __future__ import annotations
 
 import secrets
+import string
 from datetime import timedelta
 
 from tortoise import timezone
@@ -84,3 +85,37 @@ async def test_words_are_found_in_the_other_kana_full_width_letters_and_with_one
         assert await found("colection 窓口") == []
     finally:
         await Challenge.filter(id__in=[waste.id, digital.id]).delete()
+
+
+def _letters(n: int) -> str:
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(n))
+
+
+async def test_an_edited_challenge_is_found_by_its_new_two_character_word_and_a_typo_in_its_new_words(app):
+    # 2 characters: no trigram of their own (PostgreSQL answers them from the index of bigrams, migration 0014).
+    old_pair, new_pair = (chr(0x9C00 + secrets.randbelow(0x80)) + chr(0x9C80 + secrets.randbelow(0x80)) for _ in range(2))
+    old_word, new_word = f"quokka{_letters(6)}", f"wombat{_letters(6)}"
+    challenge = await _challenge({"ja": f"窓口{old_pair}の{old_word}を改善"}, {}, [], days_ago=1)
+    try:
+        assert await _found(old_pair) == {challenge.id}
+        assert await _found(old_word[:4] + old_word[5:]) == {challenge.id}  # one letter missing
+        challenge.title = {"ja": f"窓口{new_pair}の{new_word}を改善"}  # the word glued to Japanese, as often
+        await challenge.save()
+        assert await _found(new_pair) == {challenge.id}
+        assert await _found(old_pair) == set()
+        assert await _found(new_word[:3] + new_word[4] + new_word[3] + new_word[5:]) == {challenge.id}  # two swapped
+        assert await _found("wxmbxt" + new_word[6:]) == set()  # two letters wrong
+        assert await _found(old_word[:4] + old_word[5:]) == set()
+    finally:
+        await challenge.delete()
+
+
+async def test_a_challenge_tagged_with_the_query_alone_comes_before_others_with_it_among_their_tags(app):
+    tag = f"tag{secrets.token_hex(3)}"
+    among = await _challenge({"ja": "窓口の案内"}, {}, [tag, "窓口"], days_ago=1)
+    alone = await _challenge({"ja": "窓口の案内"}, {}, [tag], days_ago=2)  # older: newest first would put it last
+    try:
+        result = await DatabaseBackend().search(SearchQuery(q=tag.upper()))
+        assert [hit["id"] for hit in result.hits] == [alone.id, among.id]
+    finally:
+        await Challenge.filter(id__in=[among.id, alone.id]).delete()
