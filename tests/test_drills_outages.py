@@ -121,9 +121,14 @@ async def test_a_worker_killed_while_sending_decisions_leaves_each_company_exact
         try:
             await _until(lambda: sum(bool(server.messages_to(to)) for to in addresses) >= 3, 60,
                          "the worker sent no decisions")
-            # Into the next message's slow RCPT, so the kill lands mid-mail: not in the instant between the server
-            # accepting a message and the worker recording it, where delivery is at least once (README).
-            await asyncio.sleep(0.12)
+            # The kill lands mid-mail, once the worker has recorded every mail the server accepted: not in the
+            # instant between the two, where delivery is at least once (README).
+            deadline = time.monotonic() + 20
+            while await OutboxMessage.filter(topic="mail", key__in=[f"decision:{to}" for to in addresses],
+                                             processed_at__isnull=False).count() < sum(
+                                                 bool(server.messages_to(to)) for to in addresses):
+                assert time.monotonic() < deadline, "the worker did not record the mails it sent"
+                await asyncio.sleep(0.01)
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
             sent_before = sum(bool(server.messages_to(to)) for to in addresses)
