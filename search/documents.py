@@ -35,8 +35,10 @@ FILTERABLE_ATTRIBUTES = [
     "budget_min_yen", "budget_max_yen", "proposals_deadline", "published_at",
 ]
 SORTABLE_ATTRIBUTES = ["published_at", "proposals_deadline", "budget_max_yen", "id"]
-# "sort" first: an explicit sort (newest, deadline, budget) orders strictly, relevance breaks ties.
-RANKING_RULES = ["sort", "words", "typo", "proximity", "attribute", "exactness"]
+# "sort" first: an explicit sort (newest, deadline, budget) orders strictly, relevance breaks ties. Equally relevant
+# challenges come newest first, as in the database backend (search.database.ORDERINGS), so both answer alike; these
+# last two rules order without counting in the ranking score.
+RANKING_RULES = ["sort", "words", "typo", "proximity", "attribute", "exactness", "published_at:desc", "id:desc"]
 MAX_TOTAL_HITS = 10_000
 MAX_FACET_VALUES = 200  # more than Tokyo's 62 municipalities and its bureaus
 

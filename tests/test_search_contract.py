@@ -255,6 +255,27 @@ async def test_relevance_finds_the_same_challenges(backend, corpus):
     assert await found(backend, corpus, q="online", sort="newest") == ["E", "A"]
 
 
+async def test_equally_relevant_challenges_come_newest_first(backend, corpus):
+    """Two challenges alike but for when they were published: the newer first on both backends, whichever was
+    written (and indexed) first; so a search answers the same while the database stands in for Meilisearch."""
+    marker = f"twins-{secrets.token_hex(4)}"
+    owner, category = await Organisation.get(municipality_code="131016"), await Category.get(slug="childcare")
+    twins = {}
+    for name, days_ago in (("older", 9), ("newer", 2)):  # the older one written and indexed first
+        challenge = await Challenge.create(
+            owner=owner, category=category, status="published", title=_text("放課後児童クラブの入所案内"),
+            summary={}, tags=[marker], proposals_deadline=corpus.now + timedelta(days=30),
+            published_at=corpus.now - timedelta(days=days_ago))
+        twins[challenge.id] = name
+        if backend.name == "meilisearch":
+            await sync_challenge(backend, challenge.id)
+    try:
+        result = await backend.search(SearchQuery(q="児童クラブ", tags=(marker,), now=corpus.now))
+        assert [twins[hit["id"]] for hit in result.hits] == ["newer", "older"]
+    finally:
+        await Challenge.filter(id__in=list(twins)).delete()
+
+
 async def test_pages(backend, corpus):
     pages = []
     for page in (1, 2, 3, 4):
