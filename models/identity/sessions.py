@@ -9,12 +9,12 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from functools import cache
-from typing import TypeVar
 
-from tortoise import Model, timezone
+from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.core import audit
+from models.core.base import columns_of, from_row
 from models.identity.accounts import Membership, Session, User, hash_secret
 from models.identity.orgs import Organisation
 
@@ -47,21 +47,12 @@ _JOINED = (("s", Session), ("u", User), ("m", Membership), ("o", Organisation))
 
 @cache
 def _session_statement(dialect: str) -> str:
-    columns = ", ".join(f'{alias}."{column}" AS "{alias}.{column}"' for alias, model in _JOINED
-                        for column in model._meta.fields_db_projection.values())
+    columns = ", ".join(columns_of(model, alias) for alias, model in _JOINED)
     table = {alias: model._meta.db_table for alias, model in _JOINED}
     return (f'SELECT {columns} FROM "{table["s"]}" s JOIN "{table["u"]}" u ON u."id" = s."user_id" '
             f'LEFT JOIN "{table["m"]}" m ON m."user_id" = s."user_id" '
             f'LEFT JOIN "{table["o"]}" o ON o."id" = m."organisation_id" '
             f'WHERE s."key_hash" = {"$1" if dialect == "postgres" else "?"} AND s."ended_at" IS NULL ORDER BY m."id"')
-
-
-M = TypeVar("M", bound=Model)
-
-
-def _instance(model: type[M], alias: str, row: dict) -> M:
-    return model._init_from_db(**{column: row[f"{alias}.{column}"]
-                                  for column in model._meta.fields_db_projection.values()})
 
 
 async def session_with_memberships(key: str) -> tuple[Session | None, list[Membership]]:
@@ -72,15 +63,15 @@ async def session_with_memberships(key: str) -> tuple[Session | None, list[Membe
     if not rows:
         return None, []
     rows = [dict(row) for row in rows]
-    session, user = _instance(Session, "s", rows[0]), _instance(User, "u", rows[0])
+    session, user = from_row(Session, rows[0], "s"), from_row(User, rows[0], "u")
     object.__setattr__(session, "_user", user)
     memberships = []
     for row in rows:
         if row["m.id"] is None:
             continue
-        membership = _instance(Membership, "m", row)
+        membership = from_row(Membership, row, "m")
         object.__setattr__(membership, "_user", user)
-        object.__setattr__(membership, "_organisation", _instance(Organisation, "o", row))
+        object.__setattr__(membership, "_organisation", from_row(Organisation, row, "o"))
         memberships.append(membership)
     now = timezone.now()
     if now >= session.expires_at or now - session.last_seen_at >= IDLE_TIMEOUT or not user.is_active:
