@@ -15,9 +15,10 @@ words have no trigram there: a GIN index of the texts' 2-character substrings an
 Which challenges a visitor may see is still decided only by `challenge_filter(VISITOR)`.
 
 With words, "relevance" ranks like Meilisearch's `attribute` rule: a challenge with the words in its
-title comes before one with them in its tags, then its summary, and so on (`RANK_FIELDS`; on PostgreSQL,
-earlier in the title before later), then like its `exactness` rule (tags that are the query itself first);
-ties, and searches without words, newest first.
+title comes before one with them in its tags, then its summary, and so on (`RANK_FIELDS`), a word earlier in
+the title before one later (counted in characters), then like its `exactness` rule (tags that are the query
+itself first); ties, and searches without words, newest first. On SQLite where in the title a word stands is
+read only for the matches that can still reach the page (`_title_positions`).
 
 A search takes three statements. With words, the categories and agencies they name are looked up first.
 Then one statement answers its numbers: the matching challenges are selected once (a materialised CTE
@@ -66,9 +67,11 @@ ORDERINGS = {
 # Where a word is found, best first (as Meilisearch's searchable attributes); anywhere else (the
 # category's or the agency's name) ranks after these.
 RANK_FIELDS = ("title", "tags", "summary", "problem", "outcome", "situation")
-# The rank's integer weights (integers: cheap to add up per row): a field further down, then (PostgreSQL) each
-# character further into the title, up to POSITIONS, then tags other than the query itself (`exactness`).
-PLACE, POSITION, POSITIONS, INEXACT = 1000, 2, 100, 1
+# The rank's integer weights (integers: cheap to add up per row): a field further down, then each character
+# further into the title, up to POSITIONS, then tags other than the query itself (`exactness`). SQLite's matches
+# carry TITLED for each word found in the title instead of its position, which is read only for the few that can
+# reach the page (see `_title_positions`); both stay under PLACE.
+PLACE, POSITION, POSITIONS, INEXACT, TITLED = 1000, 2, 100, 1, 2
 # PostgreSQL: the searchable fields, upper-cased, as migration 0013 stores and indexes them (trigram GIN index).
 POSTGRES_TEXT = " || ' ' || ".join(f'"search_{name}"' for name in RANK_FIELDS)
 # Each facet's filter and counts over the matching challenges; `{}`: the values chosen.
@@ -284,7 +287,8 @@ def _rank(dialect: str, words: list[Word]) -> Sql:
     """Lower ranks higher, as Meilisearch's `attribute` and `exactness` rules: the sum over the words of the best
     field each is found in (0 = the title), then tags that are the query itself come first. PostgreSQL also ranks
     by where in the title a word first stands (earlier is better, counted in characters as Japanese has no spaces;
-    in the longer fields characters tell word positions apart too poorly); on SQLite that costs too much time."""
+    in the longer fields characters tell word positions apart too poorly). On SQLite that is read for the page only
+    (`_title_positions`): here a word in the title adds TITLED, so those without one skip it."""
     cases, values = [], []
     for word in words:
         found_in = []
@@ -298,7 +302,7 @@ def _rank(dialect: str, words: list[Word]) -> Sql:
                 values.extend(column.values)
             else:
                 continue
-            position = ""
+            position = f" + {TITLED}" if name == "title" and dialect == "sqlite" else ""
             if name == "title" and dialect == "postgres":
                 at = ", ".join('nullif(strpos("challenge"."search_title", UPPER({})), 0)' for _ in word.forms)
                 position = f" + {POSITION} * least({at}, {POSITIONS})"
@@ -316,6 +320,35 @@ def _rank(dialect: str, words: list[Word]) -> Sql:
                      f"ELSE {INEXACT} END")
         values.extend([*tagged.values, query + " "])  # as migration 0013 writes the tags: a space after
     return Sql("(" + " + ".join(cases) + ")", *values)
+
+
+def _title_positions(words: list[Word]) -> Sql | None:
+    """SQLite: for the matching challenge `hits.id`, how much its rank grows with where in its title each word
+    first stands, as PostgreSQL ranks it in `_rank` (POSITION a character, up to POSITIONS); nothing for a word not
+    in its title. The title is read by rowid from the FTS table's own copy of its text (`challenge_search_content`,
+    column c0, FTS5's content table), the cheapest read there is (about 1 µs a row; through the FTS table itself
+    2.5, from the JSON 2), and only for the hits that can still reach the page (see `_numbers`). One flat
+    expression: a form's `closeness` is POSITIONS + 1 less its position (at most POSITIONS), 0 where it is absent;
+    a word's is its forms' best. The sum stays under a field's weight (PLACE), so it never moves a challenge past
+    one found in a better field."""
+    far = POSITIONS + 1
+    bonuses, values = [], []
+    for word in words:
+        if len(word.typed) < TRIGRAM - 1:  # as in _rank: not ranked
+            continue
+        closeness = []
+        # The index ignores the case of letters; SQLite's lower() folds only Latin ones, so only they are folded
+        # (and the title only for a form holding one).
+        forms = Word(word.typed, corrections=word.corrections).forms
+        for form in dict.fromkeys("".join(c.lower() if c.isascii() else c for c in form) for form in forms):
+            title = "lower(c0)" if any(c.isascii() and c.isalpha() for c in form) else "c0"
+            closeness.append(f"({far} - min(instr({title}, {{}}), {POSITIONS})) % {far}")
+            values.append(form)
+        bonuses.append(f"({far} - max({', '.join(closeness)}, 0)) % {far}")
+    if not bonuses:
+        return None
+    return Sql(f"(SELECT min({POSITION} * ({' + '.join(bonuses)}), {PLACE - INEXACT - 1}) "
+               "FROM challenge_search_content WHERE id = hits.id)", *values)
 
 
 class Params:
@@ -388,15 +421,29 @@ class DatabaseBackend(ReadsTheDatabase):
         for facet, counted in FACET_COUNTS.items():
             selects.append(counted.format(where=where(facet)))
         order = ORDERINGS[query.sort]
-        if dialect != "postgres" or not words or query.sort != "relevance":
-            page_of = f"hits{where()}"
-        else:
+        positions = _title_positions(words) if dialect == "sqlite" and query.sort == "relevance" else None
+        if positions is not None:
+            # Where in its title a word stands reorders challenges only among those whose words are found in the
+            # same fields (one `rank / PLACE`), so it is read only for the hits no worse there than the last one
+            # the page would show, and with a word in the title (TITLED); the others cannot reach the page or
+            # keep their place. Their rank is then PostgreSQL's: the fields, exactness, and the positions.
+            columns = ", ".join(column for column in HIT_COLUMNS if column != "rank")
+            at = positions.sql.format(*map(param, positions.values))
+            chosen = where()
+            last = (f"(SELECT rank / {PLACE} FROM hits{where()} ORDER BY rank "
+                    f"LIMIT 1 OFFSET {param(query.offset + query.per_page - 1)})")
+            page_of = (f"(SELECT {columns}, rank / {PLACE} * {PLACE} + rank % {TITLED} + CASE WHEN rank % {PLACE} >= "
+                       f"{TITLED} THEN {at} ELSE 0 END AS rank FROM hits{chosen}{' AND' if chosen else ' WHERE'} "
+                       f"rank / {PLACE} <= coalesce({last}, rank / {PLACE})) ranked")
+        elif dialect == "postgres" and words and query.sort == "relevance":
             # Ranked here, from the rows of the matches alone: in `hits` it would make PostgreSQL read every
             # challenge's row rather than the index holding everything else it needs.
             rank = _rank(dialect, words)
             columns = ", ".join(column for column in HIT_COLUMNS if column != "rank")
             page_of = (f"(SELECT {columns}, (SELECT {rank.sql.format(*map(param, rank.values))} FROM challenge "
                        f"WHERE challenge.id = hits.id) AS rank FROM hits{where()}) ranked")
+        else:
+            page_of = f"hits{where()}"
         selects.append(f"SELECT 'page', CAST(id AS TEXT), ROW_NUMBER() OVER (ORDER BY {order}) FROM (SELECT * FROM "
                        f"{page_of} ORDER BY {order} LIMIT {param(query.per_page)} OFFSET {param(query.offset)}) page")
         sql = f"WITH hits AS MATERIALIZED ({hits_sql}) " + " UNION ALL ".join(selects)

@@ -119,3 +119,25 @@ async def test_a_challenge_tagged_with_the_query_alone_comes_before_others_with_
         assert [hit["id"] for hit in result.hits] == [alone.id, among.id]
     finally:
         await Challenge.filter(id__in=[among.id, alone.id]).delete()
+
+
+async def test_a_challenge_with_the_word_earlier_in_its_title_comes_first_on_every_page(app):
+    word = f"ferry{secrets.token_hex(3)}"
+    # Newest first would give the reverse order; a field further down always comes after the title.
+    late = await _challenge({"ja": "窓口の案内", "en": f"Counter guidance and the {word}"}, {}, [], days_ago=1)
+    middle = await _challenge({"ja": f"窓口の{word}"}, {}, [], days_ago=2)
+    early = await _challenge({"ja": f"{word.upper()}の案内"}, {}, [], days_ago=3)
+    tagged = await _challenge({"ja": "窓口の案内"}, {}, [word], days_ago=4)
+    in_summary = await _challenge({"ja": "窓口"}, {"ja": f"{word}の例"}, [], days_ago=0)
+    try:
+        async def page(number: int, per_page: int, q: str = word) -> list[int]:
+            result = await DatabaseBackend().search(SearchQuery(q=q, page=number, per_page=per_page))
+            return [hit["id"] for hit in result.hits]
+
+        expected = [early.id, middle.id, late.id, tagged.id, in_summary.id]
+        assert await page(1, 10) == expected
+        assert [await page(number, 1) for number in range(1, 6)] == [[id_] for id_ in expected]
+        assert await page(1, 2) + await page(2, 2) + await page(3, 2) == expected
+        assert await page(1, 10, q=f"{word} 窓口") == [middle.id, late.id, tagged.id, in_summary.id]  # both words
+    finally:
+        await Challenge.filter(id__in=[late.id, middle.id, early.id, tagged.id, in_summary.id]).delete()
