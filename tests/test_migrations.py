@@ -168,3 +168,72 @@ def _drop(url: str) -> None:
             await connection.close()
 
     asyncio.run(drop())
+
+
+_DOWN_TO_0014 = r'''
+import asyncio, json, sys
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate
+from models.database import tortoise_config
+from server.cli import _create_postgres_database_if_missing
+
+URL = sys.argv[1]
+
+
+async def state(config):
+    await Tortoise.init(config=config)
+    client = connections.get("default")
+    if URL.startswith("sqlite"):
+        found = await client.execute_query_dict("SELECT name FROM sqlite_master WHERE type = 'index'")
+    else:
+        found = await client.execute_query_dict("SELECT indexname AS name FROM pg_indexes")
+    [last] = await client.execute_query_dict("SELECT name FROM tortoise_migrations ORDER BY id DESC LIMIT 1")
+    await Tortoise.close_connections()
+    return {"indexes": sorted(row["name"] for row in found), "last": last["name"]}
+
+
+async def main():
+    config = tortoise_config(URL)
+    if not URL.startswith("sqlite"):
+        await _create_postgres_database_if_missing(URL)
+    states = []
+    for target in (None, "models.0014_search_short_words_typos", None):
+        await migrate(config=config, **({"target": target} if target else {}))
+        await Tortoise.close_connections()
+        states.append(await state(config))
+    print(json.dumps(states))
+
+
+try:
+    asyncio.run(main())
+except BaseException:
+    import os, traceback
+    traceback.print_exc()
+    sys.stderr.flush()
+    os._exit(1)
+'''
+
+
+def test_migration_0015_goes_down_to_0014_and_up_again(tmp_path, settings):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    if settings.uses_sqlite:
+        url = f"sqlite://{tmp_path / 'down_to_0014.sqlite3'}"
+    else:
+        from tests.services import new_postgres_database_url
+        url = new_postgres_database_url()
+    try:
+        done = subprocess.run([sys.executable, "-c", _DOWN_TO_0014, url], capture_output=True, text=True, timeout=120,
+                              cwd=os.path.dirname(os.path.dirname(__file__)))
+        assert done.returncode == 0, done.stderr
+        up, down, again = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        if not settings.uses_sqlite:
+            _drop(url)
+    assert down["last"] == "0014_search_short_words_typos" != up["last"] == again["last"]
+    title_index = {"challenge_search_title"} if settings.uses_sqlite else set()  # PostgreSQL reads its stored column
+    assert title_index <= set(up["indexes"]) and not title_index & set(down["indexes"])
+    assert again["indexes"] == up["indexes"]
