@@ -24,6 +24,7 @@ rule, by `shared()` (the route says what is public; nothing personal is ever pas
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -86,6 +87,7 @@ class PageCache:
         self.keep_seconds = keep_seconds
         self.kept: OrderedDict[Key, tuple[float, bytes, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
         self.values: OrderedDict[Hashable, tuple[float, bytes, Any]] = OrderedDict()
+        self.making: dict[tuple[Hashable, bytes], asyncio.Future] = {}  # shared() values being made now
 
     def get(self, key: Key, version: bytes) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
         kept = self.kept.get(key)
@@ -135,12 +137,24 @@ async def shared(key: Hashable, make: Callable[[], Awaitable[T]], public: bool =
     version = await reading.version()
     if version is None:
         return await make()
-    values = reading.cache.values
-    kept = values.get(key)
-    if kept is not None and kept[1] == version and time.monotonic() - kept[0] < reading.cache.keep_seconds:
-        values.move_to_end(key)
+    cache = reading.cache
+    kept = cache.values.get(key)
+    if kept is not None and kept[1] == version and time.monotonic() - kept[0] < cache.keep_seconds:
+        cache.values.move_to_end(key)
         return kept[2]
+    # Requests that find it missing at the same moment (each time it expires, every connection at once) wait for
+    # the one making it, for this same version, rather than each making it again.
+    making = cache.making.get((key, version))
+    if making is None:
+        making = asyncio.ensure_future(_make_and_keep(cache, key, version, make))
+        cache.making[(key, version)] = making
+        making.add_done_callback(lambda _: cache.making.pop((key, version), None))
+    return await asyncio.shield(making)
+
+
+async def _make_and_keep(cache: PageCache, key: Hashable, version: bytes, make: Callable[[], Awaitable[T]]) -> T:
     value = await make()
+    values = cache.values
     values[key] = (time.monotonic(), version, value)
     values.move_to_end(key)
     while len(values) > KEPT_VALUES:
