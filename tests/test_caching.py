@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from models.challenges.models import Interest
+from models.challenges.models import Follow, Interest
+from models.policy import actor_for
+from models.proposals.models import Proposal
 from server.caching import PageCache, pages_changed
-from tests.helpers import _draft, _publish, browser
+from tests.helpers import _draft, _publish, browser, english, make_company
 
 
 async def test_a_visitor_revalidates_a_public_challenge_page_and_gets_304(client, cast):
@@ -164,3 +166,28 @@ async def test_a_signed_in_person_gets_their_own_page_made_of_kept_public_parts_
             assert cancelled.status_code == 200, cancelled.text
             now = await signed_in.get(path)  # its heading and text changed: shown at once, not the kept parts
             assert "Budget withdrawn" in now.text and "Budget withdrawn" not in after.text
+
+
+async def test_a_readers_own_rows_are_read_for_them_each_time_beside_the_kept_parts(app, client, cast, people):
+    """Their question waiting for an answer, their follow, their company's proposal: shown on their page at once,
+    even when written where the pages' version did not move, and on nobody else's."""
+    challenge = await _publish(client, cast, (await _draft(client, cast))["id"])
+    path = f"/challenges/{challenge['id']}"
+    asker = await english(cast["users"]["company"])
+    bystander = await english(await people.make(org=await make_company()))
+    secret = "Which vendor runs the booking system today?"
+    with page_cache(app):
+        async with browser(app, asker) as theirs, browser(app, bystander) as other:
+            for page in (await theirs.get(path), await other.get(path)):  # the public parts are kept from here on
+                assert secret not in page.text and "Stop following" not in page.text
+            asked = await client.post(f"/api/v1/challenges/{challenge['id']}/questions", json={"body": secret},
+                                      headers=cast["company"])
+            assert asked.status_code == 201, asked.text
+            company = (await actor_for(asker)).organisation
+            await Follow.create(user=asker, challenge_id=challenge["id"])  # as another process would: no version moved
+            proposal = await Proposal.create(challenge_id=challenge["id"], company=company, created_by=asker)
+            mine = (await theirs.get(path)).text
+            assert secret in mine and "Stop following" in mine and f'href="/proposals/{proposal.id}"' in mine
+            seen = (await other.get(path)).text
+            assert bystander.name in seen
+            assert secret not in seen and "Stop following" not in seen and f'href="/proposals/{proposal.id}"' not in seen

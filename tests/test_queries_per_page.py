@@ -15,16 +15,18 @@ from tests.helpers import _draft, _publish, browser, complete_challenge
 # (page, reader) -> at most this many statements. A signed-in page starts with 1 (the session with its person and
 # their memberships with their organisations). The list: the facets' counts and one page of challenges with their
 # owners and categories. The detail page: the challenge with its owner and category, co-owners, amendments,
-# criteria, KPIs, questions, interests, attachments, similar challenges (two pools of candidates, then the owners
-# and categories of those shown), similar solutions;
-# + a company's follow and own proposal; + an owner's follow, agencies to invite, pending invitation and count of
+# criteria, KPIs, answered questions, interests, attachments, similar challenges (two pools of candidates, then
+# the owners and categories of those shown), similar solutions;
+# + for a signed-in reader, one statement telling which of their own rows they have (questions waiting, a follow,
+# their company's proposal: models.challenges.reader), each then read only if they have it; + an owner's
+# questions with askers (in place of the answered ones), agencies to invite, pending invitation and count of
 # proposals received.
 MOST = {
     ("list", "visitor"): 3,
     ("list", "company"): 4,
     ("list", "agency"): 4,
     ("detail", "visitor"): 13,
-    ("detail", "company"): 16,
+    ("detail", "company"): 15,
     ("detail", "agency"): 18,
 }
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from tortoise import timezone
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.challenges import lifecycle as challenge_lifecycle
@@ -18,6 +17,7 @@ from models.challenges.follows import followers_of, notify
 from models.challenges.joint import acting_agency, owner_member_ids
 from models.challenges.models import Challenge, ChallengeStatus, Question
 from models.core import audit
+from models.core.base import select_where
 from models.core.errors import N_, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.identity.orgs import Organisation, OrgKind, OrgStatus
 from models.policy import Actor
@@ -73,13 +73,42 @@ async def ask(actor: Actor, challenge: Challenge, body: str) -> Question:
 async def questions_visible_to(actor: Actor, challenge: Challenge) -> list[Question]:
     """Answered questions for everyone; unanswered ones only for the asking company, owners and operators.
     Who asked is fetched only for those who may see it (`may_see_askers`)."""
-    visible = Question.filter(challenge_id=challenge.id).order_by("created_at", "id")
     if await may_see_askers(actor, challenge):
-        return await visible.prefetch_related("asker", "asker_organisation")
-    mine = Q(asker_organisation_id__in=list(actor.organisation_ids(OrgKind.COMPANY)))
+        return await all_questions_with_askers(challenge)
+    return await _questions_where(actor, challenge, '"answered_at" IS NOT NULL')
+
+
+async def all_questions_with_askers(challenge: Challenge) -> list[Question]:
+    """Every question on the challenge with who asked (only for those `may_see_askers`)."""
+    return await Question.filter(challenge_id=challenge.id).order_by("created_at", "id").prefetch_related(
+        "asker", "asker_organisation")
+
+
+async def answered_questions(challenge: Challenge) -> list[Question]:
+    """The answered questions: public, the same for every reader (who asked is not fetched)."""
+    return await select_where(Question, '"challenge_id" = ? AND "answered_at" IS NOT NULL', [challenge.id],
+                              '"created_at", "id"')
+
+
+async def waiting_questions_of(actor: Actor, challenge: Challenge) -> list[Question]:
+    """The questions the person or their company asked that are not answered yet."""
+    return await _questions_where(actor, challenge, "0 = 1", answered=False)
+
+
+async def _questions_where(actor: Actor, challenge: Challenge, shown: str, answered: bool | None = None) -> list[Question]:
+    """`shown` questions and those the actor or their company asked (answered or not, or only as `answered`
+    says), oldest first: the statement made once for each shape (select_where), on every signed-in page."""
+    asked, values = [shown], [challenge.id]
     if actor.user is not None:
-        mine |= Q(asker_id=actor.user.id)
-    return await visible.filter(Q(answered_at__not_isnull=True) | mine)
+        asked.append('"asker_id" = ?')
+        values.append(actor.user.id)
+    if companies := sorted(actor.organisation_ids(OrgKind.COMPANY)):
+        asked.append(f'"asker_organisation_id" IN ({", ".join("?" * len(companies))})')
+        values += companies
+    where = f'"challenge_id" = ? AND ({" OR ".join(asked)})'
+    if answered is not None:
+        where += ' AND "answered_at" IS NOT NULL' if answered else ' AND "answered_at" IS NULL'
+    return await select_where(Question, where, values, '"created_at", "id"')
 
 
 async def with_asker(question: Question) -> Question:

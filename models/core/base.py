@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -77,3 +79,34 @@ async def one_or_none(model: type[M], **equal: Any) -> M | None:
     if len(rows) > 1:
         raise MultipleObjectsReturned(model)
     return from_row(model, rows[0]) if rows else None
+
+
+@cache
+def _numbered(statement: str, dialect: str) -> str:
+    """A statement written with `?` for each value, as the database's driver takes it ($1, $2, ... for asyncpg)."""
+    if dialect != "postgres":
+        return statement
+    numbers = iter(range(1, statement.count("?") + 1))
+    return re.sub(r"\?", lambda _: f"${next(numbers)}", statement)
+
+
+@cache
+def _select_statement(model: type[Model], where: str, order_by: str) -> str:
+    return f'SELECT {columns_of(model)} FROM "{model._meta.db_table}" WHERE {where}' + (f" ORDER BY {order_by}" if order_by else "")
+
+
+async def select_where(model: type[M], where: str, values: Sequence[Any], order_by: str = "") -> list[M]:
+    """The rows of `model` matching `where` (SQL on the model's own columns, each value a `?`), the statement made
+    once for each text, as `one_or_none`: for the few queries each signed-in page makes, where building it with
+    Tortoise costs more than running it. Only for values the columns take as they are (ids, text)."""
+    db = model._meta.db
+    statement = _numbered(_select_statement(model, where, order_by), db.capabilities.dialect)
+    _, rows = await db.execute_query(statement, list(values))
+    return [from_row(model, row) for row in rows]
+
+
+async def select_one(model: type[Model], statement: str, values: Sequence[Any]) -> dict[str, Any]:
+    """The one row a statement of plain SQL (each value a `?`) gives, on `model`'s database, as a dict."""
+    db = model._meta.db
+    _, rows = await db.execute_query(_numbered(statement, db.capabilities.dialect), list(values))
+    return dict(rows[0])

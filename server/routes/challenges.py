@@ -11,6 +11,7 @@ from starlette.routing import Route
 from models.challenges import lifecycle as lifecycle
 from models.challenges import listing
 from models.challenges.models import Challenge, ChallengeKpi, Criterion
+from models.challenges.reader import reader_rows
 from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
 from models.policy import Actor
 from models.policy.challenges import (
@@ -219,7 +220,12 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
         "error_anchors": {name: f"/challenges/{challenge.id}/edit#field-{name}" for name in errors
                           if name in FORM_ORDER and name != "reason"},
     }
-    for area in (questions, joint, attachments, feeds, proposals, reviews, pilot_pages, solution_pages):  # each area adds its panel's data
+    # the panels showing the reader's own rows (their questions waiting, their follow, their company's proposal)
+    # are told in one statement which of them the reader has, and read only those
+    theirs = await reader_rows(actor, challenge)
+    for area in (questions, joint, proposals):
+        context |= await area.detail_context(actor, challenge, theirs)
+    for area in (attachments, feeds, reviews, pilot_pages, solution_pages):  # each area adds its panel's data
         context |= await area.detail_context(actor, challenge)
     # what every reader of a public challenge sees in a language, rendered once and kept a moment for the next
     # (server/caching.py); the reader's own panels around it are rendered for them

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 from models.challenges import follows, joint, listing
 from models.challenges import lifecycle as lifecycle
 from models.challenges.models import Challenge
+from models.challenges.reader import ReaderRows
 from models.core.errors import NotAllowed, NotFound
 from models.pilots import lifecycle as pilot_lifecycle
 from models.policy import Actor
@@ -69,8 +70,9 @@ async def accept_co_ownership(request: Request, actor: Actor, challenge_id: int)
 # --- the challenge page ----------------------------------------------------------------------
 
 
-async def detail_context(actor: Actor, challenge: Challenge) -> dict:
-    """What this area adds to the challenge page's template context."""
+async def detail_context(actor: Actor, challenge: Challenge, theirs: ReaderRows | None = None) -> dict:
+    """What this area adds to the challenge page's template context. `theirs`: which of their own rows the reader
+    has on the challenge (models.challenges.reader), when the page asked already."""
     is_owner = await owns_challenge(actor, challenge)
     interests = await shared(("interests", challenge.id), lambda: joint.interests_of(challenge), public=is_public(challenge))
     owners = await owner_organisation_ids(challenge)
@@ -87,7 +89,7 @@ async def detail_context(actor: Actor, challenge: Challenge) -> dict:
         "joint_may_invite": may_invite,
         "joint_invitable": await listing.invitable_agencies(taken) if may_invite else [],
         "joint_invitation": await joint.pending_invitation(actor, challenge.id),
-        "follow_current": await follows.current_follow(actor, challenge),
+        "follow_current": await follows.current_follow(actor, challenge) if theirs is None or theirs.follows else None,
     }
 
 

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from models.challenges import lifecycle as challenge_lifecycle
 from models.challenges.models import Challenge
+from models.challenges.reader import ReaderRows
 from models.core.errors import N_, InvalidTransition, NotAllowed, ValidationFailed
 from models.identity.orgs import OrgStatus, organisations_with_ids
 from models.policy import Actor
@@ -377,8 +378,10 @@ async def challenge_proposals(request: Request) -> Response:
     return templates.TemplateResponse(request, "proposals/challenge_list.html", context)
 
 
-async def detail_context(actor: Actor, challenge: Challenge) -> dict:
-    """What this area adds to the challenge page: the "write a proposal" panel (challenges/_proposal_cta.html)."""
+async def detail_context(actor: Actor, challenge: Challenge, theirs: ReaderRows | None = None) -> dict:
+    """What this area adds to the challenge page: the "write a proposal" panel (challenges/_proposal_cta.html).
+    `theirs`: which of their own rows the reader has on the challenge (models.challenges.reader), when the page
+    asked already."""
     cta: dict[str, Any] = {"open": lifecycle.window_open(challenge), "kind": None}
     company = company_of(actor)
     if actor.is_visitor:
@@ -386,7 +389,7 @@ async def detail_context(actor: Actor, challenge: Challenge) -> dict:
     elif company is not None:
         cta |= {
             "kind": "company",
-            "proposal": await lifecycle.proposal_of(challenge, company),
+            "proposal": await lifecycle.proposal_of(challenge, company) if theirs is None or theirs.has_proposal else None,
             "may_draft": may_draft_proposals(actor),
             "pending": company.status == OrgStatus.PENDING,
         }

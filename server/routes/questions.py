@@ -13,11 +13,13 @@ from starlette.routing import BaseRoute, Route
 from models.challenges import lifecycle as lifecycle
 from models.challenges import questions as qa
 from models.challenges.models import Challenge, ChallengeStatus, Question
+from models.challenges.reader import ReaderRows, reader_rows
 from models.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from models.policy import Actor
-from models.policy.challenges import may_answer_questions, may_see_askers, owns_challenge
+from models.policy.challenges import is_public, may_answer_questions, may_see_askers, owns_challenge
 from server import flash
 from server.api import api
+from server.caching import shared
 from server.forms import errors_from, read_form
 from server.i18n import get_locale
 from server.i18n import gettext as _
@@ -124,10 +126,18 @@ def _view(actor: Actor, question: Question, show_asker: bool) -> dict[str, Any]:
     }
 
 
-async def detail_context(actor: Actor, challenge: Challenge) -> dict:
-    """What this area adds to the challenge page's template context."""
-    questions = await qa.questions_visible_to(actor, challenge)
+async def detail_context(actor: Actor, challenge: Challenge, theirs: ReaderRows | None = None) -> dict:
+    """What this area adds to the challenge page's template context. `theirs`: which of their own rows the reader
+    has on the challenge (models.challenges.reader), when the page asked already."""
     show_askers = await may_see_askers(actor, challenge)
+    if show_askers:
+        questions = await qa.all_questions_with_askers(challenge)
+    else:
+        # the answered ones are the same for every reader: kept a moment for the next (server/caching.py)
+        questions = list(await shared(("answered questions", challenge.id), lambda: qa.answered_questions(challenge),
+                                      public=is_public(challenge)))
+        if actor.user is not None and (theirs or await reader_rows(actor, challenge)).waiting_questions:
+            questions += await qa.waiting_questions_of(actor, challenge)
     views = [_view(actor, q, show_askers) for q in questions]
     try:
         qa.asking_company(actor)
