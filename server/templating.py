@@ -78,6 +78,8 @@ def csrf_field(request: Request) -> Markup:
 @pass_eval_context
 def _gettext(eval_context: EvalContext, message: str, /, **variables: Any) -> str:
     text = i18n.gettext(message)
+    if not variables and "%" not in text:  # most strings: nothing to fill in (Markup's % escapes, even for none)
+        return Markup(text) if eval_context.autoescape else text
     return (Markup(text) if eval_context.autoescape else text) % variables
 
 
