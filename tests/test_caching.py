@@ -3,6 +3,7 @@ client that has it gets 304; nothing made for a signed-in person (or carrying a 
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import contextmanager
 
 from models.challenges.models import Follow, Interest
@@ -191,3 +192,28 @@ async def test_a_readers_own_rows_are_read_for_them_each_time_beside_the_kept_pa
             seen = (await other.get(path)).text
             assert bystander.name in seen
             assert secret not in seen and "Stop following" not in seen and f'href="/proposals/{proposal.id}"' not in seen
+
+
+async def test_readers_arriving_together_wait_for_the_public_parts_being_made_rather_than_each_making_them(
+        app, client, cast, people, queries):
+    challenge = await _publish(client, cast, (await _draft(client, cast))["id"])
+    path = f"/challenges/{challenge['id']}"
+    users = [cast["users"]["company"], *[await people.make(org=await make_company()) for _ in range(2)]]
+    with page_cache(app) as cache:
+        async with browser(app, users[0]) as first, browser(app, users[1]) as second, browser(app, users[2]) as third:
+            readers = (first, second, third)
+            for reader in readers:
+                await reader.get(path)  # a first visit sets the CSRF cookie
+            cache.forget()
+            with queries() as alone:
+                await first.get(path)  # nothing kept: the public parts made
+            with queries() as kept:
+                await first.get(path)  # only this reader's own
+            cache.forget()
+            with queries() as together:
+                pages = await asyncio.gather(*(reader.get(path) for reader in readers))
+    for user, page in zip(users, pages, strict=True):
+        assert page.status_code == 200 and user.name in page.text
+        assert all(other.name not in page.text for other in users if other is not user)
+    assert kept.count < alone.count
+    assert together.count == alone.count + 2 * kept.count, str(together)
