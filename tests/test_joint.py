@@ -103,6 +103,7 @@ async def test_interest_becomes_co_ownership_through_the_pages(app, client, cast
         assert f'action="/challenges/{cid}/interest"' in page
         too_long = await post_form(other, f"/challenges/{cid}/interest", {"interest_note": "x" * 2001}, page=f"/challenges/{cid}")
         assert too_long.status_code == 400 and 'aria-invalid="true"' in too_long.text
+        assert ">" + "x" * 2001 + "</textarea>" in too_long.text  # what was typed is shown again
         done = await post_form(other, f"/challenges/{cid}/interest", {"interest_note": NOTE}, page=f"/challenges/{cid}")
         assert done.status_code == 303 and done.headers["location"] == f"/challenges/{cid}"
     async with browser(app, cast["users"]["agency"]) as owner:

@@ -216,6 +216,7 @@ async def _detail(request: Request, actor: Actor, challenge: Challenge, errors: 
         "transitions": await lifecycle.allowed_transitions(actor, challenge),
         "confirmed": set(confirm.CHALLENGE),  # moves that ask on a page of their own first
         "errors": errors,
+        "typed": getattr(request.state, "form_values", None) or {},  # what was typed in a form refused (questions.rerender)
         # a refused submission names fields of the edit form: the error summary links there
         "error_anchors": {name: f"/challenges/{challenge.id}/edit#field-{name}" for name in errors
                           if name in FORM_ORDER and name != "reason"},
