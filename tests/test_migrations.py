@@ -111,7 +111,11 @@ async def main():
     await Tortoise.close_connections()
     print(json.dumps(out, default=str))
 
+'''
 
+
+# How each script's `main()` runs: a failure exits at once, with its traceback, whatever the event loop holds.
+_RUN_MAIN = '''
 try:
     asyncio.run(main())
 except BaseException:
@@ -122,25 +126,31 @@ except BaseException:
 '''
 
 
-def test_a_database_migrated_from_0002_keeps_its_assignments_in_their_challenges_proposal_round(tmp_path, settings):
+def _run_on_a_new_database(script: str, tmp_path, settings):
+    """Run `script` (it takes the database's URL and defines `main()`) in a process of its own against a new,
+    empty database of the suite's engine, and return what it printed last, as JSON."""
     import json
     import os
     import subprocess
     import sys
 
     if settings.uses_sqlite:
-        url = f"sqlite://{tmp_path / 'from_0002.sqlite3'}"
+        url = f"sqlite://{tmp_path / 'migrated.sqlite3'}"
     else:
         from tests.services import new_postgres_database_url
         url = new_postgres_database_url()
     try:
-        done = subprocess.run([sys.executable, "-c", _FROM_0002, url], capture_output=True, text=True, timeout=120,
+        done = subprocess.run([sys.executable, "-c", script + _RUN_MAIN, url], capture_output=True, text=True, timeout=120,
                               cwd=os.path.dirname(os.path.dirname(__file__)))
         assert done.returncode == 0, done.stderr
-        out = json.loads(done.stdout.strip().splitlines()[-1])
+        return json.loads(done.stdout.strip().splitlines()[-1])
     finally:
         if not settings.uses_sqlite:
             _drop(url)
+
+
+def test_a_database_migrated_from_0002_keeps_its_assignments_in_their_challenges_proposal_round(tmp_path, settings):
+    out = _run_on_a_new_database(_FROM_0002, tmp_path, settings)
     ids = out["ids"]
     [round_] = out["rounds"]
     assert (round_["challenge_id"], round_["subject_kind"], round_["scope_id"]) == (ids["challenge"], "proposal", 0)
@@ -203,36 +213,11 @@ async def main():
         states.append(await state(config))
     print(json.dumps(states))
 
-
-try:
-    asyncio.run(main())
-except BaseException:
-    import os, traceback
-    traceback.print_exc()
-    sys.stderr.flush()
-    os._exit(1)
 '''
 
 
 def test_migration_0015_goes_down_to_0014_and_up_again(tmp_path, settings):
-    import json
-    import os
-    import subprocess
-    import sys
-
-    if settings.uses_sqlite:
-        url = f"sqlite://{tmp_path / 'down_to_0014.sqlite3'}"
-    else:
-        from tests.services import new_postgres_database_url
-        url = new_postgres_database_url()
-    try:
-        done = subprocess.run([sys.executable, "-c", _DOWN_TO_0014, url], capture_output=True, text=True, timeout=120,
-                              cwd=os.path.dirname(os.path.dirname(__file__)))
-        assert done.returncode == 0, done.stderr
-        up, down, again = json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        if not settings.uses_sqlite:
-            _drop(url)
+    up, down, again = _run_on_a_new_database(_DOWN_TO_0014, tmp_path, settings)
     assert down["last"] == "0014_search_short_words_typos" != up["last"] == again["last"]
     title_index = {"challenge_search_title"} if settings.uses_sqlite else set()  # PostgreSQL reads its stored column
     assert title_index <= set(up["indexes"]) and not title_index & set(down["indexes"])
