@@ -60,11 +60,19 @@ def from_row(model: type[M], row: Any, alias: str | None = None) -> M:
 
 
 @cache
+def numbered(statement: str, dialect: str) -> str:
+    """A statement written with `?` for each value, as the database's driver takes it ($1, $2, ... for asyncpg)."""
+    if dialect != "postgres":
+        return statement
+    numbers = iter(range(1, statement.count("?") + 1))
+    return re.sub(r"\?", lambda _: f"${next(numbers)}", statement)
+
+
+@cache
 def _lookup_statement(model: type[Model], names: tuple[str, ...], dialect: str) -> str:
     columns = model._meta.fields_db_projection
-    marks = [f"${number}" if dialect == "postgres" else "?" for number in range(1, len(names) + 1)]
-    where = " AND ".join(f'"{columns[name]}" = {mark}' for name, mark in zip(names, marks, strict=True))
-    return f'SELECT {columns_of(model)} FROM "{model._meta.db_table}" WHERE {where} LIMIT 2'
+    where = " AND ".join(f'"{columns[name]}" = ?' for name in names)
+    return numbered(f'SELECT {columns_of(model)} FROM "{model._meta.db_table}" WHERE {where} LIMIT 2', dialect)
 
 
 async def one_or_none(model: type[M], **equal: Any) -> M | None:
@@ -82,15 +90,6 @@ async def one_or_none(model: type[M], **equal: Any) -> M | None:
 
 
 @cache
-def _numbered(statement: str, dialect: str) -> str:
-    """A statement written with `?` for each value, as the database's driver takes it ($1, $2, ... for asyncpg)."""
-    if dialect != "postgres":
-        return statement
-    numbers = iter(range(1, statement.count("?") + 1))
-    return re.sub(r"\?", lambda _: f"${next(numbers)}", statement)
-
-
-@cache
 def _select_statement(model: type[Model], where: str, order_by: str) -> str:
     return f'SELECT {columns_of(model)} FROM "{model._meta.db_table}" WHERE {where}' + (f" ORDER BY {order_by}" if order_by else "")
 
@@ -100,7 +99,7 @@ async def select_where(model: type[M], where: str, values: Sequence[Any], order_
     once for each text, as `one_or_none`: for the few queries each signed-in page makes, where building it with
     Tortoise costs more than running it. Only for values the columns take as they are (ids, text)."""
     db = model._meta.db
-    statement = _numbered(_select_statement(model, where, order_by), db.capabilities.dialect)
+    statement = numbered(_select_statement(model, where, order_by), db.capabilities.dialect)
     _, rows = await db.execute_query(statement, list(values))
     return [from_row(model, row) for row in rows]
 
@@ -108,5 +107,5 @@ async def select_where(model: type[M], where: str, values: Sequence[Any], order_
 async def select_one(model: type[Model], statement: str, values: Sequence[Any]) -> dict[str, Any]:
     """The one row a statement of plain SQL (each value a `?`) gives, on `model`'s database, as a dict."""
     db = model._meta.db
-    _, rows = await db.execute_query(_numbered(statement, db.capabilities.dialect), list(values))
+    _, rows = await db.execute_query(numbered(statement, db.capabilities.dialect), list(values))
     return dict(rows[0])

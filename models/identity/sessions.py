@@ -14,7 +14,7 @@ from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.core import audit
-from models.core.base import columns_of, from_row
+from models.core.base import columns_of, from_row, numbered
 from models.identity.accounts import Membership, Session, User, hash_secret
 from models.identity.orgs import Organisation
 
@@ -49,10 +49,10 @@ _JOINED = (("s", Session), ("u", User), ("m", Membership), ("o", Organisation))
 def _session_statement(dialect: str) -> str:
     columns = ", ".join(columns_of(model, alias) for alias, model in _JOINED)
     table = {alias: model._meta.db_table for alias, model in _JOINED}
-    return (f'SELECT {columns} FROM "{table["s"]}" s JOIN "{table["u"]}" u ON u."id" = s."user_id" '
-            f'LEFT JOIN "{table["m"]}" m ON m."user_id" = s."user_id" '
-            f'LEFT JOIN "{table["o"]}" o ON o."id" = m."organisation_id" '
-            f'WHERE s."key_hash" = {"$1" if dialect == "postgres" else "?"} AND s."ended_at" IS NULL ORDER BY m."id"')
+    return numbered(f'SELECT {columns} FROM "{table["s"]}" s JOIN "{table["u"]}" u ON u."id" = s."user_id" '
+                    f'LEFT JOIN "{table["m"]}" m ON m."user_id" = s."user_id" '
+                    f'LEFT JOIN "{table["o"]}" o ON o."id" = m."organisation_id" '
+                    f'WHERE s."key_hash" = ? AND s."ended_at" IS NULL ORDER BY m."id"', dialect)
 
 
 async def session_with_memberships(key: str) -> tuple[Session | None, list[Membership]]:
