@@ -174,8 +174,8 @@ def _dates(status: str, index: int, moment: datetime) -> dict[str, Any]:
         published = now - (150 + index * 10) * day
         return {"published_at": published if status == S.DECIDED else None, "questions_deadline": published + 14 * day,
                 "proposals_deadline": published + 30 * day, "review_deadline": published + 50 * day}
-    if status == S.SCHEDULED:
-        return {"publish_at": now + 3 * day, "questions_deadline": now + 17 * day, "proposals_deadline": now + 33 * day,
+    if status == S.SCHEDULED:  # a week ahead: later than the suite's checks that publish what is due in 2-3 days
+        return {"publish_at": now + 7 * day, "questions_deadline": now + 17 * day, "proposals_deadline": now + 33 * day,
                 "review_deadline": now + 50 * day}
     return {"questions_deadline": now + 30 * day, "proposals_deadline": now + 45 * day, "review_deadline": now + 60 * day}
 
